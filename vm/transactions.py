@@ -1,0 +1,143 @@
+"""Decoding and stateless validation of Ethereum transactions for this chain.
+
+Accepted: legacy transactions protected by EIP-155, EIP-2930 access-list
+transactions and EIP-1559 dynamic-fee transactions. Rejected: unprotected
+(replayable) legacy transactions, EIP-4844 blob transactions (there is no
+beacon chain to carry blobs) and EIP-7702 set-code transactions.
+
+Every decoded transaction recovers its sender once, with coincurve, and caches
+it: py-evm asks for the sender several times per transaction.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import coincurve
+import rlp
+from eth.vm.forks.prague.transactions import (
+    PragueLegacyTransaction,
+    PragueTransactionBuilder,
+    PragueTypedTransaction,
+)
+from eth_hash.auto import keccak
+from eth_utils import ValidationError
+
+from vm.errors import InvalidTransaction
+
+LEGACY_TX_TYPE = 0
+ACCESS_LIST_TX_TYPE = 1
+DYNAMIC_FEE_TX_TYPE = 2
+BLOB_TX_TYPE = 3
+SET_CODE_TX_TYPE = 4
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _recover(message: bytes, y_parity: int, r: int, s: int) -> bytes:
+    """Recover the 20-byte address that signed ``keccak(message)``."""
+    if not (0 < r < SECP256K1_N and 0 < s <= SECP256K1_N // 2) or y_parity not in (0, 1):
+        raise InvalidTransaction("invalid transaction v, r, s values")
+    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([y_parity])
+    try:
+        public_key = coincurve.PublicKey.from_signature_and_message(
+            signature, keccak(message), hasher=None
+        )
+    except Exception as exc:  # coincurve raises plain Exception subclasses
+        raise InvalidTransaction("invalid sender") from exc
+    return keccak(public_key.format(compressed=False)[1:])[12:]
+
+
+class SenderCachingLegacyTransaction(PragueLegacyTransaction):
+    """A legacy transaction whose sender is recovered once."""
+
+    def get_sender(self) -> bytes:
+        cached = self.__dict__.get("_sender")
+        if cached is None:
+            v = self.v
+            y_parity = (v - 35) % 2 if v >= 35 else v - 27
+            cached = _recover(self.get_message_for_signing(), y_parity, self.r, self.s)
+            self.__dict__["_sender"] = cached
+        return cached
+
+
+class SenderCachingTypedTransaction(PragueTypedTransaction):
+    """A typed (EIP-2718) transaction whose sender is recovered once."""
+
+    def get_sender(self) -> bytes:
+        cached = self.__dict__.get("_sender")
+        if cached is None:
+            cached = _recover(
+                self.get_message_for_signing(), self.y_parity, self.r, self.s
+            )
+            self.__dict__["_sender"] = cached
+        return cached
+
+
+class TransactionBuilder(PragueTransactionBuilder):
+    """py-evm transaction builder producing sender-caching transactions."""
+
+    legacy_signed = SenderCachingLegacyTransaction
+    typed_transaction = SenderCachingTypedTransaction
+
+
+def tx_type(tx: Any) -> int:
+    """The EIP-2718 type of a decoded transaction (0 for legacy)."""
+    return getattr(tx, "type_id", None) or LEGACY_TX_TYPE
+
+
+def legacy_chain_id(v: int) -> int | None:
+    """The EIP-155 chain id encoded in a legacy ``v``, or None if unprotected."""
+    if v in (27, 28):
+        return None
+    if v >= 35:
+        return (v - 35) // 2
+    raise InvalidTransaction("invalid transaction v, r, s values")
+
+
+def decode_transaction(raw: bytes, chain_id: int) -> Any:
+    """Decode a canonical transaction encoding and check what needs no state.
+
+    Checks the type is enabled, the chain id matches, the fields are in range
+    and the signature recovers a sender. Returns the py-evm transaction with
+    its sender cached. Raises ``InvalidTransaction`` with a geth-worded message.
+    """
+    if not raw:
+        raise InvalidTransaction("typed transaction too short")
+    first = raw[0]
+    if first == BLOB_TX_TYPE:
+        raise InvalidTransaction("transaction type not supported: blob transactions are disabled on this chain")
+    if first == SET_CODE_TX_TYPE:
+        raise InvalidTransaction("transaction type not supported: set-code transactions are disabled on this chain")
+    if first < 0x7F and first not in (ACCESS_LIST_TX_TYPE, DYNAMIC_FEE_TX_TYPE):
+        raise InvalidTransaction("transaction type not supported")
+    try:
+        tx = TransactionBuilder.decode(raw)
+    except (rlp.DecodingError, rlp.DeserializationError, ValidationError, ValueError, TypeError, IndexError) as exc:
+        raise InvalidTransaction(f"rlp: invalid transaction encoding") from exc
+    if tx.encode() != raw:
+        raise InvalidTransaction("rlp: non-canonical transaction encoding")
+    if tx_type(tx) == LEGACY_TX_TYPE:
+        tx_chain_id = legacy_chain_id(tx.v)
+        if tx_chain_id is None:
+            raise InvalidTransaction("only replay-protected (EIP-155) transactions allowed over RPC")
+    else:
+        tx_chain_id = tx.chain_id
+    if tx_chain_id != chain_id:
+        raise InvalidTransaction(f"invalid chain id for signer: have {tx_chain_id} want {chain_id}")
+    try:
+        tx.validate()
+    except ValidationError as exc:
+        raise InvalidTransaction(f"invalid transaction: {exc}") from exc
+    if tx_type(tx) == DYNAMIC_FEE_TX_TYPE and tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
+        raise InvalidTransaction("max priority fee per gas higher than max fee per gas")
+    tx.get_sender()
+    return tx
+
+
+def effective_tip(tx: Any, base_fee: int) -> int:
+    """The priority fee per gas the transaction pays at ``base_fee`` (negative if it cannot pay)."""
+    return min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee)
+
+
+def effective_gas_price(tx: Any, base_fee: int) -> int:
+    """The gas price the transaction actually pays at ``base_fee``."""
+    return base_fee + min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee)
