@@ -1,0 +1,248 @@
+"""What the JSON-RPC server needs from the node: the ``Backend`` protocol and its data types.
+
+The server owns request parsing, block-tag resolution, limits and the
+Ethereum JSON shapes; the backend answers plain questions about the chain,
+the state, the mempool and the network. The node implements ``Backend``; the
+server never imports the node.
+
+Conventions for implementers:
+
+* Coroutine methods may run blocking reads (LevelDB, py-evm) on an executor
+  thread; they are awaited on the server's event loop.
+* Heights given to the backend are resolved and checked by the server: they
+  are never above ``latest_height()`` at the time of the check. State that is
+  not available for a height is reported with ``rpc.errors.ResourceNotFound``.
+* Errors are reported by raising ``rpc.errors`` types (``ExecutionReverted``,
+  ``TransactionRejected``, ``ResourceNotFound``, ``LimitExceeded``) or
+  ``vm.errors.InvalidTransaction`` (answered as ``-32000`` with its message).
+  Any other exception becomes an internal error whose details are only logged.
+* Addresses and hashes are raw bytes (20 and 32 bytes); amounts are ints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+from consensus.types import Block
+from vm.receipts import Log, Receipt
+
+EXECUTION_REVERTED = "execution reverted"
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """A message call for ``eth_call`` / ``eth_estimateGas`` (the ``GenericTransaction`` schema).
+
+    Missing fields are None (``value`` and ``data`` default to empty); the
+    backend picks defaults (sender zero address, gas cap, zero gas price).
+    """
+
+    sender: bytes | None = None
+    to: bytes | None = None
+    gas: int | None = None
+    gas_price: int | None = None
+    max_fee_per_gas: int | None = None
+    max_priority_fee_per_gas: int | None = None
+    value: int = 0
+    data: bytes = b""
+    access_list: tuple[tuple[bytes, tuple[int, ...]], ...] = ()
+    nonce: int | None = None
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """The outcome of executing a ``CallRequest`` without committing it.
+
+    ``error`` is None on success. After a ``REVERT`` it is exactly
+    ``EXECUTION_REVERTED`` and ``output`` holds the revert data; any other
+    failure (out of gas, invalid opcode, ...) carries geth's message.
+    """
+
+    success: bool
+    output: bytes
+    gas_used: int
+    error: str | None = None
+
+    @property
+    def reverted(self) -> bool:
+        """True when the call ended in ``REVERT`` (``output`` is then the revert data)."""
+        return not self.success and self.error == EXECUTION_REVERTED
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """A resolved log query: an inclusive height range, addresses and topic positions.
+
+    ``addresses`` empty means any address. ``topics[i]`` is None for "any" at
+    position i, else the tuple of accepted values (OR). ``max_results`` bounds
+    the answer: the backend stops after collecting ``max_results + 1`` logs,
+    so that the server can report that the limit was exceeded.
+    """
+
+    from_block: int
+    to_block: int
+    addresses: tuple[bytes, ...] = ()
+    topics: tuple[tuple[bytes, ...] | None, ...] = ()
+    max_results: int = 10_000
+
+    def matches(self, log: Log) -> bool:
+        """Whether ``log`` passes the address and topic criteria (heights are not checked)."""
+        if self.addresses and log.address not in self.addresses:
+            return False
+        if len(self.topics) > len(log.topics):
+            return False
+        return all(
+            accepted is None or topic in accepted
+            for accepted, topic in zip(self.topics, log.topics)
+        )
+
+
+@dataclass(frozen=True)
+class MatchedLog:
+    """A committed log with its position: block, transaction, and index within the block."""
+
+    block_number: int
+    block_hash: bytes
+    tx_hash: bytes
+    tx_index: int
+    log_index: int
+    log: Log
+
+
+@dataclass(frozen=True)
+class TxLocation:
+    """Where a committed transaction is: its block and its index in that block."""
+
+    block_hash: bytes
+    block_number: int
+    index: int
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """Block-sync progress while the node catches up (``eth_syncing``)."""
+
+    starting_block: int
+    current_block: int
+    highest_block: int
+
+
+BlockListener = Callable[[Block, Sequence[Receipt]], None]
+
+
+class Backend(Protocol):
+    """The node as seen by the JSON-RPC server."""
+
+    def chain_id(self) -> int:
+        """The EIP-155 chain id (constant for the process)."""
+        ...
+
+    async def client_version(self) -> str:
+        """``web3_clientVersion``, e.g. ``cmnode/v0.1.0/linux-x86_64/python3.11``."""
+        ...
+
+    async def peer_count(self) -> int:
+        """Number of connected p2p peers."""
+        ...
+
+    async def syncing(self) -> SyncStatus | None:
+        """Sync progress, or None when the node is at the head of the chain."""
+        ...
+
+    async def latest_height(self) -> int:
+        """Height of the last committed block (final: the chain never reorganises)."""
+        ...
+
+    async def get_block_by_number(self, number: int) -> Block | None:
+        """The committed block at ``number``, or None."""
+        ...
+
+    async def get_block_by_hash(self, block_hash: bytes) -> Block | None:
+        """The committed block with header hash ``block_hash``, or None."""
+        ...
+
+    async def get_receipts(self, block_hash: bytes) -> Sequence[Receipt] | None:
+        """The receipts of a committed block in transaction order, or None if the block is unknown."""
+        ...
+
+    async def get_tx_location(self, tx_hash: bytes) -> TxLocation | None:
+        """Where a committed transaction is, or None if it is not in a committed block."""
+        ...
+
+    async def get_pending_transaction(self, tx_hash: bytes) -> Any | None:
+        """A transaction waiting in the mempool (a decoded py-evm transaction), or None."""
+        ...
+
+    async def get_balance(self, address: bytes, height: int) -> int:
+        """Balance in wei after block ``height``."""
+        ...
+
+    async def get_nonce(self, address: bytes, height: int) -> int:
+        """Account nonce after block ``height``."""
+        ...
+
+    async def pending_nonce(self, address: bytes) -> int:
+        """The next nonce for ``address`` counting its executable mempool transactions."""
+        ...
+
+    async def get_code(self, address: bytes, height: int) -> bytes:
+        """Contract code after block ``height`` (empty for an account without code)."""
+        ...
+
+    async def get_storage_at(self, address: bytes, slot: int, height: int) -> int:
+        """The storage word at ``slot`` after block ``height``."""
+        ...
+
+    async def call(self, request: CallRequest, height: int) -> CallResult:
+        """Execute ``request`` on the state after block ``height`` and discard the changes.
+
+        Raises ``TransactionRejected`` when the call cannot start (e.g.
+        ``insufficient funds for gas * price + value``).
+        """
+        ...
+
+    async def estimate_gas(self, request: CallRequest, height: int) -> int:
+        """The smallest gas limit with which ``request`` succeeds on the state after ``height``.
+
+        Raises ``ExecutionReverted`` (with the revert data) when it reverts at
+        any gas, ``TransactionRejected`` for other failures (geth wording,
+        e.g. ``gas required exceeds allowance (30000000)``).
+        """
+        ...
+
+    async def send_raw_transaction(self, raw: bytes) -> bytes:
+        """Add a signed, canonically encoded transaction to the mempool; return its hash.
+
+        Raises ``TransactionRejected`` or ``vm.errors.InvalidTransaction``
+        worded as geth words it (``nonce too low``, ``already known``, ...).
+        """
+        ...
+
+    async def gas_price(self) -> int:
+        """Suggested legacy gas price in wei (``eth_gasPrice``): next base fee plus tip."""
+        ...
+
+    async def max_priority_fee(self) -> int:
+        """Suggested priority fee per gas in wei (``eth_maxPriorityFeePerGas``)."""
+        ...
+
+    async def next_base_fee(self) -> int:
+        """Base fee per gas of the next block."""
+        ...
+
+    async def get_logs(self, log_filter: LogFilter) -> Sequence[MatchedLog]:
+        """Committed logs matching ``log_filter``, ordered by block then log index.
+
+        The server has already bounded the range; the backend returns at most
+        ``log_filter.max_results + 1`` entries.
+        """
+        ...
+
+    def add_block_listener(self, listener: BlockListener) -> Callable[[], None]:
+        """Call ``listener(block, receipts)`` after each block is committed; return a remover.
+
+        Listeners are called on the server's event loop thread, once per block
+        in height order, and must not block. Calling the returned function
+        stops the notifications.
+        """
+        ...
