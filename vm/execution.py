@@ -1,0 +1,347 @@
+"""Block execution: a deterministic function from (state, block environment, transactions) to results.
+
+The chain runs py-evm's **Prague** rules (the newest fork py-evm ships) without
+a beacon chain: no EIP-4788 beacon-roots contract, no EIP-2935 history
+contract, no EIP-7685 requests, blob (EIP-4844) and set-code (EIP-7702)
+transactions rejected at decoding. The native contracts are installed as
+precompiles at their fixed addresses.
+
+Execution keeps one py-evm state object per block, locks changes between
+transactions instead of hashing the trie, and computes the state root once at
+the end of the block. Its writes are captured in memory (``OverlayDB``) and
+returned, so storage can commit them with the rest of the block atomically.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from eth.abc import DatabaseAPI, StateAPI
+from eth.db.trie import make_trie_root_and_nodes
+from eth.vm.execution_context import ExecutionContext
+from eth.vm.forks.prague import PragueVM
+from eth.vm.forks.prague.computation import PRAGUE_PRECOMPILES, PragueComputation
+from eth.vm.forks.prague.state import PragueState
+from eth._utils.address import generate_contract_address
+from eth.vm.spoof import SpoofTransaction
+from eth.exceptions import Revert
+from eth_utils import ValidationError
+
+from vm.errors import BlockExecutionError
+from vm.native.framework import NativeContract, precompiles_of
+from vm.receipts import Log, Receipt, logs_bloom
+from vm.statedb import overlay_atomic_db
+from vm.transactions import TransactionBuilder, tx_type
+
+FORK_NAME = "prague"
+BLANK_ROOT_HASH = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
+
+
+@dataclass(frozen=True)
+class BlockEnv:
+    """Everything about the block that execution may read (time comes from here, never a clock)."""
+
+    number: int
+    timestamp: int
+    coinbase: bytes
+    gas_limit: int
+    base_fee: int
+    prev_randao: bytes
+    chain_id: int
+    recent_hashes: tuple[bytes, ...]  # parent first, at most 256
+
+
+@dataclass(frozen=True)
+class GenesisAccount:
+    """An account as it exists at genesis."""
+
+    address: bytes
+    balance: int = 0
+    nonce: int = 0
+    code: bytes = b""
+    storage: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass
+class ExecutionResult:
+    """The outcome of executing a block's transactions."""
+
+    state_root: bytes
+    receipts: tuple[Receipt, ...]
+    transactions: tuple[bytes, ...]
+    gas_used: int
+    logs_bloom: int
+    transactions_root: bytes
+    receipts_root: bytes
+    state_writes: dict[bytes, bytes | None]
+    rejected: tuple[tuple[bytes, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class CallMessage:
+    """An unsigned message for ``eth_call`` / ``eth_estimateGas``."""
+
+    sender: bytes
+    to: bytes | None
+    data: bytes = b""
+    value: int = 0
+    gas: int | None = None
+    gas_price: int | None = None
+    max_fee_per_gas: int | None = None
+    max_priority_fee_per_gas: int | None = None
+    access_list: tuple[tuple[bytes, tuple[int, ...]], ...] = ()
+    nonce: int | None = None
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """The result of running a ``CallMessage``."""
+
+    success: bool
+    output: bytes
+    gas_used: int
+    error: str | None = field(default=None)
+
+
+class ChainExecutor:
+    """Executes blocks and calls under this chain's rules and native contracts."""
+
+    def __init__(self, natives: Sequence[NativeContract] = ()) -> None:
+        computation_class = type(
+            "CyberMilesComputation",
+            (PragueComputation,),
+            {"_precompiles": {**PRAGUE_PRECOMPILES, **precompiles_of(natives)}},
+        )
+        self.state_class = type(
+            "CyberMilesState",
+            (PragueState,),
+            {"computation_class": computation_class, "set_system_contracts": _no_system_contracts},
+        )
+
+    # -- state -----------------------------------------------------------------
+
+    def open_state(self, db: Any, state_root: bytes, env: BlockEnv) -> StateAPI:
+        """A py-evm state at ``state_root`` over an atomic database, in block ``env``."""
+        context = ExecutionContext(
+            coinbase=env.coinbase,
+            timestamp=env.timestamp,
+            block_number=env.number,
+            difficulty=0,
+            mix_hash=env.prev_randao,
+            gas_limit=env.gas_limit,
+            prev_hashes=env.recent_hashes,
+            chain_id=env.chain_id,
+            base_fee_per_gas=env.base_fee,
+            excess_blob_gas=0,
+        )
+        return self.state_class(db, context, state_root)
+
+    def genesis_state(self, base: DatabaseAPI, accounts: Iterable[GenesisAccount]) -> tuple[bytes, dict[bytes, bytes | None]]:
+        """Build the genesis state; returns its root and the writes that store it."""
+        atomic, overlay = overlay_atomic_db(base)
+        env = BlockEnv(0, 0, b"\x00" * 20, 0, 0, b"\x00" * 32, 0, ())
+        state = self.open_state(atomic, BLANK_ROOT_HASH, env)
+        for account in accounts:
+            state.set_balance(account.address, account.balance)
+            state.set_nonce(account.address, account.nonce)
+            if account.code:
+                state.set_code(account.address, account.code)
+            for slot, value in account.storage:
+                state.set_storage(account.address, slot, value)
+        state.persist()
+        return state.state_root, overlay.writes
+
+    # -- blocks ----------------------------------------------------------------
+
+    def execute_block(
+        self,
+        base: DatabaseAPI,
+        parent_state_root: bytes,
+        env: BlockEnv,
+        transactions: Sequence[Any],
+        *,
+        strict: bool,
+    ) -> ExecutionResult:
+        """Execute ``transactions`` (decoded, senders cached) on top of ``parent_state_root``.
+
+        ``strict`` is for verifying a proposed block: any transaction that
+        cannot be included raises ``BlockExecutionError``. Without it (building
+        a proposal) such transactions are left out and listed in ``rejected``.
+        """
+        atomic, overlay = overlay_atomic_db(base)
+        state = self.open_state(atomic, parent_state_root, env)
+        receipts: list[Receipt] = []
+        included: list[bytes] = []
+        encoded_txs: list[Any] = []
+        rejected: list[tuple[bytes, str]] = []
+        cumulative_gas = 0
+        for tx in transactions:
+            problem = _inclusion_problem(tx, env, cumulative_gas, state)
+            if problem is not None:
+                if strict:
+                    raise BlockExecutionError(f"transaction {tx.hash.hex()}: {problem}")
+                rejected.append((tx.hash, problem))
+                continue
+            state.lock_changes()
+            sender = tx.sender
+            nonce = state.get_nonce(sender)
+            computation = state.apply_transaction(tx)
+            gas_used = PragueVM.finalize_gas_used(tx, computation)
+            cumulative_gas += gas_used
+            created = generate_contract_address(sender, nonce) if not tx.to else None
+            logs = tuple(
+                Log(address=address, topics=tuple(t.to_bytes(32, "big") for t in topics), data=data)
+                for address, topics, data in computation.get_log_entries()
+            )
+            receipts.append(
+                Receipt(
+                    tx_hash=tx.hash,
+                    tx_index=len(receipts),
+                    tx_type=tx_type(tx),
+                    sender=sender,
+                    to=tx.to or None,
+                    contract_address=created,
+                    status=0 if computation.is_error else 1,
+                    gas_used=gas_used,
+                    cumulative_gas_used=cumulative_gas,
+                    effective_gas_price=state.get_gas_price(tx),
+                    logs=logs,
+                )
+            )
+            included.append(tx.encode())
+            encoded_txs.append(tx)
+        state.persist()
+        tx_root, _ = make_trie_root_and_nodes(tuple(encoded_txs))
+        receipts_root = _receipts_root(receipts)
+        bloom = 0
+        for receipt in receipts:
+            bloom |= receipt.bloom
+        return ExecutionResult(
+            state_root=state.state_root,
+            receipts=tuple(receipts),
+            transactions=tuple(included),
+            gas_used=cumulative_gas,
+            logs_bloom=bloom,
+            transactions_root=tx_root,
+            receipts_root=receipts_root,
+            state_writes=overlay.writes,
+            rejected=tuple(rejected),
+        )
+
+    # -- calls -----------------------------------------------------------------
+
+    def call(self, base: DatabaseAPI, state_root: bytes, env: BlockEnv, message: CallMessage) -> CallOutcome:
+        """Run ``message`` against the state at ``state_root`` without keeping any change."""
+        atomic, _ = overlay_atomic_db(base)
+        priced = any(p is not None for p in (message.gas_price, message.max_fee_per_gas))
+        if not priced:
+            # geth's eth_call semantics: with no price given, the base fee does not apply.
+            env = BlockEnv(env.number, env.timestamp, env.coinbase, env.gas_limit, 0, env.prev_randao, env.chain_id, env.recent_hashes)
+        state = self.open_state(atomic, state_root, env)
+        tx = _spoof(message, state, env)
+        try:
+            computation = state.apply_transaction(tx)
+        except ValidationError as exc:
+            return CallOutcome(False, b"", 0, _geth_wording(str(exc)))
+        gas_used = PragueVM.finalize_gas_used(tx, computation)
+        if computation.is_error:
+            if isinstance(computation.error, Revert):
+                return CallOutcome(False, computation.output, gas_used, "execution reverted")
+            return CallOutcome(False, b"", gas_used, str(computation.error) or type(computation.error).__name__)
+        return CallOutcome(True, computation.output, gas_used)
+
+    def estimate_gas(self, base: DatabaseAPI, state_root: bytes, env: BlockEnv, message: CallMessage, cap: int) -> CallOutcome:
+        """The smallest gas limit for which ``message`` succeeds (binary search, as geth does)."""
+        def attempt(gas: int) -> CallOutcome:
+            return self.call(base, state_root, env, _with_gas(message, gas))
+
+        high = min(message.gas or cap, cap)
+        outcome = attempt(high)
+        if not outcome.success:
+            return outcome
+        low = outcome.gas_used - 1
+        # Most calls need little more than what they used: try a tight bound first.
+        optimistic = min(high, (outcome.gas_used + 2_300) * 64 // 63)
+        if optimistic < high and attempt(optimistic).success:
+            high = optimistic
+        while high - low > 1 and (high - low) * 100 > high:  # stop within 1%, as geth does
+            middle = (low + high) // 2
+            if attempt(middle).success:
+                high = middle
+            else:
+                low = middle
+        return CallOutcome(True, outcome.output, high)
+
+
+def _no_system_contracts(self: Any) -> None:
+    """This chain has no beacon chain: no beacon-roots or history system contracts."""
+
+
+def _inclusion_problem(tx: Any, env: BlockEnv, cumulative_gas: int, state: StateAPI) -> str | None:
+    """Why ``tx`` cannot be included at this point of the block, or None."""
+    if cumulative_gas + tx.gas > env.gas_limit:
+        return "gas limit reached"
+    if tx.max_fee_per_gas < env.base_fee:
+        return f"max fee per gas less than block base fee: maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {env.base_fee}"
+    sender = tx.sender
+    expected_nonce = state.get_nonce(sender)
+    if tx.nonce != expected_nonce:
+        return f"nonce too {'low' if tx.nonce < expected_nonce else 'high'}: next nonce {expected_nonce}, tx nonce {tx.nonce}"
+    if state.get_balance(sender) < tx.gas * tx.max_fee_per_gas + tx.value:
+        return "insufficient funds for gas * price + value"
+    if tx.gas < tx.intrinsic_gas:
+        return "intrinsic gas too low"
+    if state.get_code(sender) and not state.get_code(sender).startswith(b"\xef\x01\x00"):
+        return "sender not an eoa"
+    return None
+
+
+def _receipts_root(receipts: Sequence[Receipt]) -> bytes:
+    class _Encoded:
+        def __init__(self, data: bytes) -> None:
+            self._data = data
+
+        def encode(self) -> bytes:
+            return self._data
+
+    root, _ = make_trie_root_and_nodes(tuple(_Encoded(r.consensus_encoding()) for r in receipts))
+    return root
+
+
+def _spoof(message: CallMessage, state: StateAPI, env: BlockEnv) -> SpoofTransaction:
+    nonce = state.get_nonce(message.sender) if message.nonce is None else message.nonce
+    gas = message.gas if message.gas is not None else env.gas_limit
+    if message.max_fee_per_gas is not None or message.max_priority_fee_per_gas is not None:
+        max_fee = message.max_fee_per_gas if message.max_fee_per_gas is not None else env.base_fee + (message.max_priority_fee_per_gas or 0)
+        tip = message.max_priority_fee_per_gas if message.max_priority_fee_per_gas is not None else 0
+        unsigned = TransactionBuilder.new_unsigned_dynamic_fee_transaction(
+            chain_id=env.chain_id, nonce=nonce, max_priority_fee_per_gas=min(tip, max_fee),
+            max_fee_per_gas=max_fee, gas=gas, to=message.to or b"", value=message.value,
+            data=message.data, access_list=message.access_list,
+        )
+    else:
+        unsigned = TransactionBuilder.new_unsigned_access_list_transaction(
+            chain_id=env.chain_id, nonce=nonce, gas_price=message.gas_price or 0, gas=gas,
+            to=message.to or b"", value=message.value, data=message.data, access_list=message.access_list,
+        )
+    return SpoofTransaction(unsigned, from_=message.sender)
+
+
+def _with_gas(message: CallMessage, gas: int) -> CallMessage:
+    return CallMessage(
+        sender=message.sender, to=message.to, data=message.data, value=message.value, gas=gas,
+        gas_price=message.gas_price, max_fee_per_gas=message.max_fee_per_gas,
+        max_priority_fee_per_gas=message.max_priority_fee_per_gas,
+        access_list=message.access_list, nonce=message.nonce,
+    )
+
+
+def _geth_wording(message: str) -> str:
+    lowered = message.lower()
+    if "balance" in lowered:
+        return "insufficient funds for gas * price + value"
+    if "intrinsic" in lowered:
+        return "intrinsic gas too low"
+    if "nonce" in lowered:
+        return "nonce too low" if "low" in lowered else message
+    return message

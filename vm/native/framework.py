@@ -1,0 +1,227 @@
+"""The native-contract framework: ABI dispatch, gas metering, storage, events.
+
+A native contract is a Python class whose public methods are declared with
+``@method("transfer(address,uint256)", returns="bool", gas=...)``. The
+framework installs each contract as a precompile of the chain's computation
+class, so a transaction, an ``eth_call`` or another contract reaches it with an
+ordinary message call: the 4-byte selector picks the method, arguments are
+ABI-decoded, the result is ABI-encoded, and an error becomes an EVM revert
+carrying ``Error(string)`` so wallets show the reason.
+
+Gas: every call pays the method's base cost, plus a schedule modelled on the
+EVM's own for what the method touches (``SLOAD_GAS`` per storage read,
+``SSTORE_SET_GAS``/``SSTORE_RESET_GAS`` per write, the ``LOG`` costs per
+event). Running out of gas fails the call like any out-of-gas in the EVM.
+
+Storage lives in the contract's own account storage, so it is part of the
+state root, journaled and reverted with the call that made it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Sequence
+
+import eth_abi
+from eth.abc import ComputationAPI
+from eth.exceptions import Revert
+from eth_hash.auto import keccak
+from eth_utils import function_signature_to_4byte_selector
+
+from vm.errors import NativeContractError
+
+SLOAD_GAS = 2_100
+SSTORE_SET_GAS = 20_000
+SSTORE_RESET_GAS = 5_000
+LOG_GAS = 375
+LOG_TOPIC_GAS = 375
+LOG_DATA_GAS = 8
+ERROR_SELECTOR = function_signature_to_4byte_selector("Error(string)")
+
+
+def _split_types(signature: str) -> list[str]:
+    """The argument types of a canonical signature ``name(t1,t2,...)``."""
+    inner = signature[signature.index("(") + 1 : signature.rindex(")")]
+    if not inner:
+        return []
+    types, depth, current = [], 0, ""
+    for char in inner:
+        if char == "," and depth == 0:
+            types.append(current)
+            current = ""
+            continue
+        depth += char == "("
+        depth -= char == ")"
+        current += char
+    types.append(current)
+    return types
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """The ABI and cost of one native method."""
+
+    signature: str
+    input_types: tuple[str, ...]
+    output_types: tuple[str, ...]
+    gas: int
+    payable: bool
+    mutates: bool
+    function: Callable[..., Any]
+
+    @property
+    def selector(self) -> bytes:
+        """The 4-byte ABI selector."""
+        return function_signature_to_4byte_selector(self.signature)
+
+
+def method(
+    signature: str, *, returns: Sequence[str] = (), gas: int, payable: bool = False, view: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a native contract method by its canonical ABI signature."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        function.__native_method__ = MethodSpec(  # type: ignore[attr-defined]
+            signature=signature,
+            input_types=tuple(_split_types(signature)),
+            output_types=tuple(returns),
+            gas=gas,
+            payable=payable,
+            mutates=not view,
+            function=function,
+        )
+        return function
+
+    return decorate
+
+
+class CallContext:
+    """What a native method sees of the call: sender, value, block, metered storage and events."""
+
+    def __init__(self, computation: ComputationAPI, address: bytes) -> None:
+        self._computation = computation
+        self.address = address
+        self.sender: bytes = computation.msg.sender
+        self.value: int = computation.msg.value
+        self.is_static: bool = computation.msg.is_static
+
+    @property
+    def timestamp(self) -> int:
+        """The block's timestamp (block time: the only clock native code may read)."""
+        return self._computation.state.timestamp
+
+    @property
+    def block_number(self) -> int:
+        """The block's number."""
+        return self._computation.state.block_number
+
+    def charge(self, gas: int, reason: str) -> None:
+        """Consume gas from the call (raises out-of-gas like the EVM)."""
+        self._computation.consume_gas(gas, reason)
+
+    def load(self, slot: int) -> int:
+        """Read a storage slot of this contract."""
+        self.charge(SLOAD_GAS, "native SLOAD")
+        return self._computation.state.get_storage(self.address, slot)
+
+    def store(self, slot: int, value: int) -> None:
+        """Write a storage slot of this contract."""
+        self._require_writable()
+        current = self._computation.state.get_storage(self.address, slot)
+        self.charge(SSTORE_SET_GAS if current == 0 and value != 0 else SSTORE_RESET_GAS, "native SSTORE")
+        self._computation.state.set_storage(self.address, slot, value)
+
+    def balance(self, address: bytes) -> int:
+        """The balance of an account."""
+        self.charge(SLOAD_GAS, "native BALANCE")
+        return self._computation.state.get_balance(address)
+
+    def transfer(self, to: bytes, amount: int) -> None:
+        """Move ``amount`` wei from this contract's balance to ``to``."""
+        self._require_writable()
+        state = self._computation.state
+        if state.get_balance(self.address) < amount:
+            raise NativeContractError("native contract balance too low")
+        state.delta_balance(self.address, -amount)
+        state.delta_balance(to, amount)
+
+    def emit(self, signature: str, indexed: Sequence[tuple[str, Any]], data: Sequence[tuple[str, Any]]) -> None:
+        """Emit an event ``signature`` with indexed topics and ABI-encoded data."""
+        self._require_writable()
+        topics = [int.from_bytes(keccak(signature.encode()), "big")]
+        for abi_type, value in indexed:
+            topics.append(int.from_bytes(eth_abi.encode([abi_type], [value]), "big"))
+        payload = eth_abi.encode([t for t, _ in data], [v for _, v in data])
+        self.charge(LOG_GAS + LOG_TOPIC_GAS * len(topics) + LOG_DATA_GAS * len(payload), "native LOG")
+        self._computation.add_log_entry(self.address, tuple(topics), payload)
+
+    def _require_writable(self) -> None:
+        if self.is_static:
+            raise NativeContractError("write protection: state change in a static call")
+
+
+class NativeContract:
+    """Base class of native contracts: subclasses declare methods with ``@method``."""
+
+    address: ClassVar[bytes]
+    name: ClassVar[str]
+    _methods: ClassVar[dict[bytes, MethodSpec]]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        methods: dict[bytes, MethodSpec] = {}
+        for attribute in vars(cls).values():
+            spec = getattr(attribute, "__native_method__", None)
+            if spec is not None:
+                if spec.selector in methods:
+                    raise TypeError(f"{cls.__name__}: duplicate selector for {spec.signature}")
+                methods[spec.selector] = spec
+        cls._methods = methods
+
+    @classmethod
+    def methods(cls) -> tuple[MethodSpec, ...]:
+        """The declared methods, ordered by signature."""
+        return tuple(sorted(cls._methods.values(), key=lambda spec: spec.signature))
+
+    def __call__(self, computation: ComputationAPI) -> ComputationAPI:
+        """Run one message call against this contract (the precompile entry point)."""
+        data = computation.msg.data_as_bytes
+        try:
+            spec = self._methods.get(data[:4]) if len(data) >= 4 else None
+            if spec is None:
+                raise NativeContractError(f"{self.name}: unknown method")
+            if computation.msg.storage_address != self.address:
+                raise NativeContractError(f"{self.name}: delegatecall is not supported")
+            computation.consume_gas(spec.gas, f"{self.name}.{spec.signature}")
+            if computation.msg.value and not spec.payable:
+                raise NativeContractError(f"{self.name}: method is not payable")
+            context = CallContext(computation, self.address)
+            if spec.mutates and context.is_static:
+                raise NativeContractError("write protection: state change in a static call")
+            try:
+                args = eth_abi.decode(list(spec.input_types), data[4:])
+            except Exception as exc:  # eth_abi raises several unrelated types
+                raise NativeContractError(f"{self.name}: malformed arguments") from exc
+            result = spec.function(self, context, *args)
+            if spec.output_types:
+                values = result if len(spec.output_types) > 1 else (result,)
+                computation.output = eth_abi.encode(list(spec.output_types), list(values))
+        except NativeContractError as exc:
+            computation.output = ERROR_SELECTOR + eth_abi.encode(["string"], [str(exc)])
+            raise Revert(computation.output) from exc
+        return computation
+
+
+def precompiles_of(contracts: Sequence[NativeContract]) -> dict[bytes, Callable[[ComputationAPI], ComputationAPI]]:
+    """The precompile table entries installing ``contracts`` at their addresses."""
+    table: dict[bytes, Callable[[ComputationAPI], ComputationAPI]] = {}
+    for contract in contracts:
+        if contract.address in table:
+            raise TypeError(f"two native contracts at {contract.address.hex()}")
+        table[contract.address] = contract
+    return table
+
+
+def mapping_slot(base_slot: int, key: bytes | int) -> int:
+    """The storage slot of ``mapping[key]`` at ``base_slot`` (Solidity's layout)."""
+    key_bytes = key.rjust(32, b"\x00") if isinstance(key, bytes) else key.to_bytes(32, "big")
+    return int.from_bytes(keccak(key_bytes + base_slot.to_bytes(32, "big")), "big")
