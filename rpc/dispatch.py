@@ -1,0 +1,100 @@
+"""JSON-RPC 2.0 request handling independent of the transport.
+
+Parses a request body, validates single and batch requests, calls the
+registered method handlers, and builds responses. Notifications (requests
+without ``id``) are executed but get no response. Unexpected exceptions are
+logged with their traceback and answered with a bare -32603.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Awaitable, Callable, Mapping
+
+from rpc.errors import InternalError, InvalidRequest, MethodNotFound, ParseError, RPCError, ServerError
+from vm.errors import InvalidTransaction
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, Any], Awaitable[Any]]
+"""A method: ``await handler(params, connection)``; ``connection`` is None over HTTP."""
+
+_NO_ID = object()
+
+
+def error_response(error: RPCError, request_id: Any = None) -> dict[str, Any]:
+    """A JSON-RPC error response."""
+    return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
+
+
+class Dispatcher:
+    """Routes JSON-RPC requests to method handlers."""
+
+    def __init__(self, methods: Mapping[str, Handler], max_batch_size: int) -> None:
+        self._methods = dict(methods)
+        self._max_batch_size = max_batch_size
+
+    @property
+    def method_names(self) -> list[str]:
+        """The registered method names, sorted."""
+        return sorted(self._methods)
+
+    async def handle_body(self, body: bytes | str, connection: Any = None) -> Any | None:
+        """Answer a raw request body: a response object, a list of them, or None if nothing to send."""
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return error_response(ParseError(f"parse error: {exc}"))
+        if isinstance(payload, list):
+            return await self._handle_batch(payload, connection)
+        return await self.handle_request(payload, connection)
+
+    async def _handle_batch(self, batch: list[Any], connection: Any) -> list[dict[str, Any]] | dict[str, Any] | None:
+        if not batch:
+            return error_response(InvalidRequest("empty batch"))
+        if len(batch) > self._max_batch_size:
+            return error_response(InvalidRequest(f"batch too large: {len(batch)} requests, at most {self._max_batch_size}"))
+        responses = await asyncio.gather(*(self.handle_request(item, connection) for item in batch))
+        answered = [response for response in responses if response is not None]
+        return answered or None
+
+    async def handle_request(self, request: Any, connection: Any = None) -> dict[str, Any] | None:
+        """Answer one request object; None for a notification."""
+        if not isinstance(request, dict):
+            return error_response(InvalidRequest("invalid request: not a JSON object"))
+        request_id = request.get("id", _NO_ID)
+        reply_id = None if request_id is _NO_ID else request_id
+        if request_id is not _NO_ID and (
+            isinstance(request_id, (bool, list, dict))
+        ):
+            return error_response(InvalidRequest("invalid request: id must be a string, number or null"))
+        if request.get("jsonrpc") != "2.0":
+            return error_response(InvalidRequest('invalid request: "jsonrpc" must be "2.0"'), reply_id)
+        method = request.get("method")
+        if not isinstance(method, str):
+            return error_response(InvalidRequest('invalid request: "method" must be a string'), reply_id)
+        params = request.get("params")
+        if params is not None and not isinstance(params, (list, dict)):
+            return error_response(InvalidRequest('invalid request: "params" must be an array or object'), reply_id)
+        try:
+            result = await self._call(method, params, connection)
+        except RPCError as exc:
+            response = error_response(exc, reply_id)
+        else:
+            response = {"jsonrpc": "2.0", "id": reply_id, "result": result}
+        return None if request_id is _NO_ID else response
+
+    async def _call(self, method: str, params: Any, connection: Any) -> Any:
+        handler = self._methods.get(method)
+        if handler is None:
+            raise MethodNotFound(f"the method {method} does not exist/is not available")
+        try:
+            return await handler(params, connection)
+        except RPCError:
+            raise
+        except InvalidTransaction as exc:
+            raise ServerError(str(exc)) from exc
+        except Exception:
+            log.exception("internal error in %s", method)
+            raise InternalError("internal error") from None

@@ -1,0 +1,126 @@
+"""Polling filters: ``eth_newFilter``, ``eth_newBlockFilter``, ``eth_getFilterChanges``,
+``eth_getFilterLogs`` and ``eth_uninstallFilter``.
+
+A filter remembers the first height it has not reported yet. Filters not
+polled within the timeout are dropped; the number of filters is bounded.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from rpc.dispatch import Handler
+from rpc.errors import LimitExceeded, ServerError
+from rpc.formatting import data
+from rpc.logs import LogQuery
+from rpc.params import Args, FilterSpec, ParamError, parse_filter
+
+
+@dataclass
+class _Filter:
+    spec: FilterSpec | None  # None for a block filter
+    next_height: int
+    last_poll: float
+
+
+def _parse_filter_id(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ParamError("filter id must be a string")
+    return value.lower()
+
+
+class FilterAPI:
+    """Handlers of the polling-filter methods."""
+
+    def __init__(
+        self,
+        query: LogQuery,
+        max_filters: int,
+        timeout_seconds: float,
+        max_blocks_per_poll: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.query = query
+        self.backend = query.chain.backend
+        self.max_filters = max_filters
+        self.timeout_seconds = timeout_seconds
+        self.max_blocks_per_poll = max_blocks_per_poll
+        self.clock = clock
+        self._filters: dict[str, _Filter] = {}
+
+    def methods(self) -> dict[str, Handler]:
+        """Method name to handler."""
+        return {
+            "eth_newFilter": self.new_filter,
+            "eth_newBlockFilter": self.new_block_filter,
+            "eth_getFilterChanges": self.get_filter_changes,
+            "eth_getFilterLogs": self.get_filter_logs,
+            "eth_uninstallFilter": self.uninstall_filter,
+        }
+
+    def _expire(self) -> None:
+        deadline = self.clock() - self.timeout_seconds
+        for filter_id in [key for key, item in self._filters.items() if item.last_poll < deadline]:
+            del self._filters[filter_id]
+
+    async def _install(self, spec: FilterSpec | None) -> str:
+        self._expire()
+        if len(self._filters) >= self.max_filters:
+            raise LimitExceeded(f"too many filters installed, at most {self.max_filters}")
+        filter_id = "0x" + secrets.token_hex(16)
+        start = await self.backend.latest_height() + 1
+        self._filters[filter_id] = _Filter(spec, start, self.clock())
+        return filter_id
+
+    def _get(self, filter_id: str) -> _Filter:
+        self._expire()
+        item = self._filters.get(filter_id)
+        if item is None:
+            raise ServerError("filter not found")
+        item.last_poll = self.clock()
+        return item
+
+    async def new_filter(self, params: Any, connection: Any) -> str:
+        """``eth_newFilter``: a log filter reporting logs of blocks committed after it."""
+        spec = Args(params, 1, 1).get(0, parse_filter)
+        return await self._install(spec)
+
+    async def new_block_filter(self, params: Any, connection: Any) -> str:
+        """``eth_newBlockFilter``: a filter reporting the hashes of new blocks."""
+        Args(params, 0, 0)
+        return await self._install(None)
+
+    async def get_filter_changes(self, params: Any, connection: Any) -> list[Any]:
+        """``eth_getFilterChanges``: what is new since the last poll (bounded per poll)."""
+        item = self._get(Args(params, 1, 1).get(0, _parse_filter_id))
+        latest = await self.backend.latest_height()
+        first = item.next_height
+        last = min(latest, first + self.max_blocks_per_poll - 1)
+        if first > last:
+            return []
+        if item.spec is None:
+            hashes = []
+            for height in range(first, last + 1):
+                block = await self.backend.get_block_by_number(height)
+                if block is not None:
+                    hashes.append(data(block.hash))
+            item.next_height = last + 1
+            return hashes
+        logs = await self.query.run(self.query.bounded(first, last, item.spec))
+        item.next_height = last + 1
+        return logs
+
+    async def get_filter_logs(self, params: Any, connection: Any) -> list[dict[str, Any]]:
+        """``eth_getFilterLogs``: every log matching a log filter's criteria."""
+        item = self._get(Args(params, 1, 1).get(0, _parse_filter_id))
+        if item.spec is None:
+            raise ServerError("filter not found")
+        return await self.query.run(await self.query.resolve(item.spec))
+
+    async def uninstall_filter(self, params: Any, connection: Any) -> bool:
+        """``eth_uninstallFilter``: true if the filter existed."""
+        filter_id = Args(params, 1, 1).get(0, _parse_filter_id)
+        self._expire()
+        return self._filters.pop(filter_id, None) is not None

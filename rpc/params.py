@@ -1,0 +1,302 @@
+"""Parsing and validation of JSON-RPC parameters.
+
+Every parser raises ``InvalidParams`` (-32602) with a message naming the
+argument and what is wrong with it, in the wording geth uses
+(``invalid argument 0: hex string without 0x prefix``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence, TypeVar
+
+from rpc.backend import CallRequest
+from rpc.errors import InvalidParams
+
+T = TypeVar("T")
+
+MAX_UINT256 = 2**256 - 1
+MAX_QUANTITY_DIGITS = 64
+BLOCK_TAGS = ("earliest", "finalized", "safe", "latest", "pending")
+MAX_TOPIC_POSITIONS = 4
+
+
+class ParamError(ValueError):
+    """A malformed value; ``Args`` adds the argument position and re-raises ``InvalidParams``."""
+
+
+def parse_quantity(value: Any) -> int:
+    """A 0x-prefixed hex quantity (no leading zeros required, at most 256 bits)."""
+    if not isinstance(value, str):
+        raise ParamError(f"cannot unmarshal {_json_type(value)} into a hex quantity")
+    if not value.startswith(("0x", "0X")):
+        raise ParamError("hex string without 0x prefix")
+    digits = value[2:]
+    if not digits:
+        raise ParamError("hex string \"0x\"")
+    if len(digits) > MAX_QUANTITY_DIGITS:
+        raise ParamError("hex number > 256 bits")
+    try:
+        return int(digits, 16)
+    except ValueError:
+        raise ParamError(f"invalid hex string {value!r}") from None
+
+
+def parse_data(value: Any, length: int | None = None) -> bytes:
+    """0x-prefixed hex bytes, optionally of an exact ``length``."""
+    if not isinstance(value, str):
+        raise ParamError(f"cannot unmarshal {_json_type(value)} into hex bytes")
+    if not value.startswith(("0x", "0X")):
+        raise ParamError("hex string without 0x prefix")
+    digits = value[2:]
+    if len(digits) % 2:
+        raise ParamError("hex string of odd length")
+    try:
+        data = bytes.fromhex(digits)
+    except ValueError:
+        raise ParamError(f"invalid hex string {value!r}") from None
+    if length is not None and len(data) != length:
+        raise ParamError(f"hex string has length {len(digits)}, want {2 * length}")
+    return data
+
+
+def parse_address(value: Any) -> bytes:
+    """A 20-byte address."""
+    return parse_data(value, 20)
+
+
+def parse_hash(value: Any) -> bytes:
+    """A 32-byte hash."""
+    return parse_data(value, 32)
+
+
+def parse_bool(value: Any) -> bool:
+    """A JSON boolean."""
+    if not isinstance(value, bool):
+        raise ParamError(f"cannot unmarshal {_json_type(value)} into a boolean")
+    return value
+
+
+@dataclass(frozen=True)
+class BlockRef:
+    """A block named by tag, by number, or by hash (EIP-1898)."""
+
+    tag: str | None = None
+    number: int | None = None
+    block_hash: bytes | None = None
+
+
+LATEST = BlockRef(tag="latest")
+
+
+def parse_block_ref(value: Any, allow_hash: bool = True) -> BlockRef:
+    """A block tag, a hex number, or (when ``allow_hash``) an EIP-1898 object or bare hash."""
+    if isinstance(value, str):
+        if value in BLOCK_TAGS:
+            return BlockRef(tag=value)
+        if allow_hash and len(value) == 66:
+            return BlockRef(block_hash=parse_hash(value))
+        return BlockRef(number=_block_number(value))
+    if allow_hash and isinstance(value, dict):
+        unknown = sorted(set(value) - {"blockHash", "blockNumber", "requireCanonical"})
+        if unknown:
+            raise ParamError(f"unknown field {unknown[0]!r} in block reference")
+        if "requireCanonical" in value:
+            parse_bool(value["requireCanonical"])
+        if ("blockHash" in value) == ("blockNumber" in value):
+            raise ParamError("block reference needs exactly one of blockHash and blockNumber")
+        if "blockHash" in value:
+            return BlockRef(block_hash=parse_hash(value["blockHash"]))
+        return parse_block_ref(value["blockNumber"], allow_hash=False)
+    raise ParamError(f"cannot unmarshal {_json_type(value)} into a block number or tag")
+
+
+def _block_number(value: str) -> int:
+    number = parse_quantity(value)
+    if number >= 2**63:
+        raise ParamError("block number larger than int64")
+    return number
+
+
+def parse_call_request(value: Any) -> CallRequest:
+    """A ``GenericTransaction`` object for ``eth_call`` / ``eth_estimateGas``."""
+    if not isinstance(value, dict):
+        raise ParamError(f"cannot unmarshal {_json_type(value)} into a transaction object")
+    known = {
+        "from", "to", "gas", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas",
+        "value", "data", "input", "accessList", "nonce", "type", "chainId",
+    }
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise ParamError(f"unsupported transaction field {unknown[0]!r}")
+
+    def field(name: str, parser: Callable[[Any], T]) -> T | None:
+        raw = value.get(name)
+        if raw is None:
+            return None
+        try:
+            return parser(raw)
+        except ParamError as exc:
+            raise ParamError(f"{name}: {exc}") from None
+
+    data = field("data", parse_data)
+    input_ = field("input", parse_data)
+    if data is not None and input_ is not None and data != input_:
+        raise ParamError('both "data" and "input" are set and not equal. Please use "input" to pass transaction call data')
+    gas_price = field("gasPrice", parse_quantity)
+    max_fee = field("maxFeePerGas", parse_quantity)
+    max_priority = field("maxPriorityFeePerGas", parse_quantity)
+    if gas_price is not None and (max_fee is not None or max_priority is not None):
+        raise ParamError("both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified")
+    if max_fee is not None and max_priority is not None and max_priority > max_fee:
+        raise ParamError("maxFeePerGas must be greater than or equal to maxPriorityFeePerGas")
+    field("type", parse_quantity)
+    field("chainId", parse_quantity)
+    return CallRequest(
+        sender=field("from", parse_address),
+        to=field("to", parse_address),
+        gas=field("gas", parse_quantity),
+        gas_price=gas_price,
+        max_fee_per_gas=max_fee,
+        max_priority_fee_per_gas=max_priority,
+        value=field("value", parse_quantity) or 0,
+        data=input_ if input_ is not None else (data or b""),
+        access_list=field("accessList", parse_access_list) or (),
+        nonce=field("nonce", parse_quantity),
+    )
+
+
+def parse_access_list(value: Any) -> tuple[tuple[bytes, tuple[int, ...]], ...]:
+    """An EIP-2930 access list: ``[{address, storageKeys}]``."""
+    if not isinstance(value, list):
+        raise ParamError("access list must be an array")
+    entries = []
+    for position, entry in enumerate(value):
+        if not isinstance(entry, dict) or set(entry) != {"address", "storageKeys"}:
+            raise ParamError(f"access list entry {position} must have exactly address and storageKeys")
+        keys = entry["storageKeys"]
+        if not isinstance(keys, list):
+            raise ParamError(f"access list entry {position}: storageKeys must be an array")
+        entries.append(
+            (
+                parse_address(entry["address"]),
+                tuple(int.from_bytes(parse_hash(key), "big") for key in keys),
+            )
+        )
+    return tuple(entries)
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """A parsed log filter before its block range is resolved against the chain."""
+
+    from_block: BlockRef
+    to_block: BlockRef
+    block_hash: bytes | None
+    addresses: tuple[bytes, ...]
+    topics: tuple[tuple[bytes, ...] | None, ...]
+
+
+def parse_filter(value: Any) -> FilterSpec:
+    """A log filter object: ``fromBlock``/``toBlock`` or ``blockHash``, ``address``, ``topics``."""
+    if not isinstance(value, dict):
+        raise ParamError(f"cannot unmarshal {_json_type(value)} into a filter object")
+    unknown = sorted(set(value) - {"fromBlock", "toBlock", "blockHash", "address", "topics"})
+    if unknown:
+        raise ParamError(f"unknown filter field {unknown[0]!r}")
+    block_hash = None
+    if value.get("blockHash") is not None:
+        if value.get("fromBlock") is not None or value.get("toBlock") is not None:
+            raise ParamError("cannot specify both blockHash and fromBlock/toBlock, choose one or the other")
+        block_hash = parse_hash(value["blockHash"])
+    return FilterSpec(
+        from_block=_range_bound(value.get("fromBlock")),
+        to_block=_range_bound(value.get("toBlock")),
+        block_hash=block_hash,
+        addresses=_filter_addresses(value.get("address")),
+        topics=_filter_topics(value.get("topics")),
+    )
+
+
+def _range_bound(value: Any) -> BlockRef:
+    if value is None:
+        return LATEST
+    try:
+        return parse_block_ref(value, allow_hash=False)
+    except ParamError as exc:
+        raise ParamError(f"fromBlock/toBlock: {exc}") from None
+
+
+def _filter_addresses(value: Any) -> tuple[bytes, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, list):
+        return tuple(parse_address(item) for item in value)
+    return (parse_address(value),)
+
+
+def _filter_topics(value: Any) -> tuple[tuple[bytes, ...] | None, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ParamError("topics must be an array")
+    if len(value) > MAX_TOPIC_POSITIONS:
+        raise ParamError(f"filter has more than {MAX_TOPIC_POSITIONS} topic positions")
+    positions: list[tuple[bytes, ...] | None] = []
+    for entry in value:
+        if entry is None:
+            positions.append(None)
+        elif isinstance(entry, list):
+            if not entry or any(item is None for item in entry):
+                positions.append(None)
+            else:
+                positions.append(tuple(parse_hash(item) for item in entry))
+        else:
+            positions.append((parse_hash(entry),))
+    return tuple(positions)
+
+
+class Args:
+    """Positional parameters of one call, checked for count and parsed one by one."""
+
+    def __init__(self, params: Any, required: int, maximum: int) -> None:
+        if params is None:
+            params = []
+        if not isinstance(params, list):
+            raise InvalidParams("non-array args")
+        if len(params) > maximum:
+            raise InvalidParams(f"too many arguments, want at most {maximum}")
+        if len(params) < required:
+            raise InvalidParams(f"missing value for required argument {len(params)}")
+        self._params: Sequence[Any] = params
+
+    def get(self, index: int, parser: Callable[[Any], T]) -> T:
+        """Parse required argument ``index``."""
+        if index >= len(self._params) or self._params[index] is None:
+            raise InvalidParams(f"missing value for required argument {index}")
+        return self._parse(index, parser)
+
+    def optional(self, index: int, parser: Callable[[Any], T], default: T) -> T:
+        """Parse optional argument ``index``; absent or null gives ``default``."""
+        if index >= len(self._params) or self._params[index] is None:
+            return default
+        return self._parse(index, parser)
+
+    def _parse(self, index: int, parser: Callable[[Any], T]) -> T:
+        try:
+            return parser(self._params[index])
+        except ParamError as exc:
+            raise InvalidParams(f"invalid argument {index}: {exc}") from None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

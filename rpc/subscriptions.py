@@ -1,0 +1,181 @@
+"""WebSocket connections and ``eth_subscribe`` / ``eth_unsubscribe`` (``newHeads``, ``logs``).
+
+One block listener registered with the backend fans each committed block out
+to the subscriptions of every open connection. Every connection has a
+bounded outgoing queue; a client that falls that far behind is disconnected
+rather than letting memory grow.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from consensus.types import Block
+from rpc.backend import Backend, LogFilter
+from rpc.dispatch import Handler
+from rpc.errors import InvalidParams, LimitExceeded, MethodNotFound
+from rpc.formatting import block_logs, format_header, format_log
+from rpc.params import Args, ParamError, parse_filter
+from vm.receipts import Receipt
+
+NEW_HEADS = "newHeads"
+LOGS = "logs"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One subscription of a connection; ``log_filter`` only for ``logs``."""
+
+    kind: str
+    log_filter: LogFilter | None = None
+
+
+class WSConnection:
+    """A WebSocket client: its subscriptions and its bounded queue of outgoing messages.
+
+    ``None`` in the queue tells the writer to close the connection.
+    """
+
+    def __init__(self, max_queue: int) -> None:
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=max_queue)
+        self.subscriptions: dict[str, Subscription] = {}
+        self.overflowed = False
+        self.closed = False
+
+    def push(self, message: Any) -> None:
+        """Queue a JSON message; on overflow drop the backlog and close the connection."""
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait(json.dumps(message))
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.close()
+
+    def close(self) -> None:
+        """Stop sending: discard the backlog and queue the close signal."""
+        if self.closed:
+            return
+        self.closed = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+
+def _notification(subscription_id: str, result: Any) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "method": "eth_subscription",
+        "params": {"subscription": subscription_id, "result": result},
+    }
+
+
+def _parse_subscription_id(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ParamError("subscription id must be a string")
+    return value.lower()
+
+
+class SubscriptionHub:
+    """Open WebSocket connections and the delivery of block and log notifications."""
+
+    def __init__(self, backend: Backend, max_connections: int, max_per_connection: int) -> None:
+        self.backend = backend
+        self.max_connections = max_connections
+        self.max_per_connection = max_per_connection
+        self._connections: dict[WSConnection, None] = {}
+        self._remove_listener: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        """Start receiving committed blocks from the backend."""
+        if self._remove_listener is None:
+            self._remove_listener = self.backend.add_block_listener(self.on_block)
+
+    def stop(self) -> None:
+        """Stop receiving blocks and close every connection."""
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+        for connection in list(self._connections):
+            connection.close()
+        self._connections.clear()
+
+    @property
+    def connection_count(self) -> int:
+        """Number of open WebSocket connections."""
+        return len(self._connections)
+
+    def attach(self, connection: WSConnection) -> None:
+        """Register a new connection; raises ``LimitExceeded`` when the server is full."""
+        if len(self._connections) >= self.max_connections:
+            raise LimitExceeded(f"too many WebSocket connections, at most {self.max_connections}")
+        self._connections[connection] = None
+
+    def detach(self, connection: WSConnection) -> None:
+        """Forget a closed connection and its subscriptions."""
+        self._connections.pop(connection, None)
+        connection.subscriptions.clear()
+        connection.close()
+
+    def on_block(self, block: Block, receipts: Sequence[Receipt]) -> None:
+        """Deliver a committed block to ``newHeads`` and its logs to matching ``logs`` subscriptions."""
+        head: dict[str, Any] | None = None
+        entries = None
+        for connection in list(self._connections):
+            for subscription_id, subscription in list(connection.subscriptions.items()):
+                if subscription.kind == NEW_HEADS:
+                    if head is None:
+                        head = format_header(block.header)
+                    connection.push(_notification(subscription_id, head))
+                    continue
+                if entries is None:
+                    entries = block_logs(block.hash, block.number, receipts)
+                log_filter = subscription.log_filter
+                for entry in entries:
+                    if log_filter is not None and log_filter.matches(entry.log):
+                        connection.push(_notification(subscription_id, format_log(entry)))
+
+    def methods(self) -> dict[str, Handler]:
+        """Method name to handler."""
+        return {"eth_subscribe": self.subscribe, "eth_unsubscribe": self.unsubscribe}
+
+    async def subscribe(self, params: Any, connection: WSConnection | None) -> str:
+        """``eth_subscribe``: ``["newHeads"]`` or ``["logs", {address, topics}]``."""
+        if connection is None:
+            raise MethodNotFound("notifications not supported: subscribe over WebSocket")
+        args = Args(params, 1, 2)
+        kind = args.get(0, _parse_kind)
+        if kind == NEW_HEADS:
+            Args(params, 1, 1)
+            subscription = Subscription(NEW_HEADS)
+        elif kind == LOGS:
+            spec = args.optional(1, parse_filter, None)
+            if spec is not None and spec.block_hash is not None:
+                raise InvalidParams("invalid argument 1: a logs subscription cannot name a blockHash")
+            subscription = Subscription(
+                LOGS,
+                LogFilter(0, 0, spec.addresses if spec else (), spec.topics if spec else ()),
+            )
+        else:
+            raise InvalidParams(f"unsupported subscription type {kind!r}: use newHeads or logs")
+        if len(connection.subscriptions) >= self.max_per_connection:
+            raise LimitExceeded(f"too many subscriptions on this connection, at most {self.max_per_connection}")
+        subscription_id = "0x" + secrets.token_hex(16)
+        connection.subscriptions[subscription_id] = subscription
+        return subscription_id
+
+    async def unsubscribe(self, params: Any, connection: WSConnection | None) -> bool:
+        """``eth_unsubscribe``: true if the subscription existed on this connection."""
+        if connection is None:
+            raise MethodNotFound("notifications not supported: subscribe over WebSocket")
+        subscription_id = Args(params, 1, 1).get(0, _parse_subscription_id)
+        return connection.subscriptions.pop(subscription_id, None) is not None
+
+
+def _parse_kind(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ParamError("subscription type must be a string")
+    return value
