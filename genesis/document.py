@@ -57,7 +57,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 DEFAULT_TIMEOUT_COMMIT_MS = 1000
 DEFAULT_MAX_BLOCK_BYTES = 4 * 1024 * 1024
@@ -67,6 +67,13 @@ DEFAULT_MAX_GAS_PER_TX = 2**24  # the per-transaction cap of EIP-7825
 GWEI = 10**9
 QUARTER_SECONDS = 7_776_000  # 90 days
 DEFAULT_VESTING_PERIODS = 10
+
+
+def checksum_address(address: bytes) -> str:
+    """The EIP-55 mixed-case hex form of a 20-byte address."""
+    digits = address.hex()
+    digest = keccak(digits.encode("ascii")).hex()
+    return "0x" + "".join(c.upper() if d in "89abcdef" else c for c, d in zip(digits, digest))
 
 
 def _hex(data: bytes) -> str:
@@ -148,7 +155,7 @@ class Validator:
             "name": self.name,
             "pub_key": _hex(self.pub_key),
             "power": self.power,
-            "owner": to_checksum_address(self.owner),
+            "owner": checksum_address(self.owner),
         }
 
 
@@ -156,9 +163,10 @@ class Validator:
 class VestingSchedule:
     """An amount locked at genesis and released in equal steps, one per elapsed period.
 
-    ``amount * k // periods`` is released once ``k`` whole periods have passed
-    since ``start_time`` (block time), so the whole amount is free after
-    ``periods * period_seconds``. The default is 10% per quarter over 2.5 years.
+    By block time ``t``, ``amount * k // periods`` may be released, where
+    ``k = min(periods, (t - start_time) // period_seconds)`` (nothing before
+    the first period ends); the execution layer's vesting contract applies
+    this rule. The default is 10% per quarter over 2.5 years.
     """
 
     name: str
@@ -168,18 +176,11 @@ class VestingSchedule:
     period_seconds: int = QUARTER_SECONDS
     periods: int = DEFAULT_VESTING_PERIODS
 
-    def vested_at(self, timestamp: int) -> int:
-        """Wei released by block time ``timestamp`` (unix seconds): 0 before the first period ends."""
-        if timestamp <= self.start_time:
-            return 0
-        elapsed = min((timestamp - self.start_time) // self.period_seconds, self.periods)
-        return self.amount * elapsed // self.periods
-
     def to_json(self) -> dict[str, Any]:
         """The JSON object of this schedule (amount as a decimal string)."""
         return {
             "name": self.name,
-            "beneficiary": to_checksum_address(self.beneficiary),
+            "beneficiary": checksum_address(self.beneficiary),
             "amount": str(self.amount),
             "start_time": self.start_time,
             "period_seconds": self.period_seconds,
@@ -198,7 +199,7 @@ class Allocation:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of this allocation; ``code`` and ``storage`` only when present."""
-        out: dict[str, Any] = {"address": to_checksum_address(self.address), "balance": str(self.balance)}
+        out: dict[str, Any] = {"address": checksum_address(self.address), "balance": str(self.balance)}
         if self.code:
             out["code"] = _hex(self.code)
         if self.storage:
@@ -234,7 +235,7 @@ class GenesisDocument:
             "chain_id": self.chain_id,
             "chain_name": self.chain_name,
             "genesis_time": self.genesis_time,
-            "foundation": to_checksum_address(self.foundation),
+            "foundation": checksum_address(self.foundation),
             "consensus": self.consensus.to_json(),
             "params": self.params.to_json(),
             "validators": [v.to_json() for v in self.validators],

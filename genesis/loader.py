@@ -15,8 +15,6 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from eth_utils import is_checksum_address
-
 from genesis.document import (
     Allocation,
     ChainParams,
@@ -24,17 +22,20 @@ from genesis.document import (
     GenesisDocument,
     Validator,
     VestingSchedule,
+    checksum_address,
 )
 from genesis.errors import GenesisFileError, GenesisJSONError, GenesisValidationError
 from genesis.validation import MAX_ALLOC, MAX_STORAGE_SLOTS, MAX_VALIDATORS, MAX_VESTING, check_count, validate_genesis
 
 MAX_GENESIS_FILE_BYTES = 256 * 1024 * 1024
 MAX_DECIMAL_DIGITS = 100
+MAX_JSON_DEPTH = 32  # a genesis document nests 4 deep; the bound keeps the JSON decoder's recursion shallow
 WORD_BYTES = 32
 
 _HEX = re.compile(r"0x[0-9a-fA-F]*")
 _DECIMAL = re.compile(r"-?[0-9]+")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 Converter = Callable[[str, str, Any], Any]
 
@@ -78,7 +79,7 @@ def _address(source: str, path: str, value: Any) -> bytes:
     if len(raw) != 20:
         raise GenesisValidationError(source, path, f"must be 20 bytes, got {len(raw)}")
     digits = value[2:]
-    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(value):
+    if digits != digits.lower() and digits != digits.upper() and checksum_address(raw) != value:
         raise GenesisValidationError(source, path, "invalid EIP-55 checksum")
     return raw
 
@@ -122,7 +123,7 @@ def _record(source: str, path: str, value: Any, cls: type, converters: dict[str,
             raise GenesisValidationError(source, _join(path, str(key)), "unknown field")
     kwargs = {}
     for f in fields:
-        field_path = _join(path, f.name)
+        field_path = f"{path}.{f.name}" if path else f.name
         if f.name in value:
             kwargs[f.name] = converters.get(f.name, _passthrough)(source, field_path, value[f.name])
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
@@ -199,7 +200,20 @@ def _read_text(path: Path, source: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise GenesisFileError(f"{source}: not UTF-8 text (byte {e.start})") from None
+        raise GenesisFileError(f"{source}: not UTF-8 text (at byte offset {e.start})") from None
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Reject JSON nested deeper than ``MAX_JSON_DEPTH`` before decoding it."""
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise GenesisValidationError(source, "document", f"nested deeper than {MAX_JSON_DEPTH} levels")
+        elif token in "]}":
+            depth -= 1
 
 
 def load_genesis(path: str | os.PathLike[str]) -> GenesisDocument:
@@ -211,12 +225,11 @@ def load_genesis(path: str | os.PathLike[str]) -> GenesisDocument:
     """
     source = os.fspath(path)
     text = _read_text(Path(path), source)
+    _check_depth(text, source)
     try:
         data = json.loads(text, object_pairs_hook=_reject_duplicate_keys(source))
     except json.JSONDecodeError as e:
         raise GenesisJSONError(source, e.lineno, e.colno, e.msg) from None
-    except RecursionError:
-        raise GenesisValidationError(source, "document", "nested too deeply") from None
     except ValueError as e:  # integer literals beyond Python's digit limit
         raise GenesisValidationError(source, "document", f"unreadable number: {str(e)[:80]}") from None
     return parse_genesis(data, source)

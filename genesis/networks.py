@@ -16,10 +16,9 @@ from types import MappingProxyType
 from typing import Callable, Mapping, Sequence
 
 from eth_account import Account
-from eth_utils import to_checksum_address
 
 from genesis.distribution import white_paper_distribution
-from genesis.document import ChainParams, GenesisDocument, Validator
+from genesis.document import ChainParams, GenesisDocument, Validator, checksum_address
 from genesis.validation import validate_genesis
 
 MNEMONIC = "test test test test test test test test test test test junk"
@@ -41,7 +40,7 @@ class DevAccount:
     @property
     def checksum_address(self) -> str:
         """The address in EIP-55 mixed case, as wallets show it."""
-        return to_checksum_address(self.address)
+        return checksum_address(self.address)
 
 
 @functools.cache
