@@ -1,0 +1,82 @@
+"""The narrow interface between the consensus engine and the application (in the spirit of ABCI).
+
+The engine never sees application state. It asks the application to build a
+proposal (``prepare_proposal``), to check one (``process_proposal``), to
+finalize a decided block (``finalize_block``: compute only, the result is
+cached from ``process_proposal``) and to persist it (``commit``). Validator-set
+changes come back from ``finalize_block``. All methods are blocking and are
+called by the engine's driver on one dedicated executor thread, in order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+from consensus.types import Block, Commit, Header
+from consensus.validators import Validator
+
+
+@dataclass(frozen=True)
+class AppInfo:
+    """What the application has committed: the engine resumes from here."""
+
+    last_height: int
+    last_header: Header | None
+
+
+@dataclass(frozen=True)
+class ProposalRequest:
+    """What the engine fixes in a proposal; the application fills in transactions and post-state."""
+
+    height: int
+    timestamp: int
+    proposer_address: bytes
+    proposer_owner: bytes
+    validators_hash: bytes
+    next_validators_hash: bytes
+    last_commit: Commit
+    txs: Sequence[bytes]
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class FinalizeResult:
+    """What a decided block changes for consensus."""
+
+    validator_updates: tuple[Validator, ...] = field(default=())
+
+
+class Application(Protocol):
+    """The replicated state machine driven by the consensus engine."""
+
+    def info(self) -> AppInfo:
+        """The last committed height and header."""
+        ...
+
+    def prepare_proposal(self, request: ProposalRequest) -> Block:
+        """Execute the offered transactions (dropping those that cannot be included) into a full block."""
+        ...
+
+    def process_proposal(self, block: Block) -> bool:
+        """Re-execute a proposed block; True when its header matches the result."""
+        ...
+
+    def finalize_block(self, block: Block) -> FinalizeResult:
+        """Results of a decided block (from the cache filled by ``process_proposal``)."""
+        ...
+
+    def commit(self, block: Block, commit: Commit) -> None:
+        """Persist the decided block with its commit, atomically."""
+        ...
+
+
+class TxSource(Protocol):
+    """Where a proposer takes transactions from (the mempool), called on the event loop."""
+
+    def reap(self, max_bytes: int) -> list[bytes]:
+        """Candidate transactions for the next block, in inclusion order."""
+        ...
+
+    def has_txs(self) -> bool:
+        """Whether any transaction is waiting."""
+        ...

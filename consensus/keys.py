@@ -1,0 +1,84 @@
+"""Validator consensus keys: Ed25519, as in Tendermint.
+
+A validator's address is the first 20 bytes of SHA-256 of its public key. The
+key file holds the private seed; it is created with mode 0600 and never
+logged.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from Crypto.PublicKey import ECC
+from Crypto.Signature import eddsa
+
+from consensus.errors import KeyFileError
+
+
+def address_of(public_key: bytes) -> bytes:
+    """The 20-byte validator address of an Ed25519 public key."""
+    return hashlib.sha256(public_key).digest()[:20]
+
+
+def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` is a valid Ed25519 signature of ``message`` by ``public_key``."""
+    try:
+        key = ECC.import_key(public_key, curve_name="ed25519")
+        eddsa.new(key, "rfc8032").verify(message, signature)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class ValidatorKey:
+    """An Ed25519 signing key of a validator."""
+
+    seed: bytes
+
+    @classmethod
+    def generate(cls) -> "ValidatorKey":
+        """A fresh random key (key generation is the one place randomness belongs)."""
+        return cls(seed=os.urandom(32))
+
+    @property
+    def _key(self) -> ECC.EccKey:
+        return eddsa.import_private_key(self.seed)
+
+    @property
+    def public_key(self) -> bytes:
+        """The 32-byte public key."""
+        return self._key.public_key().export_key(format="raw")
+
+    @property
+    def address(self) -> bytes:
+        """The 20-byte validator address."""
+        return address_of(self.public_key)
+
+    def sign(self, message: bytes) -> bytes:
+        """Ed25519 signature of ``message``."""
+        return eddsa.new(self._key, "rfc8032").sign(message)
+
+    def save(self, path: Path) -> None:
+        """Write the key file (mode 0600); refuses to overwrite an existing key."""
+        data = {"address": self.address.hex(), "pub_key": self.public_key.hex(), "priv_key": self.seed.hex()}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+
+    @classmethod
+    def load(cls, path: Path) -> "ValidatorKey":
+        """Read a key file written by ``save``."""
+        try:
+            data = json.loads(Path(path).read_text())
+            key = cls(seed=bytes.fromhex(data["priv_key"]))
+        except FileNotFoundError as exc:
+            raise KeyFileError(f"{path}: validator key file not found") from exc
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise KeyFileError(f"{path}: malformed validator key file") from exc
+        if len(key.seed) != 32 or key.public_key.hex() != data.get("pub_key"):
+            raise KeyFileError(f"{path}: validator key file is inconsistent")
+        return key

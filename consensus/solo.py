@@ -1,0 +1,147 @@
+"""Block production by a single validator through the consensus application interface.
+
+With one validator holding all voting power, its own precommit is a +2/3
+commit, so each height is one round: propose, check, precommit, commit. The
+engine still goes through the same ``Application`` calls and signs through the
+same ``PrivValidator`` as the multi-validator engine, so a block made here is
+indistinguishable from one made by a BFT round.
+
+After a crash between signing and committing a height, the engine starts that
+height at the next round: the last-signed record makes re-signing a different
+block at the same round impossible.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Callable
+
+from consensus.application import Application, ProposalRequest, TxSource
+from consensus.errors import ConsensusError
+from consensus.privval import STEP_PRECOMMIT, PrivValidator
+from consensus.types import EMPTY_COMMIT, PRECOMMIT, Block, Commit, CommitSig, vote_sign_bytes
+from consensus.validators import ValidatorSet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Block production settings."""
+
+    chain_id: int
+    block_interval_ms: int = 1000
+    create_empty_blocks: bool = True
+    max_block_bytes: int = 4 * 1024 * 1024
+
+
+class SingleValidatorEngine:
+    """Commits a block every ``block_interval_ms`` (or when transactions wait, if empty blocks are off)."""
+
+    def __init__(
+        self,
+        app: Application,
+        txs: TxSource,
+        privval: PrivValidator,
+        validators: ValidatorSet,
+        config: EngineConfig,
+        executor: Executor,
+        on_commit: Callable[[Block], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        proposer = validators.by_address(privval.address)
+        if proposer is None or proposer.power * 3 <= validators.total_power * 2:
+            raise ConsensusError("this node's validator key does not hold +2/3 of the voting power")
+        self._app = app
+        self._txs = txs
+        self._privval = privval
+        self._validators = validators
+        self._proposer = proposer
+        self._config = config
+        self._executor = executor
+        self._on_commit = on_commit
+        self._clock = clock
+        self._stopped = asyncio.Event()
+        self._wake = asyncio.Event()
+        info = app.info()
+        self.height = info.last_height
+        self._last_header = info.last_header
+        self._last_commit = EMPTY_COMMIT
+
+    def notify_tx(self) -> None:
+        """Tell the engine a transaction arrived (matters when empty blocks are off)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask ``run`` to return after the block in progress."""
+        self._stopped.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Produce blocks until stopped."""
+        interval = self._config.block_interval_ms / 1000
+        loop = asyncio.get_running_loop()
+        next_time = loop.time() + interval
+        while not self._stopped.is_set():
+            await self._sleep_until(next_time)
+            if self._stopped.is_set():
+                break
+            if not self._config.create_empty_blocks and not self._txs.has_txs():
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            next_time = loop.time() + interval
+            await self.produce_block()
+
+    async def _sleep_until(self, deadline: float) -> None:
+        delay = deadline - asyncio.get_running_loop().time()
+        if delay > 0:
+            try:
+                await asyncio.wait_for(self._stopped.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
+
+    async def produce_block(self) -> Block:
+        """Propose, check, sign and commit the next block."""
+        loop = asyncio.get_running_loop()
+        height = self.height + 1
+        round_ = 0
+        last = self._privval.last
+        if last is not None and last.height == height:
+            round_ = last.round + 1
+        parent_time = self._last_header.timestamp if self._last_header is not None else 0
+        request = ProposalRequest(
+            height=height,
+            timestamp=max(int(self._clock()), parent_time),
+            proposer_address=self._proposer.address,
+            proposer_owner=self._proposer.owner,
+            validators_hash=self._validators.hash,
+            next_validators_hash=self._validators.hash,
+            last_commit=self._last_commit,
+            txs=self._txs.reap(self._config.max_block_bytes),
+            max_bytes=self._config.max_block_bytes,
+        )
+        block = await loop.run_in_executor(self._executor, self._app.prepare_proposal, request)
+        if not await loop.run_in_executor(self._executor, self._app.process_proposal, block):
+            raise ConsensusError(f"own proposal at height {height} failed its own check")
+        timestamp_ms = int(self._clock() * 1000)
+        sign_bytes = vote_sign_bytes(self._config.chain_id, PRECOMMIT, height, round_, block.hash, timestamp_ms)
+        signature = self._privval.sign(height, round_, STEP_PRECOMMIT, sign_bytes)
+        commit = Commit(
+            height=height, round=round_, block_hash=block.hash,
+            signatures=[CommitSig(self._privval.address, timestamp_ms, signature)],
+        )
+        await loop.run_in_executor(self._executor, self._app.finalize_block, block)
+        await loop.run_in_executor(self._executor, self._app.commit, block, commit)
+        self.height = height
+        self._last_header = block.header
+        self._last_commit = commit
+        self._on_commit(block)
+        return block
+
+    def resume_commit(self, commit: Commit) -> None:
+        """Set the commit of the last block (read from storage at start-up)."""
+        self._last_commit = commit

@@ -1,0 +1,267 @@
+"""The CyberMiles application: the state machine the consensus engine drives.
+
+Implements ``consensus.application.Application`` with the VM, the native
+contracts and the chain store. A proposal is executed once: the proposer's
+``prepare_proposal`` result is cached by block hash, so ``process_proposal``,
+``finalize_block`` and ``commit`` of the same block reuse it. ``commit`` hands
+the block, its receipts, its commit and the state writes of its execution to
+storage as one atomic batch.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from eth.db.account import AccountDB
+
+from consensus.application import AppInfo, FinalizeResult, ProposalRequest
+from consensus.types import EMPTY_COMMIT, EMPTY_OMMERS_HASH, ZERO_HASH32, Block, Commit, Header, evidence_root
+from consensus.validators import Validator, ValidatorSet
+from cybermiles_node.storage.chainstore import ChainStore
+from genesis.document import GenesisDocument
+from vm.errors import BlockExecutionError, InvalidTransaction
+from vm.execution import BLANK_ROOT_HASH, BlockEnv, ChainExecutor, ExecutionResult, GenesisAccount
+from vm.fees import FeeParams, next_base_fee
+from vm.native.addresses import GOVERNANCE_ADDRESS, VESTING_ADDRESS
+from vm.receipts import Receipt
+from vm.native.vesting import Schedule, VestingContract, genesis_storage
+from vm.transactions import decode_transaction
+
+log = logging.getLogger(__name__)
+
+GENESIS_EXTRA_DATA = b"CyberMiles genesis"
+MAX_CACHED_RESULTS = 8
+
+
+def native_contracts() -> list[Any]:
+    """The native contracts installed on this chain."""
+    return [VestingContract()]
+
+
+def genesis_validator_set(genesis: GenesisDocument) -> ValidatorSet:
+    """The validator set named by the genesis document."""
+    return ValidatorSet.of([Validator(v.pub_key, v.power, v.owner) for v in genesis.validators])
+
+
+def genesis_accounts(genesis: GenesisDocument) -> list[GenesisAccount]:
+    """The accounts of the genesis state: allocations, locked vesting CMT, the foundation reserve."""
+    accounts = [
+        GenesisAccount(address=a.address, balance=a.balance, code=a.code, storage=a.storage)
+        for a in genesis.alloc
+    ]
+    schedules = [
+        Schedule(s.beneficiary, s.amount, s.start_time, s.period_seconds, s.periods) for s in genesis.vesting
+    ]
+    accounts.append(
+        GenesisAccount(
+            address=VESTING_ADDRESS,
+            balance=sum(s.total for s in schedules),
+            storage=tuple(sorted(genesis_storage(schedules).items())),
+        )
+    )
+    accounts.append(GenesisAccount(address=GOVERNANCE_ADDRESS, balance=genesis.params.foundation_reserve))
+    return accounts
+
+
+@dataclass(frozen=True)
+class _Executed:
+    block: Block
+    result: ExecutionResult
+
+
+class CyberMilesApp:
+    """The application behind the consensus engine (blocking; called from one executor thread)."""
+
+    def __init__(self, store: ChainStore, genesis: GenesisDocument, executor: ChainExecutor | None = None) -> None:
+        self.store = store
+        self.genesis = genesis
+        self.chain_id = genesis.chain_id
+        self.executor = executor or ChainExecutor(native_contracts())
+        self.validators = genesis_validator_set(genesis)
+        self.fee_params = FeeParams(
+            min_base_fee=genesis.params.min_gas_price,
+            elasticity_multiplier=genesis.params.elasticity_multiplier,
+            max_change_denominator=genesis.params.base_fee_max_change_denominator,
+        )
+        self._cache: OrderedDict[bytes, _Executed] = OrderedDict()
+        self.last_receipts: tuple[Receipt, ...] = ()
+        if store.latest_height() < 0:
+            self._init_chain()
+        self.latest_header: Header = store.get_header_by_number(store.latest_height())  # type: ignore[assignment]
+
+    # -- genesis -------------------------------------------------------------------
+
+    def _init_chain(self) -> None:
+        root, writes = self.executor.genesis_state(self.store.state_db(), genesis_accounts(self.genesis))
+        validators_hash = self.validators.hash
+        header = Header(
+            parent_hash=ZERO_HASH32,
+            ommers_hash=EMPTY_OMMERS_HASH,
+            coinbase=b"\x00" * 20,
+            state_root=root,
+            transactions_root=BLANK_ROOT_HASH,
+            receipts_root=BLANK_ROOT_HASH,
+            logs_bloom=0,
+            difficulty=0,
+            number=0,
+            gas_limit=self.genesis.params.gas_limit,
+            gas_used=0,
+            timestamp=self.genesis.genesis_time,
+            extra_data=GENESIS_EXTRA_DATA,
+            mix_hash=self.genesis.hash(),
+            nonce=b"\x00" * 8,
+            base_fee_per_gas=self.genesis.params.initial_base_fee,
+            chain_id=self.chain_id,
+            proposer_address=b"\x00" * 20,
+            validators_hash=validators_hash,
+            next_validators_hash=validators_hash,
+            last_commit_hash=ZERO_HASH32,
+            evidence_hash=evidence_root([]),
+        )
+        block = Block(header=header, transactions=[], last_commit=EMPTY_COMMIT, evidence=[])
+        self.store.commit_block(block, [], None, _puts_only(writes))
+        log.info("initialised chain %d: genesis block 0x%s", self.chain_id, header.hash.hex())
+
+    # -- consensus interface -------------------------------------------------------
+
+    def info(self) -> AppInfo:
+        """The last committed height and header."""
+        return AppInfo(last_height=self.latest_header.number, last_header=self.latest_header)
+
+    def next_base_fee(self) -> int:
+        """Base fee of the block after the latest committed one."""
+        parent = self.latest_header
+        return next_base_fee(parent.base_fee_per_gas, parent.gas_used, parent.gas_limit, self.fee_params)
+
+    def block_env(self, parent: Header, number: int, timestamp: int, coinbase: bytes) -> BlockEnv:
+        """The execution environment of the block after ``parent``."""
+        return BlockEnv(
+            number=number,
+            timestamp=timestamp,
+            coinbase=coinbase,
+            gas_limit=self.genesis.params.gas_limit,
+            base_fee=next_base_fee(parent.base_fee_per_gas, parent.gas_used, parent.gas_limit, self.fee_params),
+            prev_randao=parent.hash,
+            chain_id=self.chain_id,
+            recent_hashes=tuple(self.store.recent_hashes(parent.number)),
+        )
+
+    def prepare_proposal(self, request: ProposalRequest) -> Block:
+        """Execute the offered transactions into a full block whose header carries the post-state."""
+        parent = self.latest_header
+        env = self.block_env(parent, request.height, request.timestamp, request.proposer_owner)
+        result = self.executor.execute_block(
+            self.store.state_db(), parent.state_root, env, list(request.txs), strict=False
+        )
+        for tx_hash, reason in result.rejected:
+            log.debug("left out tx 0x%s: %s", tx_hash.hex(), reason)
+        header = self._header(parent, env, request, result)
+        block = Block(header=header, transactions=list(result.transactions), last_commit=request.last_commit, evidence=[])
+        self._remember(block, result)
+        return block
+
+    def process_proposal(self, block: Block) -> bool:
+        """Re-execute a proposal (unless this node built it) and compare with its header."""
+        if block.hash in self._cache:
+            return True
+        try:
+            self._verify(block)
+        except (BlockExecutionError, InvalidTransaction) as exc:
+            log.warning("rejected proposal %d 0x%s: %s", block.number, block.hash.hex(), exc)
+            return False
+        return True
+
+    def finalize_block(self, block: Block) -> FinalizeResult:
+        """Results of a decided block: no validator-set changes on this chain yet."""
+        if block.hash not in self._cache:
+            self._verify(block)
+        return FinalizeResult()
+
+    def commit(self, block: Block, commit: Commit) -> None:
+        """Persist the decided block, its receipts, commit and state in one atomic batch."""
+        executed = self._cache.get(block.hash)
+        if executed is None:
+            self._verify(block)
+            executed = self._cache[block.hash]
+        self.store.commit_block(block, list(executed.result.receipts), commit, _puts_only(executed.result.state_writes))
+        self._cache.clear()
+        self.latest_header = block.header
+        self.last_receipts = executed.result.receipts
+
+    # -- queries -------------------------------------------------------------------
+
+    def account_db(self, state_root: bytes) -> AccountDB:
+        """A read-only view of accounts at ``state_root``."""
+        return AccountDB(self.store.state_db(), state_root)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _header(self, parent: Header, env: BlockEnv, request: ProposalRequest, result: ExecutionResult) -> Header:
+        return Header(
+            parent_hash=parent.hash,
+            ommers_hash=EMPTY_OMMERS_HASH,
+            coinbase=env.coinbase,
+            state_root=result.state_root,
+            transactions_root=result.transactions_root,
+            receipts_root=result.receipts_root,
+            logs_bloom=result.logs_bloom,
+            difficulty=0,
+            number=env.number,
+            gas_limit=env.gas_limit,
+            gas_used=result.gas_used,
+            timestamp=env.timestamp,
+            extra_data=b"",
+            mix_hash=env.prev_randao,
+            nonce=b"\x00" * 8,
+            base_fee_per_gas=env.base_fee,
+            chain_id=self.chain_id,
+            proposer_address=request.proposer_address,
+            validators_hash=request.validators_hash,
+            next_validators_hash=request.next_validators_hash,
+            last_commit_hash=request.last_commit.hash,
+            evidence_hash=evidence_root([]),
+        )
+
+    def _verify(self, block: Block) -> None:
+        parent = self.latest_header
+        header = block.header
+        checks = (
+            (header.number == parent.number + 1, "height does not follow the last block"),
+            (header.parent_hash == parent.hash, "parent hash is not the last block"),
+            (header.timestamp >= parent.timestamp, "timestamp before the parent's"),
+            (header.chain_id == self.chain_id, "wrong chain id"),
+            (header.last_commit_hash == block.last_commit.hash, "last commit hash mismatch"),
+            (header.evidence_hash == evidence_root(block.evidence), "evidence hash mismatch"),
+        )
+        for ok, problem in checks:
+            if not ok:
+                raise BlockExecutionError(problem)
+        env = self.block_env(parent, header.number, header.timestamp, header.coinbase)
+        txs = [decode_transaction(raw, self.chain_id) for raw in block.transactions]
+        result = self.executor.execute_block(self.store.state_db(), parent.state_root, env, txs, strict=True)
+        expected = self._header(
+            parent, env,
+            ProposalRequest(
+                height=header.number, timestamp=header.timestamp, proposer_address=header.proposer_address,
+                proposer_owner=header.coinbase, validators_hash=header.validators_hash,
+                next_validators_hash=header.next_validators_hash, last_commit=block.last_commit,
+                txs=(), max_bytes=0,
+            ),
+            result,
+        )
+        if expected.hash != header.hash:
+            raise BlockExecutionError(f"header does not match execution (state root 0x{result.state_root.hex()})")
+        self._remember(block, result)
+
+    def _remember(self, block: Block, result: ExecutionResult) -> None:
+        self._cache[block.hash] = _Executed(block, result)
+        while len(self._cache) > MAX_CACHED_RESULTS:
+            self._cache.popitem(last=False)
+
+
+def _puts_only(writes: dict[bytes, bytes | None]) -> dict[bytes, bytes]:
+    """Trie nodes are content-addressed and never deleted on an archive node: keep the puts."""
+    return {key: value for key, value in writes.items() if value is not None}
+

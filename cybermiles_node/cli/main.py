@@ -1,0 +1,186 @@
+"""``cmnode``: the command line of the CyberMiles node.
+
+Node commands (``init``, ``start``, ``status``) live here; developer commands
+(``account``, ``send``, ``deploy``, ``call``, ``transact``) are registered
+from their own modules. Every expected failure prints one clear line and
+exits non-zero; tracebacks are reserved for bugs.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from consensus.errors import ConsensusError
+from consensus.keys import ValidatorKey
+from cybermiles_node.cli.accounts import account
+from cybermiles_node.cli.contracts import call, deploy, send, transact
+from cybermiles_node.cli.output import emit, json_option, reporting_errors
+from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
+from cybermiles_node.config import Address, NodeConfig, config_to_toml, load_config
+from cybermiles_node.errors import HomeError, NodeError
+from cybermiles_node.home import HOME_ENV, NodeHome
+from cybermiles_node.rpc_backend import VERSION
+from cybermiles_node.storage.errors import StorageError
+from genesis.errors import GenesisError
+from genesis.loader import load_genesis, save_genesis
+from genesis.networks import NETWORKS, dev_accounts
+
+NODE_ERRORS = (NodeError, GenesisError, StorageError, ConsensusError, OSError)
+
+home_option = click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=HOME_ENV,
+    default=None,
+    help=f"Node home directory (default: ${HOME_ENV}, else ~/.cmnode).",
+)
+
+
+@click.group()
+@click.version_option(VERSION, prog_name="cmnode")
+def cli() -> None:
+    """CyberMiles node: run a validator or a local development chain, and work with contracts."""
+
+
+def initialise_home(home: NodeHome, network: str, chain_id: int | None, config: NodeConfig) -> None:
+    """Create a node home: validator key, genesis document and config file."""
+    if home.is_initialised():
+        raise HomeError(f"{home.root} is already initialised (remove it or choose another --home)")
+    if network not in NETWORKS:
+        raise HomeError(f"unknown network {network!r} (known: {', '.join(sorted(NETWORKS))})")
+    home.validator_key.parent.mkdir(parents=True, exist_ok=True)
+    home.data.mkdir(parents=True, exist_ok=True)
+    if home.validator_key.exists():
+        key = ValidatorKey.load(home.validator_key)
+    else:
+        key = ValidatorKey.generate()
+        key.save(home.validator_key)
+    kwargs = {"genesis_time": int(time.time())}
+    if chain_id is not None:
+        kwargs["chain_id"] = chain_id
+    genesis = NETWORKS[network](key.public_key, **kwargs)
+    save_genesis(genesis, home.genesis)
+    home.config.write_text(config_to_toml(config))
+
+
+@cli.command()
+@home_option
+@click.option("--network", default="local", show_default=True, help="Built-in network to create.")
+@click.option("--chain-id", type=click.IntRange(1, 2**53 - 1), default=None, help="Chain id (default: the network's).")
+@json_option
+def init(home: Path | None, network: str, chain_id: int | None, json_output: bool) -> None:
+    """Create a node home with a new validator key, genesis and config."""
+    node_home = NodeHome.resolve(home)
+    with reporting_errors(json_output, NODE_ERRORS):
+        initialise_home(node_home, network, chain_id, NodeConfig())
+        genesis = load_genesis(node_home.genesis)
+    emit(
+        json_output,
+        {"home": str(node_home.root), "chainId": genesis.chain_id, "network": network,
+         "genesisHash": genesis.hash()},
+        [
+            f"Initialised {network} chain {genesis.chain_id} in {node_home.root}",
+            f"  genesis hash  0x{genesis.hash().hex()}",
+            f"  start it with: cmnode start --home {node_home.root}",
+        ],
+    )
+
+
+def _print_dev_banner(config: NodeConfig) -> None:
+    click.echo(f"JSON-RPC: http://{config.rpc.addr}  (WebSocket on the same address)", err=True)
+    click.echo("Funded dev accounts (mnemonic: test test test test test test test test test test test junk):", err=True)
+    for index, dev in enumerate(dev_accounts()[:3]):
+        click.echo(f"  ({index}) {dev.checksum_address}  key 0x{dev.private_key.hex()}", err=True)
+    click.echo("  ... 20 in all", err=True)
+
+
+@cli.command()
+@home_option
+@click.option("--rpc-addr", default=None, help="JSON-RPC listen address HOST:PORT (default 127.0.0.1:8545).")
+@click.option("--p2p-addr", default=None, help="P2P listen address HOST:PORT.")
+@click.option("--block-interval", "block_interval_ms", type=click.IntRange(50, 600_000), default=None,
+              help="Milliseconds between blocks (default: genesis timeout_commit_ms).")
+@click.option("--no-empty-blocks", is_flag=True, help="Only make blocks when transactions wait.")
+@click.option("--dev", is_flag=True, help="Create a local chain in the home if there is none, then start.")
+def start(home: Path | None, rpc_addr: str | None, p2p_addr: str | None, block_interval_ms: int | None,
+          no_empty_blocks: bool, dev: bool) -> None:
+    """Run the node until interrupted (Ctrl-C / SIGTERM)."""
+    from cybermiles_node.node import Node
+
+    node_home = NodeHome.resolve(home)
+    with reporting_errors(False, NODE_ERRORS):
+        if dev and not node_home.is_initialised():
+            initialise_home(node_home, "local", None, NodeConfig())
+        if not node_home.is_initialised():
+            raise HomeError(f"{node_home.root} is not initialised: run `cmnode init --home {node_home.root}` "
+                            "or `cmnode start --dev`")
+        config = load_config(node_home.config)
+        if rpc_addr is not None:
+            config = replace(config, rpc=replace(config.rpc, addr=Address.parse(rpc_addr, "--rpc-addr")))
+        if p2p_addr is not None:
+            config = replace(config, p2p_addr=Address.parse(p2p_addr, "--p2p-addr"))
+        if block_interval_ms is not None or no_empty_blocks:
+            config = replace(config, consensus=replace(
+                config.consensus,
+                block_interval_ms=block_interval_ms or config.consensus.block_interval_ms,
+                create_empty_blocks=False if no_empty_blocks else config.consensus.create_empty_blocks,
+            ))
+        genesis = load_genesis(node_home.genesis)
+        logging.basicConfig(
+            level=config.log_level.upper(), stream=sys.stderr,
+            format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
+        )
+        node = Node(node_home, config, genesis)
+        if dev:
+            _print_dev_banner(config)
+        asyncio.run(node.run())
+
+
+@cli.command()
+@home_option
+@click.option("--rpc", "rpc_url", default=None, help="Node RPC URL (default: from the home's config).")
+@json_option
+def status(home: Path | None, rpc_url: str | None, json_output: bool) -> None:
+    """Show the node's chain, height and latest block."""
+    with reporting_errors(json_output, NODE_ERRORS + (RpcClientError,)):
+        if rpc_url is None:
+            node_home = NodeHome.resolve(home)
+            addr = load_config(node_home.config).rpc.addr if node_home.config.exists() else Address("127.0.0.1", 8545)
+            host = "127.0.0.1" if addr.host in ("0.0.0.0", "::") else addr.host
+            rpc_url = f"http://{host}:{addr.port}"
+        client = RpcClient(rpc_url)
+        chain_id = int(client.call("eth_chainId"), 16)
+        block = client.call("eth_getBlockByNumber", "latest", False)
+        peers = int(client.call("net_peerCount"), 16)
+        syncing = client.call("eth_syncing")
+        version = client.call("web3_clientVersion")
+    height = int(block["number"], 16)
+    emit(
+        json_output,
+        {"chainId": chain_id, "height": height, "latestBlockHash": block["hash"],
+         "latestBlockTime": int(block["timestamp"], 16), "peers": peers, "catchingUp": bool(syncing),
+         "clientVersion": version, "rpc": rpc_url},
+        [
+            f"node       {version} at {rpc_url}",
+            f"chain id   {chain_id}",
+            f"height     {height}  (0x{block['hash'][2:]})",
+            f"block time {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(int(block['timestamp'], 16)))}",
+            f"peers      {peers}",
+            f"catching up {'yes' if syncing else 'no'}",
+        ],
+    )
+
+
+for command in (account, send, deploy, call, transact):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="cmnode")

@@ -1,0 +1,248 @@
+"""The node's implementation of the JSON-RPC ``Backend`` protocol.
+
+Reads of LevelDB and py-evm state run on a small reader thread pool, so RPC
+never stalls block production (which has its own executor thread) nor the
+event loop. Mempool access stays on the event loop, where the mempool lives.
+"""
+from __future__ import annotations
+
+import asyncio
+import platform
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Sequence
+
+from consensus.types import Block, Header
+from cybermiles_node.application import CyberMilesApp
+from cybermiles_node.mempool.errors import MempoolError
+from cybermiles_node.mempool.pool import Mempool
+from cybermiles_node.storage.errors import TooManyLogs
+from rpc.backend import BlockListener, CallRequest, CallResult, LogFilter, MatchedLog, SyncStatus, TxLocation
+from rpc.errors import ExecutionReverted, LimitExceeded, ResourceNotFound, TransactionRejected
+from vm.execution import BlockEnv, CallMessage
+from vm.receipts import Receipt
+
+VERSION = "0.1.0"
+DEFAULT_TIP = 1  # wei: blocks are rarely full, any tip is enough
+
+
+class StateAt:
+    """Balance and nonce reads at one state root (the mempool's ``StateView``)."""
+
+    def __init__(self, app: CyberMilesApp, state_root: bytes) -> None:
+        self._accounts = app.account_db(state_root)
+
+    def get_balance(self, address: bytes) -> int:
+        """Balance in wei."""
+        return self._accounts.get_balance(address)
+
+    def get_nonce(self, address: bytes) -> int:
+        """Account nonce."""
+        return self._accounts.get_nonce(address)
+
+
+class NodeBackend:
+    """Answers the RPC server from the chain store, the state, and the mempool."""
+
+    def __init__(self, app: CyberMilesApp, mempool: Mempool, on_new_tx: Callable[[], None], readers: int = 2) -> None:
+        self._app = app
+        self._store = app.store
+        self._mempool = mempool
+        self._on_new_tx = on_new_tx
+        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="rpc-read")
+        self._listeners: list[BlockListener] = []
+
+    def close(self) -> None:
+        """Stop the reader threads."""
+        self._readers.shutdown(wait=False, cancel_futures=True)
+
+    async def _read(self, function: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._readers, function, *args)
+
+    # -- node ----------------------------------------------------------------------
+
+    def chain_id(self) -> int:
+        """The EIP-155 chain id."""
+        return self._app.chain_id
+
+    async def client_version(self) -> str:
+        """``cmnode/v<version>/<os>-<arch>/python<major>.<minor>``."""
+        return f"cmnode/v{VERSION}/{sys.platform}-{platform.machine()}/python{sys.version_info[0]}.{sys.version_info[1]}"
+
+    async def peer_count(self) -> int:
+        """A single-validator node has no peers."""
+        return 0
+
+    async def syncing(self) -> SyncStatus | None:
+        """The node produces its own chain: never syncing."""
+        return None
+
+    # -- chain ---------------------------------------------------------------------
+
+    async def latest_height(self) -> int:
+        """Last committed height."""
+        return self._app.latest_header.number
+
+    async def get_block_by_number(self, number: int) -> Block | None:
+        """Committed block at ``number``."""
+        return await self._read(self._store.get_block_by_number, number)
+
+    async def get_block_by_hash(self, block_hash: bytes) -> Block | None:
+        """Committed block by hash."""
+        return await self._read(self._store.get_block_by_hash, block_hash)
+
+    async def get_receipts(self, block_hash: bytes) -> Sequence[Receipt] | None:
+        """Receipts of a committed block."""
+        def read() -> Sequence[Receipt] | None:
+            if self._store.get_header(block_hash) is None:
+                return None
+            return self._store.get_receipts(block_hash)
+        return await self._read(read)
+
+    async def get_tx_location(self, tx_hash: bytes) -> TxLocation | None:
+        """Block and index of a committed transaction."""
+        location = await self._read(self._store.get_tx_location, tx_hash)
+        return None if location is None else TxLocation(*location)
+
+    async def get_pending_transaction(self, tx_hash: bytes) -> Any | None:
+        """A transaction waiting in the mempool."""
+        pooled = self._mempool.get(tx_hash)
+        return None if pooled is None else pooled.tx
+
+    # -- state ---------------------------------------------------------------------
+
+    def _header(self, height: int) -> Header:
+        header = self._store.get_header_by_number(height)
+        if header is None:
+            raise ResourceNotFound(f"block {height} not found")
+        return header
+
+    async def get_balance(self, address: bytes, height: int) -> int:
+        """Balance after block ``height``."""
+        return await self._read(lambda: self._app.account_db(self._header(height).state_root).get_balance(address))
+
+    async def get_nonce(self, address: bytes, height: int) -> int:
+        """Nonce after block ``height``."""
+        return await self._read(lambda: self._app.account_db(self._header(height).state_root).get_nonce(address))
+
+    async def pending_nonce(self, address: bytes) -> int:
+        """Next nonce counting executable mempool transactions."""
+        state = StateAt(self._app, self._app.latest_header.state_root)
+        return self._mempool.pending_nonce(address, state)
+
+    async def get_code(self, address: bytes, height: int) -> bytes:
+        """Code after block ``height``."""
+        return await self._read(lambda: self._app.account_db(self._header(height).state_root).get_code(address))
+
+    async def get_storage_at(self, address: bytes, slot: int, height: int) -> int:
+        """Storage word after block ``height``."""
+        return await self._read(
+            lambda: self._app.account_db(self._header(height).state_root).get_storage(address, slot)
+        )
+
+    def _call_env(self, header: Header) -> BlockEnv:
+        return BlockEnv(
+            number=header.number,
+            timestamp=header.timestamp,
+            coinbase=header.coinbase,
+            gas_limit=header.gas_limit,
+            base_fee=header.base_fee_per_gas,
+            prev_randao=header.mix_hash,
+            chain_id=self._app.chain_id,
+            recent_hashes=tuple(self._store.recent_hashes(header.number - 1)) if header.number > 0 else (),
+        )
+
+    def _message(self, request: CallRequest) -> CallMessage:
+        return CallMessage(
+            sender=request.sender or b"\x00" * 20,
+            to=request.to,
+            data=request.data,
+            value=request.value,
+            gas=request.gas,
+            gas_price=request.gas_price,
+            max_fee_per_gas=request.max_fee_per_gas,
+            max_priority_fee_per_gas=request.max_priority_fee_per_gas,
+            access_list=request.access_list,
+            nonce=request.nonce,
+        )
+
+    async def call(self, request: CallRequest, height: int) -> CallResult:
+        """Execute a call on the state after ``height``."""
+        def run() -> CallResult:
+            header = self._header(height)
+            gas_cap = header.gas_limit
+            if request.gas is not None and request.gas > gas_cap:
+                raise TransactionRejected(f"gas required exceeds allowance ({gas_cap})")
+            outcome = self._app.executor.call(
+                self._store.state_db(), header.state_root, self._call_env(header), self._message(request)
+            )
+            if not outcome.success and outcome.gas_used == 0 and not outcome.output and outcome.error:
+                raise TransactionRejected(outcome.error)
+            return CallResult(outcome.success, outcome.output, outcome.gas_used, outcome.error)
+        return await self._read(run)
+
+    async def estimate_gas(self, request: CallRequest, height: int) -> int:
+        """Smallest sufficient gas limit for ``request``."""
+        def run() -> int:
+            header = self._header(height)
+            outcome = self._app.executor.estimate_gas(
+                self._store.state_db(), header.state_root, self._call_env(header), self._message(request),
+                cap=header.gas_limit,
+            )
+            if outcome.success:
+                return outcome.gas_used
+            if outcome.error == "execution reverted":
+                raise ExecutionReverted(outcome.output)
+            if outcome.gas_used == 0:
+                raise TransactionRejected(outcome.error or "execution failed")
+            raise TransactionRejected(f"gas required exceeds allowance ({header.gas_limit})")
+        return await self._read(run)
+
+    async def send_raw_transaction(self, raw: bytes) -> bytes:
+        """Admit a signed transaction to the mempool."""
+        state = StateAt(self._app, self._app.latest_header.state_root)
+        try:
+            tx_hash = self._mempool.add(raw, state, self._app.next_base_fee())
+        except MempoolError as exc:
+            raise TransactionRejected(str(exc)) from exc
+        self._on_new_tx()
+        return tx_hash
+
+    # -- fees ----------------------------------------------------------------------
+
+    async def gas_price(self) -> int:
+        """Next base fee plus the suggested tip."""
+        return self._app.next_base_fee() + DEFAULT_TIP
+
+    async def max_priority_fee(self) -> int:
+        """Suggested tip."""
+        return DEFAULT_TIP
+
+    async def next_base_fee(self) -> int:
+        """Base fee of the next block."""
+        return self._app.next_base_fee()
+
+    # -- logs and subscriptions ----------------------------------------------------
+
+    async def get_logs(self, log_filter: LogFilter) -> Sequence[MatchedLog]:
+        """Committed logs matching the filter (at most ``max_results + 1``)."""
+        def run() -> list[MatchedLog]:
+            try:
+                found = self._store.find_logs(
+                    log_filter.from_block, log_filter.to_block, list(log_filter.addresses),
+                    [None if t is None else list(t) for t in log_filter.topics], log_filter.max_results,
+                )
+            except TooManyLogs as exc:
+                raise LimitExceeded(f"query returned more than {log_filter.max_results} results") from exc
+            return [MatchedLog(*match) for match in found]
+        return await self._read(run)
+
+    def add_block_listener(self, listener: BlockListener) -> Callable[[], None]:
+        """Register ``listener(block, receipts)`` for committed blocks."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def block_committed(self, block: Block, receipts: Sequence[Receipt]) -> None:
+        """Notify listeners of a committed block (called on the event loop)."""
+        for listener in list(self._listeners):
+            listener(block, receipts)
