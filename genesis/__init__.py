@@ -1,5 +1,11 @@
 """Chain specification: the genesis document, its validation, the CMT distribution and built-in networks."""
-from genesis.distribution import CMT, GENESIS_SUPPLY, SUPPLY_CAP, Distribution, white_paper_distribution
+from genesis.distribution import (
+    CMT,
+    GENESIS_SUPPLY,
+    SUPPLY_CAP,
+    Distribution,
+    white_paper_distribution,
+)
 from genesis.document import (
     Allocation,
     ChainParams,

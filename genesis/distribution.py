@@ -13,9 +13,15 @@ CMT has 18 decimals; every amount here is in wei (10**-18 CMT).
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
-from genesis.document import DEFAULT_VESTING_PERIODS, QUARTER_SECONDS, Allocation, VestingSchedule
+from genesis.document import (
+    DEFAULT_VESTING_PERIODS,
+    QUARTER_SECONDS,
+    Allocation,
+    VestingSchedule,
+)
 from genesis.errors import DistributionError
 
 CMT = 10**18

@@ -12,8 +12,9 @@ import dataclasses
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from genesis.document import (
     Allocation,
@@ -25,7 +26,14 @@ from genesis.document import (
     checksum_address,
 )
 from genesis.errors import GenesisFileError, GenesisJSONError, GenesisValidationError
-from genesis.validation import MAX_ALLOC, MAX_STORAGE_SLOTS, MAX_VALIDATORS, MAX_VESTING, check_count, validate_genesis
+from genesis.validation import (
+    MAX_ALLOC,
+    MAX_STORAGE_SLOTS,
+    MAX_VALIDATORS,
+    MAX_VESTING,
+    check_count,
+    validate_genesis,
+)
 
 MAX_GENESIS_FILE_BYTES = 256 * 1024 * 1024
 MAX_DECIMAL_DIGITS = 100

@@ -11,9 +11,9 @@ tried; dev account 0 is the foundation and, by default, the validator's owner.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping, Sequence
 
 from eth_account import Account
 
