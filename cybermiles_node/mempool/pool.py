@@ -1,0 +1,315 @@
+"""The transaction pool: admission, per-sender nonce order, replacement, eviction, block selection.
+
+Threading: a ``Mempool`` is not thread-safe. The node calls every method from
+its asyncio event-loop thread only; ``StateView`` reads happen inline.
+
+Costs: ``add`` is O(log n) plus work bounded by ``max_per_sender`` (one
+sender's nonce list); ``reap`` is O(S + k log S) for S senders with pending
+transactions and k chosen; ``update`` touches only the senders whose state a
+committed block changed (see ``update``), plus an O(S) rebuild of the eviction
+heap when the base fee moved. Nothing rescans the whole pool per transaction.
+
+Determinism: every ordering (selection, eviction) is keyed by price and then
+the arrival number ``seq``; addresses are visited in sorted order. No clock,
+randomness or unordered iteration decides anything.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from eth_hash.auto import keccak
+
+from cybermiles_node.mempool.config import MempoolConfig
+from cybermiles_node.mempool.errors import (
+    AlreadyKnownError,
+    PoolFullError,
+    ReplacementUnderpricedError,
+)
+from cybermiles_node.mempool.eviction import Candidate, EvictionQueue
+from cybermiles_node.mempool.model import MempoolStats, PooledTx, StateView
+from cybermiles_node.mempool.selection import select_transactions
+from cybermiles_node.mempool.sender import SenderTxs
+from cybermiles_node.mempool.validation import validate_transaction
+
+# Stale eviction entries tolerated beyond one per sender before the heap is rebuilt.
+_STALE_ENTRY_SLACK = 1024
+
+
+class Mempool:
+    """Pending and queued transactions of one chain, bounded by a ``MempoolConfig``."""
+
+    def __init__(self, chain_id: int, config: MempoolConfig | None = None) -> None:
+        """An empty pool accepting transactions signed for ``chain_id``."""
+        self.chain_id = chain_id
+        self.config = config if config is not None else MempoolConfig()
+        self._by_hash: dict[bytes, PooledTx] = {}
+        self._senders: dict[bytes, SenderTxs] = {}
+        self._bytes = 0
+        self._next_seq = 0
+        self._eviction = EvictionQueue(base_fee=0)
+
+    # ------------------------------------------------------------------ admission
+
+    def check_tx(self, raw: bytes, state: StateView, base_fee: int) -> PooledTx:
+        """Validate ``raw`` for admission without changing the pool.
+
+        Checks, in order: already known, size, decoding (type, chain id,
+        signature, tip <= fee cap), gas caps, init-code size, intrinsic and
+        floor gas, minimum price, base fee, nonce (not used, not too far ahead)
+        and balance for gas * max fee + value. Replacement and pool capacity
+        depend on the pool's contents and are checked by ``add``.
+        Raises a ``MempoolError`` subclass with geth's wording.
+        """
+        return self._validate(raw, state, base_fee)[0]
+
+    def add(self, raw: bytes, state: StateView, base_fee: int) -> bytes:
+        """Validate and insert ``raw``; return its transaction hash.
+
+        A transaction with the nonce of one already held from the same sender
+        replaces it only if it raises both the fee cap and the tip by at least
+        ``price_bump_percent``. When the pool is full the cheapest evictable
+        transactions (a sender's highest nonce, lowest effective tip, newest
+        first) make room, if the new one pays strictly more than each of them;
+        a transaction that would be queued never evicts a pending one, and
+        nobody evicts their own transactions. Otherwise "txpool is full".
+        """
+        tx, state_nonce = self._validate(raw, state, base_fee)
+        if base_fee != self._eviction.base_fee:
+            self._rebuild_eviction(base_fee)
+        sender = self._senders.get(tx.sender)
+        if sender is not None and sender.state_nonce != state_nonce:
+            self._resync(tx.sender, sender, state_nonce, None)
+            sender = self._senders.get(tx.sender)
+        old = sender.get(tx.nonce) if sender is not None else None
+        if old is not None:
+            self._check_replacement(old, tx)
+        will_be_pending = sender.is_pending(tx.nonce) if sender is not None else tx.nonce == state_nonce
+        victims = self._plan_eviction(
+            tx,
+            will_be_pending,
+            extra_count=0 if old is not None else 1,
+            extra_bytes=tx.size - (old.size if old is not None else 0),
+        )
+        for victim in victims:
+            self._remove(victim)
+        if sender is None:
+            sender = self._senders[tx.sender] = SenderTxs(state_nonce)
+        if old is not None:
+            del self._by_hash[old.hash]
+            self._bytes -= old.size
+        sender.put(tx)
+        self._by_hash[tx.hash] = tx
+        self._bytes += tx.size
+        self._next_seq += 1
+        self._index_top(sender)
+        self._compact_eviction()
+        return tx.hash
+
+    def _validate(self, raw: bytes, state: StateView, base_fee: int) -> tuple[PooledTx, int]:
+        tx_hash = keccak(raw)
+        if tx_hash in self._by_hash:
+            raise AlreadyKnownError("already known")
+        return validate_transaction(
+            raw,
+            tx_hash,
+            self._next_seq,
+            chain_id=self.chain_id,
+            config=self.config,
+            state=state,
+            base_fee=base_fee,
+        )
+
+    def _check_replacement(self, old: PooledTx, new: PooledTx) -> None:
+        """Require both fee cap and tip to rise by ``price_bump_percent`` (geth's rule and rounding)."""
+        factor = 100 + self.config.price_bump_percent
+        if (
+            new.max_fee <= old.max_fee
+            or new.tip <= old.tip
+            or new.max_fee < old.max_fee * factor // 100
+            or new.tip < old.tip * factor // 100
+        ):
+            raise ReplacementUnderpricedError("replacement transaction underpriced")
+
+    def _plan_eviction(
+        self, new: PooledTx, will_be_pending: bool, extra_count: int, extra_bytes: int
+    ) -> list[PooledTx]:
+        """The transactions to evict so that ``new`` fits; raise ``PoolFullError`` if it may not."""
+        count_over = len(self._by_hash) + extra_count - self.config.max_txs
+        bytes_over = self._bytes + extra_bytes - self.config.max_bytes
+        if count_over <= 0 and bytes_over <= 0:
+            return []
+        new_tip = new.effective_tip(self._eviction.base_fee)
+        victims: list[PooledTx] = []
+        evicted_per_sender: dict[bytes, int] = {}
+        unused: list[Candidate] = []
+        while count_over > 0 or bytes_over > 0:
+            entry = self._eviction.pop()
+            if entry is None:
+                break
+            candidate = self._current_top(entry, evicted_per_sender)
+            if candidate is None:
+                continue
+            unused.append(entry)
+            if candidate.sender == new.sender:
+                continue
+            sender = self._senders[candidate.sender]
+            if new_tip <= entry.tip or (not will_be_pending and sender.is_pending(candidate.nonce)):
+                break
+            unused.pop()
+            victims.append(candidate)
+            depth = evicted_per_sender.get(candidate.sender, 0) + 1
+            evicted_per_sender[candidate.sender] = depth
+            count_over -= 1
+            bytes_over -= candidate.size
+            below = sender.tail(depth)
+            if below is not None:
+                self._eviction.push(self._eviction.candidate(below))
+        for entry in unused:
+            self._eviction.push(entry)
+        if count_over > 0 or bytes_over > 0:
+            for victim in victims:
+                self._eviction.push(self._eviction.candidate(victim))
+            raise PoolFullError("txpool is full")
+        return victims
+
+    def _current_top(self, entry: Candidate, evicted_per_sender: dict[bytes, int]) -> PooledTx | None:
+        """The transaction of ``entry`` if it is its sender's top once planned evictions are done."""
+        tx = self._by_hash.get(entry.hash)
+        if tx is None:
+            return None
+        top = self._senders[tx.sender].tail(evicted_per_sender.get(tx.sender, 0))
+        return tx if top is tx else None
+
+    # ------------------------------------------------------------------ block life
+
+    def reap(self, max_gas: int, max_bytes: int, base_fee: int) -> list[PooledTx]:
+        """The transactions for the next block, in execution order.
+
+        Only pending transactions; highest effective tip at ``base_fee`` first
+        across senders, each sender in nonce order, ties by arrival. A sender
+        whose next transaction cannot pay ``base_fee`` or does not fit the gas
+        or byte budget left is skipped. The pool is not changed.
+        """
+        return select_transactions(self._senders.values(), max_gas, max_bytes, base_fee)
+
+    def update(
+        self,
+        committed_tx_hashes: Iterable[bytes],
+        state: StateView,
+        base_fee: int,
+        senders: Iterable[bytes] = (),
+    ) -> None:
+        """Bring the pool up to date after a committed block.
+
+        Removes the committed transactions. Then, for each affected sender,
+        reads nonce and balance from ``state``: drops nonces below the state
+        nonce and transactions whose maximum cost the balance no longer
+        covers, promotes queued transactions that became contiguous and
+        demotes those behind a new gap.
+
+        Affected senders are the senders of committed transactions held here
+        plus ``senders`` (pass the senders of committed transactions this
+        pool never saw, e.g. from another validator's block). Only its own
+        transactions lower an account's nonce-and-balance position (there are
+        no set-code accounts), so every other sender is left untouched: the
+        re-check is O(affected senders), not O(pool). A sender whose nonce
+        moved without being named here is also resynced on its next ``add``.
+        """
+        affected = set(senders)
+        for tx_hash in committed_tx_hashes:
+            tx = self._by_hash.get(tx_hash)
+            if tx is not None:
+                affected.add(tx.sender)
+                self._remove(tx)
+        for address in sorted(affected):
+            sender = self._senders.get(address)
+            if sender is not None:
+                self._resync(address, sender, state.get_nonce(address), state.get_balance(address))
+        if base_fee != self._eviction.base_fee:
+            self._rebuild_eviction(base_fee)
+        self._compact_eviction()
+
+    # ------------------------------------------------------------------ queries
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+    def __contains__(self, tx_hash: object) -> bool:
+        return tx_hash in self._by_hash
+
+    def get(self, tx_hash: bytes) -> PooledTx | None:
+        """The pooled transaction with this hash, if held."""
+        return self._by_hash.get(tx_hash)
+
+    def pending_nonce(self, address: bytes, state: StateView) -> int:
+        """The next nonce ``address`` would use: state nonce plus its contiguous pooled run."""
+        nonce = state.get_nonce(address)
+        sender = self._senders.get(address)
+        if sender is not None:
+            while sender.get(nonce) is not None:
+                nonce += 1
+        return nonce
+
+    def content(self) -> dict[str, dict[bytes, dict[int, PooledTx]]]:
+        """``{"pending": {sender: {nonce: tx}}, "queued": {...}}``, senders and nonces ascending."""
+        pending: dict[bytes, dict[int, PooledTx]] = {}
+        queued: dict[bytes, dict[int, PooledTx]] = {}
+        for address in sorted(self._senders):
+            sender = self._senders[address]
+            if sender.pending:
+                pending[address] = {tx.nonce: tx for tx in sender.pending_txs()}
+            if sender.pending < len(sender):
+                queued[address] = {tx.nonce: tx for tx in sender.queued_txs()}
+        return {"pending": pending, "queued": queued}
+
+    def stats(self) -> MempoolStats:
+        """Counts of pending and queued transactions, bytes held and senders."""
+        pending = sum(sender.pending for sender in self._senders.values())
+        return MempoolStats(
+            pending=pending,
+            queued=len(self._by_hash) - pending,
+            bytes=self._bytes,
+            senders=len(self._senders),
+        )
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _remove(self, tx: PooledTx) -> None:
+        sender = self._senders[tx.sender]
+        sender.remove(tx.nonce)
+        del self._by_hash[tx.hash]
+        self._bytes -= tx.size
+        if len(sender):
+            self._index_top(sender)
+        else:
+            del self._senders[tx.sender]
+
+    def _resync(self, address: bytes, sender: SenderTxs, state_nonce: int, balance: int | None) -> None:
+        for tx in sender.resync(state_nonce, balance):
+            del self._by_hash[tx.hash]
+            self._bytes -= tx.size
+        if len(sender):
+            self._index_top(sender)
+        else:
+            del self._senders[address]
+
+    def _index_top(self, sender: SenderTxs) -> None:
+        """Make the sender's current top transaction an eviction candidate if it is not one yet."""
+        top = sender.tail()
+        if top is not None and top.hash != sender.indexed_tail:
+            self._eviction.push(self._eviction.candidate(top))
+            sender.indexed_tail = top.hash
+
+    def _rebuild_eviction(self, base_fee: int) -> None:
+        tops = []
+        for address in sorted(self._senders):
+            sender = self._senders[address]
+            top = sender.tail()
+            if top is not None:
+                tops.append(top)
+                sender.indexed_tail = top.hash
+        self._eviction.rebuild(tops, base_fee)
+
+    def _compact_eviction(self) -> None:
+        if len(self._eviction) > 2 * len(self._senders) + _STALE_ENTRY_SLACK:
+            self._rebuild_eviction(self._eviction.base_fee)
