@@ -1,0 +1,108 @@
+"""Running ``cmnode`` as a real subprocess for end-to-end tests."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from eth_account import Account
+
+MNEMONIC = "test test test test test test test test test test test junk"
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def dev_account(index: int) -> Account:
+    """Dev account ``index`` of the standard mnemonic."""
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+def cmnode(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run a ``cmnode`` command to completion."""
+    return subprocess.run(
+        [sys.executable, "-m", "cybermiles_node.cli", *args],
+        capture_output=True, text=True, timeout=timeout, check=check,
+    )
+
+
+class NodeProcess:
+    """A ``cmnode start`` process with its home and RPC port."""
+
+    def __init__(self, home: Path, block_interval_ms: int = 500) -> None:
+        self.home = home
+        self.port = free_port()
+        self.block_interval_ms = block_interval_ms
+        self.process: subprocess.Popen | None = None
+        self.log_path = home.parent / f"{home.name}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def init(self) -> None:
+        cmnode("init", "--home", str(self.home))
+
+    def start(self) -> None:
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cybermiles_node.cli", "start", "--home", str(self.home),
+             "--rpc-addr", f"127.0.0.1:{self.port}", "--block-interval", str(self.block_interval_ms)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"node exited with {self.process.returncode}:\n{self.log_path.read_text()}")
+            try:
+                self.rpc("eth_blockNumber")
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("node did not start serving RPC within 60 s")
+
+    def rpc(self, method: str, *params: object) -> object:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            reply = json.loads(response.read())
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return reply["result"]
+
+    def stop(self) -> int:
+        """Graceful stop (SIGTERM); returns the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=60)
+        self.process = None
+        return code
+
+    def kill(self) -> None:
+        """``kill -9``."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.process = None
+
+    def wait_for_height(self, height: int, timeout: float = 60) -> None:
+        deadline = time.time() + timeout
+        while int(self.rpc("eth_blockNumber"), 16) < height:
+            if time.time() > deadline:
+                raise TimeoutError(f"height {height} not reached")
+            time.sleep(0.1)
