@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 if __package__ in (None, ""):  # run as a script: import the harness from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from benchmarks.contract import TOKEN_SOURCE, compile_contract
+from benchmarks.contract import TOKEN_SOURCE, compile_token
 from benchmarks.errors import BenchmarkError
 from benchmarks.hdkeys import DEV_MNEMONIC, derive_accounts
 from benchmarks.measure import send_and_observe
@@ -62,7 +62,7 @@ def node_pid_for(url: str) -> int | None:
 async def prepare(url: str, kinds: tuple[str, ...], options: LoadOptions) -> Chain:
     """Untimed setup: derive senders, fund them and, for ERC-20 load, deploy and distribute the token."""
     accounts = derive_accounts(options.senders, options.mnemonic)
-    contract = compile_contract(options.contract, "Token") if "erc20" in kinds else None
+    contract = compile_token(options.contract) if "erc20" in kinds else None
     return await prepare_chain(url, accounts, contract, options.fund_wei, options.base_fee_multiplier)
 
 

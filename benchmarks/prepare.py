@@ -10,7 +10,7 @@ from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
-from benchmarks.contract import CompiledContract
+from cybermiles_node.solc import CompiledContract
 from benchmarks.errors import RpcError, SetupError
 from benchmarks.rpcclient import RpcClient
 from benchmarks.txbuild import VALUE_TRANSFER_GAS, Fees, SignedTx, erc20_transfer_data, sign
