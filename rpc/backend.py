@@ -20,7 +20,7 @@ Conventions for implementers:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 from consensus.types import Block
@@ -93,7 +93,7 @@ class LogFilter:
             return False
         return all(
             accepted is None or topic in accepted
-            for accepted, topic in zip(self.topics, log.topics)
+            for accepted, topic in zip(self.topics, log.topics, strict=False)
         )
 
 

@@ -33,9 +33,8 @@ class ChainReader:
             return None if block is None else block.number
         if ref.tag == "earliest":
             return 0
-        if ref.tag is not None:
+        if ref.number is None:
             return latest
-        assert ref.number is not None
         return ref.number if ref.number <= latest else None
 
     async def state_height(self, ref: BlockRef) -> int:
@@ -66,6 +65,13 @@ class ChainReader:
         if len(self._decoded) > self._cache_blocks:
             self._decoded.popitem(last=False)
         return decoded
+
+    def transaction(self, block: Block, index: int) -> Any:
+        """One decoded transaction of ``block``, without decoding the others."""
+        cached = self._decoded.get(block.hash)
+        if cached is not None:
+            return cached[index]
+        return decode_transaction(block.transactions[index], self.backend.chain_id())
 
     async def receipts(self, block: Block) -> Sequence[Receipt]:
         """The receipts of a committed block (raises ``ResourceNotFound`` if they are missing)."""

@@ -173,7 +173,7 @@ class EthAPI:
         located = await self._located(tx_hash)
         if located is not None:
             block, location = located
-            tx = self.chain.transactions(block)[location.index]
+            tx = self.chain.transaction(block, location.index)
             return format_transaction(tx, TxContext.in_block(block, location.index))
         pending = await self.backend.get_pending_transaction(tx_hash)
         return None if pending is None else format_transaction(pending, None)
@@ -192,7 +192,7 @@ class EthAPI:
     def _format_block(self, block: Block | None, full: bool) -> dict[str, Any] | None:
         if block is None:
             return None
-        return format_block(block, self.chain.transactions(block), full)
+        return format_block(block, self.chain.transactions(block) if full else None)
 
     async def get_block_by_number(self, params: Any, connection: Any) -> dict[str, Any] | None:
         """``eth_getBlockByNumber``."""
@@ -219,7 +219,7 @@ class EthAPI:
     def _transaction_at(self, block: Block | None, index: int) -> dict[str, Any] | None:
         if block is None or index >= len(block.transactions):
             return None
-        return format_transaction(self.chain.transactions(block)[index], TxContext.in_block(block, index))
+        return format_transaction(self.chain.transaction(block, index), TxContext.in_block(block, index))
 
     async def get_transaction_by_block_number_and_index(self, params: Any, connection: Any) -> dict[str, Any] | None:
         """``eth_getTransactionByBlockNumberAndIndex``."""

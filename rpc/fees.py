@@ -94,7 +94,8 @@ class FeeAPI:
         args = Args(params, 2, 3)
         count = args.get(0, parse_block_count)
         newest_ref = args.get(1, lambda value: parse_block_ref(value, allow_hash=False))
-        percentiles = args.optional(2, parse_percentiles, ())
+        no_percentiles: tuple[Fraction, ...] = ()
+        percentiles = args.optional(2, parse_percentiles, no_percentiles)
         if len(percentiles) > self.max_percentiles:
             raise InvalidParams(f"too many reward percentiles, at most {self.max_percentiles}")
         count = min(count, self.max_blocks)

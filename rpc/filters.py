@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from rpc.dispatch import Handler
-from rpc.errors import LimitExceeded, ServerError
+from rpc.errors import InvalidParams, LimitExceeded, ServerError
 from rpc.formatting import data
 from rpc.logs import LogQuery
 from rpc.params import Args, FilterSpec, ParamError, parse_filter
@@ -85,6 +85,8 @@ class FilterAPI:
     async def new_filter(self, params: Any, connection: Any) -> str:
         """``eth_newFilter``: a log filter reporting logs of blocks committed after it."""
         spec = Args(params, 1, 1).get(0, parse_filter)
+        if spec.block_hash is not None:
+            raise InvalidParams("invalid argument 0: a polling filter cannot name a blockHash, use eth_getLogs")
         return await self._install(spec)
 
     async def new_block_filter(self, params: Any, connection: Any) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import rlp
+from eth_hash.auto import keccak
 
 from consensus.types import Block, Header
 from rpc.backend import MatchedLog
@@ -68,17 +69,17 @@ def format_header(header: Header) -> dict[str, Any]:
     }
 
 
-def format_block(block: Block, transactions: Sequence[Any], full: bool) -> dict[str, Any]:
-    """A block object with transaction hashes or, when ``full``, transaction objects."""
+def format_block(block: Block, transactions: Sequence[Any] | None) -> dict[str, Any]:
+    """A block object with its decoded ``transactions`` as objects, or with hashes when None."""
     result = format_header(block.header)
     result["size"] = quantity(len(rlp.encode(block)))
-    if full:
+    if transactions is not None:
         result["transactions"] = [
             format_transaction(tx, TxContext.in_block(block, index))
             for index, tx in enumerate(transactions)
         ]
     else:
-        result["transactions"] = [data(tx.hash) for tx in transactions]
+        result["transactions"] = [data(keccak(raw)) for raw in block.transactions]
     result["uncles"] = []
     return result
 
@@ -158,7 +159,7 @@ def format_log(entry: MatchedLog) -> dict[str, Any]:
 
 def block_logs(block_hash: bytes, block_number: int, receipts: Sequence[Receipt]) -> list[MatchedLog]:
     """Every log of a block with its block-wide log index."""
-    entries = []
+    entries: list[MatchedLog] = []
     for receipt in receipts:
         for log in receipt.logs:
             entries.append(

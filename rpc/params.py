@@ -14,7 +14,6 @@ from rpc.errors import InvalidParams
 
 T = TypeVar("T")
 
-MAX_UINT256 = 2**256 - 1
 MAX_QUANTITY_DIGITS = 64
 BLOCK_TAGS = ("earliest", "finalized", "safe", "latest", "pending")
 MAX_TOPIC_POSITIONS = 4

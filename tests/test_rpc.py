@@ -613,6 +613,8 @@ async def test_polling_filters_report_new_blocks_and_logs() -> None:
         assert await client.result("eth_uninstallFilter", log_filter) is False
         gone = await client.error("eth_getFilterChanges", log_filter)
         assert gone == {"code": -32000, "message": "filter not found"}
+        by_hash = await client.error("eth_newFilter", {"blockHash": hx(chain.blocks[1].hash)})
+        assert by_hash["code"] == -32602
 
 
 # ---------------------------------------------------------------- JSON-RPC protocol
