@@ -811,3 +811,33 @@ async def test_rpc_server_serves_on_a_port() -> None:
     finally:
         await server.stop()
     assert chain.listeners == []
+
+
+@async_test
+async def test_web3py_client_over_http_and_websocket() -> None:
+    from web3 import AsyncHTTPProvider, AsyncWeb3, WebSocketProvider
+    from web3.exceptions import ContractLogicError
+
+    chain, hashes = build_chain()
+    server = RPCServer(chain, RPCConfig())
+    await server.start("127.0.0.1", 0)
+    try:
+        w3 = AsyncWeb3(AsyncHTTPProvider(f"http://127.0.0.1:{server.port}"))
+        assert await w3.eth.chain_id == CHAIN_ID
+        block = await w3.eth.get_block(1, full_transactions=True)
+        assert block["hash"] == chain.blocks[1].hash and [tx["type"] for tx in block["transactions"]] == [0, 1, 2]
+        receipt = await w3.eth.get_transaction_receipt(hashes["dynamic"])
+        assert receipt["status"] == 1 and [log["logIndex"] for log in receipt["logs"]] == [1, 2]
+        with pytest.raises(ContractLogicError, match="execution reverted: not enough tokens") as reverted:
+            await w3.eth.call({"to": w3.to_checksum_address(hx(REVERTER))})
+        assert reverted.value.data == hx(REVERT_DATA)
+        await w3.provider.disconnect()
+
+        async with AsyncWeb3(WebSocketProvider(f"ws://127.0.0.1:{server.port}")) as ws3:
+            await ws3.eth.subscribe("newHeads")
+            block = chain.commit([])
+            async for message in ws3.socket.process_subscriptions():
+                assert message["result"]["hash"] == block.hash
+                break
+    finally:
+        await server.stop()
