@@ -1,0 +1,297 @@
+"""The committed chain: blocks, receipts, indexes, seen commits, meta records and state.
+
+``ChainStore.commit_block`` writes everything a block brings (its state changes,
+header, body, receipts, transaction and log index entries, seen commit and the new
+last height) in one fsynced LevelDB write batch, so after a crash at any instant the
+store holds exactly the blocks whose batch completed, each of them whole. Committed
+records are never rewritten, so reads need no lock: a reader that first reads
+``latest_height()`` sees complete blocks up to it.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from eth.abc import AtomicDatabaseAPI
+
+from consensus.types import Block, Commit, Header
+from cybermiles_node.storage import codec, schema
+from cybermiles_node.storage.errors import (
+    BlockNotFound,
+    DatabaseCorrupted,
+    InvalidBlockCommit,
+    InvalidLogQuery,
+    ReservedMetaKey,
+    SchemaVersionMismatch,
+    TooManyLogs,
+)
+from cybermiles_node.storage.leveldb import LevelDB, PrefixedDB
+from cybermiles_node.storage.logfilter import LogFilter, LogMatch
+from cybermiles_node.storage.schema import MetaName
+from vm.receipts import Log, Receipt
+
+BLOOM_SIZE = 256
+RECENT_HASHES = 256
+
+
+class ChainStore:
+    """Blocks and their by-products on top of one ``LevelDB``."""
+
+    def __init__(self, db: LevelDB) -> None:
+        """Use ``db``; stamp a new database with the schema version, refuse one of another version."""
+        self._db = db
+        self._state_db = PrefixedDB(db, schema.STATE_PREFIX)
+        self._check_schema_version()
+        self._latest = self._read_latest_height()
+
+    def _check_schema_version(self) -> None:
+        stored = self._db.get(schema.meta_key(MetaName.SCHEMA_VERSION))
+        if stored is None:
+            self._db.write(
+                {schema.meta_key(MetaName.SCHEMA_VERSION): schema.encode_height(schema.SCHEMA_VERSION)},
+                (),
+                sync=True,
+            )
+        elif schema.decode_height(stored) != schema.SCHEMA_VERSION:
+            raise SchemaVersionMismatch(
+                f"database {self._db.path} uses storage schema version {schema.decode_height(stored)}, "
+                f"this node reads version {schema.SCHEMA_VERSION}"
+            )
+
+    def _read_latest_height(self) -> int:
+        stored = self._db.get(schema.meta_key(MetaName.LAST_HEIGHT))
+        if stored is None:
+            return -1
+        height = schema.decode_height(stored)
+        block_hash = self._db.get(schema.canonical_hash_key(height))
+        if block_hash is None or schema.header_key(block_hash) not in self._db:
+            raise DatabaseCorrupted(
+                f"database {self._db.path} records last height {height} but holds no block at it"
+            )
+        return height
+
+    # -- writing -----------------------------------------------------------------
+
+    def commit_block(
+        self,
+        block: Block,
+        receipts: Sequence[Receipt],
+        seen_commit: Commit | None,
+        state_writes: Mapping[bytes, bytes],
+    ) -> None:
+        """Persist a finalised block and everything it brings in one atomic, fsynced batch.
+
+        ``receipts`` are the block's receipts in transaction order; ``seen_commit`` the
+        precommits that finalised it (``None`` only for a genesis block, which no one
+        votes on); ``state_writes`` the py-evm database writes (trie nodes, code) its
+        execution made, keyed as py-evm keys them. The block must be the next height
+        and extend the last stored block.
+        """
+        header = block.header
+        height = header.number
+        block_hash = header.hash
+        self._check_extends_chain(header)
+        if len(receipts) != len(block.transactions):
+            raise InvalidBlockCommit(
+                f"block {height} has {len(block.transactions)} transactions but {len(receipts)} receipts"
+            )
+        if seen_commit is None:
+            if height != 0:
+                raise InvalidBlockCommit(f"block {height} needs the commit that finalised it")
+        elif seen_commit.height != height or seen_commit.block_hash != block_hash:
+            raise InvalidBlockCommit(
+                f"the seen commit is for height {seen_commit.height} block 0x{seen_commit.block_hash.hex()}, "
+                f"not block {height} 0x{block_hash.hex()}"
+            )
+
+        puts: dict[bytes, bytes] = {schema.state_key(key): value for key, value in state_writes.items()}
+        puts[schema.header_key(block_hash)] = codec.encode_header(header)
+        puts[schema.canonical_hash_key(height)] = block_hash
+        puts[schema.body_key(block_hash)] = codec.encode_body(block)
+        has_logs = False
+        for index, receipt in enumerate(receipts):
+            if receipt.tx_index != index:
+                raise InvalidBlockCommit(
+                    f"receipt {index} of block {height} is for transaction index {receipt.tx_index}"
+                )
+            puts[schema.receipt_key(block_hash, index)] = codec.encode_receipt(receipt)
+            puts[schema.tx_location_key(receipt.tx_hash)] = codec.encode_tx_location(height, index)
+            has_logs = has_logs or bool(receipt.logs)
+        if has_logs:
+            if header.logs_bloom == 0:
+                raise InvalidBlockCommit(f"block {height} has logs but an empty logs bloom")
+            puts[schema.log_bloom_key(height)] = header.logs_bloom.to_bytes(BLOOM_SIZE, "big")
+        if seen_commit is not None:
+            puts[schema.seen_commit_key(height)] = codec.encode_commit(seen_commit)
+        puts[schema.meta_key(MetaName.LAST_HEIGHT)] = schema.encode_height(height)
+
+        self._db.write(puts, (), sync=True)
+        self._latest = height
+
+    def _check_extends_chain(self, header: Header) -> None:
+        expected = self._latest + 1
+        if header.number != expected:
+            raise InvalidBlockCommit(f"expected block {expected}, got block {header.number}")
+        if self._latest >= 0:
+            parent_hash = self.get_hash_by_number(self._latest)
+            if header.parent_hash != parent_hash:
+                raise InvalidBlockCommit(
+                    f"block {header.number} has parent 0x{header.parent_hash.hex()}, "
+                    f"the stored block {self._latest} is 0x{(parent_hash or b'').hex()}"
+                )
+
+    # -- blocks ------------------------------------------------------------------
+
+    def latest_height(self) -> int:
+        """Height of the last committed block, -1 if none is."""
+        return self._latest
+
+    def get_header(self, block_hash: bytes) -> Header | None:
+        """The header of a committed block, or ``None``."""
+        data = self._db.get(schema.header_key(block_hash))
+        return None if data is None else codec.decode_header(data)
+
+    def get_hash_by_number(self, height: int) -> bytes | None:
+        """The hash of the committed block at ``height``, or ``None``."""
+        if height < 0:
+            return None
+        return self._db.get(schema.canonical_hash_key(height))
+
+    def get_header_by_number(self, height: int) -> Header | None:
+        """The header of the committed block at ``height``, or ``None``."""
+        block_hash = self.get_hash_by_number(height)
+        return None if block_hash is None else self.get_header(block_hash)
+
+    def get_block_by_hash(self, block_hash: bytes) -> Block | None:
+        """A committed block, or ``None``."""
+        header = self.get_header(block_hash)
+        if header is None:
+            return None
+        body = self._db.get(schema.body_key(block_hash))
+        if body is None:
+            raise DatabaseCorrupted(f"block 0x{block_hash.hex()} has a header but no body")
+        return codec.decode_block(header, body)
+
+    def get_block_by_number(self, height: int) -> Block | None:
+        """The committed block at ``height``, or ``None``."""
+        block_hash = self.get_hash_by_number(height)
+        return None if block_hash is None else self.get_block_by_hash(block_hash)
+
+    def get_seen_commit(self, height: int) -> Commit | None:
+        """The commit that finalised the block at ``height``, or ``None`` (also for genesis)."""
+        if height < 0:
+            return None
+        data = self._db.get(schema.seen_commit_key(height))
+        return None if data is None else codec.decode_commit(data)
+
+    def recent_hashes(self, height: int, count: int = RECENT_HASHES) -> list[bytes]:
+        """Hashes of the blocks ``height``, ``height - 1``, ... (at most ``count``), newest first.
+
+        What the EVM's ``BLOCKHASH`` needs when executing block ``height + 1``.
+        """
+        if not 0 <= height <= self._latest:
+            raise BlockNotFound(f"no committed block at height {height} (latest is {self._latest})")
+        if count <= 0:
+            return []
+        first = max(0, height - count + 1)
+        return [
+            block_hash
+            for _, block_hash in self._db.iterate(
+                start=schema.canonical_hash_key(first),
+                stop=schema.canonical_hash_key(height + 1),
+                reverse=True,
+            )
+        ]
+
+    # -- receipts and transactions ---------------------------------------------
+
+    def get_receipts(self, block_hash: bytes) -> list[Receipt]:
+        """The receipts of a committed block in transaction order (empty if it has none or is unknown)."""
+        return [
+            codec.decode_receipt(data)
+            for _, data in self._db.iterate(prefix=schema.receipts_prefix(block_hash))
+        ]
+
+    def get_receipt(self, block_hash: bytes, tx_index: int) -> Receipt | None:
+        """The receipt of one transaction of a committed block, or ``None``."""
+        data = self._db.get(schema.receipt_key(block_hash, tx_index))
+        return None if data is None else codec.decode_receipt(data)
+
+    def get_tx_location(self, tx_hash: bytes) -> tuple[bytes, int, int] | None:
+        """``(block hash, height, index)`` of a committed transaction, or ``None``."""
+        data = self._db.get(schema.tx_location_key(tx_hash))
+        if data is None:
+            return None
+        height, index = codec.decode_tx_location(data)
+        block_hash = self.get_hash_by_number(height)
+        if block_hash is None:
+            raise DatabaseCorrupted(f"transaction 0x{tx_hash.hex()} is indexed at missing block {height}")
+        return block_hash, height, index
+
+    # -- logs --------------------------------------------------------------------
+
+    def find_logs(
+        self,
+        from_block: int,
+        to_block: int,
+        addresses: Sequence[bytes],
+        topics: Sequence[Sequence[bytes] | None],
+        limit: int,
+    ) -> list[LogMatch]:
+        """The logs of blocks ``from_block..to_block`` (inclusive) matching the filter, in chain order.
+
+        ``addresses``: any of them (empty: any address). ``topics``: per position, ``None``
+        or empty for any topic, else any of the listed ones. Blocks past the last committed
+        one are ignored. Raises ``TooManyLogs`` if more than ``limit`` logs match and
+        ``InvalidLogQuery`` for a malformed query.
+        """
+        if from_block < 0 or to_block < from_block:
+            raise InvalidLogQuery(f"invalid block range {from_block}..{to_block}")
+        if limit < 1:
+            raise InvalidLogQuery(f"log limit must be positive, got {limit}")
+        log_filter = LogFilter(addresses, topics)
+        last = min(to_block, self._latest)
+        if from_block > last:
+            return []
+        found: list[LogMatch] = []
+        for key, bloom in self._db.iterate(
+            start=schema.log_bloom_key(from_block), stop=schema.log_bloom_key(last + 1)
+        ):
+            if not log_filter.bloom_may_match(int.from_bytes(bloom, "big")):
+                continue
+            height = schema.decode_height(key[len(schema.LOG_BLOOM_PREFIX):])
+            self._collect_block_logs(height, log_filter, limit, found)
+        return found
+
+    def _collect_block_logs(self, height: int, log_filter: LogFilter, limit: int, found: list[LogMatch]) -> None:
+        block_hash = self.get_hash_by_number(height)
+        if block_hash is None:
+            raise DatabaseCorrupted(f"block {height} has a logs bloom but no hash")
+        log_index = 0
+        for tx_index, (_, data) in enumerate(self._db.iterate(prefix=schema.receipts_prefix(block_hash))):
+            tx_hash, logs = codec.decode_receipt_logs(data)
+            for raw in logs:
+                if log_filter.matches(raw.address, raw.topics):
+                    if len(found) == limit:
+                        raise TooManyLogs(limit)
+                    log = Log(bytes(raw.address), tuple(bytes(t) for t in raw.topics), bytes(raw.data))
+                    found.append(LogMatch(height, block_hash, tx_hash, tx_index, log_index, log))
+                log_index += 1
+
+    # -- meta and state ----------------------------------------------------------
+
+    def get_meta(self, name: bytes) -> bytes | None:
+        """The meta record ``name`` (see ``schema.MetaName``), or ``None``."""
+        return self._db.get(schema.meta_key(name))
+
+    def put_meta(self, name: bytes, value: bytes, *, sync: bool = True) -> None:
+        """Write the meta record ``name``; fsynced unless ``sync`` is false.
+
+        The last height and schema version are the store's own and cannot be written here.
+        """
+        if name in MetaName.RESERVED:
+            raise ReservedMetaKey(f"meta record {name.decode('ascii', 'replace')} is maintained by the store")
+        self._db.write({schema.meta_key(name): value}, (), sync=sync)
+
+    def state_db(self) -> AtomicDatabaseAPI:
+        """The py-evm database of the chain state (trie nodes and code), under its own prefix."""
+        return self._state_db

@@ -1,0 +1,133 @@
+"""Byte encodings of the records the chain store keeps (all RLP).
+
+Headers and commits use their own ``rlp.Serializable`` definitions from
+``consensus.types``; a body is the block without its header; a receipt is the RLP
+of ``Receipt.to_storage()``. A record that does not decode raises
+``DatabaseCorrupted``: it was written by this code, so a failure means damaged data.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import rlp
+from rlp.sedes import CountableList, List, big_endian_int, binary
+
+from consensus.types import Block, Commit, Header
+from cybermiles_node.storage.errors import DatabaseCorrupted
+from vm.receipts import Receipt
+
+_LOG_SEDES = List([binary, CountableList(binary), binary])
+_RECEIPT_SEDES = List([
+    binary,  # tx hash
+    big_endian_int,  # tx index
+    big_endian_int,  # tx type
+    binary,  # sender
+    binary,  # to (empty for a contract creation)
+    binary,  # contract address (empty unless a creation)
+    big_endian_int,  # status
+    big_endian_int,  # gas used
+    big_endian_int,  # cumulative gas used
+    big_endian_int,  # effective gas price
+    CountableList(_LOG_SEDES),  # logs
+])
+_RECEIPT_TX_HASH = 0
+_RECEIPT_LOGS = 10
+_TX_LOCATION_SEDES = List([big_endian_int, big_endian_int])
+
+class Body(rlp.Serializable):
+    """Everything of a block but its header."""
+
+    fields = [
+        ("transactions", CountableList(binary)),
+        ("last_commit", Commit),
+        ("evidence", CountableList(binary)),
+    ]
+
+
+class RawLog(NamedTuple):
+    """A stored log, undecoded beyond its three parts."""
+
+    address: bytes
+    topics: list[bytes]
+    data: bytes
+
+
+def _decode(data: bytes, sedes: Any, what: str) -> Any:
+    try:
+        return rlp.decode(data, sedes=sedes)
+    except (rlp.DecodingError, rlp.DeserializationError) as error:
+        raise DatabaseCorrupted(f"stored {what} cannot be decoded: {error}") from None
+
+
+def encode_header(header: Header) -> bytes:
+    """RLP of a header."""
+    return rlp.encode(header)
+
+
+def decode_header(data: bytes) -> Header:
+    """Inverse of ``encode_header``."""
+    header: Header = _decode(data, Header, "header")
+    return header
+
+
+def encode_body(block: Block) -> bytes:
+    """RLP of the transactions, last commit and evidence of a block."""
+    return rlp.encode(
+        Body(transactions=block.transactions, last_commit=block.last_commit, evidence=block.evidence)
+    )
+
+
+def decode_block(header: Header, body_data: bytes) -> Block:
+    """The block made of ``header`` and a body stored by ``encode_body``."""
+    body: Body = _decode(body_data, Body, "block body")
+    return Block(
+        header=header,
+        transactions=body.transactions,
+        last_commit=body.last_commit,
+        evidence=body.evidence,
+    )
+
+
+def encode_commit(commit: Commit) -> bytes:
+    """RLP of a commit."""
+    return rlp.encode(commit)
+
+
+def decode_commit(data: bytes) -> Commit:
+    """Inverse of ``encode_commit``."""
+    commit: Commit = _decode(data, Commit, "commit")
+    return commit
+
+
+def encode_receipt(receipt: Receipt) -> bytes:
+    """RLP of ``receipt.to_storage()``."""
+    return rlp.encode(receipt.to_storage(), sedes=_RECEIPT_SEDES)
+
+
+def decode_receipt(data: bytes) -> Receipt:
+    """Inverse of ``encode_receipt``."""
+    return Receipt.from_storage(_decode(data, _RECEIPT_SEDES, "receipt"))
+
+
+def decode_receipt_logs(data: bytes) -> tuple[bytes, list[RawLog]]:
+    """The transaction hash and logs of a stored receipt, without building a ``Receipt``.
+
+    Cheaper than ``decode_receipt`` (no integer fields are converted), for log scans.
+    """
+    item = _decode(data, None, "receipt")
+    try:
+        logs = [RawLog(address, topics, log_data) for address, topics, log_data in item[_RECEIPT_LOGS]]
+        return item[_RECEIPT_TX_HASH], logs
+    except (IndexError, TypeError, ValueError) as error:
+        raise DatabaseCorrupted(f"stored receipt has a malformed log list: {error}") from None
+
+
+def encode_tx_location(height: int, index: int) -> bytes:
+    """RLP of ``[height, index]``: where a transaction sits in the chain."""
+    return rlp.encode([height, index], sedes=_TX_LOCATION_SEDES)
+
+
+def decode_tx_location(data: bytes) -> tuple[int, int]:
+    """Inverse of ``encode_tx_location``."""
+    height, index = _decode(data, _TX_LOCATION_SEDES, "transaction location")
+    return height, index
