@@ -262,3 +262,28 @@ def test_kill_9_under_load_loses_no_committed_block(tmp_path: Path) -> None:
         assert receipt.status == 1
     finally:
         node.stop()
+
+
+VESTING = "0x0000000000000000000000000000000000000C01"
+IVESTING_ABI = [
+    {"type": "function", "name": "scheduleCount", "stateMutability": "view", "inputs": [],
+     "outputs": [{"name": "", "type": "uint256"}]},
+    {"type": "function", "name": "lockedOf", "stateMutability": "view",
+     "inputs": [{"name": "beneficiary", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
+    {"type": "function", "name": "releasableAmount", "stateMutability": "view",
+     "inputs": [{"name": "id", "type": "uint256"}], "outputs": [{"name": "", "type": "uint256"}]},
+    {"type": "function", "name": "release", "stateMutability": "nonpayable",
+     "inputs": [{"name": "id", "type": "uint256"}], "outputs": [{"name": "", "type": "uint256"}]},
+]
+
+
+def test_genesis_lockups_are_queryable_through_the_vesting_contract(w3: Web3) -> None:
+    vesting = w3.eth.contract(address=VESTING, abi=IVESTING_ABI)
+    team, fivemiles = dev_account(1), dev_account(2)
+    assert vesting.functions.scheduleCount().call() == 2
+    assert vesting.functions.lockedOf(team.address).call() == 100_000_000 * 10**18
+    assert vesting.functions.lockedOf(fivemiles.address).call() == 100_000_000 * 10**18
+    assert w3.eth.get_balance(VESTING) == 200_000_000 * 10**18
+    assert vesting.functions.releasableAmount(0).call() == 0
+    with pytest.raises(ContractLogicError, match="Vesting: nothing to release"):
+        vesting.functions.release(0).call({"from": team.address})
