@@ -107,7 +107,7 @@ def decode_transaction(raw: bytes, chain_id: int) -> Any:
         raise InvalidTransaction("transaction type not supported: blob transactions are disabled on this chain")
     if first == SET_CODE_TX_TYPE:
         raise InvalidTransaction("transaction type not supported: set-code transactions are disabled on this chain")
-    if first < 0x7F and first not in (ACCESS_LIST_TX_TYPE, DYNAMIC_FEE_TX_TYPE):
+    if first <= 0x7F and first not in (ACCESS_LIST_TX_TYPE, DYNAMIC_FEE_TX_TYPE):
         raise InvalidTransaction("transaction type not supported")
     try:
         tx = TransactionBuilder.decode(raw)
@@ -123,13 +123,13 @@ def decode_transaction(raw: bytes, chain_id: int) -> Any:
         tx_chain_id = tx.chain_id
     if tx_chain_id != chain_id:
         raise InvalidTransaction(f"invalid chain id for signer: have {tx_chain_id} want {chain_id}")
+    tx.get_sender()
     try:
         tx.validate()
     except ValidationError as exc:
         raise InvalidTransaction(f"invalid transaction: {exc}") from exc
     if tx_type(tx) == DYNAMIC_FEE_TX_TYPE and tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
         raise InvalidTransaction("max priority fee per gas higher than max fee per gas")
-    tx.get_sender()
     return tx
 
 
