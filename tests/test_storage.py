@@ -15,6 +15,8 @@ from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth.db.batch import BatchDB
 from eth_hash.auto import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from trie.constants import BLANK_NODE_HASH
 
 from consensus.types import EMPTY_COMMIT, EMPTY_OMMERS_HASH, ZERO_HASH32, Block, Commit, CommitSig, Header
@@ -33,6 +35,7 @@ from cybermiles_node.storage import (
     ReservedMetaKey,
     SchemaVersionMismatch,
     TooManyLogs,
+    codec,
     schema,
 )
 from vm.receipts import Log, Receipt, logs_bloom
@@ -293,6 +296,79 @@ def test_corrupted_database_raises_typed_error(db_path: Path) -> None:
     (db_path / "CURRENT").write_bytes(b"garbage")
     with pytest.raises(DatabaseCorrupted, match="corrupted"):
         LevelDB(db_path)
+
+
+_small_bytes = st.binary(min_size=1, max_size=4)
+_operation = st.one_of(
+    st.tuples(st.just("put"), _small_bytes, st.binary(max_size=8)),
+    st.tuples(st.just("delete"), _small_bytes),
+    st.tuples(st.just("batch"), st.lists(st.tuples(_small_bytes, st.binary(max_size=8)), max_size=5),
+              st.booleans()),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=st.lists(_operation, max_size=30))
+def test_leveldb_behaves_like_a_dict(tmp_path: Path, operations: list[tuple]) -> None:
+    model: dict[bytes, bytes] = {}
+    path = tmp_path / os.urandom(8).hex()
+    with LevelDB(path) as db:
+        for operation in operations:
+            if operation[0] == "put":
+                db[operation[1]] = model[operation[1]] = operation[2]
+            elif operation[0] == "delete":
+                db.delete(operation[1])
+                model.pop(operation[1], None)
+            else:
+                _, puts, fail = operation
+                try:
+                    with db.atomic_batch() as batch:
+                        for key, value in puts:
+                            batch[key] = value
+                        if fail:
+                            raise ValueError("abort")
+                except ValueError:
+                    continue
+                model.update(puts)
+    with LevelDB(path) as db:
+        assert dict(db.iterate()) == model
+
+
+_hash32 = st.binary(min_size=32, max_size=32)
+_address = st.binary(min_size=20, max_size=20)
+_receipts = st.builds(
+    Receipt,
+    tx_hash=_hash32,
+    tx_index=st.integers(0, 2**32 - 1),
+    tx_type=st.sampled_from([0, 1, 2]),
+    sender=_address,
+    to=st.none() | _address,
+    contract_address=st.none() | _address,
+    status=st.sampled_from([0, 1]),
+    gas_used=st.integers(0, 2**64 - 1),
+    cumulative_gas_used=st.integers(0, 2**64 - 1),
+    effective_gas_price=st.integers(0, 2**256 - 1),
+    logs=st.lists(
+        st.builds(Log, address=_address, topics=st.lists(_hash32, max_size=4).map(tuple), data=st.binary(max_size=64)),
+        max_size=3,
+    ).map(tuple),
+)
+
+
+@given(receipt=_receipts)
+def test_receipt_encoding_round_trips(receipt: Receipt) -> None:
+    data = codec.encode_receipt(receipt)
+    assert codec.decode_receipt(data) == receipt
+    tx_hash, logs = codec.decode_receipt_logs(data)
+    assert tx_hash == receipt.tx_hash
+    assert [Log(log.address, tuple(log.topics), log.data) for log in logs] == list(receipt.logs)
+
+
+def test_undecodable_record_is_reported_corrupted() -> None:
+    with pytest.raises(DatabaseCorrupted, match="receipt"):
+        codec.decode_receipt(b"\xc1\x01")
+    with pytest.raises(DatabaseCorrupted, match="header"):
+        codec.decode_header(b"\x80")
 
 
 # -- PrefixedDB -------------------------------------------------------------------
