@@ -11,7 +11,8 @@ rebuilds the heap when stale entries pile up or the base fee changes.
 from __future__ import annotations
 
 import heapq
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from cybermiles_node.mempool.model import PooledTx
 
@@ -27,7 +28,7 @@ class Candidate(NamedTuple):
 class EvictionQueue:
     """Lazy min-heap of eviction candidates, keyed at one reference base fee."""
 
-    __slots__ = ("base_fee", "_heap")
+    __slots__ = ("_heap", "base_fee")
 
     def __init__(self, base_fee: int) -> None:
         """An empty queue keyed at ``base_fee``."""

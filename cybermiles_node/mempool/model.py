@@ -59,5 +59,5 @@ class MempoolStats:
 
     pending: int
     queued: int
-    bytes: int
+    size_bytes: int
     senders: int

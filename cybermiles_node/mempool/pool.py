@@ -15,13 +15,14 @@ randomness or unordered iteration decides anything.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from eth_hash.auto import keccak
 
 from cybermiles_node.mempool.config import MempoolConfig
 from cybermiles_node.mempool.errors import (
     AlreadyKnownError,
+    NonceTooLowError,
     PoolFullError,
     ReplacementUnderpricedError,
 )
@@ -57,7 +58,8 @@ class Mempool:
         signature, tip <= fee cap), gas caps, init-code size, intrinsic and
         floor gas, minimum price, base fee, nonce (not used, not too far ahead)
         and balance for gas * max fee + value. Replacement and pool capacity
-        depend on the pool's contents and are checked by ``add``.
+        depend on the pool's contents and are checked by ``add``. The
+        returned ``seq`` is the number ``add`` would give it now.
         Raises a ``MempoolError`` subclass with geth's wording.
         """
         return self._validate(raw, state, base_fee)[0]
@@ -72,14 +74,19 @@ class Mempool:
         first) make room, if the new one pays strictly more than each of them;
         a transaction that would be queued never evicts a pending one, and
         nobody evicts their own transactions. Otherwise "txpool is full".
+        A sender whose state nonce moved since the pool last looked (a block
+        this pool was not told about) is resynced first.
         """
         tx, state_nonce = self._validate(raw, state, base_fee)
         if base_fee != self._eviction.base_fee:
             self._rebuild_eviction(base_fee)
         sender = self._senders.get(tx.sender)
-        if sender is not None and sender.state_nonce != state_nonce:
+        if sender is not None and state_nonce > sender.state_nonce:
             self._resync(tx.sender, sender, state_nonce, None)
             sender = self._senders.get(tx.sender)
+        elif sender is not None and tx.nonce < sender.state_nonce:
+            # ``state`` is older than the block the pool last saw.
+            raise NonceTooLowError(f"nonce too low: next nonce {sender.state_nonce}, tx nonce {tx.nonce}")
         old = sender.get(tx.nonce) if sender is not None else None
         if old is not None:
             self._check_replacement(old, tx)
@@ -92,16 +99,7 @@ class Mempool:
         )
         for victim in victims:
             self._remove(victim)
-        if sender is None:
-            sender = self._senders[tx.sender] = SenderTxs(state_nonce)
-        if old is not None:
-            del self._by_hash[old.hash]
-            self._bytes -= old.size
-        sender.put(tx)
-        self._by_hash[tx.hash] = tx
-        self._bytes += tx.size
-        self._next_seq += 1
-        self._index_top(sender)
+        self._insert(tx, state_nonce)
         self._compact_eviction()
         return tx.hash
 
@@ -234,9 +232,6 @@ class Mempool:
     def __len__(self) -> int:
         return len(self._by_hash)
 
-    def __contains__(self, tx_hash: object) -> bool:
-        return tx_hash in self._by_hash
-
     def get(self, tx_hash: bytes) -> PooledTx | None:
         """The pooled transaction with this hash, if held."""
         return self._by_hash.get(tx_hash)
@@ -268,11 +263,25 @@ class Mempool:
         return MempoolStats(
             pending=pending,
             queued=len(self._by_hash) - pending,
-            bytes=self._bytes,
+            size_bytes=self._bytes,
             senders=len(self._senders),
         )
 
     # ------------------------------------------------------------------ bookkeeping
+
+    def _insert(self, tx: PooledTx, state_nonce: int) -> None:
+        """Store ``tx``, replacing the sender's transaction at the same nonce if there is one."""
+        sender = self._senders.get(tx.sender)
+        if sender is None:
+            sender = self._senders[tx.sender] = SenderTxs(state_nonce)
+        old = sender.put(tx)
+        if old is not None:
+            del self._by_hash[old.hash]
+            self._bytes -= old.size
+        self._by_hash[tx.hash] = tx
+        self._bytes += tx.size
+        self._next_seq += 1
+        self._index_top(sender)
 
     def _remove(self, tx: PooledTx) -> None:
         sender = self._senders[tx.sender]

@@ -12,7 +12,7 @@ chosen transactions.
 from __future__ import annotations
 
 import heapq
-from typing import Iterable
+from collections.abc import Iterable
 
 from eth.constants import GAS_TX
 

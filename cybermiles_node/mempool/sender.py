@@ -16,7 +16,7 @@ from cybermiles_node.mempool.model import PooledTx
 class SenderTxs:
     """The nonce-ordered transactions of one sender."""
 
-    __slots__ = ("state_nonce", "pending", "txs", "nonces", "indexed_tail")
+    __slots__ = ("indexed_tail", "nonces", "pending", "state_nonce", "txs")
 
     def __init__(self, state_nonce: int) -> None:
         """An empty queue for a sender whose committed nonce is ``state_nonce``."""
