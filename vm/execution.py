@@ -21,7 +21,8 @@ from eth.db.trie import make_trie_root_and_nodes
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.computation import PRAGUE_PRECOMPILES, PragueComputation
-from eth.vm.forks.prague.state import PragueState
+from eth.vm.forks.prague.state import PragueState, PragueTransactionExecutor
+from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
 from eth._utils.address import generate_contract_address
 from eth.vm.spoof import SpoofTransaction
 from eth.exceptions import Revert
@@ -239,6 +240,9 @@ class ChainExecutor:
             env = BlockEnv(env.number, env.timestamp, env.coinbase, env.gas_limit, 0, env.prev_randao, env.chain_id, env.recent_hashes)
         state = self.open_state(atomic, state_root, env)
         tx = _spoof(message, state, env)
+        problem = _gas_and_size_problem(tx)
+        if problem is not None:
+            return CallOutcome(False, b"", 0, problem)
         try:
             computation = state.apply_transaction(tx)
         except ValidationError as exc:
@@ -289,10 +293,23 @@ def _inclusion_problem(tx: Any, env: BlockEnv, cumulative_gas: int, state: State
         return f"nonce too {'low' if tx.nonce < expected_nonce else 'high'}: next nonce {expected_nonce}, tx nonce {tx.nonce}"
     if state.get_balance(sender) < tx.gas * tx.max_fee_per_gas + tx.value:
         return "insufficient funds for gas * price + value"
-    if tx.gas < tx.intrinsic_gas:
-        return "intrinsic gas too low"
+    problem = _gas_and_size_problem(tx)
+    if problem is not None:
+        return problem
     if state.get_code(sender) and not state.get_code(sender).startswith(b"\xef\x01\x00"):
         return "sender not an eoa"
+    return None
+
+
+def _gas_and_size_problem(tx: Any) -> str | None:
+    """Stateless limits py-evm does not check before executing (it would raise or overcharge instead)."""
+    if tx.gas < tx.intrinsic_gas:
+        return "intrinsic gas too low"
+    if not tx.to and len(tx.data) > MAX_INITCODE_SIZE:
+        return f"max initcode size exceeded: code size {len(tx.data)}, limit {MAX_INITCODE_SIZE}"
+    floor = PragueTransactionExecutor.calc_data_floor_gas(tx, 0, 0)  # EIP-7623 calldata floor
+    if tx.gas < floor:
+        return f"insufficient gas for floor data gas cost: gas {tx.gas}, minimum needed {floor}"
     return None
 
 
