@@ -40,7 +40,7 @@ def test_new_with_prompted_password_then_list(runner: CliRunner, tmp_path: Path)
     home = tmp_path / "home"
     created = _run(runner, "new", "--home", str(home), "--light-kdf", "--json", input="s3cret\ns3cret\n")
     assert created.exit_code == 0, created.output
-    address = json.loads(created.output.splitlines()[-1])["address"]
+    address = json.loads(created.stdout)["address"]  # prompts go to stderr
     listed = _run(runner, "list", "--home", str(home), "--json")
     assert listed.exit_code == 0
     document = json.loads(listed.output)

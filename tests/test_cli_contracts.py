@@ -42,7 +42,11 @@ from cybermiles_node.cli.contracts import (
     send,
     transact,
 )
-from cybermiles_node.cli.rpcclient import NodeUnreachableError, RpcClient, RpcResponseError
+from cybermiles_node.cli.rpcclient import (
+    NodeUnreachableError,
+    RpcClient,
+    RpcResponseError,
+)
 from cybermiles_node.keystore import LIGHT_SCRYPT_N, Keystore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -423,6 +427,13 @@ def test_from_is_required_when_the_keystore_has_several_accounts(
                                   "--home", str(keystore_home), "transfer", OTHER, "1"])
     assert result.exit_code == 1
     assert "--from is required" in result.output and "has 2 accounts" in result.output
+
+
+def test_an_empty_keystore_says_how_to_add_an_account(runner: CliRunner, tmp_path: Path, abi_file: Path) -> None:
+    result = runner.invoke(root, ["transact", "--to", OTHER, "--abi", str(abi_file),
+                                  "--home", str(tmp_path), "transfer", OTHER, "1"])
+    assert result.exit_code == 1
+    assert "no accounts in" in result.output and "cmnode account new" in result.output
 
 
 def test_deploy_checks_constructor_arguments(runner: CliRunner, keystore_home: Path) -> None:

@@ -16,12 +16,9 @@ from typing import Any, TypeVar
 import click
 
 from cybermiles_node.cli.output import CommandError, emit, json_option, reporting_errors
+from cybermiles_node.home import HOME_ENV, NodeHome
 from cybermiles_node.keystore import LIGHT_SCRYPT_N, STANDARD_SCRYPT_N, Keystore, KeystoreError
 
-#: Node home used when neither ``--home`` nor ``CMNODE_HOME`` is given.
-DEFAULT_HOME = Path("~/.cmnode")
-#: Environment variable holding the node home.
-HOME_ENV = "CMNODE_HOME"
 #: Environment variable holding a keystore password, for scripts.
 PASSWORD_ENV = "CMNODE_PASSWORD"
 #: Largest password or private key file read.
@@ -50,20 +47,16 @@ def keystore_options(command: F) -> F:
     command = click.option(
         "--home",
         type=click.Path(file_okay=False, path_type=Path),
-        envvar=HOME_ENV,
-        default=DEFAULT_HOME,
-        show_default=True,
-        help=f"Node home directory (also ${HOME_ENV}).",
+        default=None,
+        help=f"Node home directory (default: ${HOME_ENV}, else ~/.cmnode).",
     )(command)
     return command
 
 
-def open_keystore(home: Path, keystore_dir: Path | None, *, light_kdf: bool = False) -> Keystore:
-    """The keystore at ``keystore_dir``, or ``<home>/keystore``."""
-    directory = keystore_dir if keystore_dir is not None else home / "keystore"
-    return Keystore(
-        directory.expanduser(), scrypt_n=LIGHT_SCRYPT_N if light_kdf else STANDARD_SCRYPT_N
-    )
+def open_keystore(home: Path | None, keystore_dir: Path | None, *, light_kdf: bool = False) -> Keystore:
+    """The keystore at ``keystore_dir``, else the node home's (``--home``, ``$CMNODE_HOME``, ``~/.cmnode``)."""
+    directory = keystore_dir.expanduser() if keystore_dir is not None else NodeHome.resolve(home).keystore
+    return Keystore(directory, scrypt_n=LIGHT_SCRYPT_N if light_kdf else STANDARD_SCRYPT_N)
 
 
 def read_password(password_file: Path | None, *, confirm: bool = False, prompt: str = "Password") -> str:
@@ -74,7 +67,7 @@ def read_password(password_file: Path | None, *, confirm: bool = False, prompt: 
     if from_env is not None:
         return from_env
     value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, default="",
-                              show_default=False)
+                              show_default=False, err=True)
     return value
 
 
@@ -117,7 +110,7 @@ def account() -> None:
 @light_kdf_option
 @json_option
 def account_new(
-    home: Path, keystore_dir: Path | None, password_file: Path | None, light_kdf: bool, json_output: bool
+    home: Path | None, keystore_dir: Path | None, password_file: Path | None, light_kdf: bool, json_output: bool
 ) -> None:
     """Create a new account encrypted with a password."""
     with reporting_errors(json_output, (KeystoreError,)):
@@ -136,7 +129,7 @@ def account_new(
 @account.command("list")
 @keystore_options
 @json_option
-def account_list(home: Path, keystore_dir: Path | None, json_output: bool) -> None:
+def account_list(home: Path | None, keystore_dir: Path | None, json_output: bool) -> None:
     """List the accounts in the keystore, oldest first."""
     with reporting_errors(json_output, (KeystoreError,)):
         keystore = open_keystore(home, keystore_dir)
@@ -158,7 +151,7 @@ def account_list(home: Path, keystore_dir: Path | None, json_output: bool) -> No
 @json_option
 def account_import(
     keyfile: Path | None,
-    home: Path,
+    home: Path | None,
     keystore_dir: Path | None,
     password_file: Path | None,
     light_kdf: bool,
@@ -168,7 +161,7 @@ def account_import(
     with reporting_errors(json_output, (KeystoreError,)):
         keystore = open_keystore(home, keystore_dir, light_kdf=light_kdf)
         if keyfile is None:
-            private_key = click.prompt("Private key (hex)", hide_input=True)
+            private_key = click.prompt("Private key (hex)", hide_input=True, err=True)
         elif str(keyfile) == "-":
             private_key = sys.stdin.readline(MAX_SECRET_FILE_BYTES)
         else:

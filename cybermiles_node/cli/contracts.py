@@ -517,7 +517,7 @@ def abi_source_options(command: F) -> F:
 @click.option("--data", default="0x", show_default=True, help="Call data as 0x hex.")
 @tx_options
 def send(recipient: str, value: str, data: str, sender: str | None, gas: int | None, max_fee: str | None,
-         priority_fee: str | None, nonce: int | None, wait: bool, timeout: float, home: Path,
+         priority_fee: str | None, nonce: int | None, wait: bool, timeout: float, home: Path | None,
          keystore_dir: Path | None, password_file: Path | None, rpc_url: str, json_output: bool) -> None:
     """Send CMT (and optional call data) in a transaction signed with a keystore key."""
     with reporting_errors(json_output, _EXPECTED):
@@ -546,7 +546,7 @@ def send(recipient: str, value: str, data: str, sender: str | None, gas: int | N
 def deploy(args: tuple[str, ...], artifact_file: Path | None, bytecode: str | None, abi_file: Path | None,
            contract_name: str | None, json_args: str | None, value: str, sender: str | None,
            gas: int | None, max_fee: str | None, priority_fee: str | None, nonce: int | None, wait: bool,
-           timeout: float, home: Path, keystore_dir: Path | None, password_file: Path | None,
+           timeout: float, home: Path | None, keystore_dir: Path | None, password_file: Path | None,
            rpc_url: str, json_output: bool) -> None:
     """Deploy a contract: `deploy FILE.sol [ARGS]...`, `deploy --artifact F [ARGS]...`
     or `deploy --bytecode HEX --abi F [ARGS]...`.
@@ -629,7 +629,7 @@ def call(method: str, args: tuple[str, ...], target: str, abi_file: Path | None,
 def transact(method: str, args: tuple[str, ...], target: str, abi_file: Path | None, sol_file: Path | None,
              artifact_file: Path | None, contract_name: str | None, json_args: str | None, value: str,
              sender: str | None, gas: int | None, max_fee: str | None, priority_fee: str | None,
-             nonce: int | None, wait: bool, timeout: float, home: Path, keystore_dir: Path | None,
+             nonce: int | None, wait: bool, timeout: float, home: Path | None, keystore_dir: Path | None,
              password_file: Path | None, rpc_url: str, json_output: bool) -> None:
     """Call METHOD of a contract in a signed transaction and show the decoded events.
 
@@ -654,12 +654,17 @@ def transact(method: str, args: tuple[str, ...], target: str, abi_file: Path | N
 # ---------------------------------------------------------------- command helpers
 
 
-def _unlock(home: Path, keystore_dir: Path | None, password_file: Path | None, sender: str | None) -> bytes:
+def _unlock(home: Path | None, keystore_dir: Path | None, password_file: Path | None, sender: str | None) -> bytes:
     """The private key of ``sender`` (or of the keystore's only account), unlocked."""
     keystore = open_keystore(home, keystore_dir)
     if sender is None:
         accounts = keystore.list()
-        if len(accounts) != 1:
+        if not accounts:
+            raise ArgumentError(
+                f"no accounts in {keystore.directory}: create one with `cmnode account new` "
+                "or import a key with `cmnode account import`"
+            )
+        if len(accounts) > 1:
             raise ArgumentError(
                 f"--from is required: the keystore {keystore.directory} has {len(accounts)} accounts"
             )
