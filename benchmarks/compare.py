@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import signal
 import sys
@@ -26,7 +27,14 @@ from benchmarks.errors import BenchmarkError
 from benchmarks.load import KINDS, LoadOptions, add_load_arguments, options_from, positive_float, positive_int, run_all
 from benchmarks.report import ROWS, Summary, format_value, render_table
 from benchmarks.targets import (
-    DEFAULT_OURS_INIT, DEFAULT_OURS_START, LaunchPlan, NodeProcess, anvil_plan, free_port, hardhat_plan, ours_plan,
+    DEFAULT_OURS_INIT,
+    DEFAULT_OURS_START,
+    LaunchPlan,
+    NodeProcess,
+    anvil_plan,
+    free_port,
+    hardhat_plan,
+    ours_plan,
 )
 
 TARGETS = ("ours", "hardhat", "anvil")
@@ -83,7 +91,7 @@ async def measure_target(name: str, args: argparse.Namespace, options: LoadOptio
 
 def ratio(ours: object, other: object) -> str:
     """``ours / other`` as a factor like ``0.85x``, or a dash when either is missing or zero."""
-    if not isinstance(ours, int | float) or not isinstance(other, int | float) or not other or ours != ours:
+    if not isinstance(ours, int | float) or not isinstance(other, int | float) or not other or math.isnan(ours):
         return "-"
     return f"{ours / other:.2f}x"
 
@@ -91,7 +99,9 @@ def ratio(ours: object, other: object) -> str:
 def comparison_table(kind: str, results: list[TargetResult]) -> str:
     """One workload's figures with a column per target and, if ours ran, ratio columns."""
     measured = [r for r in results if kind in r.summaries]
-    ours = next((r for r in measured if r.name == "ours"), None)
+    if not measured:
+        return ""
+    ours = next((r.summaries[kind] for r in measured if r.name == "ours"), None)
     others = [r for r in measured if r.name != "ours"] if ours is not None else []
     header = [kind, *(r.name for r in measured), *(f"ours/{r.name}" for r in others)]
     rows = []
@@ -99,7 +109,7 @@ def comparison_table(kind: str, results: list[TargetResult]) -> str:
         row = [label, *(format_value(getattr(r.summaries[kind], name), fmt) for r in measured)]
         for other in others:
             ok = name in RATIO_FIELDS
-            row.append(ratio(getattr(ours.summaries[kind], name), getattr(other.summaries[kind], name)) if ok else "")
+            row.append(ratio(getattr(ours, name), getattr(other.summaries[kind], name)) if ok else "")
         rows.append(row)
     return render_table(header, rows)
 
@@ -168,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.block_time} s blocks; versions: " + ", ".join(f"{r.name} {r.version}" for r in results))
         print(f"machine: {os.cpu_count()} cores, load average {load_before:.2f} before the run")
         for kind in KINDS:
-            print()
-            print(comparison_table(kind, results))
+            table = comparison_table(kind, results)
+            if table:
+                print(f"\n{table}")
         for r in results:
             if r.error:
                 print(f"\n{r.name}: not measured: {r.error}")

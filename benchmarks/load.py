@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import psutil
+
 if __package__ in (None, ""):  # run as a script: import the harness from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
@@ -116,6 +118,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def rpc_url(text: str) -> str:
+    """argparse type: an http(s) URL with a host."""
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text}")
+    return text
+
+
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options shared by the load generator and the side-by-side comparison."""
     parser.add_argument("-n", "--transactions", type=positive_int, default=5000,
@@ -155,7 +165,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Send pre-signed value or ERC-20 transfers to an Ethereum JSON-RPC endpoint and report "
                     "throughput, latency, losses and the node's peak memory.",
     )
-    parser.add_argument("--rpc", default="http://127.0.0.1:8545", help="JSON-RPC URL (default http://127.0.0.1:8545)")
+    parser.add_argument("--rpc", type=rpc_url, default="http://127.0.0.1:8545", help="JSON-RPC URL (default http://127.0.0.1:8545)")
     parser.add_argument("--kind", choices=(*KINDS, "all"), default="all",
                         help="workload: value transfers, ERC-20 transfers, or both in turn (default all)")
     parser.add_argument("--pid", type=positive_int,
@@ -168,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the workloads and print the figures; exit 1 with a message on failure."""
     args = parse_args(argv)
     kinds = KINDS if args.kind == "all" else (args.kind,)
+    if args.pid is not None and not psutil.pid_exists(args.pid):
+        print(f"error: --pid {args.pid}: no such process", file=sys.stderr)
+        return 2
     pid = args.pid if args.pid is not None else node_pid_for(args.rpc)
     if pid is None:
         print("note: node process not found (give --pid); peak RSS will not be reported", file=sys.stderr)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -43,7 +43,7 @@ class RpcClient:
         self._session: aiohttp.ClientSession | None = None
         self._next_id = 1
 
-    async def __aenter__(self) -> RpcClient:
+    async def __aenter__(self) -> Self:
         """Open the connection pool."""
         connector = aiohttp.TCPConnector(limit=self._connections, force_close=False)
         self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Self
 
 import psutil
 
@@ -45,7 +46,7 @@ class RssSampler:
             self.sample()
             await asyncio.sleep(self.interval)
 
-    async def __aenter__(self) -> RssSampler:
+    async def __aenter__(self) -> Self:
         """Start sampling in the background."""
         self._task = asyncio.create_task(self._run())
         return self

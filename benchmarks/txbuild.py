@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
@@ -38,7 +39,7 @@ def sign(
     to: str | None, value: int = 0, data: bytes = b"",
 ) -> SignedTx:
     """Sign one EIP-1559 transaction; ``to=None`` creates a contract."""
-    tx = {
+    tx: dict[str, Any] = {
         "type": 2,
         "chainId": chain_id,
         "nonce": nonce,
