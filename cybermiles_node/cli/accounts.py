@@ -101,7 +101,7 @@ light_kdf_option = click.option(
 
 @click.group("account")
 def account() -> None:
-    """Manage the accounts of the node's encrypted keystore (geth's format)."""
+    """Manage encrypted accounts (geth keystore format)."""
 
 
 @account.command("new")

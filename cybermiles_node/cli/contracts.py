@@ -59,6 +59,8 @@ UNITS = {
 }
 #: Largest amount or integer text accepted.
 MAX_NUMBER_TEXT = 100
+#: Largest bytecode file read for --bytecode (hex text of the largest init code and more).
+MAX_BYTECODE_FILE_BYTES = 1024 * 1024
 #: Seconds between receipt polls.
 RECEIPT_POLL_INTERVAL_S = 0.25
 _AMOUNT = re.compile(r"(\d+)?(?:\.(\d+))?(?:e(\d{1,2}))?\s*([a-z]*)", re.IGNORECASE)
@@ -519,7 +521,10 @@ def abi_source_options(command: F) -> F:
 def send(recipient: str, value: str, data: str, sender: str | None, gas: int | None, max_fee: str | None,
          priority_fee: str | None, nonce: int | None, wait: bool, timeout: float, home: Path | None,
          keystore_dir: Path | None, password_file: Path | None, rpc_url: str, json_output: bool) -> None:
-    """Send CMT (and optional call data) in a transaction signed with a keystore key."""
+    """Send CMT in a transaction signed with a keystore key.
+
+    --data adds call data; amounts are like 1.5cmt, 100gwei or wei (a bare number).
+    """
     with reporting_errors(json_output, _EXPECTED):
         to = parse_address(recipient, "--to address")
         amount = parse_amount(value)
@@ -548,8 +553,12 @@ def deploy(args: tuple[str, ...], artifact_file: Path | None, bytecode: str | No
            gas: int | None, max_fee: str | None, priority_fee: str | None, nonce: int | None, wait: bool,
            timeout: float, home: Path | None, keystore_dir: Path | None, password_file: Path | None,
            rpc_url: str, json_output: bool) -> None:
-    """Deploy a contract: `deploy FILE.sol [ARGS]...`, `deploy --artifact F [ARGS]...`
-    or `deploy --bytecode HEX --abi F [ARGS]...`.
+    """Deploy a contract from a .sol file, an artifact or bytecode.
+
+    \b
+    cmnode deploy FILE.sol [--contract NAME] [ARGS]...
+    cmnode deploy --artifact FILE.json [ARGS]...
+    cmnode deploy --bytecode HEX --abi FILE [ARGS]...
 
     Constructor ARGS are parsed against the ABI: integers as decimal, 0x hex or
     amounts like 1000cmt; arrays and tuples as JSON.
@@ -586,7 +595,9 @@ def deploy(args: tuple[str, ...], artifact_file: Path | None, bytecode: str | No
 def call(method: str, args: tuple[str, ...], target: str, abi_file: Path | None, sol_file: Path | None,
          artifact_file: Path | None, contract_name: str | None, json_args: str | None, sender: str | None,
          value: str, block: str, rpc_url: str, json_output: bool) -> None:
-    """Call METHOD of a contract without a transaction (eth_call) and decode the result.
+    """Call a contract method read-only (eth_call).
+
+    The result is decoded with the method's ABI outputs.
 
     METHOD is a name, or name(types) for overloads. In --json output integers
     are decimal strings.
@@ -631,9 +642,10 @@ def transact(method: str, args: tuple[str, ...], target: str, abi_file: Path | N
              sender: str | None, gas: int | None, max_fee: str | None, priority_fee: str | None,
              nonce: int | None, wait: bool, timeout: float, home: Path | None, keystore_dir: Path | None,
              password_file: Path | None, rpc_url: str, json_output: bool) -> None:
-    """Call METHOD of a contract in a signed transaction and show the decoded events.
+    """Call a contract method in a signed transaction.
 
-    METHOD is a name, or name(types) for overloads.
+    METHOD is a name, or name(types) for overloads. The decoded events of the
+    receipt are shown. In --json output integers are decimal strings.
     """
     with reporting_errors(json_output, _EXPECTED):
         to = parse_address(target, "--to address")
@@ -697,15 +709,26 @@ def _deploy_target(args: tuple[str, ...], artifact_file: Path | None, bytecode: 
     if bytecode is not None:
         if abi_file is None:
             raise ArgumentError("--bytecode needs --abi FILE for the constructor")
-        code_path = Path(bytecode)
-        code = bytecode if bytecode[:2].lower() == "0x" or not code_path.is_file() else code_path.read_text()
-        return from_bytecode(code, load_abi(abi_file)), args
+        return from_bytecode(_bytecode_text(bytecode), load_abi(abi_file), abi_file.stem), args
     if not args:
         raise ArgumentError("name a .sol file, or use --artifact FILE or --bytecode HEX --abi FILE")
     source = Path(args[0])
     if source.suffix != ".sol":
         raise ArgumentError(f"{args[0]!r} is not a .sol file; use --artifact for artifact JSON")
     return select_contract(compile_file(source), contract_name), args[1:]
+
+
+def _bytecode_text(value: str) -> str:
+    """``--bytecode`` as given (0x hex), or the content of the file it names."""
+    path = Path(value)
+    if value[:2].lower() == "0x" or not path.is_file():
+        return value
+    if path.stat().st_size > MAX_BYTECODE_FILE_BYTES:
+        raise ArgumentError(f"bytecode file {path} is larger than {MAX_BYTECODE_FILE_BYTES} bytes")
+    try:
+        return path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArgumentError(f"cannot read bytecode file {path}: {exc}") from None
 
 
 def _load_interface(abi_file: Path | None, sol_file: Path | None, artifact_file: Path | None,
