@@ -26,7 +26,7 @@ def address_of(public_key: bytes) -> bytes:
 def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
     """Whether ``signature`` is a valid Ed25519 signature of ``message`` by ``public_key``."""
     try:
-        key = ECC.import_key(public_key, curve_name="ed25519")
+        key = eddsa.import_public_key(public_key)
         eddsa.new(key, "rfc8032").verify(message, signature)
     except (ValueError, TypeError):
         return False
