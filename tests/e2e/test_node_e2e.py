@@ -23,21 +23,6 @@ DEAD = "0x000000000000000000000000000000000000dEaD"
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory):
-    proc = NodeProcess(tmp_path_factory.mktemp("e2e") / "home")
-    proc.init()
-    proc.start()
-    yield proc
-    if proc.process is not None:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def w3(node: NodeProcess) -> Web3:
-    return Web3(Web3.HTTPProvider(node.url))
-
-
-@pytest.fixture(scope="module")
 def token_artifact():
     return compile_file(REPO / "examples" / "contracts" / "Token.sol")["Token"]
 
