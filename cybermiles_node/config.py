@@ -1,7 +1,7 @@
 """Node settings: ``config.toml`` in the node home, validated with precise errors.
 
 Every section and key is optional; what is missing takes the default shown by
-``default_config_text``. Unknown keys are errors, so a typo never silently
+``config_to_toml(NodeConfig())``. Unknown keys are errors, so a typo never silently
 falls back to a default.
 """
 from __future__ import annotations
@@ -32,7 +32,8 @@ class Address:
         return cls(host.strip("[]"), int(port))
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
 
 @dataclass(frozen=True)

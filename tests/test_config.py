@@ -1,0 +1,170 @@
+"""Tests of config.toml: defaults, every validation error, unknown keys, and the TOML round trip."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from cybermiles_node.config import (
+    Address,
+    ConsensusSettings,
+    MempoolSettings,
+    NodeConfig,
+    RPCSettings,
+    config_to_toml,
+    load_config,
+    parse_config,
+)
+from cybermiles_node.errors import ConfigError
+
+
+def test_empty_file_gives_the_defaults() -> None:
+    config = parse_config({})
+    assert config == NodeConfig()
+    assert config.moniker == "cmnode" and config.log_level == "info"
+    assert config.rpc.enabled and config.rpc.addr == Address("127.0.0.1", 8545)
+    assert config.rpc.max_body_bytes == 5 * 1024 * 1024 and config.rpc.max_batch_size == 100
+    assert config.rpc.max_log_block_range == 10_000 and config.rpc.cors_origins == ("*",)
+    assert config.p2p_addr == Address("0.0.0.0", 26656)
+    assert config.consensus == ConsensusSettings(None, None)  # genesis decides
+    assert config.mempool == MempoolSettings(10_000, 32 * 1024 * 1024, 64)
+
+
+def test_every_setting_is_read() -> None:
+    config = parse_config({
+        "node": {"moniker": "shop-1", "log_level": "debug"},
+        "rpc": {"enabled": False, "addr": "0.0.0.0:9545", "max_body_bytes": 1024, "max_batch_size": 5,
+                "max_log_block_range": 50, "max_ws_connections": 3, "cors_origins": ["https://a.example"]},
+        "p2p": {"addr": "10.0.0.1:26000"},
+        "consensus": {"block_interval_ms": 250, "create_empty_blocks": False},
+        "mempool": {"max_txs": 10, "max_bytes": 2048, "max_per_sender": 2},
+    })
+    assert config == NodeConfig(
+        moniker="shop-1",
+        log_level="debug",
+        p2p_addr=Address("10.0.0.1", 26000),
+        rpc=RPCSettings(False, Address("0.0.0.0", 9545), 1024, 5, 50, 3, ("https://a.example",)),
+        consensus=ConsensusSettings(250, False),
+        mempool=MempoolSettings(10, 2048, 2),
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"node": {"moniker": 5}}, "config.toml: node.moniker: must be a string, got 5"),
+        ({"node": {"log_level": "loud"}}, "config.toml: node.log_level: one of debug, info, warning, error, got 'loud'"),
+        ({"rpc": {"enabled": "yes"}}, "config.toml: rpc.enabled: must be true or false, got 'yes'"),
+        ({"rpc": {"addr": "localhost"}}, "config.toml: rpc.addr: expected HOST:PORT with a port in 1..65535, got 'localhost'"),
+        ({"rpc": {"addr": "localhost:0"}}, "config.toml: rpc.addr: expected HOST:PORT with a port in 1..65535, got 'localhost:0'"),
+        ({"rpc": {"addr": "localhost:65536"}}, "config.toml: rpc.addr: expected HOST:PORT with a port in 1..65535, got 'localhost:65536'"),
+        ({"rpc": {"addr": ":8545"}}, "config.toml: rpc.addr: expected HOST:PORT with a port in 1..65535, got ':8545'"),
+        ({"rpc": {"addr": "host:http"}}, "config.toml: rpc.addr: expected HOST:PORT with a port in 1..65535, got 'host:http'"),
+        ({"rpc": {"addr": 8545}}, "config.toml: rpc.addr: must be a string, got 8545"),
+        ({"rpc": {"max_body_bytes": 0}}, "config.toml: rpc.max_body_bytes: must be a positive integer, got 0"),
+        ({"rpc": {"max_batch_size": -1}}, "config.toml: rpc.max_batch_size: must be a positive integer, got -1"),
+        ({"rpc": {"max_log_block_range": True}}, "config.toml: rpc.max_log_block_range: must be a positive integer, got True"),
+        ({"rpc": {"max_ws_connections": 1.5}}, "config.toml: rpc.max_ws_connections: must be a positive integer, got 1.5"),
+        ({"rpc": {"cors_origins": "*"}}, "config.toml: rpc.cors_origins: must be a list of strings"),
+        ({"rpc": {"cors_origins": ["*", 1]}}, "config.toml: rpc.cors_origins: must be a list of strings"),
+        ({"p2p": {"addr": "nowhere"}}, "config.toml: p2p.addr: expected HOST:PORT with a port in 1..65535, got 'nowhere'"),
+        ({"consensus": {"block_interval_ms": 0}}, "config.toml: consensus.block_interval_ms: must be a positive integer, got 0"),
+        ({"consensus": {"create_empty_blocks": 1}}, "config.toml: consensus.create_empty_blocks: must be true or false, got 1"),
+        ({"mempool": {"max_txs": "many"}}, "config.toml: mempool.max_txs: must be a positive integer, got 'many'"),
+        ({"mempool": {"max_bytes": 0}}, "config.toml: mempool.max_bytes: must be a positive integer, got 0"),
+        ({"mempool": {"max_per_sender": 0}}, "config.toml: mempool.max_per_sender: must be a positive integer, got 0"),
+        ({"rpc": "on"}, "config.toml: [rpc] must be a table"),
+    ],
+)
+def test_invalid_values_are_named_precisely(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(data)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"rcp": {}}, "config.toml: unknown setting 'rcp'"),
+        ({"node": {"monikor": "x"}}, "config.toml: node: unknown setting 'monikor'"),
+        ({"rpc": {"adr": "127.0.0.1:1"}}, "config.toml: rpc: unknown setting 'adr'"),
+        ({"p2p": {"seeds": []}}, "config.toml: p2p: unknown setting 'seeds'"),
+        ({"consensus": {"timeout_commit": 1}}, "config.toml: consensus: unknown setting 'timeout_commit'"),
+        ({"mempool": {"size": 1}}, "config.toml: mempool: unknown setting 'size'"),
+    ],
+)
+def test_unknown_keys_are_errors(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(data)
+    assert str(raised.value) == message
+
+
+def test_parsing_does_not_consume_the_callers_data() -> None:
+    data = {"rpc": {"max_batch_size": 7}}
+    parse_config(data)
+    assert data == {"rpc": {"max_batch_size": 7}}
+
+
+def test_ipv6_addresses() -> None:
+    address = Address.parse("[::1]:8545")
+    assert address == Address("::1", 8545)
+    assert Address.parse(str(address)) == address
+    assert str(address) == "[::1]:8545"
+    assert str(Address("127.0.0.1", 1)) == "127.0.0.1:1"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        NodeConfig(),
+        NodeConfig(
+            moniker="shop \"1\"",
+            log_level="warning",
+            p2p_addr=Address("::", 26656),
+            rpc=RPCSettings(False, Address("::1", 8545), 10, 2, 3, 4, ("https://a.example", "http://b.example")),
+            consensus=ConsensusSettings(500, False),
+            mempool=MempoolSettings(1, 2, 3),
+        ),
+        NodeConfig(consensus=ConsensusSettings(None, True), rpc=RPCSettings(cors_origins=())),
+    ],
+    ids=["defaults", "everything-changed", "partial-consensus"],
+)
+def test_toml_round_trip(config: NodeConfig, tmp_path: Path) -> None:
+    text = config_to_toml(config)
+    assert parse_config(tomllib.loads(text)) == config
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    assert load_config(path) == config
+
+
+def test_written_defaults_spell_out_every_setting() -> None:
+    data = tomllib.loads(config_to_toml(NodeConfig()))
+    assert set(data) == {"node", "rpc", "p2p", "consensus", "mempool"}
+    assert set(data["rpc"]) == {"enabled", "addr", "max_body_bytes", "max_batch_size", "max_log_block_range",
+                                "max_ws_connections", "cors_origins"}
+    assert data["consensus"] == {}  # the genesis document decides unless set here
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config.toml: not found \(run `cmnode init` first\)"):
+        load_config(tmp_path / "config.toml")
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[rpc\naddr = ")
+    with pytest.raises(ConfigError, match=r"^config.toml: invalid TOML: "):
+        load_config(path)
+
+
+def test_errors_name_the_file_they_come_from(tmp_path: Path) -> None:
+    path = tmp_path / "node.toml"
+    path.write_text("[rpc]\nmax_batch_size = 0\n")
+    with pytest.raises(ConfigError, match=r"^node.toml: rpc.max_batch_size: must be a positive integer, got 0$"):
+        load_config(path)
+
+
+def test_unreadable_path_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path)  # a directory
