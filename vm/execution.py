@@ -27,6 +27,7 @@ from eth._utils.address import generate_contract_address
 from eth.vm.spoof import SpoofTransaction
 from eth.exceptions import Revert
 from eth_utils import ValidationError
+from trie import HexaryTrie
 
 from vm.errors import BlockExecutionError
 from vm.native.framework import NativeContract, precompiles_of
@@ -150,6 +151,7 @@ class ChainExecutor:
             for slot, value in account.storage:
                 state.set_storage(account.address, slot, value)
         state.persist()
+        _release_trie_cache()
         return state.state_root, overlay.writes
 
     # -- blocks ----------------------------------------------------------------
@@ -212,6 +214,7 @@ class ChainExecutor:
             included.append(tx.encode())
             encoded_txs.append(tx)
         state.persist()
+        _release_trie_cache()
         tx_root, _ = make_trie_root_and_nodes(tuple(encoded_txs))
         receipts_root = _receipts_root(receipts)
         bloom = 0
@@ -275,6 +278,17 @@ class ChainExecutor:
             else:
                 low = middle
         return CallOutcome(True, outcome.output, high)
+
+
+def _release_trie_cache() -> None:
+    """Drop the trie library's class-wide node cache once a state is persisted.
+
+    ``HexaryTrie`` memoises node encodings per trie instance in one class-level
+    LRU cache, which keeps finished tries, and through them whole block overlays
+    and the database handle, alive long after the block. New tries never hit
+    entries of old ones, so clearing it after each persisted state loses nothing.
+    """
+    HexaryTrie._cached_create_node_to_db_mapping.cache_clear()
 
 
 def _no_system_contracts(self: Any) -> None:
