@@ -10,7 +10,7 @@ called by the engine's driver on one dedicated executor thread, in order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 from consensus.types import Block, Commit, Header
 from consensus.validators import Validator
@@ -35,7 +35,7 @@ class ProposalRequest:
     validators_hash: bytes
     next_validators_hash: bytes
     last_commit: Commit
-    txs: Sequence[bytes]
+    txs: Sequence[Any]  # decoded transactions, as the TxSource returned them
     max_bytes: int
 
 
@@ -73,8 +73,12 @@ class Application(Protocol):
 class TxSource(Protocol):
     """Where a proposer takes transactions from (the mempool), called on the event loop."""
 
-    def reap(self, max_bytes: int) -> list[bytes]:
-        """Candidate transactions for the next block, in inclusion order."""
+    def reap(self, max_bytes: int) -> list[Any]:
+        """Candidate transactions for the next block, in inclusion order.
+
+        They are the application's decoded transactions (senders already
+        recovered by ``check_tx``); the engine passes them through untouched.
+        """
         ...
 
     def has_txs(self) -> bool:

@@ -16,6 +16,8 @@ from typing import Any, Sequence
 
 from eth.db.account import AccountDB
 
+from consensus.commit import verify_commit
+from consensus.errors import InvalidBlock
 from consensus.application import AppInfo, FinalizeResult, ProposalRequest
 from consensus.types import EMPTY_COMMIT, EMPTY_OMMERS_HASH, ZERO_HASH32, Block, Commit, Header, evidence_root
 from consensus.validators import Validator, ValidatorSet
@@ -146,6 +148,7 @@ class CyberMilesApp:
             prev_randao=parent.hash,
             chain_id=self.chain_id,
             recent_hashes=tuple(self.store.recent_hashes(parent.number)),
+            max_tx_gas=self.genesis.params.max_gas_per_tx,
         )
 
     def prepare_proposal(self, request: ProposalRequest) -> Block:
@@ -168,7 +171,7 @@ class CyberMilesApp:
             return True
         try:
             self._verify(block)
-        except (BlockExecutionError, InvalidTransaction) as exc:
+        except (BlockExecutionError, InvalidTransaction, InvalidBlock) as exc:
             log.warning("rejected proposal %d 0x%s: %s", block.number, block.hash.hex(), exc)
             return False
         return True
@@ -238,6 +241,11 @@ class CyberMilesApp:
         for ok, problem in checks:
             if not ok:
                 raise BlockExecutionError(problem)
+        if parent.number == 0:
+            if block.last_commit != EMPTY_COMMIT:
+                raise BlockExecutionError("the first block carries a commit, but genesis is not voted on")
+        else:
+            verify_commit(block.last_commit, self.validators, self.chain_id, parent.number, parent.hash)
         env = self.block_env(parent, header.number, header.timestamp, header.coinbase)
         txs = [decode_transaction(raw, self.chain_id) for raw in block.transactions]
         result = self.executor.execute_block(self.store.state_db(), parent.state_root, env, txs, strict=True)

@@ -239,3 +239,31 @@ def test_reopening_resumes_the_same_chain(proposer, open_node, signer) -> None:
     block = proposer.propose([signer()])
     proposer.decide(block)
     assert reopened.store.latest_height() == 3 and block.header.parent_hash == header.hash
+
+
+def test_a_block_whose_last_commit_is_forged_is_rejected(proposer, open_node, signer) -> None:
+    follower = open_node("follower")
+    proposer.decide(proposer.propose(), follower)
+    forger = ValidatorKey(seed=b"\x07" * 32)
+    honest = proposer.last_commit
+    forged_signature = forger.sign(
+        vote_sign_bytes(CHAIN_ID, PRECOMMIT, honest.height, 0, honest.block_hash, honest.signatures[0].timestamp_ms)
+    )
+    proposer.last_commit = Commit(
+        height=honest.height, round=0, block_hash=honest.block_hash,
+        signatures=[CommitSig(honest.signatures[0].validator_address, honest.signatures[0].timestamp_ms, forged_signature)],
+    )
+    assert not follower.app.process_proposal(proposer.propose())
+    proposer.last_commit = Commit(height=honest.height, round=0, block_hash=honest.block_hash, signatures=[])
+    assert not follower.app.process_proposal(proposer.propose())
+    proposer.last_commit = honest
+    assert follower.app.process_proposal(proposer.propose())
+
+
+def test_a_transaction_above_the_per_transaction_gas_cap_is_left_out(proposer, signer, genesis) -> None:
+    cap = genesis.params.max_gas_per_tx
+    too_big = signer(0, to=RECIPIENT, value=1, gas=cap + 1)
+    fits = signer(1, to=RECIPIENT, value=1, gas=21_000)
+    block = proposer.propose([too_big, fits])
+    assert len(block.transactions) == 1
+    assert decode_transaction(block.transactions[0], CHAIN_ID).gas == 21_000

@@ -13,7 +13,7 @@ returned, so storage can commit them with the rest of the block atomically.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Sequence
 
 from eth.abc import DatabaseAPI, StateAPI
@@ -51,6 +51,7 @@ class BlockEnv:
     prev_randao: bytes
     chain_id: int
     recent_hashes: tuple[bytes, ...]  # parent first, at most 256
+    max_tx_gas: int | None = None  # per-transaction gas cap (None: only the block gas limit)
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ class ChainExecutor:
         priced = any(p is not None for p in (message.gas_price, message.max_fee_per_gas))
         if not priced:
             # geth's eth_call semantics: with no price given, the base fee does not apply.
-            env = BlockEnv(env.number, env.timestamp, env.coinbase, env.gas_limit, 0, env.prev_randao, env.chain_id, env.recent_hashes)
+            env = replace(env, base_fee=0)
         state = self.open_state(atomic, state_root, env)
         tx = _spoof(message, state, env)
         problem = _gas_and_size_problem(tx)
@@ -297,6 +298,8 @@ def _no_system_contracts(self: Any) -> None:
 
 def _inclusion_problem(tx: Any, env: BlockEnv, cumulative_gas: int, state: StateAPI) -> str | None:
     """Why ``tx`` cannot be included at this point of the block, or None."""
+    if env.max_tx_gas is not None and tx.gas > env.max_tx_gas:
+        return f"transaction gas limit too high (cap: {env.max_tx_gas}, tx: {tx.gas})"
     if cumulative_gas + tx.gas > env.gas_limit:
         return "gas limit reached"
     if tx.max_fee_per_gas < env.base_fee:
