@@ -35,6 +35,7 @@ from benchmarks.txbuild import build_workload
 
 KINDS = ("transfer", "erc20")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+MIN_SENDERS = 3
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ def node_pid_for(url: str) -> int | None:
 
 async def prepare(url: str, kinds: tuple[str, ...], options: LoadOptions) -> Chain:
     """Untimed setup: derive senders, fund them and, for ERC-20 load, deploy and distribute the token."""
+    if options.senders < MIN_SENDERS:
+        raise BenchmarkError(f"at least {MIN_SENDERS} senders are needed (the token owner and two traders)")
     accounts = derive_accounts(options.senders, options.mnemonic)
     contract = compile_token(options.contract) if "erc20" in kinds else None
     return await prepare_chain(url, accounts, contract, options.fund_wei, options.base_fee_multiplier)
