@@ -124,7 +124,9 @@ class SingleValidatorEngine:
             txs=self._txs.reap(self._config.max_block_bytes),
             max_bytes=self._config.max_block_bytes,
         )
+        started = time.perf_counter()
         block = await loop.run_in_executor(self._executor, self._app.prepare_proposal, request)
+        built = time.perf_counter()
         if not await loop.run_in_executor(self._executor, self._app.process_proposal, block):
             raise ConsensusError(f"own proposal at height {height} failed its own check")
         timestamp_ms = int(self._clock() * 1000)
@@ -136,6 +138,11 @@ class SingleValidatorEngine:
         )
         await loop.run_in_executor(self._executor, self._app.finalize_block, block)
         await loop.run_in_executor(self._executor, self._app.commit, block, commit)
+        committed = time.perf_counter()
+        log.info(
+            "block %d: %d txs, built in %d ms, committed in %d ms",
+            height, len(block.transactions), (built - started) * 1000, (committed - built) * 1000,
+        )
         self.height = height
         self._last_header = block.header
         self._last_commit = commit

@@ -24,12 +24,13 @@ from consensus.validators import Validator, ValidatorSet
 from cybermiles_node.storage.chainstore import ChainStore
 from genesis.document import GenesisDocument
 from vm.errors import BlockExecutionError, InvalidTransaction
-from vm.execution import BLANK_ROOT_HASH, BlockEnv, ChainExecutor, ExecutionResult, GenesisAccount
+from vm.execution import BlockEnv, ChainExecutor, ExecutionResult, GenesisAccount
 from vm.fees import FeeParams, next_base_fee
 from vm.native.addresses import GOVERNANCE_ADDRESS, VESTING_ADDRESS
 from vm.receipts import Receipt
 from vm.native.vesting import Schedule, VestingContract, genesis_storage
 from vm.transactions import decode_transaction
+from vm.trie_root import BLANK_ROOT_HASH
 
 log = logging.getLogger(__name__)
 

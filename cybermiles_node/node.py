@@ -23,7 +23,7 @@ from cybermiles_node.config import NodeConfig
 from cybermiles_node.home import NodeHome
 from cybermiles_node.mempool.config import MempoolConfig
 from cybermiles_node.mempool.pool import Mempool
-from cybermiles_node.rpc_backend import NodeBackend, StateAt
+from cybermiles_node.rpc_backend import NodeBackend
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.leveldb import LevelDB
 from genesis.document import GenesisDocument
@@ -105,9 +105,9 @@ class Node:
 
     def _on_commit(self, block: Block) -> None:
         receipts = self.app.last_receipts
-        state = StateAt(self.app, block.header.state_root)
         self.mempool.update(
-            [r.tx_hash for r in receipts], state, self.app.next_base_fee(), senders=sorted({r.sender for r in receipts})
+            [r.tx_hash for r in receipts], self.backend.latest_state(), self.app.next_base_fee(),
+            senders=sorted({r.sender for r in receipts}),
         )
         log.info(
             "committed block %d txs=%d gas=%d hash=0x%s", block.number, len(block.transactions),

@@ -51,6 +51,14 @@ class NodeBackend:
         self._on_new_tx = on_new_tx
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="rpc-read")
         self._listeners: list[BlockListener] = []
+        self._latest_state: tuple[bytes, StateAt] | None = None
+
+    def latest_state(self) -> StateAt:
+        """A view of the latest committed state, shared until the next block (its reads are cached)."""
+        root = self._app.latest_header.state_root
+        if self._latest_state is None or self._latest_state[0] != root:
+            self._latest_state = (root, StateAt(self._app, root))
+        return self._latest_state[1]
 
     def close(self) -> None:
         """Stop the reader threads."""
@@ -127,8 +135,7 @@ class NodeBackend:
 
     async def pending_nonce(self, address: bytes) -> int:
         """Next nonce counting executable mempool transactions."""
-        state = StateAt(self._app, self._app.latest_header.state_root)
-        return self._mempool.pending_nonce(address, state)
+        return self._mempool.pending_nonce(address, self.latest_state())
 
     async def get_code(self, address: bytes, height: int) -> bytes:
         """Code after block ``height``."""
@@ -200,9 +207,8 @@ class NodeBackend:
 
     async def send_raw_transaction(self, raw: bytes) -> bytes:
         """Admit a signed transaction to the mempool."""
-        state = StateAt(self._app, self._app.latest_header.state_root)
         try:
-            tx_hash = self._mempool.add(raw, state, self._app.next_base_fee())
+            tx_hash = self._mempool.add(raw, self.latest_state(), self._app.next_base_fee())
         except MempoolError as exc:
             raise TransactionRejected(str(exc)) from exc
         self._on_new_tx()

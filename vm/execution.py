@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Sequence
 
 from eth.abc import DatabaseAPI, StateAPI
-from eth.db.trie import make_trie_root_and_nodes
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.computation import PRAGUE_PRECOMPILES, PragueComputation
@@ -33,10 +32,10 @@ from vm.errors import BlockExecutionError
 from vm.native.framework import NativeContract, precompiles_of
 from vm.receipts import Log, Receipt, logs_bloom
 from vm.statedb import overlay_atomic_db
+from vm.trie_root import BLANK_ROOT_HASH, ordered_trie_root
 from vm.transactions import TransactionBuilder, tx_type
 
 FORK_NAME = "prague"
-BLANK_ROOT_HASH = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,6 @@ class ChainExecutor:
         state = self.open_state(atomic, parent_state_root, env)
         receipts: list[Receipt] = []
         included: list[bytes] = []
-        encoded_txs: list[Any] = []
         rejected: list[tuple[bytes, str]] = []
         cumulative_gas = 0
         for tx in transactions:
@@ -213,11 +211,10 @@ class ChainExecutor:
                 )
             )
             included.append(tx.encode())
-            encoded_txs.append(tx)
         state.persist()
         _release_trie_cache()
-        tx_root, _ = make_trie_root_and_nodes(tuple(encoded_txs))
-        receipts_root = _receipts_root(receipts)
+        tx_root = ordered_trie_root(included)
+        receipts_root = ordered_trie_root([r.consensus_encoding() for r in receipts])
         bloom = 0
         for receipt in receipts:
             bloom |= receipt.bloom
@@ -328,18 +325,6 @@ def _gas_and_size_problem(tx: Any) -> str | None:
     if tx.gas < floor:
         return f"insufficient gas for floor data gas cost: gas {tx.gas}, minimum needed {floor}"
     return None
-
-
-def _receipts_root(receipts: Sequence[Receipt]) -> bytes:
-    class _Encoded:
-        def __init__(self, data: bytes) -> None:
-            self._data = data
-
-        def encode(self) -> bytes:
-            return self._data
-
-    root, _ = make_trie_root_and_nodes(tuple(_Encoded(r.consensus_encoding()) for r in receipts))
-    return root
 
 
 def _spoof(message: CallMessage, state: StateAPI, env: BlockEnv) -> SpoofTransaction:

@@ -46,8 +46,27 @@ def _recover(message: bytes, y_parity: int, r: int, s: int) -> bytes:
     return keccak(public_key.format(compressed=False)[1:])[12:]
 
 
-class SenderCachingLegacyTransaction(PragueLegacyTransaction):
-    """A legacy transaction whose sender is recovered once."""
+class _DecodedOnce:
+    """Caches what py-evm would otherwise recompute per access: the encoding, hash and sender."""
+
+    def encode(self) -> bytes:
+        cached = self.__dict__.get("_raw")
+        if cached is None:
+            cached = super().encode()  # type: ignore[misc]
+            self.__dict__["_raw"] = cached
+        return cached
+
+    @property
+    def hash(self) -> bytes:
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = keccak(self.encode())
+            self.__dict__["_hash"] = cached
+        return cached
+
+
+class SenderCachingLegacyTransaction(_DecodedOnce, PragueLegacyTransaction):
+    """A legacy transaction whose encoding, hash and sender are computed once."""
 
     def get_sender(self) -> bytes:
         cached = self.__dict__.get("_sender")
@@ -59,8 +78,8 @@ class SenderCachingLegacyTransaction(PragueLegacyTransaction):
         return cached
 
 
-class SenderCachingTypedTransaction(PragueTypedTransaction):
-    """A typed (EIP-2718) transaction whose sender is recovered once."""
+class SenderCachingTypedTransaction(_DecodedOnce, PragueTypedTransaction):
+    """A typed (EIP-2718) transaction whose encoding, hash and sender are computed once."""
 
     def get_sender(self) -> bytes:
         cached = self.__dict__.get("_sender")
@@ -113,8 +132,9 @@ def decode_transaction(raw: bytes, chain_id: int) -> Any:
         tx = TransactionBuilder.decode(raw)
     except (rlp.DecodingError, rlp.DeserializationError, ValidationError, ValueError, TypeError, IndexError) as exc:
         raise InvalidTransaction(f"rlp: invalid transaction encoding") from exc
-    if tx.encode() != raw:
-        raise InvalidTransaction("rlp: non-canonical transaction encoding")
+    # pyrlp decodes strictly (minimal lengths and integers, no trailing bytes), so
+    # a decoded transaction re-encodes to exactly ``raw``: keep it as the encoding.
+    tx.__dict__["_raw"] = raw
     if tx_type(tx) == LEGACY_TX_TYPE:
         tx_chain_id = legacy_chain_id(tx.v)
         if tx_chain_id is None:
