@@ -28,6 +28,7 @@ from eth.exceptions import Revert
 from eth_utils import ValidationError
 from trie import HexaryTrie
 
+from vm.code_analysis import AnalysedCodeStream
 from vm.errors import BlockExecutionError
 from vm.native.framework import NativeContract, precompiles_of
 from vm.receipts import Log, Receipt, logs_bloom
@@ -111,7 +112,7 @@ class ChainExecutor:
     def __init__(self, natives: Sequence[NativeContract] = ()) -> None:
         computation_class = type(
             "CyberMilesComputation",
-            (PragueComputation,),
+            (_AnalysedComputation,),
             {"_precompiles": {**PRAGUE_PRECOMPILES, **precompiles_of(natives)}},
         )
         self.state_class = type(
@@ -287,6 +288,14 @@ def _release_trie_cache() -> None:
     entries of old ones, so clearing it after each persisted state loses nothing.
     """
     HexaryTrie._cached_create_node_to_db_mapping.cache_clear()
+
+
+class _AnalysedComputation(PragueComputation):
+    """Prague computation whose code streams share one jump-destination analysis per code."""
+
+    def __init__(self, state: StateAPI, message: Any, transaction_context: Any) -> None:
+        super().__init__(state, message, transaction_context)
+        self.code = AnalysedCodeStream(message.code)
 
 
 def _no_system_contracts(self: Any) -> None:
