@@ -109,10 +109,7 @@ class Node:
             [r.tx_hash for r in receipts], self.backend.latest_state(), self.app.next_base_fee(),
             senders=sorted({r.sender for r in receipts}),
         )
-        log.info(
-            "committed block %d txs=%d gas=%d hash=0x%s", block.number, len(block.transactions),
-            block.header.gas_used, block.hash.hex(),
-        )
+        log.debug("block %d 0x%s: gas used %d", block.number, block.hash.hex(), block.header.gas_used)
         self.backend.block_committed(block, receipts)
 
     async def run(self) -> None:

@@ -1,18 +1,15 @@
 """Tests of ``cmnode send|deploy|call|transact``: amounts, ABI arguments, errors and outputs.
 
-Most tests need no node. A small scripted JSON-RPC server stands in for a node
-where a test checks how answers and errors are shown. The flow against a real
-node runs only when ``CMNODE_TEST_RPC_URL`` names one whose first development
-account (``test test ... junk``) is funded.
+These tests need no node: a small scripted JSON-RPC server stands in for one
+where a test checks how answers and errors are shown. The same commands run
+against a real node in ``tests/e2e/test_cli_e2e.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -441,54 +438,3 @@ def test_deploy_checks_constructor_arguments(runner: CliRunner, keystore_home: P
     assert result.exit_code == 1
     assert "the constructor takes 3 arguments (string name_, string symbol_, uint256 initialSupply), got 1" \
         in result.output
-
-
-# ---------------------------------------------------------------- against a live node
-
-
-LIVE_URL = os.environ.get("CMNODE_TEST_RPC_URL")
-
-
-@pytest.fixture
-def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Options for a live node: its URL, --json, and a home holding the funded development key."""
-    if not LIVE_URL:
-        pytest.skip("set CMNODE_TEST_RPC_URL to a node whose first `test ... junk` account is funded")
-    home = tmp_path / "home"
-    Keystore(home / "keystore", scrypt_n=LIGHT_SCRYPT_N).import_key(DEV_KEY, "pw")
-    monkeypatch.setenv("CMNODE_PASSWORD", "pw")
-    yield ["--rpc", LIVE_URL, "--json", "--home", str(home)]
-
-
-def _ok(result: Any) -> dict[str, Any]:
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def test_live_send_deploy_call_transact(live: list[str]) -> None:
-    runner = CliRunner()
-    sent = _ok(runner.invoke(root, ["send", "--to", OTHER, "--value", "0.25cmt", *live]))
-    assert sent["status"] == "success" and sent["gasUsed"] == 21000
-
-    deployed = _ok(runner.invoke(root, ["deploy", str(TOKEN_SOL), "Example", "EXT", "1000cmt", *live]))
-    token = deployed["contractAddress"]
-    assert deployed["status"] == "success"
-    assert deployed["events"][0]["args"] == {"from": "0x" + "00" * 20, "to": DEV_ADDRESS,
-                                             "value": str(1000 * 10**18)}
-    source = ["--to", token, "--sol", str(TOKEN_SOL)]
-
-    reader = live[:3]  # call signs nothing: no --home
-    name = _ok(runner.invoke(root, ["call", *source, "name", *reader]))
-    assert name["result"] == ["Example"]
-
-    moved = _ok(runner.invoke(root, ["transact", *source, "transfer", OTHER, "1.5cmt", *live]))
-    assert moved["events"] == [{"event": "Transfer", "address": token,
-                                "args": {"from": DEV_ADDRESS, "to": OTHER, "value": str(15 * 10**17)}}]
-    balance = _ok(runner.invoke(root, ["call", *source, "balanceOf", OTHER, *reader]))
-    assert balance["result"] == [str(15 * 10**17)]
-
-    too_much = runner.invoke(root, ["transact", *source, "transfer", OTHER, "1000000cmt", *live])
-    assert too_much.exit_code == 1
-    error = json.loads(too_much.stdout)["error"]
-    assert error["message"] == "execution reverted: ERC20: transfer amount exceeds balance"
-    assert error["revertReason"] == "ERC20: transfer amount exceeds balance"

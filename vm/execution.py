@@ -31,7 +31,7 @@ from trie import HexaryTrie
 from vm.code_analysis import AnalysedCodeStream
 from vm.errors import BlockExecutionError
 from vm.native.framework import NativeContract, precompiles_of
-from vm.receipts import Log, Receipt, logs_bloom
+from vm.receipts import Log, Receipt
 from vm.statedb import overlay_atomic_db
 from vm.trie_root import BLANK_ROOT_HASH, ordered_trie_root
 from vm.transactions import TransactionBuilder, tx_type

@@ -131,7 +131,7 @@ def decode_transaction(raw: bytes, chain_id: int) -> Any:
     try:
         tx = TransactionBuilder.decode(raw)
     except (rlp.DecodingError, rlp.DeserializationError, ValidationError, ValueError, TypeError, IndexError) as exc:
-        raise InvalidTransaction(f"rlp: invalid transaction encoding") from exc
+        raise InvalidTransaction("rlp: invalid transaction encoding") from exc
     # pyrlp decodes strictly (minimal lengths and integers, no trailing bytes), so
     # a decoded transaction re-encodes to exactly ``raw``: keep it as the encoding.
     tx.__dict__["_raw"] = raw
