@@ -6,7 +6,6 @@ polled within the timeout are dropped; the number of filters is bounded.
 """
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -14,6 +13,7 @@ from typing import Any, Callable
 from rpc.dispatch import Handler
 from rpc.errors import InvalidParams, LimitExceeded, ServerError
 from rpc.formatting import data
+from rpc.ids import new_id
 from rpc.logs import LogQuery
 from rpc.params import Args, FilterSpec, ParamError, parse_filter
 
@@ -69,7 +69,7 @@ class FilterAPI:
         self._expire()
         if len(self._filters) >= self.max_filters:
             raise LimitExceeded(f"too many filters installed, at most {self.max_filters}")
-        filter_id = "0x" + secrets.token_hex(16)
+        filter_id = new_id()
         start = await self.backend.latest_height() + 1
         self._filters[filter_id] = _Filter(spec, start, self.clock())
         return filter_id

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -18,6 +17,7 @@ from rpc.backend import Backend, LogFilter
 from rpc.dispatch import Handler
 from rpc.errors import InvalidParams, LimitExceeded, MethodNotFound
 from rpc.formatting import block_logs, format_header, format_log
+from rpc.ids import new_id
 from rpc.params import Args, ParamError, parse_filter
 from vm.receipts import Receipt
 
@@ -163,7 +163,7 @@ class SubscriptionHub:
             raise InvalidParams(f"unsupported subscription type {kind!r}: use newHeads or logs")
         if len(connection.subscriptions) >= self.max_per_connection:
             raise LimitExceeded(f"too many subscriptions on this connection, at most {self.max_per_connection}")
-        subscription_id = "0x" + secrets.token_hex(16)
+        subscription_id = new_id()
         connection.subscriptions[subscription_id] = subscription
         return subscription_id
 

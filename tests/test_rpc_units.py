@@ -1,6 +1,7 @@
 """Unit tests of the RPC building blocks: parameter parsing, revert decoding, log matching, fee rewards."""
 from __future__ import annotations
 
+import re
 import asyncio
 from fractions import Fraction
 
@@ -176,3 +177,11 @@ def test_ws_connection_overflow_closes_instead_of_growing() -> None:
         assert connection.queue.empty()
 
     asyncio.run(scenario())
+
+
+def test_filter_and_subscription_ids_are_hex_quantities_without_leading_zeros() -> None:
+    from rpc.ids import new_id
+
+    ids = {new_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(re.fullmatch(r"0x[1-9a-f][0-9a-f]{31}", value) for value in ids)
