@@ -1,8 +1,8 @@
 """Unit tests of the RPC building blocks: parameter parsing, revert decoding, log matching, fee rewards."""
 from __future__ import annotations
 
-import re
 import asyncio
+import re
 from fractions import Fraction
 
 import pytest
