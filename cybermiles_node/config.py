@@ -50,6 +50,17 @@ class RPCSettings:
 
 
 @dataclass(frozen=True)
+class P2PSettings:
+    """Peer-to-peer settings: where to listen and whom to dial."""
+
+    addr: Address = Address("0.0.0.0", 26656)
+    persistent_peers: tuple[str, ...] = ()  # "nodeid@host:port", dialed and redialed forever
+    seeds: tuple[str, ...] = ()  # "nodeid@host:port", asked for more peers
+    max_inbound_peers: int = 40
+    max_outbound_peers: int = 10
+
+
+@dataclass(frozen=True)
 class ConsensusSettings:
     """Block production settings (defaults come from the genesis document)."""
 
@@ -72,7 +83,7 @@ class NodeConfig:
 
     moniker: str = "cmnode"
     log_level: str = "info"
-    p2p_addr: Address = Address("0.0.0.0", 26656)
+    p2p: P2PSettings = field(default_factory=P2PSettings)
     rpc: RPCSettings = field(default_factory=RPCSettings)
     consensus: ConsensusSettings = field(default_factory=ConsensusSettings)
     mempool: MempoolSettings = field(default_factory=MempoolSettings)
@@ -106,6 +117,19 @@ def _no_leftovers(section: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: unknown setting {sorted(section)[0]!r}")
 
 
+def _peer_list(section: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """A list of ``nodeid@host:port`` peer addresses (40 hex digits of node id)."""
+    value = section.pop(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}.{key}: must be a list of \"nodeid@host:port\" strings")
+    for index, item in enumerate(value):
+        node_id, at, address = item.partition("@") if isinstance(item, str) else ("", "", "")
+        if not at or len(node_id) != 40 or any(c not in "0123456789abcdef" for c in node_id):
+            raise ConfigError(f"{where}.{key}[{index}]: expected \"nodeid@host:port\" with a 40-hex-digit node id, got {item!r}")
+        Address.parse(address, f"{where}.{key}[{index}]")
+    return tuple(value)
+
+
 def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfig:
     """Build a ``NodeConfig`` from parsed TOML, raising ``ConfigError`` with the offending key."""
     data = dict(data)
@@ -137,7 +161,14 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
     )
     _no_leftovers(rpc, where)
     where = f"{source}: p2p"
-    p2p_addr = Address.parse(_take(p2p, "addr", str, where, "0.0.0.0:26656"), f"{where}.addr")
+    p2p_defaults = P2PSettings()
+    p2p_settings = P2PSettings(
+        addr=Address.parse(_take(p2p, "addr", str, where, str(p2p_defaults.addr)), f"{where}.addr"),
+        persistent_peers=_peer_list(p2p, "persistent_peers", where),
+        seeds=_peer_list(p2p, "seeds", where),
+        max_inbound_peers=_take(p2p, "max_inbound_peers", int, where, p2p_defaults.max_inbound_peers),
+        max_outbound_peers=_take(p2p, "max_outbound_peers", int, where, p2p_defaults.max_outbound_peers),
+    )
     _no_leftovers(p2p, where)
     where = f"{source}: consensus"
     consensus_settings = ConsensusSettings(
@@ -153,7 +184,7 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
         max_per_sender=_take(mempool, "max_per_sender", int, where, mempool_defaults.max_per_sender),
     )
     _no_leftovers(mempool, where)
-    return NodeConfig(moniker, log_level, p2p_addr, rpc_settings, consensus_settings, mempool_settings)
+    return NodeConfig(moniker, log_level, p2p_settings, rpc_settings, consensus_settings, mempool_settings)
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -182,7 +213,13 @@ def config_to_toml(config: NodeConfig) -> str:
             "max_ws_connections": config.rpc.max_ws_connections,
             "cors_origins": list(config.rpc.cors_origins),
         },
-        "p2p": {"addr": str(config.p2p_addr)},
+        "p2p": {
+            "addr": str(config.p2p.addr),
+            "persistent_peers": list(config.p2p.persistent_peers),
+            "seeds": list(config.p2p.seeds),
+            "max_inbound_peers": config.p2p.max_inbound_peers,
+            "max_outbound_peers": config.p2p.max_outbound_peers,
+        },
         "consensus": {},
         "mempool": {
             "max_txs": config.mempool.max_txs,

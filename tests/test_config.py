@@ -11,6 +11,7 @@ from cybermiles_node.config import (
     ConsensusSettings,
     MempoolSettings,
     NodeConfig,
+    P2PSettings,
     RPCSettings,
     config_to_toml,
     load_config,
@@ -26,7 +27,8 @@ def test_empty_file_gives_the_defaults() -> None:
     assert config.rpc.enabled and config.rpc.addr == Address("127.0.0.1", 8545)
     assert config.rpc.max_body_bytes == 5 * 1024 * 1024 and config.rpc.max_batch_size == 100
     assert config.rpc.max_log_block_range == 10_000 and config.rpc.cors_origins == ("*",)
-    assert config.p2p_addr == Address("0.0.0.0", 26656)
+    assert config.p2p.addr == Address("0.0.0.0", 26656)
+    assert config.p2p.persistent_peers == () and config.p2p.seeds == ()
     assert config.consensus == ConsensusSettings(None, None)  # genesis decides
     assert config.mempool == MempoolSettings(10_000, 32 * 1024 * 1024, 64)
 
@@ -36,14 +38,16 @@ def test_every_setting_is_read() -> None:
         "node": {"moniker": "shop-1", "log_level": "debug"},
         "rpc": {"enabled": False, "addr": "0.0.0.0:9545", "max_body_bytes": 1024, "max_batch_size": 5,
                 "max_log_block_range": 50, "max_ws_connections": 3, "cors_origins": ["https://a.example"]},
-        "p2p": {"addr": "10.0.0.1:26000"},
+        "p2p": {"addr": "10.0.0.1:26000", "persistent_peers": ["ab" * 20 + "@10.0.0.2:26656"],
+                "max_inbound_peers": 7, "max_outbound_peers": 3},
         "consensus": {"block_interval_ms": 250, "create_empty_blocks": False},
         "mempool": {"max_txs": 10, "max_bytes": 2048, "max_per_sender": 2},
     })
     assert config == NodeConfig(
         moniker="shop-1",
         log_level="debug",
-        p2p_addr=Address("10.0.0.1", 26000),
+        p2p=P2PSettings(addr=Address("10.0.0.1", 26000), persistent_peers=("ab" * 20 + "@10.0.0.2:26656",),
+                        max_inbound_peers=7, max_outbound_peers=3),
         rpc=RPCSettings(False, Address("0.0.0.0", 9545), 1024, 5, 50, 3, ("https://a.example",)),
         consensus=ConsensusSettings(250, False),
         mempool=MempoolSettings(10, 2048, 2),
@@ -69,6 +73,11 @@ def test_every_setting_is_read() -> None:
         ({"rpc": {"cors_origins": "*"}}, "config.toml: rpc.cors_origins: must be a list of strings"),
         ({"rpc": {"cors_origins": ["*", 1]}}, "config.toml: rpc.cors_origins: must be a list of strings"),
         ({"p2p": {"addr": "nowhere"}}, "config.toml: p2p.addr: expected HOST:PORT with a port in 1..65535, got 'nowhere'"),
+        ({"p2p": {"seeds": "x"}}, 'config.toml: p2p.seeds: must be a list of "nodeid@host:port" strings'),
+        ({"p2p": {"persistent_peers": ["abc@1.2.3.4:5"]}},
+         "config.toml: p2p.persistent_peers[0]: expected \"nodeid@host:port\" with a 40-hex-digit node id, got 'abc@1.2.3.4:5'"),
+        ({"p2p": {"persistent_peers": ["ab" * 20 + "@host"]}},
+         "config.toml: p2p.persistent_peers[0]: expected HOST:PORT with a port in 1..65535, got 'host'"),
         ({"consensus": {"block_interval_ms": 0}}, "config.toml: consensus.block_interval_ms: must be a positive integer, got 0"),
         ({"consensus": {"create_empty_blocks": 1}}, "config.toml: consensus.create_empty_blocks: must be true or false, got 1"),
         ({"mempool": {"max_txs": "many"}}, "config.toml: mempool.max_txs: must be a positive integer, got 'many'"),
@@ -89,7 +98,7 @@ def test_invalid_values_are_named_precisely(data: dict, message: str) -> None:
         ({"rcp": {}}, "config.toml: unknown setting 'rcp'"),
         ({"node": {"monikor": "x"}}, "config.toml: node: unknown setting 'monikor'"),
         ({"rpc": {"adr": "127.0.0.1:1"}}, "config.toml: rpc: unknown setting 'adr'"),
-        ({"p2p": {"seeds": []}}, "config.toml: p2p: unknown setting 'seeds'"),
+        ({"p2p": {"peers": []}}, "config.toml: p2p: unknown setting 'peers'"),
         ({"consensus": {"timeout_commit": 1}}, "config.toml: consensus: unknown setting 'timeout_commit'"),
         ({"mempool": {"size": 1}}, "config.toml: mempool: unknown setting 'size'"),
     ],
@@ -121,7 +130,7 @@ def test_ipv6_addresses() -> None:
         NodeConfig(
             moniker="shop \"1\"",
             log_level="warning",
-            p2p_addr=Address("::", 26656),
+            p2p=P2PSettings(addr=Address("::", 26656)),
             rpc=RPCSettings(False, Address("::1", 8545), 10, 2, 3, 4, ("https://a.example", "http://b.example")),
             consensus=ConsensusSettings(500, False),
             mempool=MempoolSettings(1, 2, 3),

@@ -124,7 +124,7 @@ def start(home: Path | None, rpc_addr: str | None, p2p_addr: str | None, block_i
         if rpc_addr is not None:
             config = replace(config, rpc=replace(config.rpc, addr=Address.parse(rpc_addr, "--rpc-addr")))
         if p2p_addr is not None:
-            config = replace(config, p2p_addr=Address.parse(p2p_addr, "--p2p-addr"))
+            config = replace(config, p2p=replace(config.p2p, addr=Address.parse(p2p_addr, "--p2p-addr")))
         if block_interval_ms is not None or no_empty_blocks:
             config = replace(config, consensus=replace(
                 config.consensus,
