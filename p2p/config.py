@@ -1,0 +1,76 @@
+"""Settings of the p2p layer, with production defaults and validation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from p2p.errors import ConfigError
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class P2PConfig:
+    """Limits, timeouts and peer-management settings of a ``P2PNode``.
+
+    Times are in seconds; sizes in bytes. ``validate`` is called by the node.
+    """
+
+    moniker: str = "cmnode"
+    software_version: str = "0.1.0"
+    # Address advertised to peers; defaults to the listen host (or the address peers see) when empty.
+    external_host: str = ""
+    max_frame_size: int = 1 * MIB
+    handshake_timeout: float = 10.0
+    max_pending_handshakes: int = 64
+    max_inbound_peers: int = 40
+    max_outbound_peers: int = 10
+    # Per-peer, per-channel send queue capacity (messages), and per-peer total queued bytes.
+    send_queue_size: int = 1024
+    send_queue_bytes: int = 32 * MIB
+    # Token buckets: bytes/s and messages/s, each with a burst of ``burst_seconds`` worth.
+    send_rate: int = 10 * MIB
+    recv_rate: int = 10 * MIB
+    recv_message_rate: int = 2000
+    burst_seconds: float = 2.0
+    # Consecutive over-rate messages tolerated (each one is throttled) before the peer is banned.
+    rate_strikes: int = 20
+    write_timeout: float = 20.0
+    ping_interval: float = 10.0
+    idle_timeout: float = 45.0
+    ban_seconds: float = 600.0
+    # How long an address that sent bytes breaking the handshake is refused (0 disables address bans).
+    handshake_ban_seconds: float = 60.0
+    max_bans: int = 10_000
+    dial_timeout: float = 5.0
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    pex_interval: float = 30.0
+    pex_max_addresses: int = 100
+    address_book_size: int = 1000
+    max_dial_failures: int = 8
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` when a setting is out of range."""
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                raise ConfigError(f"p2p setting {spec.name} must not be negative (got {value})")
+        positive = (
+            "max_frame_size", "handshake_timeout", "max_pending_handshakes", "send_queue_size", "send_queue_bytes",
+            "send_rate", "recv_rate", "recv_message_rate", "burst_seconds", "rate_strikes", "write_timeout",
+            "ping_interval", "idle_timeout", "max_bans", "dial_timeout", "backoff_base", "backoff_max",
+            "pex_interval", "pex_max_addresses", "address_book_size", "max_dial_failures",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"p2p setting {name} must be positive")
+        if self.max_frame_size < 4096:
+            raise ConfigError("p2p setting max_frame_size must be at least 4096")
+        if self.idle_timeout <= self.ping_interval:
+            raise ConfigError("p2p setting idle_timeout must exceed ping_interval")
+        if self.backoff_max < self.backoff_base:
+            raise ConfigError("p2p setting backoff_max must be at least backoff_base")
+        if len(self.moniker) > 64 or not self.moniker.isprintable():
+            raise ConfigError("p2p moniker must be at most 64 printable characters")
+        if len(self.software_version) > 64 or not self.software_version.isprintable():
+            raise ConfigError("p2p software_version must be at most 64 printable characters")

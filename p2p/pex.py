@@ -1,0 +1,127 @@
+"""Peer exchange: the PEX channel, on which nodes ask each other for known addresses.
+
+Messages are msgpack maps: ``{"type": "request"}`` and
+``{"type": "addrs", "addrs": [[node_id, host, port], ...]}``. A peer may ask
+at most once per half ``pex_interval``; a response is accepted only to an
+outstanding request and holds at most ``pex_max_addresses`` entries. Anything
+else is misbehaviour.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Callable, Protocol
+
+from p2p.address import NetAddress
+from p2p.address_book import AddressBook
+from p2p.channels import PEX_CHANNEL
+from p2p.errors import ConfigError, ProtocolViolation
+from p2p.framing import pack, safe_unpack
+
+log = logging.getLogger(__name__)
+
+ADDRESS_ENTRY_SIZE = 128
+
+
+class PexHost(Protocol):
+    """What the PEX reactor needs from the node."""
+
+    def send(self, peer_id: str, channel_id: int, payload: bytes) -> bool:
+        """Queue a message to a peer."""
+
+    def report_misbehavior(self, peer_id: str, reason: str) -> None:
+        """Disconnect and ban a peer."""
+
+    def connected_ids(self) -> list[str]:
+        """The ids of the connected peers."""
+
+    def addresses_learned(self) -> None:
+        """New addresses entered the book."""
+
+
+class PexReactor:
+    """The handler of the PEX channel; it fills the node's address book."""
+
+    def __init__(self, host: PexHost, book: AddressBook, interval: float, max_addresses: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._host = host
+        self._book = book
+        self._interval = interval
+        self._max_addresses = max_addresses
+        self._clock = clock
+        self._last_request_from: dict[str, float] = {}
+        self._last_sent_to: dict[str, float] = {}
+        self._awaiting: set[str] = set()
+
+    def max_payload(self) -> int:
+        """Largest valid PEX message."""
+        return 64 + self._max_addresses * ADDRESS_ENTRY_SIZE
+
+    def request(self, peer_id: str) -> None:
+        """Ask ``peer_id`` for addresses, at most once per ``interval``."""
+        sent = self._last_sent_to.get(peer_id)
+        if sent is not None and self._clock() - sent < self._interval:
+            return
+        if self._host.send(peer_id, PEX_CHANNEL, pack({"type": "request"})):
+            self._last_sent_to[peer_id] = self._clock()
+            self._awaiting.add(peer_id)
+
+    def request_round(self) -> None:
+        """Ask one random connected peer for addresses."""
+        peers = sorted(self._host.connected_ids())
+        if peers:
+            self.request(random.choice(peers))
+
+    async def receive(self, peer_id: str, payload: bytes) -> None:
+        """Handle a request or a response."""
+        try:
+            message = safe_unpack(payload, self.max_payload(), max_items=self._max_addresses)
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "request" and len(message) == 1:
+                self._answer(peer_id)
+            elif kind == "addrs" and len(message) == 2:
+                self._learn(peer_id, message.get("addrs"))
+            else:
+                raise ProtocolViolation("unknown PEX message")
+        except ProtocolViolation as exc:
+            self._host.report_misbehavior(peer_id, f"PEX: {exc}")
+
+    def _answer(self, peer_id: str) -> None:
+        now = self._clock()
+        last = self._last_request_from.get(peer_id)
+        if last is not None and now - last < self._interval / 2:
+            raise ProtocolViolation("address requests too frequent")
+        self._last_request_from[peer_id] = now
+        addresses = self._book.sample(self._max_addresses, exclude={peer_id})
+        self._host.send(
+            peer_id, PEX_CHANNEL, pack({"type": "addrs", "addrs": [[a.node_id, a.host, a.port] for a in addresses]})
+        )
+
+    def _learn(self, peer_id: str, entries: object) -> None:
+        if peer_id not in self._awaiting:
+            raise ProtocolViolation("unsolicited address list")
+        self._awaiting.discard(peer_id)
+        if not isinstance(entries, list) or len(entries) > self._max_addresses:
+            raise ProtocolViolation("address list malformed or too long")
+        addresses = []
+        for entry in entries:
+            if not isinstance(entry, list) or len(entry) != 3:
+                raise ProtocolViolation("address entry must be [node_id, host, port]")
+            try:
+                addresses.append(NetAddress(*entry))
+            except ConfigError as exc:
+                raise ProtocolViolation(f"bad address entry: {exc}") from exc
+        learned = sum(self._book.add(address) for address in addresses)
+        if learned:
+            self._host.addresses_learned()
+
+    def peer_added(self, peer_id: str) -> None:
+        """Ask every new peer for addresses once."""
+        self.request(peer_id)
+
+    def peer_removed(self, peer_id: str) -> None:
+        """Forget per-peer state."""
+        self._last_request_from.pop(peer_id, None)
+        self._last_sent_to.pop(peer_id, None)
+        self._awaiting.discard(peer_id)

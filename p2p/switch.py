@@ -1,0 +1,447 @@
+"""The p2p node: listens and dials, admits authenticated peers, routes channel messages, bans misbehaviour.
+
+Peers are admitted after the encrypted handshake and the node-info check
+(same chain, same protocol version). A node never connects to itself and keeps
+one connection per node id: when two nodes dial each other at once, both keep
+the connection dialed by the node with the smaller id. Persistent peers are
+redialed forever with capped exponential backoff; other addresses come from
+seeds and peer exchange and fill the outbound slots.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import random
+import time
+from typing import Iterable
+
+from p2p.address import NetAddress
+from p2p.address_book import AddressBook
+from p2p.bans import BanList
+from p2p.channels import KEEPALIVE_CHANNEL, PEX_CHANNEL, ChannelHandler
+from p2p.config import P2PConfig
+from p2p.errors import (
+    AuthenticationError,
+    ConfigError,
+    ConnectionClosed,
+    DuplicatePeer,
+    FrameTooLarge,
+    HandshakeError,
+    HandshakeTimeout,
+    IncompatiblePeer,
+    P2PError,
+    PeerBanned,
+    PeerIdMismatch,
+    PeerLimitReached,
+    ProtocolViolation,
+    SelfConnection,
+)
+from p2p.handshake import secret_handshake
+from p2p.keys import NodeKey, node_id_of
+from p2p.node_info import MAX_NODE_INFO_SIZE, PROTOCOL_VERSION, NodeInfo
+from p2p.peer import Peer, PeerInfo
+from p2p.pex import PexReactor
+from p2p.secret_connection import SecretConnection
+
+log = logging.getLogger(__name__)
+
+# Errors that show the remote side sent bytes no honest node sends.
+MISBEHAVIOUR = (AuthenticationError, FrameTooLarge, ProtocolViolation)
+UNSPECIFIED_HOSTS = ("", "0.0.0.0", "::")
+
+
+def _as_address(value: NetAddress | str) -> NetAddress:
+    return value if isinstance(value, NetAddress) else NetAddress.parse(value)
+
+
+class P2PNode:
+    """An authenticated, encrypted p2p endpoint with channels, peer management and bounds."""
+
+    def __init__(
+        self,
+        node_key: NodeKey,
+        listen_host: str,
+        listen_port: int,
+        chain_id: str,
+        config: P2PConfig | None = None,
+        persistent_peers: Iterable[NetAddress | str] = (),
+        seeds: Iterable[NetAddress | str] = (),
+    ) -> None:
+        self.config = config or P2PConfig()
+        self.config.validate()
+        if not chain_id or len(chain_id) > 64 or not chain_id.isprintable():
+            raise ConfigError("chain id must be 1..64 printable characters")
+        self._key = node_key
+        self.node_id = node_key.node_id
+        self.chain_id = chain_id
+        self._listen_host = listen_host
+        self._listen_port = listen_port
+        self._persistent = {a.node_id: a for a in map(_as_address, persistent_peers)}
+        self._seeds = [_as_address(seed) for seed in seeds]
+        if self.node_id in self._persistent or any(seed.node_id == self.node_id for seed in self._seeds):
+            raise ConfigError("a node cannot list itself as a persistent peer or seed")
+        clock = time.monotonic
+        self._bans = BanList(self.config.max_bans, clock)
+        self._address_bans = BanList(self.config.max_bans, clock)
+        self._book = AddressBook(
+            self.node_id, self.config.address_book_size, self.config.max_dial_failures,
+            self.config.backoff_base, self.config.backoff_max, clock,
+        )
+        self._pex = PexReactor(self, self._book, self.config.pex_interval, self.config.pex_max_addresses, clock)
+        self._channels: dict[int, ChannelHandler] = {PEX_CHANNEL: self._pex}
+        self._peers: dict[str, Peer] = {}
+        self._dialing: set[str] = set()
+        self._pending_handshakes = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._running = False
+
+    # ----- public API -------------------------------------------------------------------------------------------
+
+    def register_channel(self, channel_id: int, handler: ChannelHandler) -> None:
+        """Route messages of ``channel_id`` (1..254; 0 is PEX) to ``handler``; call before ``start``."""
+        if self._running:
+            raise ConfigError("channels must be registered before the node starts")
+        if not 0 <= channel_id < KEEPALIVE_CHANNEL or channel_id in self._channels:
+            raise ConfigError(f"channel id {channel_id} is reserved, out of range or already registered")
+        self._channels[channel_id] = handler
+
+    @property
+    def listen_address(self) -> NetAddress:
+        """This node's address as advertised to peers (with the bound port once started)."""
+        return NetAddress(self.node_id, self._advertised_host(), self._listen_port)
+
+    @property
+    def node_info(self) -> NodeInfo:
+        """The description this node sends to its peers."""
+        return NodeInfo(
+            node_id=self.node_id,
+            listen_host=self._advertised_host(),
+            listen_port=self._listen_port,
+            chain_id=self.chain_id,
+            protocol_version=PROTOCOL_VERSION,
+            software_version=self.config.software_version,
+            channels=tuple(sorted(self._channels)),
+            moniker=self.config.moniker,
+        )
+
+    async def start(self) -> None:
+        """Listen, then dial persistent peers and seeds and start peer exchange."""
+        if self._running:
+            return
+        self._server = await asyncio.start_server(
+            self._on_inbound, self._listen_host, self._listen_port, limit=2 * 65536
+        )
+        self._listen_port = self._server.sockets[0].getsockname()[1]
+        self._running = True
+        self._wakeup = asyncio.Event()
+        for seed in self._seeds:
+            self._book.add(seed, pinned=True)
+        for address in self._persistent.values():
+            self._spawn(self._keep_connected(address), f"p2p-persistent-{address.node_id[:8]}")
+        self._spawn(self._maintain(), "p2p-maintain")
+        log.info("p2p node %s listening on %s:%d", self.node_id, self._listen_host, self._listen_port)
+
+    async def stop(self) -> None:
+        """Close the listener and every connection; handlers get ``peer_removed`` for each peer."""
+        if not self._running:
+            return
+        self._running = False
+        assert self._server is not None
+        self._server.close()
+        for peer in list(self._peers.values()):
+            peer.close()
+        tasks = list(self._tasks)
+        for task in tasks:
+            if not task.get_name().startswith("p2p-serve"):
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), timeout=2.0)
+
+    def send(self, peer_id: str, channel_id: int, payload: bytes) -> bool:
+        """Queue ``payload`` to ``peer_id`` on ``channel_id`` without blocking.
+
+        ``False`` if the peer is not connected, does not serve the channel, or its
+        queue is full. Raises ``FrameTooLarge`` if the payload can never fit a frame.
+        """
+        peer = self._peers.get(peer_id)
+        if peer is None or channel_id not in peer.info.channels:
+            return False
+        return peer.enqueue(channel_id, payload)
+
+    def broadcast(self, channel_id: int, payload: bytes) -> int:
+        """Queue ``payload`` to every connected peer serving ``channel_id``; returns how many accepted it."""
+        return sum(self.send(peer_id, channel_id, payload) for peer_id in sorted(self._peers))
+
+    def peers(self) -> list[PeerInfo]:
+        """The connected peers, in node-id order."""
+        return [self._peers[peer_id].snapshot() for peer_id in sorted(self._peers)]
+
+    def connected_ids(self) -> list[str]:
+        """The node ids of the connected peers, sorted."""
+        return sorted(self._peers)
+
+    def is_connected(self, peer_id: str) -> bool:
+        """Whether ``peer_id`` is a connected peer."""
+        return peer_id in self._peers
+
+    def ban(self, peer_id: str, seconds: float, reason: str) -> None:
+        """Disconnect ``peer_id`` and refuse it (inbound and outbound) for ``seconds``."""
+        log.warning("banning peer %s for %.0f s: %s", peer_id, seconds, reason)
+        self._bans.ban(peer_id, seconds, reason)
+        peer = self._peers.get(peer_id)
+        if peer is not None:
+            peer.close()
+
+    def report_misbehavior(self, peer_id: str, reason: str) -> None:
+        """Ban ``peer_id`` for the configured ``ban_seconds`` (for handlers that receive invalid data)."""
+        self.ban(peer_id, self.config.ban_seconds, reason)
+
+    def is_banned(self, peer_id: str) -> bool:
+        """Whether ``peer_id`` is currently banned."""
+        return self._bans.is_banned(peer_id)
+
+    def bans(self) -> dict[str, tuple[float, str]]:
+        """Banned node ids -> (seconds left, reason)."""
+        return self._bans.snapshot()
+
+    def address_bans(self) -> dict[str, tuple[float, str]]:
+        """Banned IP addresses (that broke the handshake) -> (seconds left, reason)."""
+        return self._address_bans.snapshot()
+
+    def known_addresses(self) -> list[NetAddress]:
+        """The addresses in the address book."""
+        return self._book.addresses()
+
+    def addresses_learned(self) -> None:
+        """Wake the dialer: new addresses are known."""
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    # ----- connections ------------------------------------------------------------------------------------------
+
+    def _advertised_host(self) -> str:
+        return self.config.external_host or self._listen_host
+
+    def _spawn(self, coroutine: object, name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coroutine, name=name)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peername = writer.get_extra_info("peername")
+        remote_host = str(peername[0]) if peername else ""
+        if not self._running or self._address_bans.is_banned(remote_host):
+            writer.close()
+            return
+        if self._pending_handshakes >= self.config.max_pending_handshakes:
+            log.debug("refusing %s: too many handshakes in progress", remote_host)
+            writer.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        await self._establish(reader, writer, outbound=False, expected=None)
+
+    async def _dial(self, address: NetAddress) -> bool:
+        """Dial ``address``; whether a peer was admitted."""
+        self._dialing.add(address.node_id)
+        try:
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(address.host, address.port, limit=2 * 65536), self.config.dial_timeout
+                )
+            except (OSError, TimeoutError) as exc:
+                log.debug("dial %s failed: %s", address, exc)
+                return False
+            return await self._establish(reader, writer, outbound=True, expected=address)
+        finally:
+            self._dialing.discard(address.node_id)
+
+    async def _establish(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        outbound: bool,
+        expected: NetAddress | None,
+    ) -> bool:
+        """Handshake, exchange node info and admit the peer; whether it was admitted."""
+        peername = writer.get_extra_info("peername")
+        remote_host = str(peername[0]) if peername else ""
+        self._pending_handshakes += 1
+        connection: SecretConnection | None = None
+        try:
+            try:
+                connection = await asyncio.wait_for(
+                    secret_handshake(
+                        reader, writer, self._key, self.config.max_frame_size, expected.node_id if expected else None
+                    ),
+                    self.config.handshake_timeout,
+                )
+            except TimeoutError as exc:
+                raise HandshakeTimeout("handshake timed out") from exc
+            except (HandshakeError, *MISBEHAVIOUR) as exc:
+                if not outbound and not isinstance(exc, PeerIdMismatch) and self.config.handshake_ban_seconds > 0:
+                    self._address_bans.ban(remote_host, self.config.handshake_ban_seconds, f"bad handshake: {exc}")
+                raise
+            remote_id = node_id_of(connection.remote_public_key)
+            self._check_identity(remote_id)
+            try:
+                info = await asyncio.wait_for(self._exchange_info(connection), self.config.handshake_timeout)
+            except TimeoutError as exc:
+                raise HandshakeTimeout("node info exchange timed out") from exc
+            except MISBEHAVIOUR as exc:
+                self.ban(remote_id, self.config.ban_seconds, f"bad node info: {exc}")
+                raise
+            info.check_compatible(self.node_info, remote_id)
+            if info.listen_host in UNSPECIFIED_HOSTS:
+                info = dataclasses.replace(info, listen_host=remote_host)
+            peer = Peer(connection, info, outbound, remote_id in self._persistent, self.config, self._dispatch)
+            self._admit(peer)
+        except (P2PError, OSError) as exc:
+            level = logging.INFO if isinstance(exc, (IncompatiblePeer, PeerIdMismatch, *MISBEHAVIOUR)) else logging.DEBUG
+            log.log(level, "%s connection with %s refused: %s", "outbound" if outbound else "inbound", remote_host, exc)
+            if isinstance(exc, SelfConnection) and expected is not None:
+                self._book.remove(expected.node_id)
+            if connection is not None:
+                await connection.close()
+            else:
+                writer.close()
+            return False
+        except asyncio.CancelledError:
+            writer.close()
+            raise
+        finally:
+            self._pending_handshakes -= 1
+        self._spawn(self._serve(peer), f"p2p-serve-{peer.node_id[:8]}")
+        return True
+
+    def _check_identity(self, remote_id: str) -> None:
+        if remote_id == self.node_id:
+            raise SelfConnection("connected to ourselves")
+        if self._bans.is_banned(remote_id):
+            raise PeerBanned(f"peer {remote_id} is banned: {self._bans.reason(remote_id)}")
+        if not self._running:
+            raise ConnectionClosed("node is stopping")
+
+    async def _exchange_info(self, connection: SecretConnection) -> NodeInfo:
+        await connection.send(self.node_info.encode())
+        data = await connection.recv()
+        if len(data) > MAX_NODE_INFO_SIZE:
+            raise FrameTooLarge("node info too large")
+        return NodeInfo.decode(data)
+
+    def _admit(self, peer: Peer) -> None:
+        """Register ``peer``, applying the limits and the one-connection-per-node rule."""
+        peer_id = peer.node_id
+        self._check_identity(peer_id)
+        existing = self._peers.get(peer_id)
+        if existing is not None:
+            if self._dialer(existing) != self._dialer(peer) and min(self._dialer(existing), self._dialer(peer)) == self._dialer(existing):
+                raise DuplicatePeer(f"already connected to {peer_id}")
+            self._remove(existing)
+            existing.close()
+        elif not peer.persistent:
+            same_direction = sum(1 for p in self._peers.values() if p.outbound == peer.outbound and not p.persistent)
+            limit = self.config.max_outbound_peers if peer.outbound else self.config.max_inbound_peers
+            if same_direction >= limit:
+                raise PeerLimitReached(f"{'outbound' if peer.outbound else 'inbound'} peer limit {limit} reached")
+        self._peers[peer_id] = peer
+        self._book.add(NetAddress(peer_id, peer.info.listen_host, peer.info.listen_port), pinned=peer.persistent)
+        self._book.mark_success(peer_id)
+        log.info("peer %s connected (%s, %s)", peer_id, "outbound" if peer.outbound else "inbound", peer.info.moniker)
+        for channel_id, handler in sorted(self._channels.items()):
+            try:
+                handler.peer_added(peer_id)
+            except Exception:
+                log.exception("channel %#x handler failed in peer_added(%s)", channel_id, peer_id)
+
+    def _dialer(self, peer: Peer) -> str:
+        return self.node_id if peer.outbound else peer.node_id
+
+    def _remove(self, peer: Peer) -> None:
+        if self._peers.get(peer.node_id) is not peer:
+            return
+        del self._peers[peer.node_id]
+        for channel_id, handler in sorted(self._channels.items()):
+            try:
+                handler.peer_removed(peer.node_id)
+            except Exception:
+                log.exception("channel %#x handler failed in peer_removed(%s)", channel_id, peer.node_id)
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def _serve(self, peer: Peer) -> None:
+        reason = await peer.run()
+        self._remove(peer)
+        if isinstance(reason, MISBEHAVIOUR):
+            self.ban(peer.node_id, self.config.ban_seconds, f"{type(reason).__name__}: {reason}")
+        log.info("peer %s disconnected: %s", peer.node_id, reason or "closed locally")
+
+    async def _dispatch(self, peer: Peer, channel_id: int, payload: bytes) -> None:
+        handler = self._channels.get(channel_id)
+        if handler is None:
+            raise ProtocolViolation(f"message on unknown channel {channel_id:#x}")
+        try:
+            await handler.receive(peer.node_id, payload)
+        except Exception:
+            log.exception("channel %#x handler failed on a message from %s", channel_id, peer.node_id)
+
+    # ----- dialing ----------------------------------------------------------------------------------------------
+
+    def _backoff(self, failures: int) -> float:
+        delay = min(self.config.backoff_max, self.config.backoff_base * 2 ** min(failures, 30))
+        return delay * random.uniform(0.75, 1.0)
+
+    async def _keep_connected(self, address: NetAddress) -> None:
+        """Keep a connection to a persistent peer, redialing with capped exponential backoff."""
+        failures = 0
+        while self._running:
+            peer = self._peers.get(address.node_id)
+            if peer is not None:
+                await asyncio.wait({peer.closed})
+                failures = 0
+                await asyncio.sleep(self._backoff(0))
+                continue
+            banned_for = self._bans.remaining(address.node_id)
+            if banned_for > 0:
+                await asyncio.sleep(banned_for)
+                continue
+            if address.node_id not in self._dialing and await self._dial(address):
+                failures = 0
+                continue
+            await asyncio.sleep(self._backoff(failures))
+            failures += 1
+
+    async def _maintain(self) -> None:
+        """Fill outbound slots from the address book and ask peers for addresses, every ``pex_interval``."""
+        assert self._wakeup is not None
+        while self._running:
+            self._dial_from_book()
+            self._pex.request_round()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.config.pex_interval)
+            self._wakeup.clear()
+
+    def _dial_from_book(self) -> None:
+        outbound = sum(1 for p in self._peers.values() if p.outbound and not p.persistent)
+        dialing = len(self._dialing - set(self._persistent))
+        slots = self.config.max_outbound_peers - outbound - dialing
+        if slots <= 0:
+            return
+        exclude = set(self._peers) | self._dialing | set(self._persistent)
+        for address in self._book.dial_candidates(slots, exclude):
+            if not self._bans.is_banned(address.node_id):
+                self._book.mark_attempt(address.node_id)
+                self._spawn(self._dial_book_address(address), f"p2p-dial-{address.node_id[:8]}")
+
+    async def _dial_book_address(self, address: NetAddress) -> None:
+        if await self._dial(address):
+            return
+        self._book.mark_failure(address.node_id)
