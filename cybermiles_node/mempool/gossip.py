@@ -1,0 +1,135 @@
+"""Transaction gossip on the p2p mempool channel.
+
+Every transaction this node admits (from RPC or from a peer) is relayed to the
+peers that did not send it. Messages are msgpack lists of raw transactions,
+batched for a few milliseconds so a burst costs few frames. A bounded cache of
+recently seen transaction hashes stops a transaction from circulating: it is
+checked and relayed once. A peer that relays a transaction no honest node
+would have admitted (undecodable, badly signed, for another chain) is
+reported as misbehaving; ordinary races (``already known``, ``nonce too
+low``, a full pool) are not its fault and are dropped silently.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Callable, Protocol
+
+import msgpack
+from eth_hash.auto import keccak
+
+from cybermiles_node.mempool.errors import InvalidTransactionError, MempoolError
+
+log = logging.getLogger(__name__)
+
+MAX_TXS_PER_MESSAGE = 256
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+SEEN_CACHE_SIZE = 100_000
+FLUSH_DELAY_SECONDS = 0.01
+
+
+class GossipNetwork(Protocol):
+    """The part of the p2p node gossip uses."""
+
+    def send(self, peer_id: str, channel_id: int, payload: bytes) -> bool:
+        """Queue ``payload`` for one peer; False if its queue is full."""
+        ...
+
+    def connected_ids(self) -> list[str]:
+        """Ids of connected peers."""
+        ...
+
+    def report_misbehavior(self, peer_id: str, reason: str) -> None:
+        """Disconnect and ban a peer that sent what no honest node sends."""
+        ...
+
+
+class MalformedTxMessage(MempoolError):
+    """A mempool-channel message that is not a bounded list of transactions."""
+
+
+def encode_txs(raws: list[bytes]) -> bytes:
+    """The wire form of a batch of raw transactions."""
+    return msgpack.packb(raws, use_bin_type=True)
+
+
+def decode_txs(payload: bytes) -> list[bytes]:
+    """Parse a batch, refusing anything but a bounded list of byte strings."""
+    if len(payload) > MAX_MESSAGE_BYTES:
+        raise MalformedTxMessage("mempool message too large")
+    try:
+        value = msgpack.unpackb(
+            payload, raw=False, use_list=True, max_bin_len=MAX_MESSAGE_BYTES,
+            max_array_len=MAX_TXS_PER_MESSAGE, max_str_len=0, max_map_len=0, max_ext_len=0,
+        )
+    except (ValueError, msgpack.exceptions.ExtraData, msgpack.exceptions.UnpackException) as exc:
+        raise MalformedTxMessage(f"undecodable mempool message: {exc}") from exc
+    if not isinstance(value, list) or not all(isinstance(item, bytes) for item in value):
+        raise MalformedTxMessage("mempool message is not a list of transactions")
+    return value
+
+
+class MempoolGossip:
+    """The mempool channel's handler: admits peers' transactions and relays admitted ones."""
+
+    def __init__(self, network: GossipNetwork, channel_id: int, admit: Callable[[bytes], bytes]) -> None:
+        """``admit(raw)`` adds a transaction to the pool (raising ``MempoolError``) and returns its hash."""
+        self._network = network
+        self._channel_id = channel_id
+        self._admit = admit
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._outbox: list[tuple[bytes, str | None]] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+
+    def _remember(self, tx_hash: bytes) -> bool:
+        """Record ``tx_hash``; False if it was already seen."""
+        if tx_hash in self._seen:
+            self._seen.move_to_end(tx_hash)
+            return False
+        self._seen[tx_hash] = None
+        if len(self._seen) > SEEN_CACHE_SIZE:
+            self._seen.popitem(last=False)
+        return True
+
+    def relay(self, raw: bytes, source: str | None = None) -> None:
+        """Queue an admitted transaction for every peer except ``source``."""
+        self._remember(keccak(raw))
+        self._outbox.append((raw, source))
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(FLUSH_DELAY_SECONDS, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        outbox, self._outbox = self._outbox, []
+        for peer_id in self._network.connected_ids():
+            raws = [raw for raw, source in outbox if source != peer_id]
+            for start in range(0, len(raws), MAX_TXS_PER_MESSAGE):
+                if not self._network.send(peer_id, self._channel_id, encode_txs(raws[start:start + MAX_TXS_PER_MESSAGE])):
+                    log.debug("mempool gossip to %s dropped: its send queue is full", peer_id)
+                    break
+
+    async def receive(self, peer_id: str, payload: bytes) -> None:
+        """Admit the transactions a peer relayed and pass the new ones on."""
+        try:
+            raws = decode_txs(payload)
+        except MalformedTxMessage as exc:
+            self._network.report_misbehavior(peer_id, str(exc))
+            return
+        for raw in raws:
+            if not self._remember(keccak(raw)):
+                continue
+            try:
+                self._admit(raw)
+            except InvalidTransactionError as exc:
+                self._network.report_misbehavior(peer_id, f"relayed an invalid transaction: {exc}")
+                return
+            except MempoolError:
+                continue  # already known, nonce raced ahead, pool full: nobody's fault
+            self.relay(raw, source=peer_id)
+
+    def peer_added(self, peer_id: str) -> None:
+        """Nothing to do: a new peer receives transactions admitted from now on."""
+
+    def peer_removed(self, peer_id: str) -> None:
+        """Nothing to do."""

@@ -1,0 +1,109 @@
+"""Transaction gossip between real p2p nodes on loopback, each with its own mempool."""
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from eth_account import Account
+
+from cybermiles_node.mempool import Mempool
+from cybermiles_node.mempool.gossip import MalformedTxMessage, MempoolGossip, decode_txs, encode_txs
+from p2p.channels import MEMPOOL_CHANNEL
+from p2p.config import P2PConfig
+from p2p.keys import NodeKey
+from p2p.switch import P2PNode
+
+CHAIN_ID = 15
+
+
+class RichState:
+    """Every account is funded and fresh."""
+
+    def get_balance(self, address: bytes) -> int:
+        return 10**24
+
+    def get_nonce(self, address: bytes) -> int:
+        return 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def signed(account, nonce: int, chain_id: int = CHAIN_ID) -> bytes:
+    return bytes(account.sign_transaction({
+        "to": "0x" + "11" * 20, "value": 1, "gas": 21_000, "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 1, "nonce": nonce, "chainId": chain_id,
+    }).raw_transaction)
+
+
+class GossipingNode:
+    def __init__(self, persistent: list[str] = ()) -> None:
+        self.key = NodeKey.generate()
+        self.port = free_port()
+        self.p2p = P2PNode(self.key, "127.0.0.1", self.port, "cmt-test", P2PConfig(), persistent_peers=persistent)
+        self.mempool = Mempool(CHAIN_ID)
+        self.gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self.admit)
+        self.p2p.register_channel(MEMPOOL_CHANNEL, self.gossip)
+
+    def admit(self, raw: bytes) -> bytes:
+        return self.mempool.add(raw, RichState(), 10**9)
+
+    @property
+    def address(self) -> str:
+        return f"{self.key.node_id}@127.0.0.1:{self.port}"
+
+
+async def wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not reached")
+        await asyncio.sleep(0.02)
+
+
+def test_transactions_reach_every_node_once_and_invalid_relays_are_punished() -> None:
+    async def scenario() -> None:
+        a = GossipingNode()
+        b = GossipingNode([a.address])
+        c = GossipingNode([b.address])
+        for node in (a, b, c):
+            await node.p2p.start()
+        try:
+            await wait_for(lambda: b.p2p.is_connected(a.key.node_id) and c.p2p.is_connected(b.key.node_id))
+            senders = [Account.create() for _ in range(5)]
+            for nonce in range(50):
+                for sender in senders:
+                    raw = signed(sender, nonce)
+                    a.admit(raw)
+                    a.gossip.relay(raw)
+            await wait_for(lambda: len(c.mempool) == 250)
+            assert len(b.mempool) == 250
+            for sender in senders:
+                assert c.mempool.pending_nonce(bytes.fromhex(sender.address[2:]), RichState()) == 50
+
+            # A relayed transaction signed for another chain is something no honest node relays.
+            foreign = signed(Account.create(), 0, chain_id=1)
+            a.p2p.send(b.key.node_id, MEMPOOL_CHANNEL, encode_txs([foreign]))
+            await wait_for(lambda: b.p2p.is_banned(a.key.node_id))
+            assert len(b.mempool) == len(c.mempool) == 250
+        finally:
+            for node in (a, b, c):
+                await node.p2p.stop()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("payload", [b"", b"\xc1", encode_txs([]) + b"x", b"\x92\x01\x02", b"\xa3abc"])
+def test_malformed_messages_are_refused(payload: bytes) -> None:
+    with pytest.raises(MalformedTxMessage):
+        decode_txs(payload)
+
+
+def test_batches_are_bounded() -> None:
+    with pytest.raises(MalformedTxMessage):
+        decode_txs(encode_txs([b"\x01"] * 257))
+    assert decode_txs(encode_txs([b"\x01"] * 256)) == [b"\x01"] * 256
