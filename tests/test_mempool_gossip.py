@@ -8,7 +8,12 @@ import pytest
 from eth_account import Account
 
 from cybermiles_node.mempool import Mempool
-from cybermiles_node.mempool.gossip import MalformedTxMessage, MempoolGossip, decode_txs, encode_txs
+from cybermiles_node.mempool.gossip import (
+    MalformedTxMessage,
+    MempoolGossip,
+    decode_txs,
+    encode_txs,
+)
 from p2p.channels import MEMPOOL_CHANNEL
 from p2p.config import P2PConfig
 from p2p.keys import NodeKey
