@@ -55,9 +55,10 @@ import re
 import struct
 import zlib
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Self
 
 from consensus.errors import ConsensusError
 
@@ -305,7 +306,7 @@ class WAL:
         finally:
             self._release()
 
-    def __enter__(self) -> "WAL":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
