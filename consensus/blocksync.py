@@ -25,9 +25,8 @@ Verification (``next_to_apply``)
     ``h + 1``. A block failing a check is dropped and its sender reported as
     misbehaving, together with every other block it sent; the height is asked
     again of another peer. When an unproven block is contradicted by the next
-    block's ``last_commit``, both blocks are dropped, the sender of the
-    unproven block is reported and the next block is asked again of another
-    peer.
+    block's ``last_commit``, both blocks are dropped and asked again, and the
+    sender of the unproven block (who withheld the proof) is reported.
 
 Messages
     The block-sync channel carries ``StatusRequest``, ``StatusResponse``,
