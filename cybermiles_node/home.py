@@ -52,6 +52,16 @@ class NodeHome:
         return self.root / "config" / "validator_key.json"
 
     @property
+    def node_key(self) -> Path:
+        """The p2p node key (its node id is derived from it)."""
+        return self.root / "config" / "node_key.json"
+
+    @property
+    def wal(self) -> Path:
+        """The consensus write-ahead log directory."""
+        return self.data / "cs.wal"
+
+    @property
     def keystore(self) -> Path:
         """Encrypted account keystores."""
         return self.root / "keystore"

@@ -1,36 +1,61 @@
-"""The node service: opens the home, wires storage, application, mempool, engine and RPC, and runs them.
+"""The node service: opens the home, wires storage, application, mempool, consensus, p2p and RPC.
 
-Threads: the asyncio event loop (RPC, mempool, engine driver), one execution
-thread (block building, checking and committing), and a small pool of RPC
-reader threads. Shutdown on SIGINT/SIGTERM finishes the block in progress,
-stops the RPC server and closes the database.
+Two modes. A chain with one validator and no peers configured (the local
+development chain) runs the single-validator producer. Otherwise the node
+joins the p2p network, catches up by block sync until no peer is ahead, then
+runs the Tendermint driver: as a validator if its key is in the validator set,
+else as a full node that follows and serves RPC.
+
+Threads: the asyncio event loop (RPC, mempool, p2p, consensus driver), one
+execution thread (block building, checking and committing), and a small pool
+of RPC reader threads. Shutdown on SIGINT/SIGTERM finishes the block in
+progress, stops the RPC server and p2p, and closes the database and WAL.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from consensus.driver import ConsensusDriver, DriverConfig
 from consensus.keys import ValidatorKey
 from consensus.privval import PrivValidator
+from consensus.reactor import BlockSyncService, ConsensusGossip
 from consensus.solo import EngineConfig, SingleValidatorEngine
-from consensus.types import Block
+from consensus.tendermint import TimeoutConfig
+from consensus.types import Block, Commit
+from consensus.wal import WAL
 from cybermiles_node.application import CyberMilesApp
 from cybermiles_node.config import NodeConfig
+from cybermiles_node.errors import NodeError
 from cybermiles_node.home import NodeHome
 from cybermiles_node.mempool.config import MempoolConfig
+from cybermiles_node.mempool.gossip import MempoolGossip
 from cybermiles_node.mempool.pool import Mempool
 from cybermiles_node.rpc_backend import NodeBackend
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.leveldb import LevelDB
 from genesis.document import GenesisDocument
+from p2p.channels import (
+    BLOCKSYNC_CHANNEL,
+    CONSENSUS_DATA_CHANNEL,
+    CONSENSUS_VOTE_CHANNEL,
+    MEMPOOL_CHANNEL,
+)
+from p2p.config import P2PConfig
+from p2p.keys import NodeKey
+from p2p.switch import P2PNode
+from rpc.backend import SyncStatus
 from rpc.config import RPCConfig
 from rpc.server import RPCServer
 
 log = logging.getLogger("cmnode")
+
+CATCH_UP_GRACE_MS = 2_000  # time for peers' statuses to arrive before deciding nobody is ahead
 
 
 class MempoolTxSource:
@@ -65,8 +90,35 @@ def runtime_options(genesis: GenesisDocument, config: NodeConfig) -> RuntimeOpti
     return RuntimeOptions(interval, genesis.consensus.create_empty_blocks if empty is None else empty)
 
 
+class NetworkStatus:
+    """Peers and sync progress for the RPC, read from the p2p node and block sync."""
+
+    def __init__(self, p2p: P2PNode, sync: BlockSyncService, store: ChainStore, start_height: int) -> None:
+        self._p2p = p2p
+        self._sync = sync
+        self._store = store
+        self._start_height = start_height
+
+    def peer_count(self) -> int:
+        """Connected peers."""
+        return len(self._p2p.connected_ids())
+
+    def sync_status(self) -> SyncStatus | None:
+        """Progress while more than one block behind the best peer."""
+        latest = self._store.latest_height()
+        highest = self._sync.max_peer_height
+        if highest <= latest + 1:
+            return None
+        return SyncStatus(starting_block=self._start_height, current_block=latest, highest_block=highest)
+
+
+def p2p_network_name(genesis: GenesisDocument) -> str:
+    """The p2p network name: peers with another chain id or genesis refuse each other."""
+    return f"cmt-{genesis.chain_id}-{genesis.hash().hex()[:16]}"
+
+
 class Node:
-    """A running single-validator node."""
+    """A running node: the single-validator producer, or a BFT validator / full node on a p2p network."""
 
     def __init__(self, home: NodeHome, config: NodeConfig, genesis: GenesisDocument) -> None:
         self.home = home
@@ -94,14 +146,26 @@ class Node:
                 min_gas_price=params.min_gas_price,
             ),
         )
+        self.networked = len(genesis.validators) > 1 or bool(config.p2p.persistent_peers or config.p2p.seeds)
         self.execution = ThreadPoolExecutor(max_workers=1, thread_name_prefix="execution")
         self.engine: SingleValidatorEngine | None = None
-        self.backend = NodeBackend(self.app, self.mempool, self._notify_tx)
+        self.driver: ConsensusDriver | None = None
+        self.p2p: P2PNode | None = None
+        self.wal: WAL | None = None
+        self.tx_gossip: MempoolGossip | None = None
+        self.backend = NodeBackend(self.app, self.mempool, self._on_new_tx)
         self.rpc: RPCServer | None = None
 
-    def _notify_tx(self) -> None:
+    # -- callbacks -------------------------------------------------------------------
+
+    def _on_new_tx(self, raw: bytes) -> None:
         if self.engine is not None:
             self.engine.notify_tx()
+        if self.tx_gossip is not None:
+            self.tx_gossip.relay(raw)
+
+    def _admit_from_peer(self, raw: bytes) -> bytes:
+        return self.mempool.add(raw, self.backend.latest_state(), self.app.next_base_fee())
 
     def _on_commit(self, block: Block) -> None:
         receipts = self.app.last_receipts
@@ -112,38 +176,55 @@ class Node:
         log.debug("block %d 0x%s: gas used %d", block.number, block.hash.hex(), block.header.gas_used)
         self.backend.block_committed(block, receipts)
 
+    async def _apply_synced(self, block: Block, commit: Commit) -> None:
+        """Apply a block fetched by block sync before consensus runs."""
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(self.execution, self.app.process_proposal, block):
+            raise NodeError(f"block {block.number} from block sync does not re-execute to its header")
+        await loop.run_in_executor(self.execution, self.app.finalize_block, block)
+        await loop.run_in_executor(self.execution, self.app.commit, block, commit)
+        self._on_commit(block)
+
+    # -- running ---------------------------------------------------------------------
+
     async def run(self) -> None:
         """Serve until SIGINT/SIGTERM."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        background: list[asyncio.Task[None]] = []
         try:
-            await self.start()
-            log.info("node started: chain %d at height %d", self.genesis.chain_id, self.app.latest_header.number)
-            engine_task = asyncio.create_task(self.engine.run()) if self.engine else None
+            await self._start_rpc()
+            mode = "networked" if self.networked else "single-validator"
+            log.info("node started (%s): chain %d at height %d", mode, self.genesis.chain_id,
+                     self.app.latest_header.number)
+            main = asyncio.create_task(self._run_networked(background) if self.networked else self._run_solo())
             stopper = asyncio.create_task(stop.wait())
-            waiting = {stopper} | ({engine_task} if engine_task else set())
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if engine_task is not None and engine_task in done:
-                engine_task.result()  # surface a failure of the engine
+            done, _ = await asyncio.wait({main, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if main in done:
+                main.result()  # surface a failure
             log.info("shutting down")
             if self.engine is not None:
                 self.engine.stop()
-            if engine_task is not None:
-                await engine_task
+            if self.driver is not None:
+                self.driver.stop()
+            if main not in done:
+                main.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await main
             stopper.cancel()
         finally:
+            for task in background:
+                task.cancel()
             await self.close()
 
-    async def start(self) -> None:
-        """Start the RPC server and prepare the block producer."""
+    async def _run_solo(self) -> None:
         key = ValidatorKey.load(self.home.validator_key)
-        privval = PrivValidator(key, self.home.last_signed)
         self.engine = SingleValidatorEngine(
             app=self.app,
             txs=MempoolTxSource(self.mempool, self.app),
-            privval=privval,
+            privval=PrivValidator(key, self.home.last_signed),
             validators=self.app.validators,
             config=EngineConfig(
                 chain_id=self.genesis.chain_id,
@@ -157,6 +238,70 @@ class Node:
         last_commit = self.store.get_seen_commit(self.app.latest_header.number)
         if last_commit is not None:
             self.engine.resume_commit(last_commit)
+        await self.engine.run()
+
+    async def _run_networked(self, background: list[asyncio.Task[None]]) -> None:
+        p2p_settings = self.config.p2p
+        self.p2p = P2PNode(
+            NodeKey.load(self.home.node_key),
+            p2p_settings.addr.host,
+            p2p_settings.addr.port,
+            p2p_network_name(self.genesis),
+            P2PConfig(moniker=self.config.moniker, max_inbound_peers=p2p_settings.max_inbound_peers,
+                      max_outbound_peers=p2p_settings.max_outbound_peers),
+            persistent_peers=p2p_settings.persistent_peers,
+            seeds=p2p_settings.seeds,
+        )
+        gossip = ConsensusGossip(self.p2p)
+        self.p2p.register_channel(CONSENSUS_DATA_CHANNEL, gossip)
+        self.p2p.register_channel(CONSENSUS_VOTE_CHANNEL, gossip)
+        sync = BlockSyncService(self.p2p, self.store, self.genesis.chain_id, lambda height: self.app.validators,
+                                self._apply_synced)
+        self.p2p.register_channel(BLOCKSYNC_CHANNEL, sync)
+        self.tx_gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self._admit_from_peer)
+        self.p2p.register_channel(MEMPOOL_CHANNEL, self.tx_gossip)
+        self.backend.network = NetworkStatus(self.p2p, sync, self.store, self.store.latest_height())
+        await self.p2p.start()
+        log.info("p2p node %s listening on %s", self.p2p.node_id, p2p_settings.addr)
+        background.append(asyncio.create_task(sync.run()))
+        background.append(asyncio.create_task(gossip.regossip()))
+        while not sync.caught_up(CATCH_UP_GRACE_MS):
+            await asyncio.sleep(0.1)
+        log.info("caught up at height %d; starting consensus", self.store.latest_height())
+        key = ValidatorKey.load(self.home.validator_key)
+        is_validator = self.app.validators.by_address(key.address) is not None
+        self.wal = WAL(self.home.wal)
+        consensus = self.genesis.consensus
+        self.driver = ConsensusDriver(
+            app=self.app,
+            txs=MempoolTxSource(self.mempool, self.app),
+            privval=PrivValidator(key, self.home.last_signed) if is_validator else None,
+            wal=self.wal,
+            network=gossip,
+            validators=self.app.validators,
+            config=DriverConfig(
+                chain_id=self.genesis.chain_id,
+                timeouts=TimeoutConfig(
+                    consensus.timeout_propose_ms, consensus.timeout_propose_delta_ms,
+                    consensus.timeout_prevote_ms, consensus.timeout_prevote_delta_ms,
+                    consensus.timeout_precommit_ms, consensus.timeout_precommit_delta_ms,
+                ),
+                timeout_commit_ms=self.options.block_interval_ms,
+                max_block_bytes=consensus.max_block_bytes,
+            ),
+            executor=self.execution,
+            on_commit=self._on_commit,
+        )
+        last_commit = self.store.get_seen_commit(self.app.latest_header.number)
+        if last_commit is not None:
+            self.driver.resume_commit(last_commit)
+        self.driver.on_misbehaviour(self.p2p.report_misbehavior)
+        gossip.attach(self.driver)
+        sync.set_apply(self.driver.adopt)
+        log.info("consensus running as %s", "a validator" if is_validator else "a full node")
+        await self.driver.run()
+
+    async def _start_rpc(self) -> None:
         if self.config.rpc.enabled:
             rpc = self.config.rpc
             self.rpc = RPCServer(
@@ -177,7 +322,11 @@ class Node:
         """Stop serving and close the database."""
         if self.rpc is not None:
             await self.rpc.stop()
+        if self.p2p is not None:
+            await self.p2p.stop()
         self.backend.close()
         self.execution.shutdown(wait=True)
+        if self.wal is not None:
+            self.wal.close()
         self.db.close()
         self.home.pid_file.unlink(missing_ok=True)

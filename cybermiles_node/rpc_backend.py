@@ -10,15 +10,28 @@ import asyncio
 import platform
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from consensus.types import Block, Header
 from cybermiles_node.application import CyberMilesApp
 from cybermiles_node.mempool.errors import MempoolError
 from cybermiles_node.mempool.pool import Mempool
 from cybermiles_node.storage.errors import TooManyLogs
-from rpc.backend import BlockListener, CallRequest, CallResult, LogFilter, MatchedLog, SyncStatus, TxLocation
-from rpc.errors import ExecutionReverted, LimitExceeded, ResourceNotFound, TransactionRejected
+from rpc.backend import (
+    BlockListener,
+    CallRequest,
+    CallResult,
+    LogFilter,
+    MatchedLog,
+    SyncStatus,
+    TxLocation,
+)
+from rpc.errors import (
+    ExecutionReverted,
+    LimitExceeded,
+    ResourceNotFound,
+    TransactionRejected,
+)
 from vm.execution import BlockEnv, CallMessage
 from vm.receipts import Receipt
 
@@ -41,14 +54,41 @@ class StateAt:
         return self._accounts.get_nonce(address)
 
 
-class NodeBackend:
-    """Answers the RPC server from the chain store, the state, and the mempool."""
+class NetworkStatus(Protocol):
+    """What the RPC reports of the p2p network and block sync."""
 
-    def __init__(self, app: CyberMilesApp, mempool: Mempool, on_new_tx: Callable[[], None], readers: int = 2) -> None:
+    def peer_count(self) -> int:
+        """Connected peers."""
+        ...
+
+    def sync_status(self) -> SyncStatus | None:
+        """Progress while catching up, None at the head of the chain."""
+        ...
+
+
+class Standalone:
+    """The network status of a node without peers (a single-validator chain)."""
+
+    def peer_count(self) -> int:
+        """No peers."""
+        return 0
+
+    def sync_status(self) -> SyncStatus | None:
+        """It makes its own chain: never behind."""
+        return None
+
+
+class NodeBackend:
+    """Answers the RPC server from the chain store, the state, the mempool and the network."""
+
+    def __init__(self, app: CyberMilesApp, mempool: Mempool, on_new_tx: Callable[[bytes], None],
+                 network: NetworkStatus | None = None, readers: int = 2) -> None:
+        """``on_new_tx(raw)`` is called for each transaction admitted over RPC (to gossip it or wake the producer)."""
         self._app = app
         self._store = app.store
         self._mempool = mempool
         self._on_new_tx = on_new_tx
+        self.network: NetworkStatus = network or Standalone()
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="rpc-read")
         self._listeners: list[BlockListener] = []
         self._latest_state: tuple[bytes, StateAt] | None = None
@@ -78,12 +118,12 @@ class NodeBackend:
         return f"cmnode/v{VERSION}/{sys.platform}-{platform.machine()}/python{sys.version_info[0]}.{sys.version_info[1]}"
 
     async def peer_count(self) -> int:
-        """A single-validator node has no peers."""
-        return 0
+        """Connected p2p peers."""
+        return self.network.peer_count()
 
     async def syncing(self) -> SyncStatus | None:
-        """The node produces its own chain: never syncing."""
-        return None
+        """Block-sync progress, None at the head of the chain."""
+        return self.network.sync_status()
 
     # -- chain ---------------------------------------------------------------------
 
@@ -211,7 +251,7 @@ class NodeBackend:
             tx_hash = self._mempool.add(raw, self.latest_state(), self._app.next_base_fee())
         except MempoolError as exc:
             raise TransactionRejected(str(exc)) from exc
-        self._on_new_tx()
+        self._on_new_tx(raw)
         return tx_hash
 
     # -- fees ----------------------------------------------------------------------

@@ -1,0 +1,345 @@
+"""The asyncio driver of the Tendermint state machine: timers, signing, WAL, application, network.
+
+``TendermintMachine`` is sans-IO; this driver feeds it events one at a time
+from a bounded queue and carries out the effects it returns:
+
+* ``BuildProposal`` / ``ValidateBlock`` / ``Decide`` run the application's
+  blocking calls on the execution thread (one thread, in order);
+* ``SignProposal`` / ``SignVote`` timestamp the message, sign it through the
+  ``PrivValidator`` (which persists its last-signed record first), append it to
+  the WAL with fsync, and only then feed it back and let it be broadcast;
+* ``ScheduleTimeout`` arms a loop timer; ``Broadcast`` hands the message to the
+  network; ``EvidenceFound`` is kept for the next proposal's evidence.
+
+On start the driver replays the WAL records of the height in progress (its
+own signed messages and those it had received), so a restarted validator
+resumes where it was and cannot sign anything conflicting.
+
+The validator set is the genesis set (validator-set updates from the
+application are not produced yet); the proposer-priority state of a height is
+therefore recomputed from genesis at start-up, one increment per height.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
+from typing import Callable, Protocol
+
+from consensus.application import Application, ProposalRequest, TxSource
+from consensus.errors import DoubleSignRefused
+from consensus.messages import (
+    MalformedMessage,
+    Message,
+    Proposal,
+    Vote,
+    decode_message,
+    encode_message,
+)
+from consensus.privval import PrivValidator
+from consensus.proposer import ProposerPriorities
+from consensus.tendermint import (
+    BlockValidated,
+    Broadcast,
+    BuildProposal,
+    Decide,
+    Effect,
+    Event,
+    EvidenceFound,
+    InvalidProposal,
+    ProposalBlockReady,
+    ProposalReceived,
+    ScheduleTimeout,
+    SignProposal,
+    SignVote,
+    Start,
+    TendermintMachine,
+    TimeoutConfig,
+    TimeoutFired,
+    ValidateBlock,
+    VoteReceived,
+)
+from consensus.types import EMPTY_COMMIT, Block, Commit
+from consensus.validators import ValidatorSet
+from consensus.votes import InvalidVote
+from consensus.wal import WAL
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED_EVENTS = 10_000
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+class ConsensusNetwork(Protocol):
+    """Where the driver sends consensus messages."""
+
+    def broadcast_message(self, message: Message) -> None:
+        """Gossip a proposal or vote to every peer."""
+        ...
+
+
+@dataclass(frozen=True)
+class DriverConfig:
+    """Consensus settings of one node."""
+
+    chain_id: int
+    timeouts: TimeoutConfig
+    timeout_commit_ms: int
+    max_block_bytes: int
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """A block decided by the network, received by block sync (its commit already verified)."""
+
+    block: Block
+    commit: Commit
+    done: asyncio.Future[None]
+
+
+class ConsensusDriver:
+    """Runs one node's consensus: a validator when given a ``PrivValidator``, else a follower."""
+
+    def __init__(
+        self,
+        app: Application,
+        txs: TxSource,
+        privval: PrivValidator | None,
+        wal: WAL,
+        network: ConsensusNetwork,
+        validators: ValidatorSet,
+        config: DriverConfig,
+        executor: Executor,
+        on_commit: Callable[[Block], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._app = app
+        self._txs = txs
+        self._privval = privval
+        self._wal = wal
+        self._network = network
+        self._validators = validators
+        self._config = config
+        self._executor = executor
+        self._on_commit = on_commit
+        self._clock = clock
+        address = privval.address if privval is not None else None
+        self.machine = TendermintMachine(config.chain_id, config.timeouts, address)
+        self._owner = {v.address: v.owner for v in validators.validators}
+        self._events: asyncio.Queue[Event | Adopt] = asyncio.Queue(MAX_QUEUED_EVENTS)
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._stopped = asyncio.Event()
+        self._misbehaving: Callable[[str, str], None] = lambda peer, reason: None
+        info = app.info()
+        self.height = info.last_height
+        self._last_time = info.last_header.timestamp if info.last_header is not None else 0
+        self._last_commit: Commit = EMPTY_COMMIT
+        self._priorities = self._priorities_at(self.height + 1)
+
+    # -- wiring ----------------------------------------------------------------------
+
+    def resume_commit(self, commit: Commit) -> None:
+        """The commit of the last stored block (the next block's ``last_commit``)."""
+        self._last_commit = commit
+
+    def on_misbehaviour(self, report: Callable[[str, str], None]) -> None:
+        """Where to report a peer that sent a message that can never be valid."""
+        self._misbehaving = report
+
+    def deliver(self, payload: bytes, peer_id: str) -> None:
+        """A consensus message from a peer (called on the event loop; never blocks)."""
+        try:
+            message = decode_message(payload, MAX_MESSAGE_BYTES)
+        except MalformedMessage as exc:
+            self._misbehaving(peer_id, f"malformed consensus message: {exc}")
+            return
+        event: Event = ProposalReceived(message) if isinstance(message, Proposal) else VoteReceived(message)
+        self._enqueue(event, peer_id)
+
+    async def adopt(self, block: Block, commit: Commit) -> None:
+        """Commit a block the network decided while this node was behind; returns once it is handled."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._enqueue(Adopt(block, commit, done))
+        await done
+
+    def _enqueue(self, event: Event | Adopt, peer_id: str | None = None) -> None:
+        try:
+            self._events.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning("consensus event queue full: dropped %s from %s", type(event).__name__, peer_id or "self")
+
+    def stop(self) -> None:
+        """Stop after the event being handled."""
+        self._stopped.set()
+
+    # -- running ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Replay the WAL of the height in progress, then handle events until stopped."""
+        await self._start_height(self.height + 1, replay=True)
+        getter: asyncio.Task[Event] | None = None
+        stopper = asyncio.create_task(self._stopped.wait())
+        try:
+            while not self._stopped.is_set():
+                getter = asyncio.create_task(self._events.get())
+                done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    break
+                await self._handle(getter.result())
+                getter = None
+        finally:
+            stopper.cancel()
+            if getter is not None:
+                getter.cancel()
+            for timer in self._timers:
+                timer.cancel()
+
+    async def _start_height(self, height: int, *, replay: bool) -> None:
+        effects = self.machine.handle(Start(height, self._validators, self._priorities))
+        if replay:
+            last_end = self._wal.last_end_height
+            if last_end is None or last_end < height - 1:
+                self._wal.write_end_height(height - 1)  # the store is ahead of the WAL (fresh log, or a crash in between)
+            replayed = 0
+            for record in self._wal.replay_from(height):
+                try:
+                    message = decode_message(record, MAX_MESSAGE_BYTES)
+                except MalformedMessage:
+                    log.warning("skipping an undecodable WAL record")
+                    continue
+                event: Event = ProposalReceived(message) if isinstance(message, Proposal) else VoteReceived(message)
+                effects.extend(self._handle_safely(event))
+                replayed += 1
+            if replayed:
+                log.info("replayed %d consensus messages of height %d from the WAL", replayed, height)
+        await self._apply(effects)
+
+    def _handle_safely(self, event: Event, peer_id: str | None = None) -> list[Effect]:
+        try:
+            return self.machine.handle(event)
+        except (InvalidProposal, InvalidVote) as exc:
+            if peer_id is not None:
+                self._misbehaving(peer_id, str(exc))
+            log.debug("ignored invalid consensus message: %s", exc)
+            return []
+
+    async def _handle(self, event: Event | Adopt) -> None:
+        if isinstance(event, Adopt):
+            await self._adopt(event)
+        else:
+            await self._apply(self._handle_safely(event))
+
+    async def _adopt(self, event: Adopt) -> None:
+        try:
+            block = event.block
+            if block.number != self.height + 1:
+                return  # consensus got there first, or it is not the next block yet
+            loop = asyncio.get_running_loop()
+            if not await loop.run_in_executor(self._executor, self._app.process_proposal, block):
+                log.error("block %d from block sync failed re-execution; not adopted", block.number)
+                return
+            log.info("adopting block %d decided by the network", block.number)
+            await self._finish_height(block, event.commit)
+            await self._start_height(block.number + 1, replay=False)
+        finally:
+            if not event.done.done():
+                event.done.set_result(None)
+
+    async def _apply(self, effects: list[Effect]) -> None:
+        """Carry out effects in order; effects of fed-back events are carried out too."""
+        queue = list(effects)
+        while queue:
+            effect = queue.pop(0)
+            queue.extend(await self._carry_out(effect))
+
+    async def _carry_out(self, effect: Effect) -> list[Effect]:
+        loop = asyncio.get_running_loop()
+        if isinstance(effect, Broadcast):
+            self._network.broadcast_message(effect.message)
+        elif isinstance(effect, ScheduleTimeout):
+            self._schedule(effect)
+        elif isinstance(effect, (SignVote, SignProposal)):
+            return self._sign(effect)
+        elif isinstance(effect, BuildProposal):
+            block = await self._build(effect.height, effect.round)
+            return self._handle_safely(ProposalBlockReady(effect.height, effect.round, block))
+        elif isinstance(effect, ValidateBlock):
+            valid = await loop.run_in_executor(self._executor, self._app.process_proposal, effect.block)
+            return self._handle_safely(BlockValidated(effect.block.hash, valid))
+        elif isinstance(effect, Decide):
+            await self._decide(effect)
+        elif isinstance(effect, EvidenceFound):
+            log.warning("double signing detected: %s", effect.evidence)
+        return []
+
+    def _schedule(self, effect: ScheduleTimeout) -> None:
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle | None = None
+
+        def fire() -> None:
+            self._timers.discard(handle)  # type: ignore[arg-type]
+            self._enqueue(TimeoutFired(effect.height, effect.round, effect.step))
+
+        handle = loop.call_later(effect.duration_ms / 1000, fire)
+        self._timers.add(handle)
+
+    def _sign(self, effect: SignVote | SignProposal) -> list[Effect]:
+        if self._privval is None:
+            return []
+        message: Vote | Proposal = effect.vote if isinstance(effect, SignVote) else effect.proposal
+        stamped = replace(message, timestamp_ms=max(int(self._clock() * 1000), self._last_time * 1000))
+        try:
+            signature = self._privval.sign(
+                stamped.height, stamped.round, effect.privval_step, stamped.sign_bytes(self._config.chain_id)
+            )
+        except DoubleSignRefused as exc:
+            log.warning("refused to sign: %s", exc)
+            return []
+        signed = stamped.with_signature(signature)
+        self._wal.write_sync(encode_message(signed))
+        event: Event = ProposalReceived(signed) if isinstance(signed, Proposal) else VoteReceived(signed)
+        return self._handle_safely(event)
+
+    async def _build(self, height: int, round_: int) -> Block:
+        proposer = self.machine.proposer(round_)
+        request = ProposalRequest(
+            height=height,
+            timestamp=max(int(self._clock()), self._last_time),
+            proposer_address=proposer,
+            proposer_owner=self._owner[proposer],
+            validators_hash=self._validators.hash,
+            next_validators_hash=self._validators.hash,
+            last_commit=self._last_commit,
+            txs=self._txs.reap(self._config.max_block_bytes),
+            max_bytes=self._config.max_block_bytes,
+        )
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._app.prepare_proposal, request)
+
+    async def _decide(self, effect: Decide) -> None:
+        await self._finish_height(effect.block, effect.commit)
+        await asyncio.sleep(self._config.timeout_commit_ms / 1000)
+        await self._start_height(effect.height + 1, replay=False)
+
+    async def _finish_height(self, block: Block, commit: Commit) -> None:
+        """Finalize and commit ``block`` through the application, close its height in the WAL."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._app.finalize_block, block)
+        await loop.run_in_executor(self._executor, self._app.commit, block, commit)
+        self._wal.write_end_height(block.number)
+        self.height = block.number
+        self._last_time = block.header.timestamp
+        self._last_commit = commit
+        self._priorities = self._priorities.next_height(self._validators)
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        self._on_commit(block)
+
+    def _priorities_at(self, height: int) -> ProposerPriorities:
+        priorities = ProposerPriorities.initial(self._validators)
+        for _ in range(1, height):
+            priorities = priorities.next_height(self._validators)
+        return priorities
