@@ -37,6 +37,7 @@ class ProposalRequest:
     last_commit: Commit
     txs: Sequence[Any]  # decoded transactions, as the TxSource returned them
     max_bytes: int
+    evidence: Sequence[bytes] = ()  # encoded DuplicateVoteEvidence to include
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from typing import Callable, Protocol
 
 from consensus.application import Application, ProposalRequest, TxSource
 from consensus.errors import DoubleSignRefused
+from consensus.evidence import DuplicateVoteEvidence, EvidencePool, InvalidEvidence
 from consensus.messages import (
     MalformedMessage,
     Message,
@@ -70,13 +71,18 @@ log = logging.getLogger(__name__)
 
 MAX_QUEUED_EVENTS = 10_000
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+MAX_EVIDENCE_PER_BLOCK = 16
 
 
 class ConsensusNetwork(Protocol):
-    """Where the driver sends consensus messages."""
+    """Where the driver sends consensus messages and evidence."""
 
     def broadcast_message(self, message: Message) -> None:
         """Gossip a proposal or vote to every peer."""
+        ...
+
+    def broadcast_evidence(self, payload: bytes) -> None:
+        """Gossip encoded evidence to every peer."""
         ...
 
 
@@ -127,6 +133,7 @@ class ConsensusDriver:
         self._clock = clock
         address = privval.address if privval is not None else None
         self.machine = TendermintMachine(config.chain_id, config.timeouts, address)
+        self.evidence = EvidencePool(config.chain_id)
         self._owner = {v.address: v.owner for v in validators.validators}
         self._events: asyncio.Queue[Event | Adopt] = asyncio.Queue(MAX_QUEUED_EVENTS)
         self._timers: set[asyncio.TimerHandle] = set()
@@ -163,6 +170,27 @@ class ConsensusDriver:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._enqueue(Adopt(block, commit, done))
         await done
+
+    def deliver_evidence(self, payload: bytes, peer_id: str) -> None:
+        """Evidence gossiped by a peer: verify, keep and relay it (called on the event loop)."""
+        try:
+            evidence = DuplicateVoteEvidence.decode(payload)
+        except InvalidEvidence as exc:
+            self._misbehaving(peer_id, f"malformed evidence: {exc}")
+            return
+        self._keep_evidence(evidence, peer_id)
+
+    def _keep_evidence(self, evidence: DuplicateVoteEvidence, peer_id: str | None) -> None:
+        try:
+            added = self.evidence.add(evidence, self._validators, self.height + 1)
+        except InvalidEvidence as exc:
+            if peer_id is not None:
+                self._misbehaving(peer_id, f"invalid evidence: {exc}")
+            return
+        if added:
+            log.warning("double signing by validator 0x%s at height %d", evidence.validator_address.hex(),
+                        evidence.height)
+            self._network.broadcast_evidence(evidence.encode())
 
     def _enqueue(self, event: Event | Adopt, peer_id: str | None = None) -> None:
         try:
@@ -271,7 +299,7 @@ class ConsensusDriver:
         elif isinstance(effect, Decide):
             await self._decide(effect)
         elif isinstance(effect, EvidenceFound):
-            log.warning("double signing detected: %s", effect.evidence)
+            self._keep_evidence(effect.evidence, None)
         return []
 
     def _schedule(self, effect: ScheduleTimeout) -> None:
@@ -314,6 +342,7 @@ class ConsensusDriver:
             last_commit=self._last_commit,
             txs=self._txs.reap(self._config.max_block_bytes),
             max_bytes=self._config.max_block_bytes,
+            evidence=[item.encode() for item in self.evidence.pending(MAX_EVIDENCE_PER_BLOCK)],
         )
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._app.prepare_proposal, request)
@@ -329,6 +358,7 @@ class ConsensusDriver:
         await loop.run_in_executor(self._executor, self._app.finalize_block, block)
         await loop.run_in_executor(self._executor, self._app.commit, block, commit)
         self._wal.write_end_height(block.number)
+        self.evidence.mark_committed([DuplicateVoteEvidence.decode(item) for item in block.evidence], block.number)
         self.height = block.number
         self._last_time = block.header.timestamp
         self._last_commit = commit

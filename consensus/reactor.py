@@ -39,6 +39,7 @@ from p2p.channels import (
     BLOCKSYNC_CHANNEL,
     CONSENSUS_DATA_CHANNEL,
     CONSENSUS_VOTE_CHANNEL,
+    EVIDENCE_CHANNEL,
 )
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,9 @@ def _channel_of(message: Message) -> int:
 class ConsensusGossip:
     """Handler of the consensus data and vote channels; the driver's ``ConsensusNetwork``."""
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, evidence: EvidenceGossip) -> None:
         self._network = network
+        self._evidence = evidence
         self._sink: MessageSink | None = None
         self._height = 0
         self._kept: list[tuple[int, bytes]] = []
@@ -105,6 +107,10 @@ class ConsensusGossip:
         if message.height == self._height and len(self._kept) < MAX_KEPT_MESSAGES:
             self._kept.append((channel, payload))
         self._network.broadcast(channel, payload)
+
+    def broadcast_evidence(self, payload: bytes) -> None:
+        """Gossip encoded evidence (on the evidence channel)."""
+        self._evidence.broadcast(payload)
 
     def _send_kept(self, peer_id: str) -> None:
         for channel, payload in self._kept:
@@ -129,6 +135,41 @@ class ConsensusGossip:
 
     def peer_removed(self, peer_id: str) -> None:
         """Nothing kept per peer."""
+
+
+class EvidenceSink(Protocol):
+    """Where gossiped evidence goes (the driver)."""
+
+    def deliver_evidence(self, payload: bytes, peer_id: str) -> None:
+        """Handle encoded evidence from a peer."""
+        ...
+
+
+class EvidenceGossip:
+    """Handler of the evidence channel."""
+
+    def __init__(self, network: Network) -> None:
+        self._network = network
+        self._sink: EvidenceSink | None = None
+
+    def attach(self, sink: EvidenceSink) -> None:
+        """Deliver received evidence to ``sink``."""
+        self._sink = sink
+
+    def broadcast(self, payload: bytes) -> None:
+        """Gossip encoded evidence to every peer."""
+        self._network.broadcast(EVIDENCE_CHANNEL, payload)
+
+    async def receive(self, peer_id: str, payload: bytes) -> None:
+        """Evidence from a peer."""
+        if self._sink is not None:
+            self._sink.deliver_evidence(payload, peer_id)
+
+    def peer_added(self, peer_id: str) -> None:
+        """Nothing to do."""
+
+    def peer_removed(self, peer_id: str) -> None:
+        """Nothing to do."""
 
 
 class BlockSyncService:

@@ -16,10 +16,19 @@ from typing import Any
 
 from eth.db.account import AccountDB
 
+from consensus.application import AppInfo, FinalizeResult, ProposalRequest
 from consensus.commit import verify_commit
 from consensus.errors import InvalidBlock
-from consensus.application import AppInfo, FinalizeResult, ProposalRequest
-from consensus.types import EMPTY_COMMIT, EMPTY_OMMERS_HASH, ZERO_HASH32, Block, Commit, Header, evidence_root
+from consensus.evidence import DuplicateVoteEvidence, InvalidEvidence
+from consensus.types import (
+    EMPTY_COMMIT,
+    EMPTY_OMMERS_HASH,
+    ZERO_HASH32,
+    Block,
+    Commit,
+    Header,
+    evidence_root,
+)
 from consensus.validators import Validator, ValidatorSet
 from cybermiles_node.storage.chainstore import ChainStore
 from genesis.document import GenesisDocument
@@ -27,8 +36,8 @@ from vm.errors import BlockExecutionError, InvalidTransaction
 from vm.execution import BlockEnv, ChainExecutor, ExecutionResult, GenesisAccount
 from vm.fees import FeeParams, next_base_fee
 from vm.native.addresses import GOVERNANCE_ADDRESS, VESTING_ADDRESS
-from vm.receipts import Receipt
 from vm.native.vesting import Schedule, VestingContract, genesis_storage
+from vm.receipts import Receipt
 from vm.transactions import decode_transaction
 from vm.trie_root import BLANK_ROOT_HASH
 
@@ -162,7 +171,8 @@ class CyberMilesApp:
         for tx_hash, reason in result.rejected:
             log.debug("left out tx 0x%s: %s", tx_hash.hex(), reason)
         header = self._header(parent, env, request, result)
-        block = Block(header=header, transactions=list(result.transactions), last_commit=request.last_commit, evidence=[])
+        block = Block(header=header, transactions=list(result.transactions), last_commit=request.last_commit,
+                      evidence=list(request.evidence))
         self._remember(block, result)
         return block
 
@@ -225,8 +235,21 @@ class CyberMilesApp:
             validators_hash=request.validators_hash,
             next_validators_hash=request.next_validators_hash,
             last_commit_hash=request.last_commit.hash,
-            evidence_hash=evidence_root([]),
+            evidence_hash=evidence_root(request.evidence),
         )
+
+    def _check_evidence(self, block: Block) -> None:
+        """Every piece of evidence must be a verified double-sign of a validator, at most once per block."""
+        seen: set[bytes] = set()
+        for index, encoded in enumerate(block.evidence):
+            try:
+                evidence = DuplicateVoteEvidence.decode(encoded)
+                evidence.verify(self.chain_id, self.validators)
+            except InvalidEvidence as exc:
+                raise BlockExecutionError(f"evidence {index}: {exc}") from exc
+            if evidence.height >= block.number or evidence.hash in seen:
+                raise BlockExecutionError(f"evidence {index}: from height {evidence.height}, or repeated")
+            seen.add(evidence.hash)
 
     def _verify(self, block: Block) -> None:
         parent = self.latest_header
@@ -247,6 +270,7 @@ class CyberMilesApp:
                 raise BlockExecutionError("the first block carries a commit, but genesis is not voted on")
         else:
             verify_commit(block.last_commit, self.validators, self.chain_id, parent.number, parent.hash)
+        self._check_evidence(block)
         env = self.block_env(parent, header.number, header.timestamp, header.coinbase)
         txs = [decode_transaction(raw, self.chain_id) for raw in block.transactions]
         result = self.executor.execute_block(self.store.state_db(), parent.state_root, env, txs, strict=True)
@@ -256,7 +280,7 @@ class CyberMilesApp:
                 height=header.number, timestamp=header.timestamp, proposer_address=header.proposer_address,
                 proposer_owner=header.coinbase, validators_hash=header.validators_hash,
                 next_validators_hash=header.next_validators_hash, last_commit=block.last_commit,
-                txs=(), max_bytes=0,
+                txs=(), max_bytes=0, evidence=tuple(block.evidence),
             ),
             result,
         )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from consensus.driver import ConsensusDriver, DriverConfig
 from consensus.keys import ValidatorKey
 from consensus.privval import PrivValidator
-from consensus.reactor import BlockSyncService, ConsensusGossip
+from consensus.reactor import BlockSyncService, ConsensusGossip, EvidenceGossip
 from consensus.solo import EngineConfig, SingleValidatorEngine
 from consensus.tendermint import TimeoutConfig
 from consensus.types import Block, Commit
@@ -44,6 +44,7 @@ from p2p.channels import (
     BLOCKSYNC_CHANNEL,
     CONSENSUS_DATA_CHANNEL,
     CONSENSUS_VOTE_CHANNEL,
+    EVIDENCE_CHANNEL,
     MEMPOOL_CHANNEL,
 )
 from p2p.config import P2PConfig
@@ -252,7 +253,9 @@ class Node:
             persistent_peers=p2p_settings.persistent_peers,
             seeds=p2p_settings.seeds,
         )
-        gossip = ConsensusGossip(self.p2p)
+        evidence = EvidenceGossip(self.p2p)
+        self.p2p.register_channel(EVIDENCE_CHANNEL, evidence)
+        gossip = ConsensusGossip(self.p2p, evidence)
         self.p2p.register_channel(CONSENSUS_DATA_CHANNEL, gossip)
         self.p2p.register_channel(CONSENSUS_VOTE_CHANNEL, gossip)
         sync = BlockSyncService(self.p2p, self.store, self.genesis.chain_id, lambda height: self.app.validators,
@@ -297,6 +300,7 @@ class Node:
             self.driver.resume_commit(last_commit)
         self.driver.on_misbehaviour(self.p2p.report_misbehavior)
         gossip.attach(self.driver)
+        evidence.attach(self.driver)
         sync.set_apply(self.driver.adopt)
         log.info("consensus running as %s", "a validator" if is_validator else "a full node")
         await self.driver.run()

@@ -267,3 +267,37 @@ def test_a_transaction_above_the_per_transaction_gas_cap_is_left_out(proposer, s
     block = proposer.propose([too_big, fits])
     assert len(block.transactions) == 1
     assert decode_transaction(block.transactions[0], CHAIN_ID).gas == 21_000
+
+
+def _double_sign(key: ValidatorKey, height: int) -> bytes:
+    from consensus.evidence import DuplicateVoteEvidence
+    from consensus.messages import Vote
+
+    votes = []
+    for block_hash in (b"\x01" * 32, b"\x02" * 32):
+        vote = Vote(PRECOMMIT, height, 0, block_hash, 1_000, key.address)
+        votes.append(vote.with_signature(key.sign(vote.sign_bytes(CHAIN_ID))))
+    return DuplicateVoteEvidence.of(*votes).encode()
+
+
+def test_a_block_carries_verified_double_sign_evidence(proposer, open_node, validator_key) -> None:
+    follower = open_node("follower")
+    proposer.decide(proposer.propose(), follower)
+    evidence = _double_sign(validator_key, 1)
+    app = proposer.node.app
+    parent = app.latest_header
+    request = dict(
+        height=parent.number + 1, timestamp=parent.timestamp + 1, proposer_address=validator_key.address,
+        proposer_owner=proposer.genesis.validators[0].owner, validators_hash=app.validators.hash,
+        next_validators_hash=app.validators.hash, last_commit=proposer.last_commit, txs=[],
+        max_bytes=1 << 20,
+    )
+    with_evidence = app.prepare_proposal(ProposalRequest(**request, evidence=[evidence]))
+    assert list(with_evidence.evidence) == [evidence]
+    assert follower.app.process_proposal(with_evidence)
+
+    outsider = ValidatorKey(seed=b"\x09" * 32)
+    forged = app.prepare_proposal(ProposalRequest(**request, evidence=[_double_sign(outsider, 1)]))
+    assert not follower.app.process_proposal(forged)
+    repeated = app.prepare_proposal(ProposalRequest(**request, evidence=[evidence, evidence]))
+    assert not follower.app.process_proposal(repeated)
