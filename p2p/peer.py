@@ -159,7 +159,8 @@ class Peer:
             if not self._ready:
                 self._wakeup.clear()
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=config.ping_interval)
+                    async with asyncio.timeout(config.ping_interval):
+                        await self._wakeup.wait()
                 except TimeoutError:
                     self.connection.write(encode_message(KEEPALIVE_CHANNEL, b""))
                     await self._drain()
@@ -176,7 +177,8 @@ class Peer:
 
     async def _drain(self) -> None:
         try:
-            await asyncio.wait_for(self.connection.drain(), timeout=self._config.write_timeout)
+            async with asyncio.timeout(self._config.write_timeout):
+                await self.connection.drain()
         except TimeoutError as exc:
             raise ConnectionClosed("peer did not read its data within the write timeout") from exc
 
@@ -185,7 +187,8 @@ class Peer:
         strikes = 0
         while True:
             try:
-                plaintext = await asyncio.wait_for(self.connection.recv(), timeout=config.idle_timeout)
+                async with asyncio.timeout(config.idle_timeout):
+                    plaintext = await self.connection.recv()
             except TimeoutError as exc:
                 raise ConnectionClosed(f"nothing received for {config.idle_timeout} s") from exc
             channel_id, payload = decode_message(plaintext, config.max_frame_size)

@@ -1,10 +1,13 @@
 """Peer exchange: the PEX channel, on which nodes ask each other for known addresses.
 
 Messages are msgpack maps: ``{"type": "request"}`` and
-``{"type": "addrs", "addrs": [[node_id, host, port], ...]}``. A peer may ask
-at most once per half ``pex_interval``; a response is accepted only to an
-outstanding request and holds at most ``pex_max_addresses`` entries. Anything
-else is misbehaviour.
+``{"type": "addrs", "addrs": [[node_id, host, port], ...]}``. A node asks a
+peer at most once per ``pex_interval`` and only when its previous request was
+answered. Requests from a peer are policed by a token bucket (two per interval,
+a burst of three, so delays in transit do not make an honest peer look
+abusive). A response is used only if it answers an outstanding request
+(others are ignored) and holds at most ``pex_max_addresses`` well-formed
+entries; anything else is misbehaviour.
 """
 from __future__ import annotations
 
@@ -18,10 +21,12 @@ from p2p.address_book import AddressBook
 from p2p.channels import PEX_CHANNEL
 from p2p.errors import ConfigError, ProtocolViolation
 from p2p.framing import pack, safe_unpack
+from p2p.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
 ADDRESS_ENTRY_SIZE = 128
+REQUEST_BURST = 3
 
 
 class PexHost(Protocol):
@@ -50,7 +55,7 @@ class PexReactor:
         self._interval = interval
         self._max_addresses = max_addresses
         self._clock = clock
-        self._last_request_from: dict[str, float] = {}
+        self._request_budget: dict[str, TokenBucket] = {}
         self._last_sent_to: dict[str, float] = {}
         self._awaiting: set[str] = set()
 
@@ -59,9 +64,9 @@ class PexReactor:
         return 64 + self._max_addresses * ADDRESS_ENTRY_SIZE
 
     def request(self, peer_id: str) -> None:
-        """Ask ``peer_id`` for addresses, at most once per ``interval``."""
+        """Ask ``peer_id`` for addresses, at most once per ``interval`` and one request at a time."""
         sent = self._last_sent_to.get(peer_id)
-        if sent is not None and self._clock() - sent < self._interval:
+        if peer_id in self._awaiting or (sent is not None and self._clock() - sent < self._interval):
             return
         if self._host.send(peer_id, PEX_CHANNEL, pack({"type": "request"})):
             self._last_sent_to[peer_id] = self._clock()
@@ -88,11 +93,11 @@ class PexReactor:
             self._host.report_misbehavior(peer_id, f"PEX: {exc}")
 
     def _answer(self, peer_id: str) -> None:
-        now = self._clock()
-        last = self._last_request_from.get(peer_id)
-        if last is not None and now - last < self._interval / 2:
+        budget = self._request_budget.setdefault(
+            peer_id, TokenBucket(2 / self._interval, REQUEST_BURST, self._clock)
+        )
+        if budget.consume(1) > 0:
             raise ProtocolViolation("address requests too frequent")
-        self._last_request_from[peer_id] = now
         addresses = self._book.sample(self._max_addresses, exclude={peer_id})
         self._host.send(
             peer_id, PEX_CHANNEL, pack({"type": "addrs", "addrs": [[a.node_id, a.host, a.port] for a in addresses]})
@@ -100,7 +105,8 @@ class PexReactor:
 
     def _learn(self, peer_id: str, entries: object) -> None:
         if peer_id not in self._awaiting:
-            raise ProtocolViolation("unsolicited address list")
+            log.debug("ignoring an unsolicited address list from %s", peer_id)
+            return
         self._awaiting.discard(peer_id)
         if not isinstance(entries, list) or len(entries) > self._max_addresses:
             raise ProtocolViolation("address list malformed or too long")
@@ -122,6 +128,6 @@ class PexReactor:
 
     def peer_removed(self, peer_id: str) -> None:
         """Forget per-peer state."""
-        self._last_request_from.pop(peer_id, None)
+        self._request_budget.pop(peer_id, None)
         self._last_sent_to.pop(peer_id, None)
         self._awaiting.discard(peer_id)

@@ -154,4 +154,5 @@ class SecretConnection:
         """Close the socket (idempotent, never raises)."""
         self._writer.close()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._writer.wait_closed(), timeout=2.0)
+            async with asyncio.timeout(2.0):
+                await self._writer.wait_closed()

@@ -160,7 +160,8 @@ class P2PNode:
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), timeout=2.0)
+            async with asyncio.timeout(2.0):
+                await self._server.wait_closed()
 
     def send(self, peer_id: str, channel_id: int, payload: bytes) -> bool:
         """Queue ``payload`` to ``peer_id`` on ``channel_id`` without blocking.
@@ -254,9 +255,8 @@ class P2PNode:
         self._dialing.add(address.node_id)
         try:
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(address.host, address.port, limit=2 * 65536), self.config.dial_timeout
-                )
+                async with asyncio.timeout(self.config.dial_timeout):
+                    reader, writer = await asyncio.open_connection(address.host, address.port, limit=2 * 65536)
             except (OSError, TimeoutError) as exc:
                 log.debug("dial %s failed: %s", address, exc)
                 return False
@@ -278,12 +278,10 @@ class P2PNode:
         connection: SecretConnection | None = None
         try:
             try:
-                connection = await asyncio.wait_for(
-                    secret_handshake(
+                async with asyncio.timeout(self.config.handshake_timeout):
+                    connection = await secret_handshake(
                         reader, writer, self._key, self.config.max_frame_size, expected.node_id if expected else None
-                    ),
-                    self.config.handshake_timeout,
-                )
+                    )
             except TimeoutError as exc:
                 raise HandshakeTimeout("handshake timed out") from exc
             except (HandshakeError, *MISBEHAVIOUR) as exc:
@@ -293,7 +291,8 @@ class P2PNode:
             remote_id = node_id_of(connection.remote_public_key)
             self._check_identity(remote_id)
             try:
-                info = await asyncio.wait_for(self._exchange_info(connection), self.config.handshake_timeout)
+                async with asyncio.timeout(self.config.handshake_timeout):
+                    info = await self._exchange_info(connection)
             except TimeoutError as exc:
                 raise HandshakeTimeout("node info exchange timed out") from exc
             except MISBEHAVIOUR as exc:
@@ -388,6 +387,8 @@ class P2PNode:
         handler = self._channels.get(channel_id)
         if handler is None:
             raise ProtocolViolation(f"message on unknown channel {channel_id:#x}")
+        if self._peers.get(peer.node_id) is not peer:
+            return  # a connection being replaced or closed: its handlers already saw peer_removed
         try:
             await handler.receive(peer.node_id, payload)
         except Exception:
@@ -426,7 +427,8 @@ class P2PNode:
             self._dial_from_book()
             self._pex.request_round()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.config.pex_interval)
+                async with asyncio.timeout(self.config.pex_interval):
+                    await self._wakeup.wait()
             self._wakeup.clear()
 
     def _dial_from_book(self) -> None:
