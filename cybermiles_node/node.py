@@ -50,7 +50,7 @@ from p2p.channels import (
 from p2p.config import P2PConfig
 from p2p.keys import NodeKey
 from p2p.switch import P2PNode
-from rpc.backend import SyncStatus
+from rpc.backend import ConsensusStatus, SyncStatus
 from rpc.config import RPCConfig
 from rpc.server import RPCServer
 
@@ -302,8 +302,15 @@ class Node:
         gossip.attach(self.driver)
         evidence.attach(self.driver)
         sync.set_apply(self.driver.adopt)
+        self.backend.consensus = lambda: self._consensus_status(self.p2p.node_id if self.p2p else None)
         log.info("consensus running as %s", "a validator" if is_validator else "a full node")
         await self.driver.run()
+
+    def _consensus_status(self, node_id: str | None) -> ConsensusStatus:
+        """Height committed, round and step of consensus, this node's validator address."""
+        key_address = self.driver.machine.address if self.driver is not None else None
+        round_, step = (self.driver.machine.round, self.driver.machine.step.name.lower()) if self.driver else (0, "")
+        return ConsensusStatus(self.store.latest_height(), round_, step, key_address, node_id, self.config.moniker)
 
     async def _start_rpc(self) -> None:
         if self.config.rpc.enabled:

@@ -21,6 +21,7 @@ from rpc.backend import (
     BlockListener,
     CallRequest,
     CallResult,
+    ConsensusStatus,
     LogFilter,
     MatchedLog,
     SyncStatus,
@@ -89,6 +90,9 @@ class NodeBackend:
         self._mempool = mempool
         self._on_new_tx = on_new_tx
         self.network: NetworkStatus = network or Standalone()
+        self.consensus: Callable[[], ConsensusStatus] = lambda: ConsensusStatus(
+            self._app.latest_header.number, 0, "propose", None, None, "cmnode"
+        )
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="rpc-read")
         self._listeners: list[BlockListener] = []
         self._latest_state: tuple[bytes, StateAt] | None = None
@@ -130,6 +134,10 @@ class NodeBackend:
     async def latest_height(self) -> int:
         """Last committed height."""
         return self._app.latest_header.number
+
+    async def consensus_status(self) -> ConsensusStatus:
+        """Committed height, and the round and step of the height in progress."""
+        return self.consensus()
 
     async def get_block_by_number(self, number: int) -> Block | None:
         """Committed block at ``number``."""

@@ -127,6 +127,18 @@ class SyncStatus:
     highest_block: int
 
 
+@dataclass(frozen=True)
+class ConsensusStatus:
+    """Where consensus is: the committed height, and the round and step of the next height."""
+
+    height: int
+    round: int
+    step: str
+    validator: bytes | None
+    node_id: str | None
+    moniker: str
+
+
 BlockListener = Callable[[Block, Sequence[Receipt]], None]
 
 
@@ -151,6 +163,10 @@ class Backend(Protocol):
 
     async def latest_height(self) -> int:
         """Height of the last committed block (final: the chain never reorganises)."""
+        ...
+
+    async def consensus_status(self) -> ConsensusStatus:
+        """The consensus state for ``cmt_status``."""
         ...
 
     async def get_block_by_number(self, number: int) -> Block | None:

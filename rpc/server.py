@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 
 from rpc.backend import Backend
 from rpc.chain import ChainReader
+from rpc.cmt import CmtAPI
 from rpc.config import RPCConfig
 from rpc.dispatch import Dispatcher, error_response
 from rpc.errors import InvalidRequest, LimitExceeded
@@ -47,6 +48,7 @@ def build_dispatcher(backend: Backend, config: RPCConfig) -> tuple[Dispatcher, S
     for api in (
         Web3API(backend),
         NetAPI(backend),
+        CmtAPI(backend),
         EthAPI(chain),
         FeeAPI(chain, config.max_fee_history_blocks, config.max_fee_history_percentiles),
         query,

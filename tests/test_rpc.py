@@ -24,7 +24,15 @@ from eth_account import Account
 from eth_hash.auto import keccak
 
 from consensus.types import EMPTY_COMMIT, EMPTY_OMMERS_HASH, Block, Header
-from rpc.backend import CallRequest, CallResult, LogFilter, MatchedLog, SyncStatus, TxLocation
+from rpc.backend import (
+    CallRequest,
+    CallResult,
+    ConsensusStatus,
+    LogFilter,
+    MatchedLog,
+    SyncStatus,
+    TxLocation,
+)
 from rpc.config import RPCConfig
 from rpc.errors import ExecutionReverted, TransactionRejected
 from rpc.formatting import block_logs
@@ -164,6 +172,9 @@ class FakeChain:
 
     async def latest_height(self) -> int:
         return len(self.blocks) - 1
+
+    async def consensus_status(self) -> ConsensusStatus:
+        return ConsensusStatus(len(self.blocks) - 1, 2, "prevote", b"\x07" * 20, "ab" * 20, "node-7")
 
     async def get_block_by_number(self, number: int) -> Block | None:
         return self.blocks[number] if 0 <= number < len(self.blocks) else None
@@ -841,3 +852,15 @@ async def test_web3py_client_over_http_and_websocket() -> None:
                 break
     finally:
         await server.stop()
+
+
+@async_test
+async def test_cmt_status_reports_round_step_peers_and_sync() -> None:
+    chain, _ = build_chain()
+    async with serve(chain) as client:
+        status = await client.result("cmt_status")
+        assert status == {
+            "height": len(chain.blocks) - 1, "round": 2, "step": "prevote", "peers": 3, "catchingUp": False,
+            "validator": "0x" + "07" * 20, "nodeId": "ab" * 20, "moniker": "node-7",
+        }
+        assert (await client.error("cmt_status", 1))["code"] == -32602

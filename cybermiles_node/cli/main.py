@@ -240,22 +240,24 @@ def status(home: Path | None, rpc_url: str | None, json_output: bool) -> None:
         client = RpcClient(rpc_url)
         chain_id = int(client.call("eth_chainId"), 16)
         block = client.call("eth_getBlockByNumber", "latest", False)
-        peers = int(client.call("net_peerCount"), 16)
-        syncing = client.call("eth_syncing")
+        consensus = client.call("cmt_status")
         version = client.call("web3_clientVersion")
     height = int(block["number"], 16)
     emit(
         json_output,
-        {"chainId": chain_id, "height": height, "latestBlockHash": block["hash"],
-         "latestBlockTime": int(block["timestamp"], 16), "peers": peers, "catchingUp": bool(syncing),
-         "clientVersion": version, "rpc": rpc_url},
+        {"chainId": chain_id, "height": height, "round": consensus["round"], "step": consensus["step"],
+         "latestBlockHash": block["hash"], "latestBlockTime": int(block["timestamp"], 16),
+         "peers": consensus["peers"], "catchingUp": consensus["catchingUp"], "validator": consensus["validator"],
+         "nodeId": consensus["nodeId"], "clientVersion": version, "rpc": rpc_url},
         [
-            f"node       {version} at {rpc_url}",
-            f"chain id   {chain_id}",
-            f"height     {height}  (0x{block['hash'][2:]})",
-            f"block time {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(int(block['timestamp'], 16)))}",
-            f"peers      {peers}",
-            f"catching up {'yes' if syncing else 'no'}",
+            f"node        {version} at {rpc_url}",
+            f"chain id    {chain_id}",
+            f"height      {height}  (0x{block['hash'][2:]})",
+            f"consensus   round {consensus['round']}, step {consensus['step'] or '-'} of height {height + 1}",
+            f"block time  {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(int(block['timestamp'], 16)))}",
+            f"peers       {consensus['peers']}",
+            f"catching up {'yes' if consensus['catchingUp'] else 'no'}",
+            f"validator   {consensus['validator'] or 'no (full node)'}",
         ],
     )
 
