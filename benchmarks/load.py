@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -26,7 +27,7 @@ if __package__ in (None, ""):  # run as a script: import the harness from the re
 from benchmarks.contract import TOKEN_SOURCE, compile_token
 from benchmarks.errors import BenchmarkError
 from benchmarks.hdkeys import DEV_MNEMONIC, derive_accounts
-from benchmarks.measure import send_and_observe
+from benchmarks.measure import RunRecord, send_and_observe
 from benchmarks.prepare import ETHER, Chain, pending_nonces, prepare_chain, read_fees
 from benchmarks.report import Summary, summarise, summary_table
 from benchmarks.rpcclient import RpcClient
@@ -73,6 +74,18 @@ async def prepare(url: str, kinds: tuple[str, ...], options: LoadOptions) -> Cha
 
 async def run_workload(url: str, chain: Chain, kind: str, options: LoadOptions, pid: int | None) -> Summary:
     """Pre-sign one workload, then send it and observe its commits; sample the node's RSS meanwhile."""
+    summary, _ = await run_workload_record(url, chain, kind, options, pid)
+    return summary
+
+
+async def run_workload_record(
+    url: str, chain: Chain, kind: str, options: LoadOptions, pid: int | None, send_urls: Sequence[str] = (),
+) -> tuple[Summary, RunRecord]:
+    """``run_workload``, also returning the raw timings (per-block observation times included).
+
+    With ``send_urls`` the batches go round-robin to those endpoints (nodes of one
+    network) while commits are observed on ``url``.
+    """
     async with RpcClient(url) as client:
         nonces = await pending_nonces(client, chain.accounts)
         fees = await read_fees(client, options.base_fee_multiplier)
@@ -82,9 +95,9 @@ async def run_workload(url: str, chain: Chain, kind: str, options: LoadOptions, 
         sampler = await stack.enter_async_context(RssSampler(pid)) if pid is not None else None
         record = await send_and_observe(
             url, txs, batch_size=options.batch, connections=options.connections,
-            timeout=options.timeout, poll_interval=options.poll_interval,
+            timeout=options.timeout, poll_interval=options.poll_interval, send_urls=send_urls,
         )
-    return summarise(kind, record, sampler.peak_bytes if sampler is not None else None)
+    return summarise(kind, record, sampler.peak_bytes if sampler is not None else None), record
 
 
 async def run_all(url: str, kinds: tuple[str, ...], options: LoadOptions, pid: int | None) -> list[Summary]:

@@ -9,6 +9,7 @@ block was first seen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,21 +44,24 @@ class RunRecord:
 
 
 async def _send_batches(
-    client: RpcClient, txs: Sequence[SignedTx], batch_size: int, workers: int, record: RunRecord
+    clients: Sequence[RpcClient], txs: Sequence[SignedTx], batch_size: int, workers: int, record: RunRecord
 ) -> None:
-    """Send ``txs`` as ``eth_sendRawTransaction`` batches over ``workers`` concurrent requests."""
-    bodies: list[tuple[range, list[Call], bytes]] = []
-    for start in range(0, len(txs), batch_size):
+    """Send ``txs`` as ``eth_sendRawTransaction`` batches over ``workers`` concurrent requests.
+
+    Batch *j* goes to ``clients[j % len(clients)]`` (round-robin over endpoints).
+    """
+    bodies: list[tuple[RpcClient, range, list[Call], bytes]] = []
+    for number, start in enumerate(range(0, len(txs), batch_size)):
         span = range(start, min(start + batch_size, len(txs)))
         calls: list[Call] = [("eth_sendRawTransaction", [txs[i].raw]) for i in span]
-        bodies.append((span, calls, encode_batch(calls)))
-    queue: asyncio.Queue[tuple[range, list[Call], bytes]] = asyncio.Queue()
+        bodies.append((clients[number % len(clients)], span, calls, encode_batch(calls)))
+    queue: asyncio.Queue[tuple[RpcClient, range, list[Call], bytes]] = asyncio.Queue()
     for item in bodies:
         queue.put_nowait(item)
 
     async def worker() -> None:
         while not queue.empty():
-            span, calls, body = queue.get_nowait()
+            client, span, calls, body = queue.get_nowait()
             sent_at = time.perf_counter()
             for i in span:
                 record.send_times[i] = sent_at
@@ -166,19 +170,24 @@ async def _next_block_boundary(client: RpcClient, timeout: float, poll_interval:
 async def send_and_observe(
     url: str, txs: Sequence[SignedTx], *, batch_size: int = 100, connections: int = 4,
     timeout: float = 120.0, poll_interval: float = 0.02, request_timeout: float = 60.0,
-    align_timeout: float = 3.0,
+    align_timeout: float = 3.0, send_urls: Sequence[str] = (),
 ) -> RunRecord:
     """Send ``txs`` to ``url`` right after a new block (waiting at most ``align_timeout`` s for one)
     and return when each was sent and committed.
 
-    Waits at most ``timeout`` seconds after the last batch was answered for the
-    remaining transactions; those still missing then count as lost.
+    With ``send_urls`` the batches go to those endpoints in turn instead (nodes of one
+    network); commits are still observed on ``url``. Waits at most ``timeout`` seconds
+    after the last batch was answered for the remaining transactions; those still
+    missing then count as lost.
     """
     record = RunRecord(count=len(txs))
     index_of = {tx.tx_hash.lower(): i for i, tx in enumerate(txs)}
-    async with RpcClient(url, request_timeout, connections) as sender, RpcClient(url, request_timeout, 1) as watcher:
+    async with contextlib.AsyncExitStack() as stack:
+        senders = [await stack.enter_async_context(RpcClient(u, request_timeout, connections))
+                   for u in (send_urls or (url,))]
+        watcher = await stack.enter_async_context(RpcClient(url, request_timeout, 1))
         first_block = await _next_block_boundary(watcher, align_timeout, poll_interval) + 1
-        sending = asyncio.create_task(_send_batches(sender, txs, batch_size, connections, record))
+        sending = asyncio.create_task(_send_batches(senders, txs, batch_size, connections, record))
         try:
             await _observe(_Observer(watcher, index_of, record, batch_size), first_block, sending, timeout, poll_interval)
         except BaseException:
