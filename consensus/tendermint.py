@@ -337,7 +337,7 @@ class TendermintMachine:
         self._proposers = {}
         self.locked_value, self.locked_round = None, -1
         self.valid_value, self.valid_round = None, -1
-        self._votes = HeightVoteSet(self.chain_id, event.height, event.validators, self._verifier)
+        self._votes = HeightVoteSet(self.chain_id, event.height, event.validators, self._verifier, self._tracks)
         self._proposals = {}
         self._blocks = {}
         self._validity = {}
@@ -542,6 +542,10 @@ class TendermintMachine:
         self.step = Step.PREVOTE if vote_type == PREVOTE else Step.PRECOMMIT
         if self._is_validator():
             effects.append(SignVote(Vote(vote_type, self.height, self.round, value, 0, self.address or b"")))
+
+    def _tracks(self, block_hash: bytes) -> bool:
+        """Values whose conflicting votes count: nil and blocks of proposals of this height."""
+        return block_hash == NIL or block_hash in self._blocks
 
     def _is_validator(self) -> bool:
         return self.address is not None and self.validators.by_address(self.address) is not None

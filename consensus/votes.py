@@ -2,9 +2,14 @@
 
 ``VoteSet`` counts voting power per block hash (``NIL`` included) and in total,
 answering the thresholds of the algorithm: +2/3 for one value, +2/3 for
-anything, and more than 1/3 (f+1) for anything. The first vote of a validator
-counts; an identical copy is ignored, and a different vote of the same
-validator is kept out of the count and reported as ``DuplicateVoteEvidence``.
+anything, and more than 1/3 (f+1) for anything. As in the paper, messages are
+counted per value: a validator adds its power at most once to each value and
+once to the total. A second, different vote of a validator is reported as
+``DuplicateVoteEvidence``; it is also counted for its own value when that value
+is one the owner tracks (``NIL`` or a proposed block, decided by ``tracks``),
+so that an equivocator's vote for a proposed block still completes a POL that
+honest nodes saw, while made-up values cannot grow the set. By quorum
+intersection no two values can both reach +2/3 with at most 1/3 faulty power.
 
 ``HeightVoteSet`` holds the prevote and precommit sets of every round of one
 height. Rounds up to the current round + 1 are always tracked; beyond that a
@@ -15,6 +20,7 @@ current round plus a multiple of the validator count.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from consensus.errors import ConsensusError
 from consensus.evidence import DuplicateVoteEvidence
@@ -42,11 +48,16 @@ class AddResult:
     evidence: DuplicateVoteEvidence | None = None
 
 
+def _tracks_nil_only(block_hash: bytes) -> bool:
+    return block_hash == NIL
+
+
 class VoteSet:
     """The votes of one type at one (height, round), verified and weighed by voting power."""
 
     def __init__(self, chain_id: int, height: int, round_: int, vote_type: int, validators: ValidatorSet,
-                 verifier: Verifier = verify) -> None:
+                 verifier: Verifier = verify, tracks: Callable[[bytes], bool] = _tracks_nil_only) -> None:
+        """``tracks(value)``: whether a conflicting vote for ``value`` is counted (it is always evidence)."""
         if vote_type not in (PREVOTE, PRECOMMIT):
             raise InvalidVote(f"unknown vote type {vote_type}")
         self.chain_id = chain_id
@@ -55,8 +66,10 @@ class VoteSet:
         self.type = vote_type
         self.validators = validators
         self._verifier = verifier
+        self._tracks = tracks
         self._total = validators.total_power
         self._votes: dict[bytes, Vote] = {}
+        self._conflicting: dict[bytes, dict[bytes, Vote]] = {}
         self._power_by_value: dict[bytes, int] = {}
         self._power = 0
 
@@ -66,7 +79,8 @@ class VoteSet:
             raise InvalidVote(f"vote for ({vote.height}, {vote.round}, {vote.type}) added to the set of "
                               f"({self.height}, {self.round}, {self.type})")
         existing = self._votes.get(vote.validator_address)
-        if existing == vote:
+        conflicting = self._conflicting.get(vote.validator_address, {})
+        if existing == vote or conflicting.get(vote.block_hash) == vote:
             return AddResult(added=False)
         validator = self.validators.by_address(vote.validator_address)
         if validator is None:
@@ -74,21 +88,37 @@ class VoteSet:
         if not vote.verify(self.chain_id, validator.pub_key, self._verifier):
             raise InvalidVote(f"invalid signature on the vote of 0x{vote.validator_address.hex()}")
         if existing is not None:
-            if existing.block_hash == vote.block_hash:
+            if existing.block_hash == vote.block_hash or vote.block_hash in conflicting:
                 return AddResult(added=False)
-            return AddResult(added=False, evidence=DuplicateVoteEvidence.of(existing, vote))
+            evidence = DuplicateVoteEvidence.of(existing, vote)
+            if not self._tracks(vote.block_hash):
+                return AddResult(added=False, evidence=evidence)
+            self._conflicting.setdefault(vote.validator_address, {})[vote.block_hash] = vote
+            self._power_by_value[vote.block_hash] = self._power_by_value.get(vote.block_hash, 0) + validator.power
+            return AddResult(added=True, evidence=evidence)
         self._votes[vote.validator_address] = vote
         self._power_by_value[vote.block_hash] = self._power_by_value.get(vote.block_hash, 0) + validator.power
         self._power += validator.power
         return AddResult(added=True)
 
     def get(self, address: bytes) -> Vote | None:
-        """The counted vote of ``address``, if any."""
+        """The first vote of ``address``, if any."""
         return self._votes.get(address)
 
     def votes(self) -> list[Vote]:
-        """The counted votes, in validator-set order."""
+        """The first vote of each validator that voted, in validator-set order."""
         return [self._votes[v.address] for v in self.validators.validators if v.address in self._votes]
+
+    def votes_for(self, block_hash: bytes) -> list[Vote]:
+        """The counted votes for ``block_hash`` (at most one per validator), in validator-set order."""
+        found = []
+        for validator in self.validators.validators:
+            vote = self._votes.get(validator.address)
+            if vote is None or vote.block_hash != block_hash:
+                vote = self._conflicting.get(validator.address, {}).get(block_hash)
+            if vote is not None:
+                found.append(vote)
+        return found
 
     def power_for(self, block_hash: bytes) -> int:
         """Voting power that voted for ``block_hash`` (``NIL`` for nil)."""
@@ -123,19 +153,21 @@ class VoteSet:
         value = self.two_thirds_majority()
         if self.type != PRECOMMIT or value is None or value == NIL:
             raise InvalidVote(f"no +2/3 precommits for a block at height {self.height} round {self.round}")
-        signatures = [CommitSig(v.validator_address, v.timestamp_ms, v.signature)
-                      for v in self.votes() if v.block_hash == value]
+        signatures = [CommitSig(v.validator_address, v.timestamp_ms, v.signature) for v in self.votes_for(value)]
         return Commit(height=self.height, round=self.round, block_hash=value, signatures=signatures)
 
 
 class HeightVoteSet:
     """Prevotes and precommits of every tracked round of one height."""
 
-    def __init__(self, chain_id: int, height: int, validators: ValidatorSet, verifier: Verifier = verify) -> None:
+    def __init__(self, chain_id: int, height: int, validators: ValidatorSet, verifier: Verifier = verify,
+                 tracks: Callable[[bytes], bool] = _tracks_nil_only) -> None:
+        """``tracks`` is handed to every ``VoteSet`` (which conflicting votes count)."""
         self.chain_id = chain_id
         self.height = height
         self.validators = validators
         self._verifier = verifier
+        self._tracks = tracks
         self._rounds: dict[int, tuple[VoteSet, VoteSet]] = {}
         self._opened_by: dict[int, bytes] = {}
         self.current_round = 0
@@ -188,8 +220,8 @@ class HeightVoteSet:
         return sum(v.power for v in self.validators.validators if v.address in voters)
 
     def _new_round(self, round_: int) -> tuple[VoteSet, VoteSet]:
-        sets = (VoteSet(self.chain_id, self.height, round_, PREVOTE, self.validators, self._verifier),
-                VoteSet(self.chain_id, self.height, round_, PRECOMMIT, self.validators, self._verifier))
+        sets = (VoteSet(self.chain_id, self.height, round_, PREVOTE, self.validators, self._verifier, self._tracks),
+                VoteSet(self.chain_id, self.height, round_, PRECOMMIT, self.validators, self._verifier, self._tracks))
         self._rounds[round_] = sets
         return sets
 

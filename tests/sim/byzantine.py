@@ -46,7 +46,8 @@ class Equivocator(_SplitSender):
         if not isinstance(effect, SignVote):
             super().apply(effect)
             return
-        vote: Vote = replace(effect.vote, timestamp_ms=self.sim.clock.now_ms)
+        vote: Vote = replace(effect.vote, timestamp_ms=self.sim.timestamp_ms(effect.vote.height, effect.vote.round,
+                                                                            effect.privval_step))
         other_value = NIL if vote.block_hash else keccak(b"equivocation %d %d" % (vote.height, vote.round))
         self._split(self._sign_raw(vote), self._sign_raw(replace(vote, block_hash=other_value)))
 
@@ -59,8 +60,9 @@ class ConflictingProposer(_SplitSender):
         if not isinstance(effect, SignProposal):
             super().apply(effect)
             return
-        proposal = replace(effect.proposal, timestamp_ms=self.sim.clock.now_ms)
-        alternative = self.chain.build(self.address, self.sim.clock.now_ms // 1000,
+        proposal = replace(effect.proposal, timestamp_ms=self.sim.timestamp_ms(
+            effect.proposal.height, effect.proposal.round, effect.privval_step))
+        alternative = self.chain.build(self.address, proposal.height,
                                        b"conflict-%d-%d" % (self.index, proposal.round), [])
         self._split(self._sign_raw(proposal), self._sign_raw(replace(proposal, block=alternative)))
 

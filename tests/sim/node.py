@@ -34,18 +34,43 @@ if TYPE_CHECKING:
 MAX_MESSAGE_BYTES = 1 << 20
 
 
-class CachingVerifier:
-    """``consensus.keys.verify``, each (key, message, signature) checked once per simulated process."""
+_VERIFIED: dict[tuple[bytes, bytes, bytes], bool] = {}
+_SIGNED: dict[tuple[bytes, bytes], bytes] = {}
+_CACHE_LIMIT = 500_000
 
-    def __init__(self) -> None:
-        self._results: dict[tuple[bytes, bytes, bytes], bool] = {}
 
-    def __call__(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
-        key = (public_key, message, signature)
-        result = self._results.get(key)
-        if result is None:
-            result = self._results[key] = verify(public_key, message, signature)
-        return result
+def caching_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """``consensus.keys.verify``, each (key, message, signature) checked once per test process."""
+    key = (public_key, message, signature)
+    result = _VERIFIED.get(key)
+    if result is None:
+        if len(_VERIFIED) > _CACHE_LIMIT:
+            _VERIFIED.clear()
+        result = _VERIFIED[key] = verify(public_key, message, signature)
+    return result
+
+
+class CachedSigningKey(ValidatorKey):
+    """A ``ValidatorKey`` that remembers its (deterministic) Ed25519 signatures and its public key."""
+
+    def sign(self, message: bytes) -> bytes:
+        """Ed25519 signature of ``message``, computed once per test process."""
+        key = (self.seed, message)
+        signature = _SIGNED.get(key)
+        if signature is None:
+            if len(_SIGNED) > _CACHE_LIMIT:
+                _SIGNED.clear()
+            signature = _SIGNED[key] = super().sign(message)
+        return signature
+
+    @property
+    def public_key(self) -> bytes:
+        """The 32-byte public key (derived once)."""
+        cached = self.__dict__.get("_public_key")
+        if cached is None:
+            cached = super().public_key
+            object.__setattr__(self, "_public_key", cached)
+        return cached
 
 
 class SignedRecordDisk:
@@ -177,13 +202,13 @@ class SimNode:
 
     def _build(self, effect: BuildProposal) -> None:
         evidence = [e.encode() for e in self.pool.pending(4)]
-        block = self.chain.build(self.address, self.sim.clock.now_ms // 1000,
+        block = self.chain.build(self.address, effect.height,
                                  b"%d-%d" % (self.index, effect.round), evidence)
         self._handle(ProposalBlockReady(effect.height, effect.round, block))
 
     def sign_and_feed(self, template: Message, step: int) -> Message | None:
         """Timestamp, sign through the guard, record, and feed back; None if the guard refused."""
-        unsigned = replace(template, timestamp_ms=self.sim.clock.now_ms)
+        unsigned = replace(template, timestamp_ms=self.sim.timestamp_ms(template.height, template.round, step))
         try:
             signature = self.privval.sign(unsigned.height, unsigned.round, step, unsigned.sign_bytes(self.sim.chain_id))
         except DoubleSignRefused:
