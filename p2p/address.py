@@ -33,7 +33,7 @@ class NetAddress:
         check_host_port(self.host, self.port)
 
     @classmethod
-    def parse(cls, text: str) -> "NetAddress":
+    def parse(cls, text: str) -> NetAddress:
         """Parse ``id@host:port`` (an IPv6 host in brackets: ``id@[::1]:26656``)."""
         node_id, at, hostport = text.strip().partition("@")
         host, colon, port = hostport.rpartition(":")

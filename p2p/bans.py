@@ -1,7 +1,7 @@
 """A bounded list of temporarily banned keys (node ids or IP addresses)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 class BanList:

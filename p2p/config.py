@@ -27,13 +27,17 @@ class P2PConfig:
     # Per-peer, per-channel send queue capacity (messages), and per-peer total queued bytes.
     send_queue_size: int = 1024
     send_queue_bytes: int = 32 * MIB
-    # Token buckets: bytes/s and messages/s, each with a burst of ``burst_seconds`` worth.
-    send_rate: int = 10 * MIB
+    # Token buckets: bytes/s and messages/s, each with a burst of ``burst_seconds`` worth. Sends are
+    # throttled below the receive limits so that peers with the same settings never police each other.
+    send_rate: int = 8 * MIB
     recv_rate: int = 10 * MIB
+    send_message_rate: int = 1600
     recv_message_rate: int = 2000
     burst_seconds: float = 2.0
     # Consecutive over-rate messages tolerated (each one is throttled) before the peer is banned.
     rate_strikes: int = 20
+    # Most receive credit (in seconds of rate) for time spent in handlers while the peer's data piled up.
+    max_busy_credit: float = 60.0
     write_timeout: float = 20.0
     ping_interval: float = 10.0
     idle_timeout: float = 45.0
@@ -57,7 +61,7 @@ class P2PConfig:
                 raise ConfigError(f"p2p setting {spec.name} must not be negative (got {value})")
         positive = (
             "max_frame_size", "handshake_timeout", "max_pending_handshakes", "send_queue_size", "send_queue_bytes",
-            "send_rate", "recv_rate", "recv_message_rate", "burst_seconds", "rate_strikes", "write_timeout",
+            "send_rate", "recv_rate", "send_message_rate", "recv_message_rate", "burst_seconds", "rate_strikes", "write_timeout",
             "ping_interval", "idle_timeout", "max_bans", "dial_timeout", "backoff_base", "backoff_max",
             "pex_interval", "pex_max_addresses", "address_book_size", "max_dial_failures",
         )
@@ -68,6 +72,8 @@ class P2PConfig:
             raise ConfigError("p2p setting max_frame_size must be at least 4096")
         if self.idle_timeout <= self.ping_interval:
             raise ConfigError("p2p setting idle_timeout must exceed ping_interval")
+        if self.send_rate > self.recv_rate or self.send_message_rate > self.recv_message_rate:
+            raise ConfigError("p2p send rates must not exceed the receive rates")
         if self.backoff_max < self.backoff_base:
             raise ConfigError("p2p setting backoff_max must be at least backoff_base")
         if len(self.moniker) > 64 or not self.moniker.isprintable():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from p2p.errors import FrameTooLarge, ProtocolViolation
 
@@ -47,7 +47,8 @@ def safe_unpack(data: bytes, max_size: int, max_items: int = 10_000) -> Any:
 
 def pack(obj: Any) -> bytes:
     """Encode ``obj`` as msgpack (bytes as bin, str as UTF-8 str)."""
-    return msgpack.packb(obj, use_bin_type=True)
+    packed: bytes = msgpack.packb(obj, use_bin_type=True)
+    return packed
 
 
 def encode_message(channel_id: int, payload: bytes) -> bytes:

@@ -22,10 +22,28 @@ from Crypto.Protocol.DH import import_x25519_public_key, key_agreement
 from Crypto.Protocol.KDF import HKDF
 from Crypto.PublicKey import ECC
 
-from p2p.errors import AuthenticationError, ConnectionClosed, HandshakeError, PeerIdMismatch, ProtocolViolation
+from p2p.errors import (
+    AuthenticationError,
+    ConnectionClosed,
+    HandshakeError,
+    PeerIdMismatch,
+    ProtocolViolation,
+)
 from p2p.framing import pack, safe_unpack
-from p2p.keys import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, NodeKey, node_id_of, verify_signature
-from p2p.secret_connection import KEY_SIZE, FrameOpener, FrameSealer, SecretConnection, read_frame
+from p2p.keys import (
+    PUBLIC_KEY_BYTES,
+    SIGNATURE_BYTES,
+    NodeKey,
+    node_id_of,
+    verify_signature,
+)
+from p2p.secret_connection import (
+    KEY_SIZE,
+    FrameOpener,
+    FrameSealer,
+    SecretConnection,
+    read_frame,
+)
 
 HKDF_LABEL = b"CMNODE_P2P_SECRET_CONNECTION_V1"
 EPHEMERAL_KEY_SIZE = 32
@@ -35,8 +53,9 @@ MAX_AUTH_MESSAGE = 256
 def derive_secrets(shared_secret: bytes, local_ephemeral: bytes, remote_ephemeral: bytes) -> tuple[bytes, bytes, bytes]:
     """``(send_key, recv_key, challenge)`` for this side of a key exchange."""
     low, high = sorted((local_ephemeral, remote_ephemeral))
-    first, second, challenge = HKDF(
-        shared_secret, KEY_SIZE, salt=b"", hashmod=SHA256, num_keys=3, context=HKDF_LABEL + low + high
+    first, second, challenge = (
+        bytes(part)
+        for part in HKDF(shared_secret, KEY_SIZE, salt=b"", hashmod=SHA256, num_keys=3, context=HKDF_LABEL + low + high)
     )
     if local_ephemeral == low:
         return first, second, challenge
@@ -45,7 +64,9 @@ def derive_secrets(shared_secret: bytes, local_ephemeral: bytes, remote_ephemera
 
 def _shared_secret(local: ECC.EccKey, remote_public: bytes) -> bytes:
     try:
-        return key_agreement(eph_priv=local, eph_pub=import_x25519_public_key(remote_public), kdf=lambda secret: secret)
+        return bytes(
+            key_agreement(eph_priv=local, eph_pub=import_x25519_public_key(remote_public), kdf=lambda secret: secret)
+        )
     except ValueError as exc:
         raise HandshakeError("the remote ephemeral key is not a valid X25519 key") from exc
 

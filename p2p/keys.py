@@ -58,7 +58,7 @@ class NodeKey:
         return f"NodeKey(node_id={self.node_id})"
 
     @classmethod
-    def generate(cls) -> "NodeKey":
+    def generate(cls) -> NodeKey:
         """A fresh random node key."""
         return cls(seed=os.urandom(32))
 
@@ -91,7 +91,7 @@ class NodeKey:
             json.dump(data, handle, indent=2)
 
     @classmethod
-    def load(cls, path: Path) -> "NodeKey":
+    def load(cls, path: Path) -> NodeKey:
         """Read a key file written by ``save``, checking that its stored id and public key match the seed."""
         try:
             data = json.loads(Path(path).read_text())

@@ -36,7 +36,7 @@ class NodeInfo:
         return [(name, getattr(self, name)) for name in _FIELDS]
 
     @classmethod
-    def decode(cls, data: bytes) -> "NodeInfo":
+    def decode(cls, data: bytes) -> NodeInfo:
         """Decode and validate a peer's node info; raises ``ProtocolViolation`` if malformed."""
         raw = safe_unpack(data, MAX_NODE_INFO_SIZE, max_items=MAX_CHANNEL_ID + 1)
         if not isinstance(raw, dict) or set(raw) != set(_FIELDS):
@@ -59,7 +59,7 @@ class NodeInfo:
             raise ProtocolViolation(f"node info listen address: {exc}") from exc
         return cls(**{**raw, "channels": tuple(channels)})
 
-    def check_compatible(self, local: "NodeInfo", authenticated_id: str) -> None:
+    def check_compatible(self, local: NodeInfo, authenticated_id: str) -> None:
         """Raise unless this (remote) info belongs to ``authenticated_id`` and to the local node's network."""
         if self.node_id != authenticated_id:
             raise ProtocolViolation(f"node info claims id {self.node_id} but the key authenticates {authenticated_id}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from p2p.channels import KEEPALIVE_CHANNEL
 from p2p.config import P2PConfig
@@ -65,9 +65,15 @@ class Peer:
         self._queued_bytes = 0
         self._wakeup = asyncio.Event()
         burst = config.burst_seconds
-        self._send_bucket = TokenBucket(config.send_rate, config.send_rate * burst, self._clock)
-        self._recv_bytes = TokenBucket(config.recv_rate, config.recv_rate * burst, self._clock)
-        self._recv_messages = TokenBucket(config.recv_message_rate, config.recv_message_rate * burst, self._clock)
+        self._send_bytes = TokenBucket(config.send_rate, config.send_rate * burst, self._clock)
+        self._send_messages = TokenBucket(config.send_message_rate, config.send_message_rate * burst, self._clock)
+        credit = config.max_busy_credit
+        self._recv_bytes = TokenBucket(
+            config.recv_rate, config.recv_rate * burst, self._clock, config.recv_rate * credit
+        )
+        self._recv_messages = TokenBucket(
+            config.recv_message_rate, config.recv_message_rate * burst, self._clock, config.recv_message_rate * credit
+        )
         self._closed = loop.create_future()
 
     @property
@@ -76,7 +82,7 @@ class Peer:
         return self.info.node_id
 
     @property
-    def closed(self) -> "asyncio.Future[BaseException | None]":
+    def closed(self) -> asyncio.Future[BaseException | None]:
         """Resolves with the reason (``None`` for a local close) once the peer is disconnected."""
         return self._closed
 
@@ -168,7 +174,7 @@ class Peer:
             written = 0
             while self._ready and written < WRITE_BATCH_BYTES:
                 channel_id, payload = self._next_message()
-                delay = self._send_bucket.consume(len(payload) + ENVELOPE_OVERHEAD)
+                delay = max(self._send_bytes.consume(len(payload) + ENVELOPE_OVERHEAD), self._send_messages.consume(1))
                 if delay > 0:
                     await self._drain()
                     await asyncio.sleep(delay)
@@ -183,6 +189,14 @@ class Peer:
             raise ConnectionClosed("peer did not read its data within the write timeout") from exc
 
     async def _read_loop(self) -> None:
+        """Receive, police the rate, dispatch.
+
+        Over-rate messages are throttled (the peer is read more slowly); more
+        than ``rate_strikes`` in a row is misbehaviour. The time from a
+        message's arrival to the next read (throttling, the handler, a loaded
+        event loop) refills the buckets beyond their burst, since an honest
+        peer's messages pile up in the socket buffers meanwhile.
+        """
         config = self._config
         strikes = 0
         while True:
@@ -202,3 +216,5 @@ class Peer:
                 strikes = 0
             if channel_id != KEEPALIVE_CHANNEL:
                 await self._dispatch(self, channel_id, payload)
+            self._recv_bytes.refill_busy()
+            self._recv_messages.refill_busy()

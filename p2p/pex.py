@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from p2p.address import NetAddress
 from p2p.address_book import AddressBook

@@ -15,7 +15,12 @@ import struct
 
 from Crypto.Cipher import ChaCha20_Poly1305
 
-from p2p.errors import AuthenticationError, ConnectionClosed, FrameTooLarge, NonceOverflow
+from p2p.errors import (
+    AuthenticationError,
+    ConnectionClosed,
+    FrameTooLarge,
+    NonceOverflow,
+)
 
 HEADER = struct.Struct(">I")
 TAG_SIZE = 16
@@ -71,7 +76,7 @@ class FrameOpener:
 
     def body_length(self, header: bytes) -> int:
         """The number of bytes following ``header``; refuses lengths outside the allowed range."""
-        (length,) = HEADER.unpack(header)
+        length: int = HEADER.unpack(header)[0]
         if length < TAG_SIZE:
             raise AuthenticationError(f"frame length {length} is shorter than its tag")
         if length - TAG_SIZE > self._max:

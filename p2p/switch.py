@@ -15,7 +15,8 @@ import dataclasses
 import logging
 import random
 import time
-from typing import Iterable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
 from p2p.address import NetAddress
 from p2p.address_book import AddressBook
@@ -228,8 +229,8 @@ class P2PNode:
     def _advertised_host(self) -> str:
         return self.config.external_host or self._listen_host
 
-    def _spawn(self, coroutine: object, name: str) -> asyncio.Task[None]:
-        task = asyncio.create_task(coroutine, name=name)  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coroutine, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -306,8 +307,6 @@ class P2PNode:
         except (P2PError, OSError) as exc:
             level = logging.INFO if isinstance(exc, (IncompatiblePeer, PeerIdMismatch, *MISBEHAVIOUR)) else logging.DEBUG
             log.log(level, "%s connection with %s refused: %s", "outbound" if outbound else "inbound", remote_host, exc)
-            if isinstance(exc, SelfConnection) and expected is not None:
-                self._book.remove(expected.node_id)
             if connection is not None:
                 await connection.close()
             else:
@@ -398,7 +397,8 @@ class P2PNode:
 
     def _backoff(self, failures: int) -> float:
         delay = min(self.config.backoff_max, self.config.backoff_base * 2 ** min(failures, 30))
-        return delay * random.uniform(0.75, 1.0)
+        jittered: float = delay * random.uniform(0.75, 1.0)
+        return jittered
 
     async def _keep_connected(self, address: NetAddress) -> None:
         """Keep a connection to a persistent peer, redialing with capped exponential backoff."""

@@ -122,7 +122,8 @@ def test_net_address_parse_and_format() -> None:
 def test_config_validation() -> None:
     P2PConfig().validate()
     for bad in (P2PConfig(max_frame_size=100), P2PConfig(send_queue_size=0), P2PConfig(ban_seconds=-1),
-                P2PConfig(ping_interval=10, idle_timeout=5), P2PConfig(moniker="x" * 65)):
+                P2PConfig(ping_interval=10, idle_timeout=5), P2PConfig(moniker="x" * 65),
+                P2PConfig(recv_message_rate=10)):
         with pytest.raises(ConfigError):
             bad.validate()
 
@@ -236,8 +237,10 @@ def test_safe_unpack_bounds_containers_and_refuses_non_string_map_keys() -> None
 
 
 def _info(**changes: object) -> NodeInfo:
-    fields = dict(node_id="ab" * 20, listen_host="127.0.0.1", listen_port=26656, chain_id="cmt-local",
-                  protocol_version=PROTOCOL_VERSION, software_version="0.1.0", channels=(0, 0x30), moniker="n0")
+    fields: dict[str, object] = {
+        "node_id": "ab" * 20, "listen_host": "127.0.0.1", "listen_port": 26656, "chain_id": "cmt-local",
+        "protocol_version": PROTOCOL_VERSION, "software_version": "0.1.0", "channels": (0, 0x30), "moniker": "n0",
+    }
     fields.update(changes)
     return NodeInfo(**fields)  # type: ignore[arg-type]
 
@@ -281,8 +284,22 @@ def test_token_bucket_allows_the_burst_then_asks_to_wait() -> None:
     bucket = TokenBucket(rate=10, burst=5, clock=clock)
     assert [bucket.consume(1) for _ in range(5)] == [0.0] * 5
     assert bucket.consume(1) == pytest.approx(0.1)
-    clock.now += 1.0
-    assert bucket.consume(4) == 0.0
+    clock.now += 100.0  # idle time refills only up to the burst
+    assert bucket.consume(5) == 0.0
+    assert bucket.consume(1) == pytest.approx(0.1)
+
+
+def test_token_bucket_busy_time_refills_beyond_the_burst_up_to_the_ceiling() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=10, burst=5, clock=clock, max_credit=50)
+    bucket.consume(5)
+    clock.now += 3.0
+    bucket.refill_busy()  # 3 s busy: 30 tokens, not capped at the burst of 5
+    assert bucket.consume(30) == 0.0
+    assert bucket.consume(1) > 0
+    clock.now += 1000.0
+    bucket.refill_busy()
+    assert bucket.consume(55) == 0.0 and bucket.consume(1) > 0
 
 
 def test_ban_list_expires_and_stays_bounded() -> None:

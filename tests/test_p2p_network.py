@@ -5,13 +5,13 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-from typing import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from p2p import NetAddress, NodeKey, P2PConfig, P2PNode, PeerIdMismatch, node_id_of
+from p2p import NodeKey, P2PConfig, P2PNode, PeerIdMismatch, node_id_of
 from p2p.errors import ConnectionClosed
-from p2p.framing import decode_message, encode_message
+from p2p.framing import encode_message
 from p2p.handshake import secret_handshake
 from p2p.node_info import PROTOCOL_VERSION, NodeInfo
 from p2p.secret_connection import SecretConnection
@@ -483,7 +483,8 @@ def test_a_stalled_receiver_cannot_grow_the_senders_memory() -> None:
 
 def test_receive_rate_is_throttled_for_a_modest_excess() -> None:
     async def scenario() -> None:
-        slow = dataclasses.replace(FAST, recv_message_rate=100, burst_seconds=0.1, rate_strikes=1000)
+        slow = dataclasses.replace(FAST, recv_message_rate=100, send_message_rate=100, burst_seconds=0.1,
+                                   rate_strikes=1000)
         a = make_node(config=slow)
         async with started(a):
             b = make_node(persistent=(a.address,))
@@ -503,7 +504,8 @@ def test_receive_rate_is_throttled_for_a_modest_excess() -> None:
 
 def test_a_peer_flooding_past_its_rate_limit_is_banned() -> None:
     async def scenario() -> None:
-        strict = dataclasses.replace(FAST, recv_message_rate=50, burst_seconds=0.2, rate_strikes=5)
+        strict = dataclasses.replace(FAST, recv_message_rate=50, send_message_rate=50, burst_seconds=0.2,
+                                     rate_strikes=5)
         a = make_node(config=strict)
         async with started(a):
             flooder = make_node(persistent=(a.address,))
@@ -514,5 +516,27 @@ def test_a_peer_flooding_past_its_rate_limit_is_banned() -> None:
                 await eventually(lambda: a.p2p.is_banned(flooder.id), what="flooder banned")
                 assert not a.p2p.is_connected(flooder.id)
                 assert len(a.recorder.messages) < 50
+
+    run(scenario)
+
+
+def test_messages_piled_up_while_the_receiver_was_busy_do_not_get_an_honest_peer_banned() -> None:
+    async def scenario() -> None:
+        receiver_config = dataclasses.replace(FAST, recv_message_rate=100, send_message_rate=80, burst_seconds=0.1,
+                                              rate_strikes=5)
+        sender_config = dataclasses.replace(FAST, send_message_rate=80, burst_seconds=0.1)
+        a = make_node(config=receiver_config)
+        a.recorder.gate = asyncio.Event()
+        async with started(a):
+            b = make_node(config=sender_config, persistent=(a.address,))
+            async with started(b):
+                await eventually(lambda: connected(a, b))
+                for i in range(100):
+                    assert b.p2p.send(a.id, CHANNEL, b"%d" % i)
+                await asyncio.sleep(1.0)  # a's handler is stuck meanwhile; b keeps sending at its rate
+                assert a.recorder.gate is not None
+                a.recorder.gate.set()
+                await eventually(lambda: len(a.recorder.messages) == 100, what="all messages delivered")
+                assert connected(a, b) and not a.p2p.bans()
 
     run(scenario)
