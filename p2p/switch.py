@@ -41,7 +41,7 @@ from p2p.errors import (
 )
 from p2p.handshake import secret_handshake
 from p2p.keys import NodeKey, node_id_of
-from p2p.node_info import MAX_NODE_INFO_SIZE, PROTOCOL_VERSION, NodeInfo
+from p2p.node_info import PROTOCOL_VERSION, NodeInfo
 from p2p.peer import Peer, PeerInfo
 from p2p.pex import PexReactor
 from p2p.secret_connection import SecretConnection
@@ -294,12 +294,12 @@ class P2PNode:
             try:
                 async with asyncio.timeout(self.config.handshake_timeout):
                     info = await self._exchange_info(connection)
+                info.check_compatible(self.node_info, remote_id)
             except TimeoutError as exc:
                 raise HandshakeTimeout("node info exchange timed out") from exc
             except MISBEHAVIOUR as exc:
                 self.ban(remote_id, self.config.ban_seconds, f"bad node info: {exc}")
                 raise
-            info.check_compatible(self.node_info, remote_id)
             if info.listen_host in UNSPECIFIED_HOSTS:
                 info = dataclasses.replace(info, listen_host=remote_host)
             peer = Peer(connection, info, outbound, remote_id in self._persistent, self.config, self._dispatch)
@@ -330,10 +330,7 @@ class P2PNode:
 
     async def _exchange_info(self, connection: SecretConnection) -> NodeInfo:
         await connection.send(self.node_info.encode())
-        data = await connection.recv()
-        if len(data) > MAX_NODE_INFO_SIZE:
-            raise FrameTooLarge("node info too large")
-        return NodeInfo.decode(data)
+        return NodeInfo.decode(await connection.recv())
 
     def _admit(self, peer: Peer) -> None:
         """Register ``peer``, applying the limits and the one-connection-per-node rule."""
@@ -341,7 +338,10 @@ class P2PNode:
         self._check_identity(peer_id)
         existing = self._peers.get(peer_id)
         if existing is not None:
-            if self._dialer(existing) != self._dialer(peer) and min(self._dialer(existing), self._dialer(peer)) == self._dialer(existing):
+            # Both ends keep the connection dialed by the smaller node id; a second dial by the same node
+            # means it lost the first connection, so the newer one wins.
+            kept_dialer, new_dialer = self._dialer(existing), self._dialer(peer)
+            if kept_dialer < new_dialer:
                 raise DuplicatePeer(f"already connected to {peer_id}")
             self._remove(existing)
             existing.close()
