@@ -367,13 +367,13 @@ class TendermintMachine:
             return
         if proposal.round > self.round + FUTURE_PROPOSAL_ROUNDS:
             return
-        round_proposals = self._proposals.setdefault(proposal.round, {})
+        round_proposals = self._proposals.get(proposal.round, {})
         if proposal.block_hash in round_proposals:
             return
         if round_proposals and not self._has_majority_anywhere(proposal.block_hash):
             return
         self._check_proposal(proposal)
-        round_proposals[proposal.block_hash] = proposal
+        self._proposals.setdefault(proposal.round, {})[proposal.block_hash] = proposal
         self._blocks.setdefault(proposal.block_hash, proposal.block)
         effects.append(Broadcast(proposal))
         if proposal.block_hash not in self._validation_requested:
