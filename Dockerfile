@@ -1,6 +1,7 @@
 # CyberMiles node image: `docker build -t cmnode .` then
 #   docker run -p 8545:8545 -v cmnode-data:/data cmnode            (a local dev chain)
 #   docker run -v /path/to/home:/data cmnode start --home /data     (an initialised node home)
+#   docker compose up                                              (a 4-validator testnet, see docker-compose.yml)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 CMNODE_HOME=/data
@@ -16,7 +17,7 @@ COPY rpc ./rpc
 COPY genesis ./genesis
 RUN pip install --no-cache-dir . && rm -rf /src
 
-RUN useradd --create-home --uid 1000 cmnode && mkdir -p /data && chown cmnode /data
+RUN useradd --create-home --uid 1000 cmnode && mkdir -p /data /testnet && chown cmnode /data /testnet
 USER cmnode
 WORKDIR /data
 VOLUME ["/data"]

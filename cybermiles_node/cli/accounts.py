@@ -17,7 +17,12 @@ import click
 
 from cybermiles_node.cli.output import CommandError, emit, json_option, reporting_errors
 from cybermiles_node.home import HOME_ENV, NodeHome
-from cybermiles_node.keystore import LIGHT_SCRYPT_N, STANDARD_SCRYPT_N, Keystore, KeystoreError
+from cybermiles_node.keystore import (
+    LIGHT_SCRYPT_N,
+    STANDARD_SCRYPT_N,
+    Keystore,
+    KeystoreError,
+)
 
 #: Environment variable holding a keystore password, for scripts.
 PASSWORD_ENV = "CMNODE_PASSWORD"

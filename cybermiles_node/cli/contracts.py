@@ -34,7 +34,12 @@ from eth_utils import (
     to_checksum_address,
 )
 
-from cybermiles_node.cli.accounts import keystore_options, open_keystore, password_option, read_password
+from cybermiles_node.cli.accounts import (
+    keystore_options,
+    open_keystore,
+    password_option,
+    read_password,
+)
 from cybermiles_node.cli.output import emit, json_option, note, reporting_errors
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError, RpcResponseError
 from cybermiles_node.keystore import KeystoreError

@@ -1,0 +1,88 @@
+"""Creating node homes: keys, genesis and config for a new node or a whole local testnet."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from consensus.keys import ValidatorKey
+from cybermiles_node.config import (
+    Address,
+    NodeConfig,
+    P2PSettings,
+    RPCSettings,
+    config_to_toml,
+)
+from cybermiles_node.errors import HomeError
+from cybermiles_node.home import NodeHome
+from genesis.document import Validator as GenesisValidator
+from genesis.loader import save_genesis
+from genesis.networks import NETWORKS, dev_accounts
+from p2p.keys import NodeKey
+
+
+def ensure_keys(home: NodeHome) -> ValidatorKey:
+    """The home's validator key and p2p node key, created when missing."""
+    home.validator_key.parent.mkdir(parents=True, exist_ok=True)
+    if not home.node_key.exists():
+        NodeKey.generate().save(home.node_key)
+    if home.validator_key.exists():
+        return ValidatorKey.load(home.validator_key)
+    key = ValidatorKey.generate()
+    key.save(home.validator_key)
+    return key
+
+
+def initialise_home(home: NodeHome, network: str, chain_id: int | None, config: NodeConfig) -> None:
+    """Create a node home: validator key, genesis document and config file."""
+    if home.is_initialised():
+        raise HomeError(f"{home.root} is already initialised (remove it or choose another --home)")
+    if network not in NETWORKS:
+        raise HomeError(f"unknown network {network!r} (known: {', '.join(sorted(NETWORKS))})")
+    home.data.mkdir(parents=True, exist_ok=True)
+    key = ensure_keys(home)
+    kwargs = {"genesis_time": int(time.time())}
+    if chain_id is not None:
+        kwargs["chain_id"] = chain_id
+    genesis = NETWORKS[network](key.public_key, **kwargs)
+    save_genesis(genesis, home.genesis)
+    home.config.write_text(config_to_toml(config))
+
+
+def write_testnet(output: Path, validator_count: int, full_node_count: int, base_port: int,
+                  chain_id: int | None, rpc_host: str = "127.0.0.1") -> list[dict[str, object]]:
+    """Create the node homes of a loopback testnet; returns their descriptions."""
+    total = validator_count + full_node_count
+    if base_port + 2 * total > 65535:
+        raise HomeError(f"--base-port {base_port} leaves no room for {total} nodes below port 65536")
+    homes = [NodeHome.resolve(output / f"node{index}") for index in range(total)]
+    for home in homes:
+        if home.is_initialised():
+            raise HomeError(f"{home.root} is already initialised (choose an empty --output)")
+        home.data.mkdir(parents=True, exist_ok=True)
+    keys = [ensure_keys(home) for home in homes]
+    node_ids = [NodeKey.load(home.node_key).node_id for home in homes]
+    owners = dev_accounts()
+    extra = tuple(
+        GenesisValidator(name=f"validator-{index}", pub_key=keys[index].public_key, power=10,
+                         owner=owners[index % len(owners)].address)
+        for index in range(1, validator_count)
+    )
+    kwargs: dict[str, object] = {"genesis_time": int(time.time()), "extra_validators": extra}
+    if chain_id is not None:
+        kwargs["chain_id"] = chain_id
+    genesis = NETWORKS["local"](keys[0].public_key, **kwargs)
+    nodes = []
+    for index, home in enumerate(homes):
+        p2p_port, rpc_port = base_port + 2 * index, base_port + 2 * index + 1
+        peers = tuple(f"{node_ids[other]}@127.0.0.1:{base_port + 2 * other}" for other in range(total) if other != index)
+        config = NodeConfig(
+            moniker=f"node{index}",
+            p2p=P2PSettings(addr=Address("127.0.0.1", p2p_port), persistent_peers=peers),
+            rpc=replace(RPCSettings(), addr=Address(rpc_host, rpc_port)),
+        )
+        save_genesis(genesis, home.genesis)
+        home.config.write_text(config_to_toml(config))
+        nodes.append({"home": str(home.root), "rpc": f"http://127.0.0.1:{rpc_port}",
+                      "p2p": f"{node_ids[index]}@127.0.0.1:{p2p_port}", "validator": index < validator_count})
+    return nodes
