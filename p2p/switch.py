@@ -39,6 +39,7 @@ from p2p.errors import (
     ProtocolViolation,
     SelfConnection,
 )
+from p2p.framing import ENVELOPE_OVERHEAD
 from p2p.handshake import secret_handshake
 from p2p.keys import NodeKey, node_id_of
 from p2p.node_info import PROTOCOL_VERSION, NodeInfo
@@ -109,6 +110,11 @@ class P2PNode:
         if not 0 <= channel_id < KEEPALIVE_CHANNEL or channel_id in self._channels:
             raise ConfigError(f"channel id {channel_id} is reserved, out of range or already registered")
         self._channels[channel_id] = handler
+
+    @property
+    def max_payload_size(self) -> int:
+        """The largest payload ``send`` accepts (larger data must be split by the channel's protocol)."""
+        return self.config.max_frame_size - ENVELOPE_OVERHEAD
 
     @property
     def listen_address(self) -> NetAddress:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from p2p import NodeKey, P2PConfig, P2PNode, PeerIdMismatch, node_id_of
-from p2p.errors import ConnectionClosed
+from p2p.errors import ConnectionClosed, FrameTooLarge
 from p2p.framing import encode_message
 from p2p.handshake import secret_handshake
 from p2p.node_info import PROTOCOL_VERSION, NodeInfo
@@ -452,6 +452,24 @@ def test_send_queue_is_bounded_by_count_and_bytes() -> None:
                 assert accepted == [True] * 10 + [False] * 5
                 await eventually(lambda: len(b.recorder.messages) == 10)
                 assert [a.p2p.send(b.id, CHANNEL, b"k" * 20_000) for _ in range(4)] == [True, True, True, False]
+
+    run(scenario)
+
+
+def test_the_largest_payload_goes_through_and_a_larger_one_is_refused_at_the_sender() -> None:
+    async def scenario() -> None:
+        config = dataclasses.replace(FAST, max_frame_size=64 * 1024)
+        a = make_node(config=config)
+        async with started(a):
+            b = make_node(config=config, persistent=(a.address,))
+            async with started(b):
+                await eventually(lambda: connected(a, b))
+                largest = bytes(range(256)) * (b.p2p.max_payload_size // 256) + b"x" * (b.p2p.max_payload_size % 256)
+                assert b.p2p.send(a.id, CHANNEL, largest)
+                with pytest.raises(FrameTooLarge):
+                    b.p2p.send(a.id, CHANNEL, largest + b"x")
+                await eventually(lambda: a.recorder.payloads() == [largest])
+                assert connected(a, b)
 
     run(scenario)
 
