@@ -164,3 +164,33 @@ def test_four_validators_tolerate_one_fault_halt_at_two_and_a_late_full_node_syn
         assert "Traceback" not in net.log_text()
     finally:
         net.stop_all()
+
+
+def test_testnet_start_runs_the_whole_network_in_one_command(tmp_path: Path) -> None:
+    base = free_port_range(4)
+    output = tmp_path / "net"
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "cybermiles_node.cli", "testnet", "--validators", "2", "--output", str(output),
+         "--base-port", str(base), "--start"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        rpcs = [Web3(Web3.HTTPProvider(f"http://127.0.0.1:{base + 2 * i + 1}")) for i in range(2)]
+        deadline = time.time() + 60
+        while not all(_height_or_none(w3) is not None and _height_or_none(w3) >= 2 for w3 in rpcs):
+            assert time.time() < deadline, "the testnet did not make blocks"
+            assert runner.poll() is None, runner.stderr.read() if runner.stderr else ""
+            time.sleep(0.3)
+        assert rpcs[0].eth.get_block(2).hash == rpcs[1].eth.get_block(2).hash
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        runner.wait(timeout=60)
+    assert runner.returncode == 0
+    assert all(_height_or_none(w3) is None for w3 in rpcs)  # every node stopped with it
+
+
+def _height_or_none(w3: Web3) -> int | None:
+    try:
+        return w3.eth.block_number
+    except Exception:
+        return None
