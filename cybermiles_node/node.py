@@ -56,6 +56,7 @@ from rpc.server import RPCServer
 
 log = logging.getLogger("cmnode")
 
+PROPOSAL_FRAME_MARGIN = 64 * 1024  # proposal fields, block header and commit around the transactions
 CATCH_UP_GRACE_MS = 2_000  # time for peers' statuses to arrive before deciding nobody is ahead
 
 
@@ -249,7 +250,9 @@ class Node:
             p2p_settings.addr.port,
             p2p_network_name(self.genesis),
             P2PConfig(moniker=self.config.moniker, max_inbound_peers=p2p_settings.max_inbound_peers,
-                      max_outbound_peers=p2p_settings.max_outbound_peers),
+                      max_outbound_peers=p2p_settings.max_outbound_peers,
+                      # a proposal carries its whole block: frames must hold the largest block
+                      max_frame_size=self.genesis.consensus.max_block_bytes + PROPOSAL_FRAME_MARGIN),
             persistent_peers=p2p_settings.persistent_peers,
             seeds=p2p_settings.seeds,
         )
