@@ -11,6 +11,7 @@ import rlp
 from eth_hash.auto import keccak
 
 from consensus.evidence import DuplicateVoteEvidence, InvalidEvidence
+from consensus.messages import Verifier
 from consensus.types import EMPTY_COMMIT, EMPTY_OMMERS_HASH, ZERO_HASH32, Block, Commit, Header, evidence_root
 from consensus.validators import ValidatorSet
 
@@ -27,9 +28,10 @@ def state_root_after(parent_state_root: bytes, transactions: list[bytes]) -> byt
 class SimChain:
     """One node's committed chain (what its disk would hold): blocks and the commits that finalised them."""
 
-    def __init__(self, chain_id: int, validators: ValidatorSet) -> None:
+    def __init__(self, chain_id: int, validators: ValidatorSet, verifier: Verifier) -> None:
         self.chain_id = chain_id
         self.validators = validators
+        self.verifier = verifier
         self.blocks: list[Block] = []
         self.commits: list[Commit] = []
 
@@ -98,7 +100,7 @@ class SimChain:
             return False
         try:
             for item in block.evidence:
-                DuplicateVoteEvidence.decode(item).verify(self.chain_id, self.validators)
+                DuplicateVoteEvidence.decode(item).verify(self.chain_id, self.validators, self.verifier)
         except InvalidEvidence:
             return False
         return True

@@ -25,7 +25,6 @@ from typing import Callable
 
 from eth_hash.auto import keccak
 
-from consensus.commit import verify_commit
 from consensus.evidence import DuplicateVoteEvidence
 from consensus.keys import ValidatorKey
 from consensus.messages import Message, Proposal, Vote
@@ -35,14 +34,13 @@ from consensus.types import Block, Commit
 from consensus.validators import Validator, ValidatorSet
 
 from tests.sim.network import Clock, Network, NetworkConditions
-from tests.sim.node import CachedSigningKey, SimNode, caching_verify
+from tests.sim.node import CachedSigningKey, SimNode, caching_verify, verify_commit_once
 
 CHAIN_ID = 7001
 SIM_TIMEOUTS = TimeoutConfig(propose_ms=400, propose_delta_ms=100, prevote_ms=200, prevote_delta_ms=100,
                              precommit_ms=200, precommit_delta_ms=100)
 
 _KEYS: dict[int, ValidatorKey] = {}
-_VERIFIED_COMMITS: set[bytes] = set()
 
 
 def validator_key(index: int) -> ValidatorKey:
@@ -193,7 +191,6 @@ def check(sim: Simulation) -> None:
     assert not sim.violations, f"seed {seed}: {sim.violations}"
     honest = sim.honest
     decided_at: dict[int, bytes] = {}
-    verified_commits = _VERIFIED_COMMITS
     verified_heights: set[int] = set()
     for index in honest:
         for height, decision in sorted(sim.decisions[index].items()):
@@ -206,9 +203,8 @@ def check(sim: Simulation) -> None:
                 verified_heights.add(height)
                 checks.append((decision.commit, height, block.hash))
             for commit, commit_height, block_hash in checks:
-                if commit_height >= 1 and commit.hash not in verified_commits:
-                    verify_commit(commit, sim.validators, sim.chain_id, commit_height, block_hash)
-                    verified_commits.add(commit.hash)
+                if commit_height >= 1:
+                    verify_commit_once(commit, sim.validators, sim.chain_id, commit_height, block_hash)
             assert (decision.commit.height, decision.commit.block_hash) == (height, block.hash), \
                 f"seed {seed}: node {index} holds a commit of another block at height {height}"
     honest_addresses = {sim.nodes[i].address for i in honest}

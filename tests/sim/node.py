@@ -11,6 +11,9 @@ after a decision.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
+import rlp
+from eth_hash.auto import keccak
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -25,6 +28,7 @@ from consensus.tendermint import (
     ScheduleTimeout, SignProposal, SignVote, Start, TendermintMachine, TimeoutFired, ValidateBlock, VoteReceived,
 )
 from consensus.types import Block, Commit
+from consensus.validators import ValidatorSet
 
 from tests.sim.app import SimChain
 
@@ -36,6 +40,7 @@ MAX_MESSAGE_BYTES = 1 << 20
 
 _VERIFIED: dict[tuple[bytes, bytes, bytes], bool] = {}
 _SIGNED: dict[tuple[bytes, bytes], bytes] = {}
+_VERIFIED_COMMITS: set[bytes] = set()
 _CACHE_LIMIT = 500_000
 
 
@@ -48,6 +53,14 @@ def caching_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
             _VERIFIED.clear()
         result = _VERIFIED[key] = verify(public_key, message, signature)
     return result
+
+
+def verify_commit_once(commit: Commit, validators: ValidatorSet, chain_id: int, height: int, block_hash: bytes) -> None:
+    """``consensus.commit.verify_commit``, skipped for a commit (same bytes, same claim) already verified."""
+    key = keccak(rlp.encode([commit.hash, validators.hash, chain_id, height, block_hash]))
+    if key not in _VERIFIED_COMMITS:
+        verify_commit(commit, validators, chain_id, height, block_hash)
+        _VERIFIED_COMMITS.add(key)
 
 
 class CachedSigningKey(ValidatorKey):
@@ -125,7 +138,7 @@ class SimNode:
         self.key = key
         self.address = key.address
         self.sim = sim
-        self.chain = SimChain(sim.chain_id, sim.validators)
+        self.chain = SimChain(sim.chain_id, sim.validators, sim.verifier)
         self.disk = SignedRecordDisk()
         self.up = False
         self.epoch = 0
@@ -280,7 +293,7 @@ class SimNode:
         block = message.block
         if block.number != self.chain.height + 1:
             return
-        verify_commit(message.commit, self.sim.validators, self.sim.chain_id, block.number, block.hash)
+        verify_commit_once(message.commit, self.sim.validators, self.sim.chain_id, block.number, block.hash)
         if self.chain.is_valid(block):
             self._decide(block, message.commit, message.commit.round, "sync")
 
