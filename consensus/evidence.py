@@ -15,8 +15,8 @@ from eth_hash.auto import keccak
 from rlp.exceptions import DecodingError, DeserializationError
 
 from consensus.errors import ConsensusError
-from consensus.messages import MalformedMessage, Verifier, Vote
 from consensus.keys import verify
+from consensus.messages import MalformedMessage, Verifier, Vote
 from consensus.validators import ValidatorSet
 
 _EVIDENCE_TAG = b"cmt-duplicate-vote"
@@ -35,7 +35,7 @@ class DuplicateVoteEvidence:
     vote_b: Vote
 
     @classmethod
-    def of(cls, first: Vote, second: Vote) -> "DuplicateVoteEvidence":
+    def of(cls, first: Vote, second: Vote) -> DuplicateVoteEvidence:
         """Evidence from two conflicting votes, in canonical order."""
         a, b = sorted((first, second), key=lambda vote: rlp.encode(vote.to_list()))
         return cls(a, b)
@@ -60,7 +60,7 @@ class DuplicateVoteEvidence:
         return keccak(self.encode())
 
     @classmethod
-    def decode(cls, data: bytes) -> "DuplicateVoteEvidence":
+    def decode(cls, data: bytes) -> DuplicateVoteEvidence:
         """Parse bytes from a block or a peer; raises ``InvalidEvidence`` unless well-formed and canonical."""
         if not isinstance(data, bytes) or len(data) > MAX_EVIDENCE_BYTES:
             raise InvalidEvidence("evidence is not bytes of a bounded size")

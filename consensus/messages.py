@@ -16,8 +16,8 @@ for anything else; it never raises another exception type on bad bytes.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable, Union
 
 import rlp
 from rlp.exceptions import DecodingError, DeserializationError
@@ -74,7 +74,7 @@ class Vote:
         """What the validator signs."""
         return vote_sign_bytes(chain_id, self.type, self.height, self.round, self.block_hash, self.timestamp_ms)
 
-    def with_signature(self, signature: bytes) -> "Vote":
+    def with_signature(self, signature: bytes) -> Vote:
         """This vote carrying ``signature``."""
         return replace(self, signature=signature)
 
@@ -88,7 +88,7 @@ class Vote:
                 self.validator_address, self.signature]
 
     @classmethod
-    def from_list(cls, items: object) -> "Vote":
+    def from_list(cls, items: object) -> Vote:
         """Parse the RLP list form, strictly."""
         fields = _expect_list(items, 7, "vote")
         vote = cls(
@@ -128,7 +128,7 @@ class Proposal:
         return proposal_sign_bytes(chain_id, self.height, self.round, self.pol_round, self.block_hash,
                                    self.timestamp_ms)
 
-    def with_signature(self, signature: bytes) -> "Proposal":
+    def with_signature(self, signature: bytes) -> Proposal:
         """This proposal carrying ``signature``."""
         return replace(self, signature=signature)
 
@@ -142,7 +142,7 @@ class Proposal:
                 self.proposer_address, self.signature]
 
     @classmethod
-    def from_list(cls, items: object) -> "Proposal":
+    def from_list(cls, items: object) -> Proposal:
         """Parse the RLP list form, strictly."""
         fields = _expect_list(items, 7, "proposal")
         try:
@@ -162,7 +162,7 @@ class Proposal:
         return proposal
 
 
-Message = Union[Proposal, Vote]
+Message = Proposal | Vote
 
 
 def encode_message(message: Message) -> bytes:

@@ -27,8 +27,8 @@ it from genesis.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import rlp
 from rlp.exceptions import RLPException
@@ -72,7 +72,7 @@ class ProposerPriorities:
     proposer: bytes
 
     @classmethod
-    def from_powers(cls, powers: Iterable[tuple[bytes, int]]) -> "ProposerPriorities":
+    def from_powers(cls, powers: Iterable[tuple[bytes, int]]) -> ProposerPriorities:
         """The initial state for (address, power) pairs: zero priorities, then one increment."""
         entries = tuple(sorted((address, power, 0) for address, power in powers))
         state = cls(entries, b"")
@@ -80,7 +80,7 @@ class ProposerPriorities:
         return state.incremented(1)
 
     @classmethod
-    def initial(cls, validators: ValidatorSet) -> "ProposerPriorities":
+    def initial(cls, validators: ValidatorSet) -> ProposerPriorities:
         """The initial state of a validator set."""
         return cls.from_powers((v.address, v.power) for v in validators.validators)
 
@@ -96,7 +96,7 @@ class ProposerPriorities:
                 return priority
         raise InvalidPriorities(f"0x{address.hex()} is not in the priority state")
 
-    def incremented(self, times: int) -> "ProposerPriorities":
+    def incremented(self, times: int) -> ProposerPriorities:
         """The state after rescaling, centring and ``times`` increments (``times`` 0 returns ``self``)."""
         if times < 0:
             raise InvalidPriorities(f"cannot increment priorities {times} times")
@@ -113,7 +113,7 @@ class ProposerPriorities:
             priorities[best] = _clip(priorities[best] - total)
         return ProposerPriorities(tuple(zip(addresses, powers, priorities)), addresses[best])
 
-    def updated(self, validators: ValidatorSet) -> "ProposerPriorities":
+    def updated(self, validators: ValidatorSet) -> ProposerPriorities:
         """The state for a changed validator set: kept priorities, newcomers behind, then rescaled and centred.
 
         Its ``proposer`` is the highest-priority validator; ``next_height`` increments right after anyway.
@@ -128,7 +128,7 @@ class ProposerPriorities:
         return ProposerPriorities(tuple((a, w, p) for (a, w, _), p in zip(entries, priorities)),
                                   addresses[_highest(priorities, addresses)])
 
-    def next_height(self, validators: ValidatorSet) -> "ProposerPriorities":
+    def next_height(self, validators: ValidatorSet) -> ProposerPriorities:
         """The state of the next height, whose validator set is ``validators``."""
         return self.updated(validators).incremented(1)
 
@@ -137,7 +137,7 @@ class ProposerPriorities:
         return rlp.encode([self.proposer, [[a, w, p - _INT64_MIN] for a, w, p in self.entries]])
 
     @classmethod
-    def decode(cls, data: bytes) -> "ProposerPriorities":
+    def decode(cls, data: bytes) -> ProposerPriorities:
         """Inverse of ``encode``; raises ``InvalidPriorities`` on malformed bytes."""
         try:
             proposer, items = rlp.decode(data, strict=True)

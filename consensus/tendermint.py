@@ -62,7 +62,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Union
 
 from consensus.errors import ConsensusError
 from consensus.evidence import DuplicateVoteEvidence
@@ -167,7 +166,7 @@ class BlockValidated:
     valid: bool
 
 
-Event = Union[Start, ProposalReceived, VoteReceived, TimeoutFired, ProposalBlockReady, BlockValidated]
+Event = Start | ProposalReceived | VoteReceived | TimeoutFired | ProposalBlockReady | BlockValidated
 
 
 # effects
@@ -246,8 +245,8 @@ class EvidenceFound:
     evidence: DuplicateVoteEvidence
 
 
-Effect = Union[BuildProposal, ValidateBlock, SignProposal, SignVote, Broadcast, ScheduleTimeout, Decide,
-               EvidenceFound]
+Effect = (BuildProposal | ValidateBlock | SignProposal | SignVote | Broadcast | ScheduleTimeout | Decide
+          | EvidenceFound)
 
 
 class TendermintMachine:
@@ -281,7 +280,8 @@ class TendermintMachine:
         self._locked_rounds_seen: set[int] = set()
         self._building_round: int | None = None
         self._evidence_seen: set[bytes] = set()
-        self._buffer: list[Message] = []
+        self._buffered_proposals: list[Proposal] = []
+        self._buffered_votes: dict[Vote, None] = {}
 
     # queries
 
@@ -348,7 +348,8 @@ class TendermintMachine:
         self._building_round = None
         self._evidence_seen = set()
         self._start_round(event.round, effects)
-        buffered, self._buffer = self._buffer, []
+        buffered: list[Message] = [*self._buffered_proposals, *self._buffered_votes]
+        self._buffered_proposals, self._buffered_votes = [], {}
         for message in buffered:
             if message.height != event.height:
                 continue
@@ -412,12 +413,11 @@ class TendermintMachine:
         """Keep a message of the next height for its ``Start`` (bounded); True if it was for that height."""
         if message.height != self.height + 1:
             return False
-        proposals = sum(1 for m in self._buffer if isinstance(m, Proposal))
         if isinstance(message, Proposal):
-            if proposals < MAX_BUFFERED_PROPOSALS:
-                self._buffer.append(message)
-        elif len(self._buffer) - proposals < MAX_BUFFERED_VOTES and message not in self._buffer:
-            self._buffer.append(message)
+            if len(self._buffered_proposals) < MAX_BUFFERED_PROPOSALS:
+                self._buffered_proposals.append(message)
+        elif len(self._buffered_votes) < MAX_BUFFERED_VOTES:
+            self._buffered_votes[message] = None
         return True
 
     def _on_timeout(self, event: TimeoutFired, effects: list[Effect]) -> None:
@@ -464,7 +464,9 @@ class TendermintMachine:
         """Line 49: a proposal and +2/3 precommits for its valid block in any round decide the height."""
         for round_ in self._votes.rounds():
             precommits = self._votes.precommits(round_)
-            value = precommits.two_thirds_majority() if precommits else None
+            if precommits is None:
+                continue
+            value = precommits.two_thirds_majority()
             if value and self._validity.get(value) is True:
                 self.step = Step.COMMIT
                 effects.append(Decide(self.height, round_, self._blocks[value], precommits.make_commit()))

@@ -19,8 +19,8 @@ current round plus a multiple of the validator count.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from consensus.errors import ConsensusError
 from consensus.evidence import DuplicateVoteEvidence

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import pytest
 
+from consensus.evidence import DuplicateVoteEvidence
 from consensus.messages import MalformedMessage, Proposal, Vote, decode_message
 from consensus.types import PRECOMMIT, PREVOTE
-
-from tests.sim.byzantine import ConflictingProposer, Equivocator, InvalidProposer, SilentProposer
+from tests.sim.byzantine import (
+    ConflictingProposer,
+    Equivocator,
+    InvalidProposer,
+    SilentProposer,
+)
 from tests.sim.harness import Scenario, Simulation, run, votes_of
 from tests.sim.network import NetworkConditions, Partition
 
@@ -44,11 +49,16 @@ def test_crash_and_restart_never_double_signs(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_equivocating_validator_is_caught(seed: int) -> None:
+def test_equivocating_validator_is_caught_and_its_evidence_committed(seed: int) -> None:
     byzantine = seed % 4
-    sim = run(Scenario(seed=seed, heights=3, conditions=jittery(seed), byzantine={byzantine: Equivocator}))
+    sim = run(Scenario(seed=seed, heights=4, conditions=jittery(seed), byzantine={byzantine: Equivocator}))
+    culprit = sim.nodes[byzantine].address
     caught = {e.validator_address for finder, e in sim.evidence if finder != byzantine}
-    assert caught == {sim.nodes[byzantine].address}
+    assert caught == {culprit}
+    honest = (byzantine + 1) % 4
+    committed = {DuplicateVoteEvidence.decode(item).validator_address
+                 for decision in sim.decisions[honest].values() for item in decision.block.evidence}
+    assert committed == {culprit}
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -5,8 +5,8 @@ the others are played by signing their messages with their real keys.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 import pytest
 from eth_hash.auto import keccak
@@ -17,9 +17,25 @@ from consensus.keys import ValidatorKey
 from consensus.messages import NIL, Proposal, Vote
 from consensus.proposer import ProposerPriorities
 from consensus.tendermint import (
-    BlockValidated, Broadcast, BuildProposal, Decide, Effect, EvidenceFound, ProposalBlockReady, ProposalReceived,
-    ScheduleTimeout, SignProposal, SignVote, Start, Step, TendermintMachine, TimeoutConfig, TimeoutFired,
-    ValidateBlock, VoteReceived, InvalidProposal,
+    BlockValidated,
+    Broadcast,
+    BuildProposal,
+    Decide,
+    Effect,
+    EvidenceFound,
+    InvalidProposal,
+    ProposalBlockReady,
+    ProposalReceived,
+    ScheduleTimeout,
+    SignProposal,
+    SignVote,
+    Start,
+    Step,
+    TendermintMachine,
+    TimeoutConfig,
+    TimeoutFired,
+    ValidateBlock,
+    VoteReceived,
 )
 from consensus.types import EMPTY_COMMIT, PRECOMMIT, PREVOTE, ZERO_HASH32, Block, Header
 from consensus.validators import Validator, ValidatorSet

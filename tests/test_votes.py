@@ -11,11 +11,22 @@ from consensus.commit import verify_commit
 from consensus.errors import InvalidBlock
 from consensus.evidence import DuplicateVoteEvidence, EvidencePool, InvalidEvidence
 from consensus.keys import ValidatorKey
-from consensus.messages import NIL, MalformedMessage, Proposal, Vote, decode_message, encode_message
+from consensus.messages import (
+    NIL,
+    MalformedMessage,
+    Proposal,
+    Vote,
+    decode_message,
+    encode_message,
+)
 from consensus.types import EMPTY_COMMIT, PRECOMMIT, PREVOTE, ZERO_HASH32, Block, Header
 from consensus.validators import Validator, ValidatorSet
 from consensus.votes import (
-    MAX_FUTURE_ROUNDS_PER_VALIDATOR, HeightVoteSet, InvalidVote, VoteNotTracked, VoteSet,
+    MAX_FUTURE_ROUNDS_PER_VALIDATOR,
+    HeightVoteSet,
+    InvalidVote,
+    VoteNotTracked,
+    VoteSet,
 )
 
 CHAIN_ID = 15

@@ -12,7 +12,15 @@ from eth_hash.auto import keccak
 
 from consensus.evidence import DuplicateVoteEvidence, InvalidEvidence
 from consensus.messages import Verifier
-from consensus.types import EMPTY_COMMIT, EMPTY_OMMERS_HASH, ZERO_HASH32, Block, Commit, Header, evidence_root
+from consensus.types import (
+    EMPTY_COMMIT,
+    EMPTY_OMMERS_HASH,
+    ZERO_HASH32,
+    Block,
+    Commit,
+    Header,
+    evidence_root,
+)
 from consensus.validators import ValidatorSet
 
 GENESIS_STATE_ROOT = keccak(b"sim genesis state")

@@ -10,8 +10,13 @@ from dataclasses import replace
 from eth_hash.auto import keccak
 
 from consensus.messages import NIL, Message, Proposal, Vote, encode_message
-from consensus.tendermint import Effect, ProposalReceived, SignProposal, SignVote, VoteReceived
-
+from consensus.tendermint import (
+    Effect,
+    ProposalReceived,
+    SignProposal,
+    SignVote,
+    VoteReceived,
+)
 from tests.sim.node import SimNode
 
 

@@ -20,8 +20,8 @@ target number of heights or the time limit passes, and returns the record.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from eth_hash.auto import keccak
 
@@ -32,7 +32,6 @@ from consensus.proposer import ProposerPriorities
 from consensus.tendermint import TimeoutConfig
 from consensus.types import Block, Commit
 from consensus.validators import Validator, ValidatorSet
-
 from tests.sim.network import Clock, Network, NetworkConditions
 from tests.sim.node import CachedSigningKey, SimNode, caching_verify, verify_commit_once
 
@@ -166,7 +165,7 @@ class Simulation:
         target = self.scenario.heights
         return all(len(self.decisions[i]) >= target for i in self.live_honest)
 
-    def run(self) -> "Simulation":
+    def run(self) -> Simulation:
         """Run the scenario to completion or its time limit."""
         for node in self.nodes:
             node.boot()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 Deliver = Callable[[int, object], None]
 """Delivery of a message to a node: ``deliver(sender, message)``."""

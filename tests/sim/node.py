@@ -10,12 +10,13 @@ after a decision.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import rlp
 from eth_hash.auto import keccak
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable
 
 from consensus.commit import verify_commit
 from consensus.errors import ConsensusError, DoubleSignRefused, InvalidBlock
@@ -24,12 +25,25 @@ from consensus.keys import ValidatorKey, verify
 from consensus.messages import Message, Proposal, decode_message, encode_message
 from consensus.privval import PrivValidator, SignedStep
 from consensus.tendermint import (
-    BlockValidated, Broadcast, BuildProposal, Decide, Effect, EvidenceFound, ProposalBlockReady, ProposalReceived,
-    ScheduleTimeout, SignProposal, SignVote, Start, TendermintMachine, TimeoutFired, ValidateBlock, VoteReceived,
+    BlockValidated,
+    Broadcast,
+    BuildProposal,
+    Decide,
+    Effect,
+    EvidenceFound,
+    ProposalBlockReady,
+    ProposalReceived,
+    ScheduleTimeout,
+    SignProposal,
+    SignVote,
+    Start,
+    TendermintMachine,
+    TimeoutFired,
+    ValidateBlock,
+    VoteReceived,
 )
 from consensus.types import Block, Commit
 from consensus.validators import ValidatorSet
-
 from tests.sim.app import SimChain
 
 if TYPE_CHECKING:
@@ -133,7 +147,7 @@ class EvidenceMessage:
 class SimNode:
     """An honest validator on the simulated network."""
 
-    def __init__(self, index: int, key: ValidatorKey, sim: "Simulation") -> None:
+    def __init__(self, index: int, key: ValidatorKey, sim: Simulation) -> None:
         self.index = index
         self.key = key
         self.address = key.address
