@@ -6,6 +6,8 @@ from dataclasses import replace
 import pytest
 import rlp
 from eth_hash.auto import keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consensus.commit import verify_commit
 from consensus.errors import InvalidBlock
@@ -286,3 +288,30 @@ def test_evidence_pool() -> None:
     pool.prune(16)
     assert len(pool) == 0
     assert not pool.add(third, VALIDATORS, 16)                       # expired
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_decode_or_raise_the_typed_error(data: bytes) -> None:
+    try:
+        decoded = decode_message(data, 1 << 20)
+    except MalformedMessage:
+        return
+    assert encode_message(decoded) == data
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=len(encode_message(vote(1, BLOCK_A))) - 1), st.integers(0, 255))
+def test_a_corrupted_vote_is_never_counted(position: int, byte: int) -> None:
+    data = bytearray(encode_message(vote(1, BLOCK_A)))
+    if data[position] == byte:
+        return
+    data[position] = byte
+    try:
+        decoded = decode_message(bytes(data), 1 << 20)
+    except MalformedMessage:
+        return
+    assert isinstance(decoded, Vote) and decoded != vote(1, BLOCK_A)
+    votes = VoteSet(CHAIN_ID, decoded.height, decoded.round, decoded.type, VALIDATORS)
+    with pytest.raises(InvalidVote):
+        votes.add(decoded)
