@@ -96,6 +96,20 @@ def test_unequal_powers_follow_proposer_priorities() -> None:
     assert 5 <= proposers.count(heavy) <= 7
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_validator_set_changes_between_heights(seed: int) -> None:
+    """Node 4 follows as a non-validator, joins at height 3 while node 0 leaves; node 2 doubles its power."""
+    sim = run(Scenario(seed=seed, validators=5, heights=5, powers=(10, 10, 10, 10, 0),
+                       set_changes={3: (0, 10, 20, 10, 10)}, conditions=jittery(seed)))
+    for height, decision in sim.decisions[1].items():
+        signers = {s.validator_address for s in decision.commit.signatures}
+        assert signers <= {v.address for v in sim.validators_at(height).validators}
+        assert decision.block.header.next_validators_hash == sim.validators_at(height + 1).hash
+    assert min(m.height for m in sim.signed[4]) == 3
+    assert max(m.height for m in sim.signed[0]) == 2
+    assert len(sim.decisions[0]) >= 5 and len(sim.decisions[4]) >= 5
+
+
 def _decode(message: object) -> Proposal | Vote | None:
     if not isinstance(message, bytes):
         return None

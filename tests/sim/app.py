@@ -7,6 +7,8 @@ last commit, consistent roots, well-formed transactions and evidence.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import rlp
 from eth_hash.auto import keccak
 
@@ -23,6 +25,9 @@ from consensus.types import (
 )
 from consensus.validators import ValidatorSet
 
+ValidatorSchedule = Callable[[int], ValidatorSet]
+"""The validator set of a height."""
+
 GENESIS_STATE_ROOT = keccak(b"sim genesis state")
 GENESIS_HASH = keccak(b"sim genesis block")
 TX_PREFIX = b"tx:"
@@ -36,7 +41,7 @@ def state_root_after(parent_state_root: bytes, transactions: list[bytes]) -> byt
 class SimChain:
     """One node's committed chain (what its disk would hold): blocks and the commits that finalised them."""
 
-    def __init__(self, chain_id: int, validators: ValidatorSet, verifier: Verifier) -> None:
+    def __init__(self, chain_id: int, validators: ValidatorSchedule, verifier: Verifier) -> None:
         self.chain_id = chain_id
         self.validators = validators
         self.verifier = verifier
@@ -82,7 +87,7 @@ class SimChain:
             logs_bloom=0, difficulty=0, number=height, gas_limit=30_000_000, gas_used=0,
             timestamp=max(parent_time, timestamp_s), extra_data=b"", mix_hash=self.tip_hash,
             nonce=b"\x00" * 8, base_fee_per_gas=0, chain_id=self.chain_id, proposer_address=proposer,
-            validators_hash=self.validators.hash, next_validators_hash=self.validators.hash,
+            validators_hash=self.validators(height).hash, next_validators_hash=self.validators(height + 1).hash,
             last_commit_hash=self.last_commit.hash, evidence_hash=evidence_root(evidence),
         )
         return Block(header=header, transactions=transactions, last_commit=self.last_commit, evidence=evidence)
@@ -93,7 +98,9 @@ class SimChain:
         parent_time = self.blocks[-1].header.timestamp if self.blocks else 0
         if (header.number, header.parent_hash, header.chain_id) != (self.height + 1, self.tip_hash, self.chain_id):
             return False
-        if header.timestamp < parent_time or header.validators_hash != self.validators.hash:
+        if header.timestamp < parent_time or header.validators_hash != self.validators(header.number).hash:
+            return False
+        if header.next_validators_hash != self.validators(header.number + 1).hash:
             return False
         if not all(tx.startswith(TX_PREFIX) for tx in block.transactions):
             return False
@@ -108,7 +115,8 @@ class SimChain:
             return False
         try:
             for item in block.evidence:
-                DuplicateVoteEvidence.decode(item).verify(self.chain_id, self.validators, self.verifier)
+                evidence = DuplicateVoteEvidence.decode(item)
+                evidence.verify(self.chain_id, self.validators(evidence.height), self.verifier)
         except InvalidEvidence:
             return False
         return True

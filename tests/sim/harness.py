@@ -60,6 +60,9 @@ class Scenario:
     validators: int = 4
     heights: int = 3
     powers: tuple[int, ...] = ()
+    """Voting power of each node at height 1 (0: not a validator); 10 each by default."""
+    set_changes: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    """height -> the powers of each node from that height on (validator-set changes)."""
     conditions: NetworkConditions = field(default_factory=NetworkConditions)
     crashes: dict[int, tuple[int, int | None]] = field(default_factory=dict)
     """node -> (crash time, restart time or None for never)."""
@@ -96,9 +99,10 @@ class Simulation:
         self.network = Network(self.clock, self.rng, scenario.conditions)
         self.verifier = caching_verify
         keys = [validator_key(i) for i in range(scenario.validators)]
-        powers = scenario.powers or (10,) * scenario.validators
-        self.validators = ValidatorSet.of([Validator(k.public_key, p, b"\x00" * 20) for k, p in zip(keys, powers)])
-        self._priorities = [ProposerPriorities.initial(self.validators)]
+        self._keys = keys
+        self._sets = {1: self._set_of(scenario.powers or (10,) * scenario.validators)}
+        self._sets.update({height: self._set_of(powers) for height, powers in scenario.set_changes.items()})
+        self._priorities = [ProposerPriorities.initial(self._sets[1])]
         self.indices = list(range(scenario.validators))
         self.nodes: list[SimNode] = []
         for index, key in enumerate(keys):
@@ -112,6 +116,13 @@ class Simulation:
         self.violations: list[str] = []
         self.refused_signatures = 0
         self.invalid_messages = 0
+
+    def _set_of(self, powers: tuple[int, ...]) -> ValidatorSet:
+        return ValidatorSet.of([Validator(k.public_key, p, b"\x00" * 20) for k, p in zip(self._keys, powers) if p])
+
+    def validators_at(self, height: int) -> ValidatorSet:
+        """The validator set of ``height``."""
+        return self._sets[max(h for h in self._sets if h <= max(height, 1))]
 
     @property
     def honest(self) -> list[int]:
@@ -132,9 +143,9 @@ class Simulation:
         return max(times, default=0)
 
     def priorities(self, height: int) -> ProposerPriorities:
-        """Proposer priorities of ``height`` (the set never changes here)."""
+        """Proposer priorities of ``height``."""
         while len(self._priorities) < height:
-            self._priorities.append(self._priorities[-1].next_height(self.validators))
+            self._priorities.append(self._priorities[-1].next_height(self.validators_at(len(self._priorities) + 1)))
         return self._priorities[height - 1]
 
     @staticmethod
@@ -203,7 +214,8 @@ def check(sim: Simulation) -> None:
                 checks.append((decision.commit, height, block.hash))
             for commit, commit_height, block_hash in checks:
                 if commit_height >= 1:
-                    verify_commit_once(commit, sim.validators, sim.chain_id, commit_height, block_hash)
+                    verify_commit_once(commit, sim.validators_at(commit_height), sim.chain_id, commit_height,
+                                       block_hash)
             assert (decision.commit.height, decision.commit.block_hash) == (height, block.hash), \
                 f"seed {seed}: node {index} holds a commit of another block at height {height}"
     honest_addresses = {sim.nodes[i].address for i in honest}

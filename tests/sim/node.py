@@ -152,7 +152,7 @@ class SimNode:
         self.key = key
         self.address = key.address
         self.sim = sim
-        self.chain = SimChain(sim.chain_id, sim.validators, sim.verifier)
+        self.chain = SimChain(sim.chain_id, sim.validators_at, sim.verifier)
         self.disk = SignedRecordDisk()
         self.up = False
         self.epoch = 0
@@ -187,7 +187,7 @@ class SimNode:
         last = self.privval.last
         round_ = last.round if last is not None and last.height == height else 0
         self.held = {h: m for h, m in self.held.items() if h >= height - 1}
-        self._handle(Start(height, self.sim.validators, self.sim.priorities(height), round_))
+        self._handle(Start(height, self.sim.validators_at(height), self.sim.priorities(height), round_))
 
     def _schedule(self, delay_ms: int, action: Callable[[], None]) -> None:
         epoch = self.epoch
@@ -270,7 +270,8 @@ class SimNode:
 
     def _add_evidence(self, evidence: DuplicateVoteEvidence) -> None:
         try:
-            self.pool.add(evidence, self.sim.validators, self.chain.height + 1, self.sim.verifier)
+            self.pool.add(evidence, self.sim.validators_at(evidence.height), self.chain.height + 1,
+                          self.sim.verifier)
         except InvalidEvidence:
             self.sim.invalid_messages += 1
 
@@ -307,7 +308,8 @@ class SimNode:
         block = message.block
         if block.number != self.chain.height + 1:
             return
-        verify_commit_once(message.commit, self.sim.validators, self.sim.chain_id, block.number, block.hash)
+        verify_commit_once(message.commit, self.sim.validators_at(block.number), self.sim.chain_id, block.number,
+                           block.hash)
         if self.chain.is_valid(block):
             self._decide(block, message.commit, message.commit.round, "sync")
 
