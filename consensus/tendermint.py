@@ -11,8 +11,7 @@ Events (driver -> machine)
       Begin a height with its validator set and proposer-priority state
       (``consensus.proposer``). Also how the driver moves to the next height
       after ``Decide`` (after ``timeout_commit``), so the validator set of each
-      height is the driver's choice. ``round`` > 0 resumes a height after a
-      restart past the rounds already signed.
+      height is the driver's choice. ``round`` > 0 starts at a later round.
   ``ProposalReceived(proposal)`` / ``VoteReceived(vote)``
       A signed message from the network, or this validator's own message
       after the driver signed it. Messages of the next height are buffered
@@ -50,6 +49,16 @@ Effects (machine -> driver)
       next height. The machine ignores this height's messages from now on.
   ``EvidenceFound(evidence)``: a validator signed two different votes for one
       (height, round, type); add it to the evidence pool and gossip it.
+
+Restart: build a new machine, send ``Start`` for the height in progress, then
+feed this validator's own signed messages of that height from the WAL as
+``ProposalReceived`` / ``VoteReceived``. An own vote of round r moves the
+machine to round r at (at least) the step after that vote, and an own
+precommit for a block restores lockedValue/lockedRound and
+validValue/validRound (by block hash; the block itself arrives with gossip),
+so a restarted validator neither votes twice in a step nor forgets its lock.
+The machine does this for any own vote it receives; for a vote it has just
+asked to sign, it is a no-op.
 
 Deviations from the pseudo-code, all safe: every node (the proposer too)
 schedules the propose timeout, so a proposer whose signature is refused after
@@ -264,9 +273,9 @@ class TendermintMachine:
         self.step = Step.PROPOSE
         self.started = False
         self.validators = ValidatorSet(())
-        self.locked_value: Block | None = None
+        self.locked_hash: bytes | None = None
         self.locked_round = -1
-        self.valid_value: Block | None = None
+        self.valid_hash: bytes | None = None
         self.valid_round = -1
         self._priorities: ProposerPriorities | None = None
         self._proposers: dict[int, bytes] = {}
@@ -284,6 +293,16 @@ class TendermintMachine:
         self._buffered_votes: dict[Vote, None] = {}
 
     # queries
+
+    @property
+    def locked_value(self) -> Block | None:
+        """lockedValue: the block locked on, if any (and known)."""
+        return self._blocks.get(self.locked_hash) if self.locked_hash is not None else None
+
+    @property
+    def valid_value(self) -> Block | None:
+        """validValue: the most recent block with a POL seen, if any (and known)."""
+        return self._blocks.get(self.valid_hash) if self.valid_hash is not None else None
 
     @property
     def decided(self) -> bool:
@@ -335,8 +354,8 @@ class TendermintMachine:
         self.validators = event.validators
         self._priorities = event.priorities
         self._proposers = {}
-        self.locked_value, self.locked_round = None, -1
-        self.valid_value, self.valid_round = None, -1
+        self.locked_hash, self.locked_round = None, -1
+        self.valid_hash, self.valid_round = None, -1
         self._votes = HeightVoteSet(self.chain_id, event.height, event.validators, self._verifier, self._tracks)
         self._proposals = {}
         self._blocks = {}
@@ -366,7 +385,7 @@ class TendermintMachine:
             return
         if proposal.height != self.height or self.decided:
             return
-        if proposal.round > self.round + FUTURE_PROPOSAL_ROUNDS:
+        if proposal.round > self.round + FUTURE_PROPOSAL_ROUNDS and proposal.proposer_address != self.address:
             return
         round_proposals = self._proposals.get(proposal.round, {})
         if proposal.block_hash in round_proposals:
@@ -408,6 +427,24 @@ class TendermintMachine:
             effects.append(EvidenceFound(result.evidence))
         if result.added:
             effects.append(Broadcast(vote))
+            if vote.validator_address == self.address:
+                self._resume_from_own_vote(vote, effects)
+
+    def _resume_from_own_vote(self, vote: Vote, effects: list[Effect]) -> None:
+        """Recover the state a vote of ours implies (a no-op for a vote just cast; a restart's WAL replay).
+
+        Having voted in round r means having reached that step of round r; a precommit for a block in round r
+        means having locked on it then, after seeing +2/3 prevotes for it (so it was also the valid value).
+        """
+        if vote.round > self.round:
+            self._start_round(vote.round, effects)
+        voted_step = Step.PREVOTE if vote.type == PREVOTE else Step.PRECOMMIT
+        if vote.round == self.round and self.step < voted_step:
+            self.step = voted_step
+        if vote.type == PRECOMMIT and vote.block_hash != NIL and vote.round > self.locked_round:
+            self.locked_hash, self.locked_round = vote.block_hash, vote.round
+            if vote.round > self.valid_round:
+                self.valid_hash, self.valid_round = vote.block_hash, vote.round
 
     def _buffered(self, message: Message) -> bool:
         """Keep a message of the next height for its ``Start`` (bounded); True if it was for that height."""
@@ -445,9 +482,10 @@ class TendermintMachine:
         self.step = Step.PROPOSE
         self._votes.set_round(round_)
         self._building_round = None
-        if self._is_validator() and self.proposer(round_) == self.address:
-            if self.valid_value is not None:
-                self._propose(self.valid_value, self.valid_round, effects)
+        if self._is_validator() and self.proposer(round_) == self.address and round_ not in self._proposals:
+            valid_value = self.valid_value
+            if valid_value is not None:
+                self._propose(valid_value, self.valid_round, effects)
             else:
                 self._building_round = round_
                 effects.append(BuildProposal(self.height, round_))
@@ -499,11 +537,10 @@ class TendermintMachine:
         if majority and self.step >= Step.PREVOTE and round_ not in self._locked_rounds_seen \
                 and self._validity.get(majority) is True:  # line 36
             self._locked_rounds_seen.add(round_)
-            block = self._blocks[majority]
             if self.step == Step.PREVOTE:
-                self.locked_value, self.locked_round = block, round_
+                self.locked_hash, self.locked_round = majority, round_
                 self._vote(PRECOMMIT, majority, effects)
-            self.valid_value, self.valid_round = block, round_
+            self.valid_hash, self.valid_round = majority, round_
             return True
         if self.step == Step.PREVOTE and majority == NIL:  # line 44
             self._vote(PRECOMMIT, NIL, effects)
@@ -525,14 +562,13 @@ class TendermintMachine:
         valid = self._validity.get(value)
         if valid is None:
             return False
-        locked_hash = self.locked_value.hash if self.locked_value is not None else None
         if proposal.pol_round == -1:  # line 22
-            accept = valid and (self.locked_round == -1 or locked_hash == value)
+            accept = valid and (self.locked_round == -1 or self.locked_hash == value)
         else:  # line 28
             pol_prevotes = self._votes.prevotes(proposal.pol_round)
             if pol_prevotes is None or not pol_prevotes.has_two_thirds_for(value):
                 return False
-            accept = valid and (self.locked_round <= proposal.pol_round or locked_hash == value)
+            accept = valid and (self.locked_round <= proposal.pol_round or self.locked_hash == value)
         self._vote(PREVOTE, value if accept else NIL, effects)
         return True
 

@@ -450,3 +450,29 @@ def test_validator_set_change_at_the_next_height() -> None:
     rig.feed(Start(HEIGHT + 1, smaller, PRIORITIES.next_height(smaller)))
     with pytest.raises(InvalidVote):
         rig.feed(VoteReceived(signed_vote(removed, PREVOTE, 0, NIL, height=HEIGHT + 1)))
+
+
+# restart
+
+
+def test_replayed_own_votes_restore_round_step_and_lock() -> None:
+    me = non_proposer(0, 1, 2)
+    own = [signed_vote(me, PREVOTE, 1, A.hash), signed_vote(me, PRECOMMIT, 1, A.hash)]  # it had locked on A
+    after = Rig(me)  # the restarted machine: fresh state, then the WAL's own votes
+    for vote in own:
+        assert votes_cast(after.feed(VoteReceived(vote))) == []
+    machine = after.machine
+    assert (machine.round, machine.step, machine.locked_round, machine.locked_hash) == (1, Step.PRECOMMIT, 1, A.hash)
+    assert (machine.valid_round, machine.valid_hash) == (1, A.hash)
+    after.next_round()
+    assert votes_cast(after.propose(2, B)) == [(PREVOTE, 2, NIL)]  # the lock survived the restart
+
+
+def test_a_restarted_proposer_does_not_build_a_second_proposal() -> None:
+    me = proposer(2)
+    rig = Rig(me)
+    replayed = signed_proposal(2, A)
+    rig.feed(ProposalReceived(replayed))
+    effects = rig.feed(VoteReceived(signed_vote(me, PREVOTE, 2, A.hash)))
+    assert rig.machine.round == 2 and rig.machine.step == Step.PREVOTE
+    assert not [e for e in effects if isinstance(e, (BuildProposal, SignProposal, SignVote))]

@@ -2,8 +2,9 @@
 
 The driver does what the node's asyncio driver does, on simulated time: it asks
 the application to build and check blocks, signs through a guard with the
-``PrivValidator`` rule whose record survives crashes, sends messages in their
-wire encoding, gossips what it holds to peers at the same height, serves
+``PrivValidator`` rule whose record survives crashes, logs its own signed
+messages before sending them and replays them into a fresh machine after a
+restart, sends messages in their wire encoding, gossips what it holds to peers at the same height, serves
 decided blocks (with their commits, verified by the receiver) to peers that are
 behind, keeps an evidence pool, and starts the next height ``timeout_commit``
 after a decision.
@@ -101,10 +102,12 @@ class CachedSigningKey(ValidatorKey):
 
 
 class SignedRecordDisk:
-    """The last-signed record as it is on disk: it survives a crash of the node."""
+    """What survives a crash of the node besides its chain: the last-signed record, and the write-ahead log of
+    its own signed messages of the height in progress (written before they are sent)."""
 
     def __init__(self) -> None:
         self.record: SignedStep | None = None
+        self.wal: list[Message] = []
 
 
 class MemoryPrivValidator(PrivValidator):
@@ -164,7 +167,7 @@ class SimNode:
     # life cycle
 
     def boot(self) -> None:
-        """Start (or restart after a crash) from what is on disk: the chain and the last-signed record."""
+        """Start (or restart after a crash) from what is on disk: the chain, the last-signed record, the WAL."""
         self.up = True
         self.epoch += 1
         self.machine = TendermintMachine(self.sim.chain_id, self.sim.timeouts, self.address, self.sim.verifier)
@@ -184,10 +187,10 @@ class SimNode:
     def _start_height(self, height: int) -> None:
         if not self.up or height != self.chain.height + 1 or (self.machine.started and self.machine.height >= height):
             return
-        last = self.privval.last
-        round_ = last.round if last is not None and last.height == height else 0
         self.held = {h: m for h, m in self.held.items() if h >= height - 1}
-        self._handle(Start(height, self.sim.validators_at(height), self.sim.priorities(height), round_))
+        self._handle(Start(height, self.sim.validators_at(height), self.sim.priorities(height)))
+        for message in [m for m in self.disk.wal if m.height == height]:
+            self._handle(ProposalReceived(message) if isinstance(message, Proposal) else VoteReceived(message))
 
     def _schedule(self, delay_ms: int, action: Callable[[], None]) -> None:
         epoch = self.epoch
@@ -242,6 +245,7 @@ class SimNode:
             self.sim.refused_signatures += 1
             return None
         signed = unsigned.with_signature(signature)
+        self.disk.wal.append(signed)
         self.sim.record_signed(self.index, signed)
         self._handle(ProposalReceived(signed) if isinstance(signed, Proposal) else VoteReceived(signed))
         return signed
@@ -260,6 +264,7 @@ class SimNode:
             self.sim.violations.append(f"node {self.index} decided an invalid block at height {block.number}")
         self.sim.record_decision(self.index, block, commit, round_, via)
         self.chain.commit(block, commit)
+        self.disk.wal = [m for m in self.disk.wal if m.height > block.number]
         for item in block.evidence:
             self.pool.mark_committed([DuplicateVoteEvidence.decode(item)], block.number)
         height = block.number + 1
