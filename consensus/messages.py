@@ -65,11 +65,6 @@ class Vote:
     validator_address: bytes
     signature: bytes = b""
 
-    @property
-    def is_nil(self) -> bool:
-        """Whether this is a vote for no block."""
-        return self.block_hash == NIL
-
     def sign_bytes(self, chain_id: int) -> bytes:
         """What the validator signs."""
         return vote_sign_bytes(chain_id, self.type, self.height, self.round, self.block_hash, self.timestamp_ms)

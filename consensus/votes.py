@@ -101,10 +101,6 @@ class VoteSet:
         self._power += validator.power
         return AddResult(added=True)
 
-    def get(self, address: bytes) -> Vote | None:
-        """The first vote of ``address``, if any."""
-        return self._votes.get(address)
-
     def votes(self) -> list[Vote]:
         """The first vote of each validator that voted, in validator-set order."""
         return [self._votes[v.address] for v in self.validators.validators if v.address in self._votes]
