@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +49,8 @@ KIND = "transfer"
 MB = 1024 * 1024
 MIN_SYNC_BLOCKS_PER_S = 100.0  # target of the multi-validator network for blocks of 100 transfers
 PY_SPY = Path(sys.executable).parent / "py-spy"
+PROFILE_RATE_HZ = 100
+PROFILER_STOP_S = 30.0
 SYNC_POLL_S = 0.1  # the syncing node's height is polled this often (each poll is an RPC call it must answer)
 
 
@@ -165,20 +168,41 @@ async def head_hash(url: str, height: int) -> str:
     return str(block["hash"])
 
 
+def start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """Attach py-spy to process ``pid``, recording collapsed stacks (idle time excluded) into ``output``."""
+    command = [str(PY_SPY), "record", "--pid", str(pid), "--format", "raw", "--rate", str(PROFILE_RATE_HZ),
+               "--nonblocking", "-o", str(output)]
+    try:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError as exc:
+        raise TargetError(f"cannot start py-spy: {exc}") from exc
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
+    """Stop py-spy with SIGINT, on which it writes its output; kill it if it does not finish."""
+    if profiler.poll() is None:
+        profiler.send_signal(signal.SIGINT)
+    try:
+        profiler.wait(timeout=PROFILER_STOP_S)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
+        profiler.wait()
+
+
 async def measure_sync(node: TestnetNode, source_url: str, target: int, transfers: int, workdir: Path,
                        timeout: float, profile: Path | None) -> SyncFigures:
     """Start ``node`` and time it until it reaches ``target``; sample its memory meanwhile."""
-    wrapper: tuple[str, ...] = ()
-    if profile is not None:
-        if not PY_SPY.exists():
-            raise TargetError(f"--profile needs py-spy beside the Python interpreter ({PY_SPY.name} not found)")
-        wrapper = (str(PY_SPY), "record", "--format", "raw", "--rate", "50", "-o", str(profile), "--")
-    process = node_process(node, workdir, wrapper=wrapper)
+    if profile is not None and not PY_SPY.exists():
+        raise TargetError(f"--profile needs py-spy beside the Python interpreter ({PY_SPY.name} not found)")
+    process = node_process(node, workdir)
+    profiler: subprocess.Popen[bytes] | None = None
     try:
         started = time.perf_counter()
         process.start()
         pid = await process.wait_ready(timeout)
         ready = time.perf_counter()
+        if profile is not None:
+            profiler = start_profiler(pid, profile)
         async with RssSampler(pid) as sampler:
             done = await wait_for_height(node.rpc, target, timeout, SYNC_POLL_S)
         same = await head_hash(node.rpc, target) == await head_hash(source_url, target)
@@ -186,6 +210,8 @@ async def measure_sync(node: TestnetNode, source_url: str, target: int, transfer
         print(f"[node{node.index}] last lines of its output:\n{process.log_tail(8)}", file=sys.stderr)
         raise
     finally:
+        if profiler is not None:
+            stop_profiler(profiler)
         process.stop()
     sync_s = done - ready
     return SyncFigures(
@@ -267,7 +293,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sync-timeout", type=positive_float, default=1800.0,
                         help="seconds node1 may take to catch up (default 1800)")
     parser.add_argument("--profile", type=Path,
-                        help="run node1 under py-spy and write its collapsed stacks to this file")
+                        help="attach py-spy to node1 while it syncs and write its collapsed stacks to this file")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     args = parser.parse_args(argv)
     if args.per_block < 3:
@@ -293,18 +319,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; started nodes were stopped", file=sys.stderr)
         return 130
+    load_after = os.getloadavg()[0]
     met = synced.blocks_per_s >= MIN_SYNC_BLOCKS_PER_S
     if args.json:
         print(json.dumps({
             "blocks": args.blocks, "per_block": args.per_block, "build_interval_ms": args.build_interval,
-            "cpu_count": os.cpu_count(), "load_average_before": load_before,
+            "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": load_after,
             "build": asdict(built), "sync": asdict(synced),
             "target": {"blocks_per_s": f">= {MIN_SYNC_BLOCKS_PER_S}", "met": met},
         }, indent=2))
         return 0
     print(f"{args.blocks} blocks of {args.per_block} value transfers built on one validator "
           f"({args.build_interval} ms blocks), caught up by a new full node over loopback")
-    print(f"machine: {os.cpu_count()} cores, load average {load_before:.2f} before the run")
+    print(f"machine: {os.cpu_count()} cores, load average {load_before:.2f} before, {load_after:.2f} after the run")
     print()
     print(figures_table(built, synced, args.per_block))
     print()

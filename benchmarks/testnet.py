@@ -158,13 +158,9 @@ def write_testnet(output: Path, validators: int, full_nodes: int = 0) -> list[Te
         raise TargetError(f"cmnode testnet printed no node list: {proc.stdout[:300]!r}") from exc
 
 
-def node_process(node: TestnetNode, log_dir: Path, extra_args: Sequence[str] = (),
-                 wrapper: Sequence[str] = ()) -> NodeProcess:
-    """A ``cmnode start --home HOME`` process for ``node``, logging to ``log_dir/nodeN.log``.
-
-    ``wrapper`` is put before the command (a profiler that runs it, for instance).
-    """
-    command = (*wrapper, *NODE_COMMAND, "start", "--home", str(node.home), *extra_args)
+def node_process(node: TestnetNode, log_dir: Path, extra_args: Sequence[str] = ()) -> NodeProcess:
+    """A ``cmnode start --home HOME`` process for ``node``, logging to ``log_dir/nodeN.log``."""
+    command = (*NODE_COMMAND, "start", "--home", str(node.home), *extra_args)
     plan = LaunchPlan(f"node{node.index}", "working tree", (), command, node.home.parent)
     return NodeProcess(plan, node.rpc_port, log_dir / f"node{node.index}.log")
 
