@@ -2,7 +2,9 @@
 
 A validator's address is the first 20 bytes of SHA-256 of its public key. The
 key file holds the private seed; it is created with mode 0600 and never
-logged.
+logged. Signing and verification use the ``cryptography`` package (OpenSSL),
+about thirty times faster per signature than a pure-Python Ed25519, which
+matters because every vote and every commit signature is verified.
 """
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from Crypto.PublicKey import ECC
-from Crypto.Signature import eddsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from consensus.errors import KeyFileError
 
@@ -26,9 +28,8 @@ def address_of(public_key: bytes) -> bytes:
 def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
     """Whether ``signature`` is a valid Ed25519 signature of ``message`` by ``public_key``."""
     try:
-        key = eddsa.import_public_key(public_key)
-        eddsa.new(key, "rfc8032").verify(message, signature)
-    except (ValueError, TypeError):
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError, TypeError):
         return False
     return True
 
@@ -45,13 +46,17 @@ class ValidatorKey:
         return cls(seed=os.urandom(32))
 
     @property
-    def _key(self) -> ECC.EccKey:
-        return eddsa.import_private_key(self.seed)
+    def _key(self) -> Ed25519PrivateKey:
+        cached = self.__dict__.get("_private")
+        if cached is None:
+            cached = Ed25519PrivateKey.from_private_bytes(self.seed)
+            object.__setattr__(self, "_private", cached)
+        return cached
 
     @property
     def public_key(self) -> bytes:
         """The 32-byte public key."""
-        return self._key.public_key().export_key(format="raw")
+        return self._key.public_key().public_bytes_raw()
 
     @property
     def address(self) -> bytes:
@@ -60,7 +65,7 @@ class ValidatorKey:
 
     def sign(self, message: bytes) -> bytes:
         """Ed25519 signature of ``message``."""
-        return eddsa.new(self._key, "rfc8032").sign(message)
+        return self._key.sign(message)
 
     def save(self, path: Path) -> None:
         """Write the key file (mode 0600); refuses to overwrite an existing key."""
