@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import os
 import signal
@@ -26,6 +28,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
+
+import psutil
 
 if __package__ in (None, ""):  # run as a script: import the harness from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
@@ -80,6 +84,8 @@ class SyncFigures:
     transfers_per_s: float
     blocks_per_s_from_start: float
     peak_rss_mb: float
+    longest_stall_s: float
+    cpu_share: float
     same_head_hash: bool
 
 
@@ -168,6 +174,15 @@ async def head_hash(url: str, height: int) -> str:
     return str(block["hash"])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time process ``pid`` has used so far, all threads together."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error as exc:
+        raise TargetError(f"cannot read the CPU time of process {pid}: {exc}") from exc
+    return float(times.user + times.system)
+
+
 def start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
     """Attach py-spy to process ``pid``, recording collapsed stacks (idle time excluded) into ``output``."""
     command = [str(PY_SPY), "record", "--pid", str(pid), "--format", "raw", "--rate", str(PROFILE_RATE_HZ),
@@ -189,6 +204,26 @@ def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
         profiler.wait()
 
 
+async def follow_sync(url: str, target: int, timeout: float) -> list[tuple[float, int]]:
+    """Poll the syncing node's height every ``SYNC_POLL_S`` until it reaches ``target``; return (time, height) samples."""
+    trace: list[tuple[float, int]] = []
+    deadline = time.perf_counter() + timeout
+    async with RpcClient(url, timeout=10.0, connections=1) as client:
+        while not trace or trace[-1][1] < target:
+            with contextlib.suppress(BenchmarkError):
+                trace.append((time.perf_counter(), int(await client.call("eth_blockNumber"), 16)))
+            if time.perf_counter() > deadline:
+                raise TargetError(f"{url} did not reach height {target} within {timeout:.0f} s")
+            await asyncio.sleep(SYNC_POLL_S)
+    return trace
+
+
+def longest_stall(trace: list[tuple[float, int]]) -> float:
+    """The longest time the height did not move between its first and last increase."""
+    moves = [t for (_, before), (t, after) in itertools.pairwise(trace) if after > before]
+    return max((later - earlier for earlier, later in itertools.pairwise(moves)), default=0.0)
+
+
 async def measure_sync(node: TestnetNode, source_url: str, target: int, transfers: int, workdir: Path,
                        timeout: float, profile: Path | None) -> SyncFigures:
     """Start ``node`` and time it until it reaches ``target``; sample its memory meanwhile."""
@@ -203,8 +238,11 @@ async def measure_sync(node: TestnetNode, source_url: str, target: int, transfer
         ready = time.perf_counter()
         if profile is not None:
             profiler = start_profiler(pid, profile)
+        cpu_before = cpu_seconds(pid)
         async with RssSampler(pid) as sampler:
-            done = await wait_for_height(node.rpc, target, timeout, SYNC_POLL_S)
+            trace = await follow_sync(node.rpc, target, timeout)
+        done = trace[-1][0]
+        cpu_used = cpu_seconds(pid) - cpu_before
         same = await head_hash(node.rpc, target) == await head_hash(source_url, target)
     except BenchmarkError:
         print(f"[node{node.index}] last lines of its output:\n{process.log_tail(8)}", file=sys.stderr)
@@ -217,7 +255,8 @@ async def measure_sync(node: TestnetNode, source_url: str, target: int, transfer
     return SyncFigures(
         target_height=target, transactions=transfers, startup_s=ready - started, sync_s=sync_s, total_s=done - started,
         blocks_per_s=target / sync_s, transfers_per_s=transfers / sync_s,
-        blocks_per_s_from_start=target / (done - started), peak_rss_mb=sampler.peak_bytes / MB,
+        blocks_per_s_from_start=target / (done - started), peak_rss_mb=sampler.peak_bytes / MB, longest_stall_s=longest_stall(trace),
+        cpu_share=cpu_used / sync_s,
         same_head_hash=same,
     )
 
@@ -269,6 +308,8 @@ def figures_table(built: BuildFigures, synced: SyncFigures, per_block: int) -> s
         ("sync blocks/s", synced.blocks_per_s, "{:.1f}"),
         ("sync transactions/s", synced.transfers_per_s, "{:.0f}"),
         ("blocks/s from process start", synced.blocks_per_s_from_start, "{:.1f}"),
+        ("longest time without progress s", synced.longest_stall_s, "{:.1f}"),
+        ("node1 CPU s / sync s", synced.cpu_share, "{:.2f}"),
         ("node1 peak RSS MB", synced.peak_rss_mb, "{:.0f}"),
         ("same block hash at the synced height", "yes" if synced.same_head_hash else "NO", "{}"),
     ]

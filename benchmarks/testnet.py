@@ -4,9 +4,10 @@ In one run: write a fresh ``cmnode testnet`` in a temporary folder, start its
 validators on loopback, run ``load.py``'s value-transfer workload against them
 (batches sent round-robin to every validator, then all to node0), stop them;
 then start a single-validator node (``cmnode init`` + ``cmnode start
---block-interval 1000``) and run the same workload. Prints the figures, the
-ratio of committed transfers/s (4 validators / single) and whether the targets
-of the multi-validator network are met.
+--block-interval 1000``) and run the same workload. Each network's block time
+without load is watched too, after the setup. Prints the figures, the ratio of
+committed transfers/s (4 validators / single) and whether the targets of the
+multi-validator network are met.
 
     python benchmarks/testnet.py                  # 5,000 transfers from 100 senders
     python benchmarks/testnet.py --modes round-robin --json
@@ -64,6 +65,7 @@ SINGLE_START = "cmnode start --home {home} --rpc-addr 127.0.0.1:{port} --block-i
 NODE_COMMAND = (sys.executable, "-m", "cybermiles_node.cli")
 FIRST_PORT, LAST_PORT, PORT_STEP = 30000, 60000, 97
 MB = 1024 * 1024
+IDLE_INTERVALS = 10  # block intervals watched without load, after the setup
 # Targets of the multi-validator network on a 2-core machine.
 MAX_BLOCK_TIME_P50_S = 1.5
 MAX_LATENCY_P50_MS = 2000.0
@@ -97,11 +99,17 @@ class RunFigures:
     summary: Summary
     block_times_s: list[float]
     peak_rss_mb: list[float | None] = field(default_factory=list)
+    idle_block_times_s: list[float] = field(default_factory=list)
 
     @property
     def block_time_p50_s(self) -> float:
         """Median interval between consecutive blocks under load."""
         return percentile(self.block_times_s, 0.50)
+
+    @property
+    def idle_block_time_p50_s(self) -> float:
+        """Median interval between consecutive blocks of the same network without load."""
+        return percentile(self.idle_block_times_s, 0.50)
 
     @property
     def block_time_p99_s(self) -> float:
@@ -117,6 +125,8 @@ class RunFigures:
             "block_time_p50_s": clean(self.block_time_p50_s),
             "block_time_p99_s": clean(self.block_time_p99_s),
             "block_times_s": self.block_times_s,
+            "idle_block_time_p50_s": clean(self.idle_block_time_p50_s),
+            "idle_block_times_s": self.idle_block_times_s,
             "peak_rss_mb_per_node": [clean(v) for v in self.peak_rss_mb],
         }
 
@@ -201,6 +211,27 @@ def block_times(record: RunRecord) -> list[float]:
             for (number, earlier), (next_number, later) in itertools.pairwise(points) if next_number == number + 1]
 
 
+async def idle_block_times(url: str, intervals: int, timeout: float, poll: float = 0.02) -> list[float]:
+    """Seconds between consecutive blocks with no load, as first seen by polling ``url``.
+
+    Watches ``intervals`` + 1 new heads; an interval is kept only when the head moved by one block.
+    """
+    points: list[tuple[int, float]] = []
+    deadline = time.perf_counter() + timeout
+    async with RpcClient(url, timeout=10.0, connections=1) as client:
+        head = int(await client.call("eth_blockNumber"), 16)
+        while len(points) <= intervals:
+            if time.perf_counter() > deadline:
+                raise TargetError(f"{url}: fewer than {intervals + 1} blocks within {timeout:.0f} s")
+            await asyncio.sleep(poll)
+            now = int(await client.call("eth_blockNumber"), 16)
+            if now > head:
+                points.append((now, time.perf_counter()))
+                head = now
+    return [round(later - earlier, 3)
+            for (number, earlier), (next_number, later) in itertools.pairwise(points) if next_number == number + 1]
+
+
 async def measure_run(label: str, observe_url: str, send_urls: Sequence[str], pids: Sequence[int],
                       chain: Chain, options: LoadOptions) -> RunFigures:
     """Run the transfer workload once (batches to ``send_urls`` in turn, commits seen on ``observe_url``)
@@ -226,10 +257,13 @@ async def measure_testnet(workdir: Path, modes: Sequence[str], options: LoadOpti
         print(f"[testnet] {validators} validators committing blocks; setup: funding {options.senders} senders",
               file=sys.stderr)
         chain = await prepare(url, (KIND,), options)
+        idle = await idle_block_times(url, IDLE_INTERVALS, start_timeout)
         runs = []
         for mode in modes:
             send_urls = [n.rpc for n in nodes] if mode == "round-robin" else [url]
-            runs.append(await measure_run(f"{validators} validators, {mode}", url, send_urls, pids, chain, options))
+            run = await measure_run(f"{validators} validators, {mode}", url, send_urls, pids, chain, options)
+            run.idle_block_times_s = idle
+            runs.append(run)
         return runs
     except BenchmarkError:
         for process in processes:
@@ -252,7 +286,10 @@ async def measure_single(workdir: Path, options: LoadOptions, start_timeout: flo
         pid = await node.wait_ready(start_timeout)
         print("[single validator] setup: funding senders", file=sys.stderr)
         chain = await prepare(node.url, (KIND,), options)
-        return await measure_run("single validator", node.url, [node.url], [pid], chain, options)
+        idle = await idle_block_times(node.url, IDLE_INTERVALS, start_timeout)
+        run = await measure_run("single validator", node.url, [node.url], [pid], chain, options)
+        run.idle_block_times_s = idle
+        return run
     except BenchmarkError:
         print(f"[single validator] last lines of its output:\n{node.log_tail(8)}", file=sys.stderr)
         raise
@@ -295,6 +332,7 @@ def figures_table(runs: Sequence[RunFigures], ratios: dict[str, float | None]) -
         ("p99 send-to-receipt ms", lambda r: r.summary.p99_latency_ms, "{:.0f}"),
         ("block time p50 s (harness)", lambda r: r.block_time_p50_s, "{:.2f}"),
         ("block time p99 s (harness)", lambda r: r.block_time_p99_s, "{:.2f}"),
+        ("block time p50 s without load", lambda r: r.idle_block_time_p50_s, "{:.2f}"),
         ("block intervals measured", lambda r: len(r.block_times_s), "{:.0f}"),
         ("blocks carrying the load", lambda r: r.summary.blocks, "{:.0f}"),
         ("max txs in a block", lambda r: r.summary.max_txs_per_block, "{:.0f}"),
