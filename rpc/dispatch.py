@@ -12,7 +12,14 @@ import json
 import logging
 from typing import Any, Awaitable, Callable, Mapping
 
-from rpc.errors import InternalError, InvalidRequest, MethodNotFound, ParseError, RPCError, ServerError
+from rpc.errors import (
+    InternalError,
+    InvalidRequest,
+    MethodNotFound,
+    ParseError,
+    RPCError,
+    ServerError,
+)
 from vm.errors import InvalidTransaction
 
 log = logging.getLogger(__name__)
