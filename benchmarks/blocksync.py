@@ -37,10 +37,11 @@ if __package__ in (None, ""):  # run as a script: import the harness from the re
 from benchmarks.errors import BenchmarkError, TargetError
 from benchmarks.load import LoadOptions, positive_float, positive_int, prepare
 from benchmarks.prepare import ETHER, Chain, pending_nonces, read_fees
-from benchmarks.report import format_value, render_table
+from benchmarks.report import MB, format_value, render_table
 from benchmarks.rpcclient import RpcClient
 from benchmarks.rss import RssSampler
 from benchmarks.testnet import (
+    KIND,
     TestnetNode,
     chain_height,
     node_process,
@@ -49,8 +50,6 @@ from benchmarks.testnet import (
 )
 from benchmarks.txbuild import build_workload
 
-KIND = "transfer"
-MB = 1024 * 1024
 MIN_SYNC_BLOCKS_PER_S = 100.0  # target of the multi-validator network for blocks of 100 transfers
 PY_SPY = Path(sys.executable).parent / "py-spy"
 PROFILE_RATE_HZ = 100

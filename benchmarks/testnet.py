@@ -48,7 +48,7 @@ from benchmarks.load import (
 )
 from benchmarks.measure import RunRecord
 from benchmarks.prepare import Chain
-from benchmarks.report import Summary, format_value, percentile, render_table
+from benchmarks.report import MB, Summary, format_value, percentile, render_table
 from benchmarks.rpcclient import RpcClient
 from benchmarks.rss import RssSampler
 from benchmarks.targets import (
@@ -64,7 +64,6 @@ MODES = ("round-robin", "node0")
 SINGLE_START = "cmnode start --home {home} --rpc-addr 127.0.0.1:{port} --block-interval {interval}"
 NODE_COMMAND = (sys.executable, "-m", "cybermiles_node.cli")
 FIRST_PORT, LAST_PORT, PORT_STEP = 30000, 60000, 97
-MB = 1024 * 1024
 IDLE_INTERVALS = 10  # block intervals watched without load, after the setup
 # Targets of the multi-validator network on a 2-core machine.
 MAX_BLOCK_TIME_P50_S = 1.5
