@@ -22,8 +22,10 @@ therefore recomputed from genesis at start-up, one increment per height.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
+from collections import OrderedDict
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Callable, Protocol
@@ -72,6 +74,7 @@ log = logging.getLogger(__name__)
 MAX_QUEUED_EVENTS = 10_000
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 MAX_EVIDENCE_PER_BLOCK = 16
+MAX_SEEN_PAYLOADS = 8192
 
 
 class ConsensusNetwork(Protocol):
@@ -137,6 +140,8 @@ class ConsensusDriver:
         self._owner = {v.address: v.owner for v in validators.validators}
         self._events: asyncio.Queue[Event | Adopt] = asyncio.Queue(MAX_QUEUED_EVENTS)
         self._timers: set[asyncio.TimerHandle] = set()
+        self._seen_payloads: OrderedDict[bytes, None] = OrderedDict()
+        self._seen_position = (0, 0)
         self._stopped = asyncio.Event()
         self._misbehaving: Callable[[str, str], None] = lambda peer, reason: None
         info = app.info()
@@ -156,7 +161,23 @@ class ConsensusDriver:
         self._misbehaving = report
 
     def deliver(self, payload: bytes, peer_id: str) -> None:
-        """A consensus message from a peer (called on the event loop; never blocks)."""
+        """A consensus message from a peer (called on the event loop; never blocks).
+
+        Peers re-send the messages of the height in progress every second; a
+        payload already handled in the current round is dropped before decoding
+        (the cache is cleared when the round or height moves, so a message set
+        aside for a later round is looked at again).
+        """
+        position = (self.machine.height, self.machine.round)
+        if position != self._seen_position:
+            self._seen_payloads.clear()
+            self._seen_position = position
+        digest = hashlib.sha256(payload).digest()
+        if digest in self._seen_payloads:
+            return
+        self._seen_payloads[digest] = None
+        if len(self._seen_payloads) > MAX_SEEN_PAYLOADS:
+            self._seen_payloads.popitem(last=False)
         try:
             message = decode_message(payload, MAX_MESSAGE_BYTES)
         except MalformedMessage as exc:

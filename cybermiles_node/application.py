@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth.db.account import AccountDB
+from eth_hash.auto import keccak
 
 from consensus.application import AppInfo, FinalizeResult, ProposalRequest
 from consensus.commit import verify_commit
@@ -31,6 +32,7 @@ from consensus.types import (
 )
 from consensus.validators import Validator, ValidatorSet
 from cybermiles_node.storage.chainstore import ChainStore
+from cybermiles_node.txcache import DecodedTxCache
 from genesis.document import GenesisDocument
 from vm.errors import BlockExecutionError, InvalidTransaction
 from vm.execution import BlockEnv, ChainExecutor, ExecutionResult, GenesisAccount
@@ -86,11 +88,14 @@ class _Executed:
 class CyberMilesApp:
     """The application behind the consensus engine (blocking; called from one executor thread)."""
 
-    def __init__(self, store: ChainStore, genesis: GenesisDocument, executor: ChainExecutor | None = None) -> None:
+    def __init__(self, store: ChainStore, genesis: GenesisDocument, executor: ChainExecutor | None = None,
+                 decoded_txs: DecodedTxCache | None = None) -> None:
+        """``decoded_txs`` lends the transactions the mempool already decoded, to check proposals faster."""
         self.store = store
         self.genesis = genesis
         self.chain_id = genesis.chain_id
         self.executor = executor or ChainExecutor(native_contracts())
+        self.decoded_txs = decoded_txs or DecodedTxCache()
         self.validators = genesis_validator_set(genesis)
         self.fee_params = FeeParams(
             min_base_fee=genesis.params.min_gas_price,
@@ -272,7 +277,7 @@ class CyberMilesApp:
             verify_commit(block.last_commit, self.validators, self.chain_id, parent.number, parent.hash)
         self._check_evidence(block)
         env = self.block_env(parent, header.number, header.timestamp, header.coinbase)
-        txs = [decode_transaction(raw, self.chain_id) for raw in block.transactions]
+        txs = [self._decoded(raw) for raw in block.transactions]
         result = self.executor.execute_block(self.store.state_db(), parent.state_root, env, txs, strict=True)
         expected = self._header(
             parent, env,
@@ -287,6 +292,11 @@ class CyberMilesApp:
         if expected.hash != header.hash:
             raise BlockExecutionError(f"header does not match execution (state root 0x{result.state_root.hex()})")
         self._remember(block, result)
+
+    def _decoded(self, raw: bytes) -> Any:
+        """The transaction decoded at admission if this node admitted it, else decoded now."""
+        cached = self.decoded_txs.get(keccak(raw))
+        return cached if cached is not None else decode_transaction(raw, self.chain_id)
 
     def _remember(self, block: Block, result: ExecutionResult) -> None:
         self._cache[block.hash] = _Executed(block, result)

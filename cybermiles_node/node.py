@@ -166,8 +166,6 @@ class Node:
         if self.tx_gossip is not None:
             self.tx_gossip.relay(raw)
 
-    def _admit_from_peer(self, raw: bytes) -> bytes:
-        return self.mempool.add(raw, self.backend.latest_state(), self.app.next_base_fee())
 
     def _on_commit(self, block: Block) -> None:
         receipts = self.app.last_receipts
@@ -264,7 +262,7 @@ class Node:
         sync = BlockSyncService(self.p2p, self.store, self.genesis.chain_id, lambda height: self.app.validators,
                                 self._apply_synced)
         self.p2p.register_channel(BLOCKSYNC_CHANNEL, sync)
-        self.tx_gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self._admit_from_peer)
+        self.tx_gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self.backend.admit)
         self.p2p.register_channel(MEMPOOL_CHANNEL, self.tx_gossip)
         self.backend.network = NetworkStatus(self.p2p, sync, self.store, self.store.latest_height())
         await self.p2p.start()

@@ -256,10 +256,18 @@ class NodeBackend:
     async def send_raw_transaction(self, raw: bytes) -> bytes:
         """Admit a signed transaction to the mempool."""
         try:
-            tx_hash = self._mempool.add(raw, self.latest_state(), self._app.next_base_fee())
+            tx_hash = self.admit(raw)
         except MempoolError as exc:
             raise TransactionRejected(str(exc)) from exc
         self._on_new_tx(raw)
+        return tx_hash
+
+    def admit(self, raw: bytes) -> bytes:
+        """Add a transaction (from RPC or a peer) to the mempool and lend its decoding to block checks."""
+        tx_hash = self._mempool.add(raw, self.latest_state(), self._app.next_base_fee())
+        pooled = self._mempool.get(tx_hash)
+        if pooled is not None:
+            self._app.decoded_txs.put(tx_hash, pooled.tx)
         return tx_hash
 
     # -- fees ----------------------------------------------------------------------
