@@ -142,6 +142,7 @@ class ConsensusDriver:
         self._timers: set[asyncio.TimerHandle] = set()
         self._seen_payloads: OrderedDict[bytes, None] = OrderedDict()
         self._seen_position = (0, 0)
+        self._height_started = 0.0
         self._stopped = asyncio.Event()
         self._misbehaving: Callable[[str, str], None] = lambda peer, reason: None
         info = app.info()
@@ -246,6 +247,7 @@ class ConsensusDriver:
                 timer.cancel()
 
     async def _start_height(self, height: int, *, replay: bool) -> None:
+        self._height_started = asyncio.get_running_loop().time()
         effects = self.machine.handle(Start(height, self._validators, self._priorities))
         if replay:
             last_end = self._wal.last_end_height
@@ -370,7 +372,11 @@ class ConsensusDriver:
 
     async def _decide(self, effect: Decide) -> None:
         await self._finish_height(effect.block, effect.commit)
-        await asyncio.sleep(self._config.timeout_commit_ms / 1000)
+        # ``timeout_commit`` is the block interval: the wait after a decision is what
+        # is left of it since the height started, so a height that took long to
+        # decide and execute is not followed by a full extra interval.
+        elapsed = asyncio.get_running_loop().time() - self._height_started
+        await asyncio.sleep(max(0.0, self._config.timeout_commit_ms / 1000 - elapsed))
         await self._start_height(effect.height + 1, replay=False)
 
     async def _finish_height(self, block: Block, commit: Commit) -> None:
