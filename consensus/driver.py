@@ -16,8 +16,10 @@ own signed messages and those it had received), so a restarted validator
 resumes where it was and cannot sign anything conflicting.
 
 The validator set is the genesis set (validator-set updates from the
-application are not produced yet); the proposer-priority state of a height is
-therefore recomputed from genesis at start-up, one increment per height.
+application are not produced yet). The proposer-priority state of each height
+is saved through a ``PriorityStore`` after each commit; at start-up the driver
+continues from the saved state (recomputing forward the few heights a crash may
+have skipped), or from genesis when there is none.
 """
 from __future__ import annotations
 
@@ -89,6 +91,18 @@ class ConsensusNetwork(Protocol):
         ...
 
 
+class PriorityStore(Protocol):
+    """Where the driver keeps the proposer-priority state, so start-up does not replay it from genesis."""
+
+    def load_priorities(self) -> tuple[int, bytes] | None:
+        """The last saved (height, encoded priorities), if any."""
+        ...
+
+    def save_priorities(self, height: int, encoded: bytes) -> None:
+        """Remember the priorities of ``height`` (need not be durable: they can be recomputed)."""
+        ...
+
+
 @dataclass(frozen=True)
 class DriverConfig:
     """Consensus settings of one node."""
@@ -122,9 +136,11 @@ class ConsensusDriver:
         config: DriverConfig,
         executor: Executor,
         on_commit: Callable[[Block], None],
+        priority_store: PriorityStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._app = app
+        self._priority_store = priority_store
         self._txs = txs
         self._privval = privval
         self._wal = wal
@@ -150,6 +166,11 @@ class ConsensusDriver:
         self._last_time = info.last_header.timestamp if info.last_header is not None else 0
         self._last_commit: Commit = EMPTY_COMMIT
         self._priorities = self._priorities_at(self.height + 1)
+
+    @property
+    def priorities(self) -> ProposerPriorities:
+        """The proposer-priority state of the height in progress."""
+        return self._priorities
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -390,13 +411,19 @@ class ConsensusDriver:
         self._last_time = block.header.timestamp
         self._last_commit = commit
         self._priorities = self._priorities.next_height(self._validators)
+        if self._priority_store is not None:
+            self._priority_store.save_priorities(block.number + 1, self._priorities.encode())
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
         self._on_commit(block)
 
     def _priorities_at(self, height: int) -> ProposerPriorities:
-        priorities = ProposerPriorities.initial(self._validators)
-        for _ in range(1, height):
+        """The priorities of ``height``: from the last saved state (or genesis), one increment per height."""
+        start, priorities = 1, ProposerPriorities.initial(self._validators)
+        saved = self._priority_store.load_priorities() if self._priority_store is not None else None
+        if saved is not None and saved[0] <= height:
+            start, priorities = saved[0], ProposerPriorities.decode(saved[1])
+        for _ in range(start, height):
             priorities = priorities.next_height(self._validators)
         return priorities

@@ -39,6 +39,7 @@ from cybermiles_node.mempool.pool import Mempool
 from cybermiles_node.rpc_backend import NodeBackend
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.leveldb import LevelDB
+from cybermiles_node.storage.schema import MetaName
 from genesis.document import GenesisDocument
 from p2p.channels import (
     BLOCKSYNC_CHANNEL,
@@ -90,6 +91,24 @@ def runtime_options(genesis: GenesisDocument, config: NodeConfig) -> RuntimeOpti
     interval = config.consensus.block_interval_ms or genesis.consensus.timeout_commit_ms
     empty = config.consensus.create_empty_blocks
     return RuntimeOptions(interval, genesis.consensus.create_empty_blocks if empty is None else empty)
+
+
+class StoredPriorities:
+    """The consensus driver's proposer priorities, kept as a meta record of the chain store."""
+
+    def __init__(self, store: ChainStore) -> None:
+        self._store = store
+
+    def load_priorities(self) -> tuple[int, bytes] | None:
+        """The saved (height, encoded priorities)."""
+        record = self._store.get_meta(MetaName.PROPOSER_PRIORITIES)
+        if record is None or len(record) < 8:
+            return None
+        return int.from_bytes(record[:8], "big"), record[8:]
+
+    def save_priorities(self, height: int, encoded: bytes) -> None:
+        """Save without fsync: a lost record is recomputed from the previous one."""
+        self._store.put_meta(MetaName.PROPOSER_PRIORITIES, height.to_bytes(8, "big") + encoded, sync=False)
 
 
 class NetworkStatus:
@@ -295,6 +314,7 @@ class Node:
             ),
             executor=self.execution,
             on_commit=self._on_commit,
+            priority_store=StoredPriorities(self.store),
         )
         last_commit = self.store.get_seen_commit(self.app.latest_header.number)
         if last_commit is not None:

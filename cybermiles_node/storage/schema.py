@@ -57,6 +57,8 @@ class MetaName:
     """Hash identifying the genesis the chain was initialised from."""
     CONSENSUS_STATE: Final = b"consensus_state"
     """The validator's last signed height, round and step (double-sign protection)."""
+    PROPOSER_PRIORITIES: Final = b"proposer_priorities"
+    """A height and the proposer-priority state of that height (consensus driver)."""
 
     RESERVED: Final = frozenset({LAST_HEIGHT, SCHEMA_VERSION})
     """Names callers of ``put_meta`` may not write."""
