@@ -24,7 +24,16 @@ if __package__ in (None, ""):  # run as a script: import the harness from the re
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from benchmarks.errors import BenchmarkError
-from benchmarks.load import KINDS, LoadOptions, add_load_arguments, options_from, positive_float, positive_int, run_all
+from benchmarks.load import (
+    KINDS,
+    LoadOptions,
+    add_load_arguments,
+    name_list,
+    options_from,
+    positive_float,
+    positive_int,
+    run_all,
+)
 from benchmarks.report import ROWS, Summary, format_value, render_table
 from benchmarks.targets import (
     DEFAULT_OURS_INIT,
@@ -114,15 +123,6 @@ def comparison_table(kind: str, results: list[TargetResult]) -> str:
     return render_table(header, rows)
 
 
-def target_list(text: str) -> tuple[str, ...]:
-    """argparse type: a comma-separated list of known targets."""
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in TARGETS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown target(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(TARGETS)}")
-    return names
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line of the comparison."""
     parser = argparse.ArgumentParser(
@@ -130,7 +130,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Run the same transfer and ERC-20 load against our node, hardhat 2 and anvil (1 s blocks) "
                     "and print the figures side by side with ratios.",
     )
-    parser.add_argument("--targets", type=target_list, default=TARGETS,
+    parser.add_argument("--targets", type=name_list(TARGETS, "target"), default=TARGETS,
                         help="comma-separated targets, in run order (default ours,hardhat,anvil)")
     parser.add_argument("--block-time", type=positive_int, default=1,
                         help="block interval in seconds for hardhat and anvil (default 1)")

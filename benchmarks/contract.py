@@ -4,7 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.errors import CompileError
-from cybermiles_node.solc import CompiledContract, SolcError, compile_file, select_contract
+from cybermiles_node.solc import (
+    CompiledContract,
+    SolcError,
+    compile_file,
+    select_contract,
+)
 
 TOKEN_SOURCE = Path(__file__).resolve().parent.parent / "examples" / "contracts" / "Token.sol"
 TOKEN_CONTRACT = "Token"

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -110,6 +110,21 @@ async def run_all(url: str, kinds: tuple[str, ...], options: LoadOptions, pid: i
         print(f"[{url}] {kind}: {options.transactions} transactions", file=sys.stderr)
         summaries.append(await run_workload(url, chain, kind, options, pid))
     return summaries
+
+
+def name_list(allowed: Sequence[str], noun: str) -> Callable[[str], tuple[str, ...]]:
+    """argparse type: a comma-separated, non-empty list of names from ``allowed``."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in text.split(",") if name.strip())
+        unknown = [name for name in names if name not in allowed]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {noun}(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(allowed)}"
+            )
+        return names
+
+    return parse
 
 
 def positive_int(text: str) -> int:

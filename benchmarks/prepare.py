@@ -12,7 +12,13 @@ from eth_utils import to_checksum_address
 
 from benchmarks.errors import RpcError, SetupError
 from benchmarks.rpcclient import RpcClient
-from benchmarks.txbuild import VALUE_TRANSFER_GAS, Fees, SignedTx, erc20_transfer_data, sign
+from benchmarks.txbuild import (
+    VALUE_TRANSFER_GAS,
+    Fees,
+    SignedTx,
+    erc20_transfer_data,
+    sign,
+)
 from cybermiles_node.solc import CompiledContract
 
 GWEI = 10**9

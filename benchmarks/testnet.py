@@ -40,6 +40,7 @@ from benchmarks.errors import BenchmarkError, TargetError
 from benchmarks.load import (
     LoadOptions,
     add_load_arguments,
+    name_list,
     options_from,
     positive_float,
     positive_int,
@@ -345,15 +346,6 @@ def figures_table(runs: Sequence[RunFigures], ratios: dict[str, float | None]) -
     return render_table(["", *(r.label for r in runs)], rows)
 
 
-def mode_list(text: str) -> tuple[str, ...]:
-    """argparse type: a comma-separated list of sending modes."""
-    modes = tuple(m.strip() for m in text.split(",") if m.strip())
-    unknown = [m for m in modes if m not in MODES]
-    if unknown or not modes:
-        raise argparse.ArgumentTypeError(f"unknown mode(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(MODES)}")
-    return modes
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line of the testnet benchmark."""
     parser = argparse.ArgumentParser(
@@ -362,7 +354,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "single-validator node; print throughput, latency, block time and memory per node.",
     )
     parser.add_argument("--validators", type=positive_int, default=4, help="validators of the testnet (default 4)")
-    parser.add_argument("--modes", type=mode_list, default=MODES,
+    parser.add_argument("--modes", type=name_list(MODES, "mode"), default=MODES,
                         help="comma-separated sending modes: round-robin (batches to every validator in turn), "
                              "node0 (all to the first) (default both)")
     parser.add_argument("--single-interval", type=positive_int, default=1000,
