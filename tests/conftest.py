@@ -18,6 +18,7 @@ from genesis.document import GenesisDocument
 from genesis.networks import dev_accounts, local_genesis
 from vm.execution import BlockEnv, CallMessage, CallOutcome, ChainExecutor, ExecutionResult, GenesisAccount
 from vm.native.framework import NativeContract
+from vm.native.hooks import ConsensusInfo
 from vm.transactions import decode_transaction
 
 CHAIN_ID = 15
@@ -56,12 +57,12 @@ class MemoryChain:
                 self.db[key] = value
 
     def env(self, *, timestamp: int = GENESIS_TIME + 10, base_fee: int = GWEI, gas_limit: int = 30_000_000,
-            coinbase: bytes = COINBASE) -> BlockEnv:
+            coinbase: bytes = COINBASE, consensus: ConsensusInfo = ConsensusInfo()) -> BlockEnv:
         """The environment of the next block."""
         return BlockEnv(
             number=self.number + 1, timestamp=timestamp, coinbase=coinbase, gas_limit=gas_limit,
             base_fee=base_fee, prev_randao=self.hashes[0], chain_id=CHAIN_ID,
-            recent_hashes=tuple(self.hashes[:256]),
+            recent_hashes=tuple(self.hashes[:256]), consensus=consensus,
         )
 
     def execute(self, txs: Sequence[Any], *, strict: bool = False, **env: Any) -> ExecutionResult:

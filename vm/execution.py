@@ -30,7 +30,8 @@ from trie import HexaryTrie
 
 from vm.code_analysis import AnalysedCodeStream
 from vm.errors import BlockExecutionError
-from vm.native.framework import NativeContract, precompiles_of
+from vm.native.framework import CallContext, NativeContract, precompiles_of
+from vm.native.hooks import ConsensusInfo, ValidatorUpdate
 from vm.receipts import Log, Receipt
 from vm.statedb import overlay_atomic_db
 from vm.trie_root import BLANK_ROOT_HASH, ordered_trie_root
@@ -52,6 +53,7 @@ class BlockEnv:
     chain_id: int
     recent_hashes: tuple[bytes, ...]  # parent first, at most 256
     max_tx_gas: int | None = None  # per-transaction gas cap (None: only the block gas limit)
+    consensus: ConsensusInfo = ConsensusInfo()  # what the block's hooks learn of consensus
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class ExecutionResult:
     receipts_root: bytes
     state_writes: dict[bytes, bytes | None]
     rejected: tuple[tuple[bytes, str], ...] = ()
+    block_events: tuple[Log, ...] = ()  # events of the begin/end-block hooks (no transaction)
+    validator_updates: tuple[ValidatorUpdate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ class ChainExecutor:
     """Executes blocks and calls under this chain's rules and native contracts."""
 
     def __init__(self, natives: Sequence[NativeContract] = ()) -> None:
+        self.natives = tuple(natives)
         computation_class = type(
             "CyberMilesComputation",
             (_AnalysedComputation,),
@@ -140,7 +145,12 @@ class ChainExecutor:
         return self.state_class(db, context, state_root)
 
     def genesis_state(self, base: DatabaseAPI, accounts: Iterable[GenesisAccount]) -> tuple[bytes, dict[bytes, bytes | None]]:
-        """Build the genesis state; returns its root and the writes that store it."""
+        """Build the genesis state; returns its root and the writes that store it.
+
+        Every native contract's account starts with nonce 1 (as a created
+        contract does), so it is never an empty account whose storage
+        EIP-161 would sweep away at the end of a transaction.
+        """
         atomic, overlay = overlay_atomic_db(base)
         env = BlockEnv(0, 0, b"\x00" * 20, 0, 0, b"\x00" * 32, 0, ())
         state = self.open_state(atomic, BLANK_ROOT_HASH, env)
@@ -151,6 +161,10 @@ class ChainExecutor:
                 state.set_code(account.address, account.code)
             for slot, value in account.storage:
                 state.set_storage(account.address, slot, value)
+        for native in self.natives:
+            # A native contract's account must never be empty, or EIP-161 would sweep its storage.
+            if state.get_nonce(native.address) == 0:
+                state.set_nonce(native.address, 1)
         state.persist()
         _release_trie_cache()
         return state.state_root, overlay.writes
@@ -174,6 +188,13 @@ class ChainExecutor:
         """
         atomic, overlay = overlay_atomic_db(base)
         state = self.open_state(atomic, parent_state_root, env)
+        block_events: list[Log] = []
+
+        def add_block_event(address: bytes, topics: tuple[int, ...], data: bytes) -> None:
+            block_events.append(Log(address=address, topics=tuple(t.to_bytes(32, "big") for t in topics), data=data))
+
+        for native in self.natives:
+            native.begin_block(CallContext.for_system(state, native.address, add_block_event), env.consensus)
         receipts: list[Receipt] = []
         included: list[bytes] = []
         rejected: list[tuple[bytes, str]] = []
@@ -212,6 +233,10 @@ class ChainExecutor:
                 )
             )
             included.append(tx.encode())
+        state.lock_changes()
+        updates: list[ValidatorUpdate] = []
+        for native in self.natives:
+            updates.extend(native.end_block(CallContext.for_system(state, native.address, add_block_event), env.consensus))
         state.persist()
         _release_trie_cache()
         tx_root = ordered_trie_root(included)
@@ -229,6 +254,8 @@ class ChainExecutor:
             receipts_root=receipts_root,
             state_writes=overlay.writes,
             rejected=tuple(rejected),
+            block_events=tuple(block_events),
+            validator_updates=tuple(updates),
         )
 
     # -- calls -----------------------------------------------------------------

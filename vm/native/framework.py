@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Sequence
 
 import eth_abi
-from eth.abc import ComputationAPI
+from eth.abc import ComputationAPI, StateAPI
 from eth.exceptions import Revert
 from eth_hash.auto import keccak
 from eth_utils import function_signature_to_4byte_selector
 
 from vm.errors import NativeContractError
+from vm.native.hooks import ConsensusInfo, ValidatorUpdate
 
 SLOAD_GAS = 2_100
 SSTORE_SET_GAS = 20_000
@@ -36,6 +37,8 @@ LOG_GAS = 375
 LOG_TOPIC_GAS = 375
 LOG_DATA_GAS = 8
 ERROR_SELECTOR = function_signature_to_4byte_selector("Error(string)")
+SYSTEM_SENDER = b"\x00" * 20
+MAX_BLOB_BYTES = 64 * 1024  # one stored value (rule set, process definition, record)
 
 
 def _split_types(signature: str) -> list[str]:
@@ -95,54 +98,143 @@ def method(
 
 
 class CallContext:
-    """What a native method sees of the call: sender, value, block, metered storage and events."""
+    """What native code sees: sender, value, block, metered storage, balances and events.
 
-    def __init__(self, computation: ComputationAPI, address: bytes) -> None:
-        self._computation = computation
+    A context is either a *call* (a transaction, ``eth_call`` or another
+    contract reached this native contract: gas is charged to the call and
+    events become the transaction's logs) or a *system* context (the block's
+    begin/end hooks: nothing is metered, the sender is the zero address and
+    events become the block's events).
+    """
+
+    def __init__(
+        self,
+        state: StateAPI,
+        address: bytes,
+        *,
+        sender: bytes,
+        value: int,
+        is_static: bool,
+        consume_gas: Callable[[int, str], None] | None,
+        add_log: Callable[[bytes, tuple[int, ...], bytes], None],
+    ) -> None:
+        self.state = state
         self.address = address
-        self.sender: bytes = computation.msg.sender
-        self.value: int = computation.msg.value
-        self.is_static: bool = computation.msg.is_static
+        self.sender = sender
+        self.value = value
+        self.is_static = is_static
+        self._consume_gas = consume_gas
+        self._add_log = add_log
+
+    @classmethod
+    def for_call(cls, computation: ComputationAPI, address: bytes) -> "CallContext":
+        """The context of a message call into the native contract at ``address``."""
+        return cls(
+            computation.state,
+            address,
+            sender=computation.msg.sender,
+            value=computation.msg.value,
+            is_static=computation.msg.is_static,
+            consume_gas=computation.consume_gas,
+            add_log=computation.add_log_entry,
+        )
+
+    @classmethod
+    def for_system(
+        cls, state: StateAPI, address: bytes, add_log: Callable[[bytes, tuple[int, ...], bytes], None]
+    ) -> "CallContext":
+        """An unmetered context for the block hooks of the native contract at ``address``."""
+        return cls(state, address, sender=SYSTEM_SENDER, value=0, is_static=False, consume_gas=None, add_log=add_log)
+
+    @property
+    def is_system(self) -> bool:
+        """Whether this is a block hook's context (unmetered, may mint)."""
+        return self._consume_gas is None
 
     @property
     def timestamp(self) -> int:
         """The block's timestamp (block time: the only clock native code may read)."""
-        return self._computation.state.timestamp
+        return self.state.timestamp
 
     @property
     def block_number(self) -> int:
         """The block's number."""
-        return self._computation.state.block_number
+        return self.state.block_number
 
     def charge(self, gas: int, reason: str) -> None:
-        """Consume gas from the call (raises out-of-gas like the EVM)."""
-        self._computation.consume_gas(gas, reason)
+        """Consume gas from the call (raises out-of-gas like the EVM); free in a system context."""
+        if self._consume_gas is not None:
+            self._consume_gas(gas, reason)
 
     def load(self, slot: int) -> int:
         """Read a storage slot of this contract."""
         self.charge(SLOAD_GAS, "native SLOAD")
-        return self._computation.state.get_storage(self.address, slot)
+        return self.state.get_storage(self.address, slot)
 
     def store(self, slot: int, value: int) -> None:
         """Write a storage slot of this contract."""
         self._require_writable()
-        current = self._computation.state.get_storage(self.address, slot)
+        current = self.state.get_storage(self.address, slot)
         self.charge(SSTORE_SET_GAS if current == 0 and value != 0 else SSTORE_RESET_GAS, "native SSTORE")
-        self._computation.state.set_storage(self.address, slot, value)
+        self.state.set_storage(self.address, slot, value)
+
+    def load_bytes(self, key: bytes) -> bytes | None:
+        """Read the byte string stored under ``key`` (None when absent); metered per 32-byte word."""
+        base = blob_slot(key)
+        header = self.load(base)
+        if header == 0:
+            return None
+        length = header - 1
+        words = [self.load(base + 1 + i) for i in range((length + 31) // 32)]
+        return b"".join(w.to_bytes(32, "big") for w in words)[:length]
+
+    def store_bytes(self, key: bytes, data: bytes) -> None:
+        """Store ``data`` under ``key``, replacing (and clearing the rest of) any previous value."""
+        if len(data) > MAX_BLOB_BYTES:
+            raise NativeContractError(f"stored value too large: {len(data)} bytes, limit {MAX_BLOB_BYTES}")
+        base = blob_slot(key)
+        old_words = self._blob_words(base)
+        self.store(base, len(data) + 1)
+        padded = data + b"\x00" * (-len(data) % 32)
+        new_words = len(padded) // 32
+        for i in range(new_words):
+            self.store(base + 1 + i, int.from_bytes(padded[32 * i : 32 * i + 32], "big"))
+        for i in range(new_words, old_words):
+            self.store(base + 1 + i, 0)
+
+    def delete_bytes(self, key: bytes) -> None:
+        """Remove the byte string stored under ``key`` (no-op when absent)."""
+        base = blob_slot(key)
+        for i in range(self._blob_words(base)):
+            self.store(base + 1 + i, 0)
+        self.store(base, 0)
+
+    def _blob_words(self, base: int) -> int:
+        header = self.load(base)
+        return 0 if header == 0 else (header - 1 + 31) // 32
 
     def balance(self, address: bytes) -> int:
         """The balance of an account."""
         self.charge(SLOAD_GAS, "native BALANCE")
-        return self._computation.state.get_balance(address)
+        return self.state.get_balance(address)
 
     def transfer(self, to: bytes, amount: int) -> None:
         """Move ``amount`` wei from this contract's balance to ``to``."""
         self._require_writable()
-        state = self._computation.state
-        if state.get_balance(self.address) < amount:
+        if amount < 0:
+            raise NativeContractError("negative transfer")
+        if self.state.get_balance(self.address) < amount:
             raise NativeContractError("native contract balance too low")
-        state.delta_balance(self.address, -amount)
-        state.delta_balance(to, amount)
+        self.state.delta_balance(self.address, -amount)
+        self.state.delta_balance(to, amount)
+
+    def mint(self, to: bytes, amount: int) -> None:
+        """Create ``amount`` wei in ``to`` (block hooks only: the block reward)."""
+        if not self.is_system:
+            raise NativeContractError("minting outside a block hook")
+        if amount < 0:
+            raise NativeContractError("negative mint")
+        self.state.delta_balance(to, amount)
 
     def emit(self, signature: str, indexed: Sequence[tuple[str, Any]], data: Sequence[tuple[str, Any]]) -> None:
         """Emit an event ``signature`` with indexed topics and ABI-encoded data."""
@@ -152,7 +244,7 @@ class CallContext:
             topics.append(int.from_bytes(eth_abi.encode([abi_type], [value]), "big"))
         payload = eth_abi.encode([t for t, _ in data], [v for _, v in data])
         self.charge(LOG_GAS + LOG_TOPIC_GAS * len(topics) + LOG_DATA_GAS * len(payload), "native LOG")
-        self._computation.add_log_entry(self.address, tuple(topics), payload)
+        self._add_log(self.address, tuple(topics), payload)
 
     def _require_writable(self) -> None:
         if self.is_static:
@@ -177,6 +269,13 @@ class NativeContract:
                 methods[spec.selector] = spec
         cls._methods = methods
 
+    def begin_block(self, context: CallContext, info: ConsensusInfo) -> None:
+        """Runs before the block's transactions, in a system context (default: nothing)."""
+
+    def end_block(self, context: CallContext, info: ConsensusInfo) -> Sequence[ValidatorUpdate]:
+        """Runs after the block's transactions, in a system context; may change the validator set."""
+        return ()
+
     @classmethod
     def methods(cls) -> tuple[MethodSpec, ...]:
         """The declared methods, ordered by signature."""
@@ -194,7 +293,7 @@ class NativeContract:
             computation.consume_gas(spec.gas, f"{self.name}.{spec.signature}")
             if computation.msg.value and not spec.payable:
                 raise NativeContractError(f"{self.name}: method is not payable")
-            context = CallContext(computation, self.address)
+            context = CallContext.for_call(computation, self.address)
             if spec.mutates and context.is_static:
                 raise NativeContractError("write protection: state change in a static call")
             try:
@@ -225,3 +324,8 @@ def mapping_slot(base_slot: int, key: bytes | int) -> int:
     """The storage slot of ``mapping[key]`` at ``base_slot`` (Solidity's layout)."""
     key_bytes = key.rjust(32, b"\x00") if isinstance(key, bytes) else key.to_bytes(32, "big")
     return int.from_bytes(keccak(key_bytes + base_slot.to_bytes(32, "big")), "big")
+
+
+def blob_slot(key: bytes) -> int:
+    """The first storage slot of the byte string stored under ``key`` (its length + 1; words follow)."""
+    return int.from_bytes(keccak(b"cmt.blob" + key), "big") >> 8  # room for the words that follow
