@@ -134,3 +134,22 @@ def test_a_transaction_cannot_mint(chain, sign_tx) -> None:
     receipt = transact(chain, sign_tx, selector("mint()"))
     assert receipt.status == 0
     assert chain.state.get_balance(user) < before
+
+
+class FeeWatcher(NativeContract):
+    """Records, at end-block, what the block's transactions burned."""
+
+    address = HOOKED
+    name = "FeeWatcher"
+
+    def end_block(self, context: CallContext, info: ConsensusInfo) -> Sequence[ValidatorUpdate]:
+        context.store(7, context.burned_fees)
+        return ()
+
+
+def test_end_block_sees_the_fees_burned_by_the_block(memory_chain, sign_tx) -> None:
+    user = bytes.fromhex(USER.address[2:])
+    chain = memory_chain([GenesisAccount(user, balance=100 * ETHER)], natives=[FeeWatcher()])
+    tx = sign_tx(USER, nonce=0, to=b"\x09" * 20, value=1, gas=21_000)
+    result = chain.execute([tx], strict=True, base_fee=3 * 10**9)
+    assert chain.state.get_storage(HOOKED, 7) == 3 * 10**9 * result.gas_used == 3 * 10**9 * 21_000

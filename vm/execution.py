@@ -236,7 +236,8 @@ class ChainExecutor:
         state.lock_changes()
         updates: list[ValidatorUpdate] = []
         for native in self.natives:
-            updates.extend(native.end_block(CallContext.for_system(state, native.address, add_block_event), env.consensus))
+            context = CallContext.for_system(state, native.address, add_block_event, block_gas_used=cumulative_gas)
+            updates.extend(native.end_block(context, env.consensus))
         state.persist()
         _release_trie_cache()
         tx_root = ordered_trie_root(included)

@@ -117,8 +117,10 @@ class CallContext:
         is_static: bool,
         consume_gas: Callable[[int, str], None] | None,
         add_log: Callable[[bytes, tuple[int, ...], bytes], None],
+        block_gas_used: int = 0,
     ) -> None:
         self.state = state
+        self.block_gas_used = block_gas_used  # end-block hooks: gas used by the block's transactions
         self.address = address
         self.sender = sender
         self.value = value
@@ -141,10 +143,27 @@ class CallContext:
 
     @classmethod
     def for_system(
-        cls, state: StateAPI, address: bytes, add_log: Callable[[bytes, tuple[int, ...], bytes], None]
+        cls,
+        state: StateAPI,
+        address: bytes,
+        add_log: Callable[[bytes, tuple[int, ...], bytes], None],
+        block_gas_used: int = 0,
     ) -> "CallContext":
         """An unmetered context for the block hooks of the native contract at ``address``."""
-        return cls(state, address, sender=SYSTEM_SENDER, value=0, is_static=False, consume_gas=None, add_log=add_log)
+        return cls(
+            state, address, sender=SYSTEM_SENDER, value=0, is_static=False, consume_gas=None, add_log=add_log,
+            block_gas_used=block_gas_used,
+        )
+
+    @property
+    def base_fee(self) -> int:
+        """The block's base fee per gas."""
+        return self.state.execution_context.base_fee_per_gas
+
+    @property
+    def burned_fees(self) -> int:
+        """Wei burned by the block's transactions so far (base fee x gas used; end-block hooks)."""
+        return self.base_fee * self.block_gas_used
 
     @property
     def is_system(self) -> bool:
