@@ -153,3 +153,26 @@ def test_end_block_sees_the_fees_burned_by_the_block(memory_chain, sign_tx) -> N
     tx = sign_tx(USER, nonce=0, to=b"\x09" * 20, value=1, gas=21_000)
     result = chain.execute([tx], strict=True, base_fee=3 * 10**9)
     assert chain.state.get_storage(HOOKED, 7) == 3 * 10**9 * result.gas_used == 3 * 10**9 * 21_000
+
+
+class Seeded(NativeContract):
+    """Writes its genesis storage and seeds another contract's storage."""
+
+    address = HOOKED
+    name = "Seeded"
+
+    def init_chain(self, context: CallContext) -> None:
+        context.store_bytes(b"greeting", b"hello genesis")
+        context.for_contract(b"\x0c" * 20).store(3, 33)
+
+    @method("greeting()", returns=["bytes"], gas=100, view=True)
+    def greeting(self, context: CallContext) -> bytes:
+        return context.load_bytes(b"greeting") or b""
+
+
+def test_init_chain_writes_genesis_storage(memory_chain) -> None:
+    chain = memory_chain([GenesisAccount(b"\x0c" * 20, balance=1)], natives=[Seeded()])
+    outcome = chain.call(CallMessage(sender=b"\x01" * 20, to=HOOKED, data=selector("greeting()")))
+    assert eth_abi.decode(["bytes"], outcome.output)[0] == b"hello genesis"
+    assert chain.state.get_storage(b"\x0c" * 20, 3) == 33
+    assert chain.state.get_nonce(HOOKED) == 1

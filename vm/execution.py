@@ -149,7 +149,9 @@ class ChainExecutor:
 
         Every native contract's account starts with nonce 1 (as a created
         contract does), so it is never an empty account whose storage
-        EIP-161 would sweep away at the end of a transaction.
+        EIP-161 would sweep away at the end of a transaction. Then each native
+        contract writes its own genesis storage (``init_chain``); events it
+        emits there are dropped (genesis has no block to carry them).
         """
         atomic, overlay = overlay_atomic_db(base)
         env = BlockEnv(0, 0, b"\x00" * 20, 0, 0, b"\x00" * 32, 0, ())
@@ -161,10 +163,12 @@ class ChainExecutor:
                 state.set_code(account.address, account.code)
             for slot, value in account.storage:
                 state.set_storage(account.address, slot, value)
+        genesis_events: list[tuple[bytes, tuple[int, ...], bytes]] = []
         for native in self.natives:
             # A native contract's account must never be empty, or EIP-161 would sweep its storage.
             if state.get_nonce(native.address) == 0:
                 state.set_nonce(native.address, 1)
+            native.init_chain(CallContext.for_system(state, native.address, lambda *event: genesis_events.append(event)))
         state.persist()
         _release_trie_cache()
         return state.state_root, overlay.writes

@@ -165,6 +165,18 @@ class CallContext:
         """Wei burned by the block's transactions so far (base fee x gas used; end-block hooks)."""
         return self.base_fee * self.block_gas_used
 
+    def for_contract(self, address: bytes) -> "CallContext":
+        """The same call, seen from the storage of another native contract (native code only).
+
+        Native contracts are part of the node, so one may read and write
+        another's storage (staking reading governance parameters, governance
+        paying from the reserve) with the same metering and event sink.
+        """
+        return CallContext(
+            self.state, address, sender=self.sender, value=0, is_static=self.is_static,
+            consume_gas=self._consume_gas, add_log=self._add_log, block_gas_used=self.block_gas_used,
+        )
+
     @property
     def is_system(self) -> bool:
         """Whether this is a block hook's context (unmetered, may mint)."""
@@ -287,6 +299,9 @@ class NativeContract:
                     raise TypeError(f"{cls.__name__}: duplicate selector for {spec.signature}")
                 methods[spec.selector] = spec
         cls._methods = methods
+
+    def init_chain(self, context: CallContext) -> None:
+        """Writes the contract's genesis storage, in a system context (default: nothing)."""
 
     def begin_block(self, context: CallContext, info: ConsensusInfo) -> None:
         """Runs before the block's transactions, in a system context (default: nothing)."""
