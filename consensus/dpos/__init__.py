@@ -1,0 +1,1 @@
+"""Delegated proof of stake: staking, election, rewards, slashing, supply and governance."""
