@@ -14,12 +14,14 @@ CMT has 18 decimals; every amount here is in wei (10**-18 CMT).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import NamedTuple
 
 from genesis.document import (
     DEFAULT_VESTING_PERIODS,
     QUARTER_SECONDS,
     Allocation,
+    Validator,
     VestingSchedule,
 )
 from genesis.errors import DistributionError
@@ -105,3 +107,25 @@ def white_paper_distribution(
         ),
     )
     return Distribution(alloc=split_offering(offering), vesting=vesting, foundation_reserve=FOUNDATION_RESERVE)
+
+
+def carve_stakes(alloc: Sequence[Allocation], validators: Sequence[Validator]) -> tuple[Allocation, ...]:
+    """``alloc`` with each validator's ``stake`` taken from its owner's balance (the supply is unchanged).
+
+    A genesis self-stake is the owner's own CMT, bonded: it leaves the
+    owner's allocation and is held by staking instead. Raises
+    ``DistributionError`` when an owner has no allocation or too little.
+    """
+    balances = {a.address: a.balance for a in alloc}
+    for index, validator in enumerate(validators):
+        if validator.stake == 0:
+            continue
+        held = balances.get(validator.owner)
+        if held is None:
+            raise DistributionError(f"validators[{index}]: owner 0x{validator.owner.hex()} has no allocation to stake from")
+        if held < validator.stake:
+            raise DistributionError(
+                f"validators[{index}]: stake {validator.stake} wei exceeds its owner's allocation of {held} wei"
+            )
+        balances[validator.owner] = held - validator.stake
+    return tuple(replace(a, balance=balances[a.address]) for a in alloc)

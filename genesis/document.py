@@ -27,9 +27,13 @@ JSON format (all keys are required unless a default is given)::
         "base_fee_max_change_denominator": 8,
         "foundation_reserve": "0"          # wei held for release by governance
       },
+      "dpos": {                            # optional; delegated proof of stake
+        "params": {"max_validators": 19}   # overrides of the chain parameters, by name
+      },
       "validators": [                      # at least one
         {"name": "validator-0", "pub_key": "0x<32-byte ed25519 key>",
-         "power": 10, "owner": "0x<address receiving fees>"}
+         "power": 10, "owner": "0x<address receiving fees>",
+         "stake": "1000000000000000000000000"}   # optional, wei bonded as the owner's self-stake
       ],
       "alloc": [                           # funded accounts and pre-deployed contracts
         {"address": "0x...", "balance": "35000000000000000000000000",
@@ -43,7 +47,12 @@ JSON format (all keys are required unless a default is given)::
       ]
     }
 
-Encoding rules: amounts of wei (balances, vesting amounts, fees, the reserve)
+``dpos.params`` maps parameter names to JSON values (integers, decimal
+strings for amounts of wei, booleans, ``0x`` addresses). This package checks
+only their shape (known-looking names, scalar values); the node checks names,
+kinds and bounds against its parameter table when it starts the chain.
+
+Encoding rules: amounts of wei (balances, vesting amounts, stakes, fees, the reserve)
 are decimal strings, since they exceed what a JSON number carries exactly
 (plain JSON integers are accepted too); every other number is a JSON integer
 below 2**53. Bytes are ``0x``-prefixed hex. Addresses are accepted in any case;
@@ -141,21 +150,42 @@ class ChainParams:
 
 
 @dataclass(frozen=True)
+class DposGenesis:
+    """The delegated-proof-of-stake section: chain-parameter overrides as (name, JSON value) pairs by name."""
+
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def overrides(self) -> dict[str, Any]:
+        """The parameter overrides as a name -> JSON value mapping, in name order."""
+        return dict(self.params)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of this section."""
+        return {"params": self.overrides()}
+
+
+@dataclass(frozen=True)
 class Validator:
-    """A genesis validator: its ed25519 consensus key, voting power and owning account."""
+    """A genesis validator: its ed25519 consensus key, voting power, owning account and bonded self-stake.
+
+    ``stake`` (wei) is bonded at genesis in the owner's name; it counts in the
+    genesis supply like balances and vesting amounts.
+    """
 
     name: str
     pub_key: bytes
     power: int
     owner: bytes
+    stake: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object of this validator."""
+        """The JSON object of this validator (stake as a decimal string)."""
         return {
             "name": self.name,
             "pub_key": _hex(self.pub_key),
             "power": self.power,
             "owner": checksum_address(self.owner),
+            "stake": str(self.stake),
         }
 
 
@@ -220,13 +250,19 @@ class GenesisDocument:
     vesting: tuple[VestingSchedule, ...] = ()
     consensus: ConsensusParams = field(default_factory=ConsensusParams)
     params: ChainParams = field(default_factory=ChainParams)
+    dpos: DposGenesis = field(default_factory=DposGenesis)
+
+    def total_staked(self) -> int:
+        """Wei bonded at genesis by the validators' owners."""
+        return sum(v.stake for v in self.validators)
 
     def total_supply(self) -> int:
-        """Wei in existence at genesis: allocated balances, vesting amounts and the foundation reserve."""
+        """Wei in existence at genesis: balances, vesting amounts, the foundation reserve and validator stakes."""
         return (
             sum(a.balance for a in self.alloc)
             + sum(v.amount for v in self.vesting)
             + self.params.foundation_reserve
+            + self.total_staked()
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -238,6 +274,7 @@ class GenesisDocument:
             "foundation": checksum_address(self.foundation),
             "consensus": self.consensus.to_json(),
             "params": self.params.to_json(),
+            "dpos": self.dpos.to_json(),
             "validators": [v.to_json() for v in self.validators],
             "alloc": [a.to_json() for a in self.alloc],
             "vesting": [v.to_json() for v in self.vesting],

@@ -20,6 +20,7 @@ from genesis.document import (
     Allocation,
     ChainParams,
     ConsensusParams,
+    DposGenesis,
     GenesisDocument,
     Validator,
     VestingSchedule,
@@ -28,6 +29,7 @@ from genesis.document import (
 from genesis.errors import GenesisFileError, GenesisJSONError, GenesisValidationError
 from genesis.validation import (
     MAX_ALLOC,
+    MAX_DPOS_PARAMS,
     MAX_STORAGE_SLOTS,
     MAX_VALIDATORS,
     MAX_VESTING,
@@ -117,6 +119,14 @@ def _storage(source: str, path: str, value: Any) -> tuple[tuple[int, int], ...]:
     return tuple(sorted(entries))
 
 
+def _dpos_params(source: str, path: str, value: Any) -> tuple[tuple[str, Any], ...]:
+    """An object of parameter name -> JSON value, as (name, value) pairs in name order."""
+    if not isinstance(value, dict):
+        raise GenesisValidationError(source, path, "not an object")
+    check_count(source, path, len(value), MAX_DPOS_PARAMS)
+    return tuple(sorted(value.items()))
+
+
 def _record(source: str, path: str, value: Any, cls: type, converters: dict[str, Converter]) -> Any:
     """Build dataclass ``cls`` from a JSON object whose keys are its field names.
 
@@ -158,13 +168,15 @@ def _of(cls: type, converters: dict[str, Converter]) -> Converter:
     return convert
 
 
-_VALIDATOR = _of(Validator, {"pub_key": _hex_bytes, "owner": _address})
+_VALIDATOR = _of(Validator, {"pub_key": _hex_bytes, "owner": _address, "stake": _amount})
 _ALLOCATION = _of(Allocation, {"address": _address, "balance": _amount, "code": _hex_bytes, "storage": _storage})
 _VESTING = _of(VestingSchedule, {"beneficiary": _address, "amount": _amount})
 _CONSENSUS = _of(ConsensusParams, {})
 _PARAMS = _of(ChainParams, {name: _amount for name in ("initial_base_fee", "min_gas_price", "foundation_reserve")})
+_DPOS = _of(DposGenesis, {"params": _dpos_params})
 _DOCUMENT: dict[str, Converter] = {
     "foundation": _address,
+    "dpos": _DPOS,
     "consensus": _CONSENSUS,
     "params": _PARAMS,
     "validators": _list_of(_VALIDATOR, MAX_VALIDATORS),

@@ -7,6 +7,10 @@ follows the white paper's distribution: the 700M CMT initial offering is shared
 equally by the 20 dev accounts (35M CMT each); the team & partners lock-up goes
 to dev account 1 and the 5miles lock-up to dev account 2, so releases can be
 tried; dev account 0 is the foundation and, by default, the validator's owner.
+The first validator bonds ``LOCAL_VALIDATOR_STAKE`` as its owner's self-stake;
+every genesis validator's stake is carved out of its owner's allocation (so
+dev account 0 holds 34,000,000 CMT and the genesis supply stays
+1,000,000,000 CMT).
 """
 from __future__ import annotations
 
@@ -17,8 +21,8 @@ from types import MappingProxyType
 
 from eth_account import Account
 
-from genesis.distribution import white_paper_distribution
-from genesis.document import ChainParams, GenesisDocument, Validator, checksum_address
+from genesis.distribution import CMT, carve_stakes, white_paper_distribution
+from genesis.document import ChainParams, DposGenesis, GenesisDocument, Validator, checksum_address
 from genesis.validation import validate_genesis
 
 MNEMONIC = "test test test test test test test test test test test junk"
@@ -28,6 +32,7 @@ LOCAL_CHAIN_ID = 15
 LOCAL_CHAIN_NAME = "cybermiles-local"
 LOCAL_VALIDATOR_NAME = "validator-0"
 DEFAULT_VALIDATOR_POWER = 10
+LOCAL_VALIDATOR_STAKE = 1_000_000 * CMT
 
 
 @dataclass(frozen=True)
@@ -61,37 +66,44 @@ def local_genesis(
     chain_id: int = LOCAL_CHAIN_ID,
     validator_owner: bytes | None = None,
     extra_validators: Sequence[Validator] = (),
+    validator_stake: int = LOCAL_VALIDATOR_STAKE,
+    dpos: DposGenesis = DposGenesis(),
 ) -> GenesisDocument:
     """The validated genesis of a local development chain.
 
     ``validator_pub_key`` is the 32-byte ed25519 consensus key of the first
     validator (named ``validator-0``, power 10, owned by ``validator_owner``,
-    dev account 0 by default); ``extra_validators`` follow it, for local
-    multi-validator testnets. ``genesis_time`` is unix seconds and starts both
-    vesting lock-ups.
+    dev account 0 by default, bonding ``validator_stake`` wei); ``extra_validators``
+    follow it with their own stakes, for local multi-validator testnets. Each
+    stake comes out of its owner's allocation, so owners must be dev accounts
+    (``DistributionError`` otherwise). ``genesis_time`` is unix seconds
+    and starts both vesting lock-ups; ``dpos`` carries parameter overrides.
     """
     accounts = dev_accounts()
+    first = Validator(
+        name=LOCAL_VALIDATOR_NAME,
+        pub_key=validator_pub_key,
+        power=DEFAULT_VALIDATOR_POWER,
+        owner=accounts[0].address if validator_owner is None else validator_owner,
+        stake=validator_stake,
+    )
+    validators = (first, *extra_validators)
     distribution = white_paper_distribution(
         offering=[(account.address, 1) for account in accounts],
         team_beneficiary=accounts[1].address,
         fivemiles_beneficiary=accounts[2].address,
         genesis_time=genesis_time,
     )
-    first = Validator(
-        name=LOCAL_VALIDATOR_NAME,
-        pub_key=validator_pub_key,
-        power=DEFAULT_VALIDATOR_POWER,
-        owner=accounts[0].address if validator_owner is None else validator_owner,
-    )
     doc = GenesisDocument(
         chain_id=chain_id,
         chain_name=LOCAL_CHAIN_NAME,
         genesis_time=genesis_time,
-        validators=(first, *extra_validators),
-        alloc=distribution.alloc,
+        validators=validators,
+        alloc=carve_stakes(distribution.alloc, validators),
         vesting=distribution.vesting,
         foundation=accounts[0].address,
         params=ChainParams(foundation_reserve=distribution.foundation_reserve),
+        dpos=dpos,
     )
     return validate_genesis(doc, source="local network")
 

@@ -14,7 +14,7 @@ from typing import Any
 from Crypto.Signature import eddsa
 
 from genesis.distribution import CMT, SUPPLY_CAP
-from genesis.document import ChainParams, ConsensusParams, GenesisDocument, Validator
+from genesis.document import ChainParams, ConsensusParams, DposGenesis, GenesisDocument, Validator
 from genesis.errors import GenesisValidationError
 
 JSON_INT_BOUND = 2**53
@@ -23,6 +23,8 @@ MAX_VALIDATORS = 1_000
 MAX_ALLOC = 1_000_000
 MAX_VESTING = 10_000
 MAX_STORAGE_SLOTS = 100_000
+MAX_DPOS_PARAMS = 64
+MAX_PARAM_TEXT = 100  # characters of a parameter value written as a string
 MAX_CODE_BYTES = 24_576  # EIP-170
 MAX_TOTAL_VOTING_POWER = (2**63 - 1) // 8  # CometBFT's bound, keeps proposer priorities in int64
 ADDRESS_BYTES = 20
@@ -30,6 +32,7 @@ ED25519_KEY_BYTES = 32
 
 _CHAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _LABEL = re.compile(r"[ -~]{1,64}")  # printable ASCII
+_PARAM_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 def _fail(source: str, path: str, problem: str) -> GenesisValidationError:
@@ -132,6 +135,7 @@ def _validate_validators(source: str, validators: tuple[Validator, ...]) -> None
         keys[v.pub_key] = i
         _integer(source, f"{path}.power", v.power, minimum=1)
         _bytes(source, f"{path}.owner", v.owner, ADDRESS_BYTES)
+        _amount(source, f"{path}.stake", v.stake)
     if sum(v.power for v in validators) > MAX_TOTAL_VOTING_POWER:
         raise _fail(source, "validators", f"total power exceeds {MAX_TOTAL_VOTING_POWER}")
 
@@ -164,6 +168,33 @@ def _validate_alloc(source: str, doc: GenesisDocument) -> None:
             if slot in slots:
                 raise _fail(source, f"{path}.storage[{j}].slot", "duplicate slot")
             slots.add(slot)
+
+
+def _validate_dpos(source: str, dpos: DposGenesis) -> None:
+    """Check the shape of the parameter overrides; their names and bounds are the node's to check."""
+    if not isinstance(dpos, DposGenesis):
+        raise _fail(source, "dpos", "not a dpos section")
+    if not isinstance(dpos.params, tuple):
+        raise _fail(source, "dpos.params", "not a tuple")
+    check_count(source, "dpos.params", len(dpos.params), MAX_DPOS_PARAMS)
+    names: set[str] = set()
+    for entry in dpos.params:
+        if not isinstance(entry, tuple) or len(entry) != 2 or not isinstance(entry[0], str):
+            raise _fail(source, "dpos.params", "not (name, value) pairs")
+        name, value = entry
+        if not _PARAM_NAME.fullmatch(name):
+            raise _fail(source, "dpos.params", f"parameter name {name[:64]!r} must be 1 to 64 characters of a-z, 0-9, '_'")
+        path = f"dpos.params.{name}"
+        if name in names:
+            raise _fail(source, path, "duplicate parameter")
+        names.add(name)
+        if isinstance(value, float):
+            raise _fail(source, path, "not an integer (write ratios in basis points or percent, as the name says)")
+        if isinstance(value, str):
+            if len(value) > MAX_PARAM_TEXT:
+                raise _fail(source, path, f"longer than {MAX_PARAM_TEXT} characters")
+        elif not isinstance(value, int):
+            raise _fail(source, path, "must be an integer, a boolean or a string")
 
 
 def _validate_vesting(source: str, doc: GenesisDocument) -> None:
@@ -204,6 +235,7 @@ def validate_genesis(doc: GenesisDocument, source: str = "genesis.json") -> Gene
     if not isinstance(doc.params, ChainParams):
         raise _fail(source, "params", "not chain parameters")
     _validate_params(source, doc.params)
+    _validate_dpos(source, doc.dpos)
     _validate_validators(source, doc.validators)
     _validate_alloc(source, doc)
     _validate_vesting(source, doc)

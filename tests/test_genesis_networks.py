@@ -140,7 +140,9 @@ def test_local_genesis_funds_every_dev_account_from_the_offering() -> None:
     assert doc.chain_id == 15
     assert doc.genesis_time == GENESIS_TIME
     assert [a.address for a in doc.alloc] == [a.address for a in accounts]
-    assert all(a.balance == 35_000_000 * CMT for a in doc.alloc)
+    # the validator's 1,000,000 CMT self-stake comes out of its owner's (dev account 0's) share
+    assert doc.alloc[0].balance == 34_000_000 * CMT
+    assert all(a.balance == 35_000_000 * CMT for a in doc.alloc[1:])
     assert doc.foundation == accounts[0].address
     assert doc.params.foundation_reserve == 100_000_000 * CMT
     assert [(v.name, v.beneficiary) for v in doc.vesting] == [
@@ -148,7 +150,10 @@ def test_local_genesis_funds_every_dev_account_from_the_offering() -> None:
         ("5miles", accounts[2].address),
     ]
     assert doc.total_supply() == GENESIS_SUPPLY
-    assert doc.validators == (Validator(name="validator-0", pub_key=KEY1, power=10, owner=accounts[0].address),)
+    assert doc.validators == (
+        Validator(name="validator-0", pub_key=KEY1, power=10, owner=accounts[0].address, stake=1_000_000 * CMT),
+    )
+    assert doc.total_staked() == 1_000_000 * CMT
     assert doc.consensus.timeout_commit_ms == 1000
 
 
@@ -182,7 +187,7 @@ def test_local_genesis_is_deterministic_and_survives_a_file(tmp_path: Path) -> N
     save_genesis(doc, path)
     assert load_genesis(path) == doc
     assert parse_genesis(json.loads(path.read_text())).hash() == doc.hash()
-    assert doc.hash().hex() == "ef11d69046076f126ae783eb97a51367fd80f73da13136a7f38d7140c00e4707"
+    assert doc.hash().hex() == "04e41a939feb665754df4c73b35b8aded5fe061eade3423843d8342f39a9c821"
 
 
 def test_network_registry() -> None:
