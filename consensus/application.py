@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
 from consensus.types import Block, Commit, Header
-from consensus.validators import Validator
+from consensus.validators import Validator, ValidatorSet
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,6 @@ class ProposalRequest:
     timestamp: int
     proposer_address: bytes
     proposer_owner: bytes
-    validators_hash: bytes
-    next_validators_hash: bytes
     last_commit: Commit
     txs: Sequence[Any]  # decoded transactions, as the TxSource returned them
     max_bytes: int
@@ -42,7 +40,7 @@ class ProposalRequest:
 
 @dataclass(frozen=True)
 class FinalizeResult:
-    """What a decided block changes for consensus."""
+    """What a decided block changes for consensus: updates that govern the block two heights later."""
 
     validator_updates: tuple[Validator, ...] = field(default=())
 
@@ -68,6 +66,10 @@ class Application(Protocol):
 
     def commit(self, block: Block, commit: Commit) -> None:
         """Persist the decided block with its commit, atomically."""
+        ...
+
+    def validators_at(self, height: int) -> ValidatorSet:
+        """The validator set that signs block ``height`` (known up to the last committed height + 2)."""
         ...
 
 

@@ -15,11 +15,12 @@ On start the driver replays the WAL records of the height in progress (its
 own signed messages and those it had received), so a restarted validator
 resumes where it was and cannot sign anything conflicting.
 
-The validator set is the genesis set (validator-set updates from the
-application are not produced yet). The proposer-priority state of each height
-is saved through a ``PriorityStore`` after each commit; at start-up the driver
-continues from the saved state (recomputing forward the few heights a crash may
-have skipped), or from genesis when there is none.
+The validator set of each height comes from the application
+(``validators_at``): updates returned when block H is finalised govern block
+H + 2. The proposer-priority state of each height, carried forward through
+every set change, is saved through a ``PriorityStore`` after each commit; at
+start-up the driver continues from the saved state (recomputing forward the
+few heights a crash may have skipped), or from genesis when there is none.
 """
 from __future__ import annotations
 
@@ -67,7 +68,6 @@ from consensus.tendermint import (
     VoteReceived,
 )
 from consensus.types import EMPTY_COMMIT, Block, Commit
-from consensus.validators import ValidatorSet
 from consensus.votes import InvalidVote
 from consensus.wal import WAL
 
@@ -132,7 +132,6 @@ class ConsensusDriver:
         privval: PrivValidator | None,
         wal: WAL,
         network: ConsensusNetwork,
-        validators: ValidatorSet,
         config: DriverConfig,
         executor: Executor,
         on_commit: Callable[[Block], None],
@@ -145,7 +144,6 @@ class ConsensusDriver:
         self._privval = privval
         self._wal = wal
         self._network = network
-        self._validators = validators
         self._config = config
         self._executor = executor
         self._on_commit = on_commit
@@ -153,7 +151,6 @@ class ConsensusDriver:
         address = privval.address if privval is not None else None
         self.machine = TendermintMachine(config.chain_id, config.timeouts, address)
         self.evidence = EvidencePool(config.chain_id)
-        self._owner = {v.address: v.owner for v in validators.validators}
         self._events: asyncio.Queue[Event | Adopt] = asyncio.Queue(MAX_QUEUED_EVENTS)
         self._timers: set[asyncio.TimerHandle] = set()
         self._seen_payloads: OrderedDict[bytes, None] = OrderedDict()
@@ -225,7 +222,9 @@ class ConsensusDriver:
 
     def _keep_evidence(self, evidence: DuplicateVoteEvidence, peer_id: str | None) -> None:
         try:
-            added = self.evidence.add(evidence, self._validators, self.height + 1)
+            if evidence.height > self.height + 1:
+                raise InvalidEvidence(f"from height {evidence.height}, ahead of this node")
+            added = self.evidence.add(evidence, self._app.validators_at(evidence.height), self.height + 1)
         except InvalidEvidence as exc:
             if peer_id is not None:
                 self._misbehaving(peer_id, f"invalid evidence: {exc}")
@@ -269,7 +268,7 @@ class ConsensusDriver:
 
     async def _start_height(self, height: int, *, replay: bool) -> None:
         self._height_started = asyncio.get_running_loop().time()
-        effects = self.machine.handle(Start(height, self._validators, self._priorities))
+        effects = self.machine.handle(Start(height, self._app.validators_at(height), self._priorities))
         if replay:
             last_end = self._wal.last_end_height
             if last_end is None or last_end < height - 1:
@@ -375,14 +374,13 @@ class ConsensusDriver:
         return self._handle_safely(event)
 
     async def _build(self, height: int, round_: int) -> Block:
-        proposer = self.machine.proposer(round_)
+        proposer = self.machine.validators.by_address(self.machine.proposer(round_))
+        assert proposer is not None  # the machine picks its proposer from its own set
         request = ProposalRequest(
             height=height,
             timestamp=max(int(self._clock()), self._last_time),
-            proposer_address=proposer,
-            proposer_owner=self._owner[proposer],
-            validators_hash=self._validators.hash,
-            next_validators_hash=self._validators.hash,
+            proposer_address=proposer.address,
+            proposer_owner=proposer.owner,
             last_commit=self._last_commit,
             txs=self._txs.reap(self._config.max_block_bytes),
             max_bytes=self._config.max_block_bytes,
@@ -410,7 +408,7 @@ class ConsensusDriver:
         self.height = block.number
         self._last_time = block.header.timestamp
         self._last_commit = commit
-        self._priorities = self._priorities.next_height(self._validators)
+        self._priorities = self._priorities.next_height(self._app.validators_at(block.number + 1))
         if self._priority_store is not None:
             self._priority_store.save_priorities(block.number + 1, self._priorities.encode())
         for timer in self._timers:
@@ -420,10 +418,10 @@ class ConsensusDriver:
 
     def _priorities_at(self, height: int) -> ProposerPriorities:
         """The priorities of ``height``: from the last saved state (or genesis), one increment per height."""
-        start, priorities = 1, ProposerPriorities.initial(self._validators)
+        start, priorities = 1, ProposerPriorities.initial(self._app.validators_at(1))
         saved = self._priority_store.load_priorities() if self._priority_store is not None else None
         if saved is not None and saved[0] <= height:
             start, priorities = saved[0], ProposerPriorities.decode(saved[1])
-        for _ in range(start, height):
-            priorities = priorities.next_height(self._validators)
+        for next_height in range(start + 1, height + 1):
+            priorities = priorities.next_height(self._app.validators_at(next_height))
         return priorities

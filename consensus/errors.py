@@ -15,3 +15,7 @@ class KeyFileError(ConsensusError):
 
 class DoubleSignRefused(ConsensusError):
     """Signing would conflict with something this validator already signed."""
+
+
+class InvalidValidatorUpdate(ConsensusError):
+    """Validator-set updates that cannot be applied (removing an unknown validator, emptying the set, ...)."""

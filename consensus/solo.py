@@ -23,7 +23,7 @@ from consensus.application import Application, ProposalRequest, TxSource
 from consensus.errors import ConsensusError
 from consensus.privval import STEP_PRECOMMIT, PrivValidator
 from consensus.types import EMPTY_COMMIT, PRECOMMIT, Block, Commit, CommitSig, vote_sign_bytes
-from consensus.validators import ValidatorSet
+from consensus.validators import Validator
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +46,14 @@ class SingleValidatorEngine:
         app: Application,
         txs: TxSource,
         privval: PrivValidator,
-        validators: ValidatorSet,
         config: EngineConfig,
         executor: Executor,
         on_commit: Callable[[Block], None],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        proposer = validators.by_address(privval.address)
-        if proposer is None or proposer.power * 3 <= validators.total_power * 2:
-            raise ConsensusError("this node's validator key does not hold +2/3 of the voting power")
         self._app = app
         self._txs = txs
         self._privval = privval
-        self._validators = validators
-        self._proposer = proposer
         self._config = config
         self._executor = executor
         self._on_commit = on_commit
@@ -68,6 +62,7 @@ class SingleValidatorEngine:
         self._wake = asyncio.Event()
         info = app.info()
         self.height = info.last_height
+        self._proposer = self._sole_validator(self.height + 1)
         self._last_header = info.last_header
         self._last_commit = EMPTY_COMMIT
 
@@ -104,10 +99,22 @@ class SingleValidatorEngine:
             except asyncio.TimeoutError:
                 pass
 
+    def _sole_validator(self, height: int) -> Validator:
+        """This node's validator entry at ``height``; it must hold +2/3 of the power to commit alone."""
+        validators = self._app.validators_at(height)
+        proposer = validators.by_address(self._privval.address)
+        if proposer is None or proposer.power * 3 <= validators.total_power * 2:
+            raise ConsensusError(
+                f"this node's validator key does not hold +2/3 of the voting power at height {height}: "
+                "the chain needs its other validators (start the node with peers)"
+            )
+        return proposer
+
     async def produce_block(self) -> Block:
         """Propose, check, sign and commit the next block."""
         loop = asyncio.get_running_loop()
         height = self.height + 1
+        self._proposer = self._sole_validator(height)
         round_ = 0
         last = self._privval.last
         if last is not None and last.height == height:
@@ -118,8 +125,6 @@ class SingleValidatorEngine:
             timestamp=max(int(self._clock()), parent_time),
             proposer_address=self._proposer.address,
             proposer_owner=self._proposer.owner,
-            validators_hash=self._validators.hash,
-            next_validators_hash=self._validators.hash,
             last_commit=self._last_commit,
             txs=self._txs.reap(self._config.max_block_bytes),
             max_bytes=self._config.max_block_bytes,

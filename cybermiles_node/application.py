@@ -6,10 +6,19 @@ contracts and the chain store. A proposal is executed once: the proposer's
 ``finalize_block`` and ``commit`` of the same block reuse it. ``commit`` hands
 the block, its receipts, its commit and the state writes of its execution to
 storage as one atomic batch.
+
+Validator sets: the set of every height is known two blocks ahead. The
+updates the native contracts return at the end of block H govern block H + 2
+(``consensus.validators``); ``commit`` stores the new set with the block, and
+``validators_at`` answers for any height up to the last committed one + 2.
+The native contracts' block hooks learn, from each block, its proposer, which
+validators signed its parent (its last commit) and which did not, and who its
+evidence proves double-signed.
 """
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +39,7 @@ from consensus.types import (
     Header,
     evidence_root,
 )
+from consensus.errors import InvalidValidatorUpdate
 from consensus.validators import Validator, ValidatorSet
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.txcache import DecodedTxCache
@@ -38,6 +48,7 @@ from vm.errors import BlockExecutionError, InvalidTransaction
 from vm.execution import BlockEnv, ChainExecutor, ExecutionResult, GenesisAccount
 from vm.fees import FeeParams, next_base_fee
 from vm.native.addresses import GOVERNANCE_ADDRESS, VESTING_ADDRESS
+from vm.native.hooks import ConsensusInfo, Misbehaviour
 from vm.native.vesting import Schedule, VestingContract, genesis_storage
 from vm.receipts import Receipt
 from vm.transactions import decode_transaction
@@ -96,7 +107,7 @@ class CyberMilesApp:
         self.chain_id = genesis.chain_id
         self.executor = executor or ChainExecutor(native_contracts())
         self.decoded_txs = decoded_txs or DecodedTxCache()
-        self.validators = genesis_validator_set(genesis)
+        self._validator_sets: list[tuple[int, ValidatorSet]] = []
         self.fee_params = FeeParams(
             min_base_fee=genesis.params.min_gas_price,
             elasticity_multiplier=genesis.params.elasticity_multiplier,
@@ -106,13 +117,15 @@ class CyberMilesApp:
         self.last_receipts: tuple[Receipt, ...] = ()
         if store.latest_height() < 0:
             self._init_chain()
+        self._validator_sets = store.validator_set_changes()
         self.latest_header: Header = store.get_header_by_number(store.latest_height())  # type: ignore[assignment]
 
     # -- genesis -------------------------------------------------------------------
 
     def _init_chain(self) -> None:
         root, writes = self.executor.genesis_state(self.store.state_db(), genesis_accounts(self.genesis))
-        validators_hash = self.validators.hash
+        validators = genesis_validator_set(self.genesis)
+        validators_hash = validators.hash
         header = Header(
             parent_hash=ZERO_HASH32,
             ommers_hash=EMPTY_OMMERS_HASH,
@@ -138,7 +151,7 @@ class CyberMilesApp:
             evidence_hash=evidence_root([]),
         )
         block = Block(header=header, transactions=[], last_commit=EMPTY_COMMIT, evidence=[])
-        self.store.commit_block(block, [], None, _puts_only(writes))
+        self.store.commit_block(block, [], None, _puts_only(writes), validator_set_change=(1, validators))
         log.info("initialised chain %d: genesis block 0x%s", self.chain_id, header.hash.hex())
 
     # -- consensus interface -------------------------------------------------------
@@ -147,12 +160,25 @@ class CyberMilesApp:
         """The last committed height and header."""
         return AppInfo(last_height=self.latest_header.number, last_header=self.latest_header)
 
+    def validators_at(self, height: int) -> ValidatorSet:
+        """The validator set that signs block ``height`` (known up to the last committed height + 2)."""
+        if height > self.latest_header.number + 2:
+            raise InvalidBlock(f"the validator set of height {height} is not known yet")
+        index = bisect_right(self._validator_sets, max(height, 1), key=lambda change: change[0])
+        return self._validator_sets[max(index, 1) - 1][1]
+
+    @property
+    def validators(self) -> ValidatorSet:
+        """The validator set of the next block."""
+        return self.validators_at(self.latest_header.number + 1)
+
     def next_base_fee(self) -> int:
         """Base fee of the block after the latest committed one."""
         parent = self.latest_header
         return next_base_fee(parent.base_fee_per_gas, parent.gas_used, parent.gas_limit, self.fee_params)
 
-    def block_env(self, parent: Header, number: int, timestamp: int, coinbase: bytes) -> BlockEnv:
+    def block_env(self, parent: Header, number: int, timestamp: int, coinbase: bytes,
+                  consensus: ConsensusInfo = ConsensusInfo()) -> BlockEnv:
         """The execution environment of the block after ``parent``."""
         return BlockEnv(
             number=number,
@@ -164,18 +190,45 @@ class CyberMilesApp:
             chain_id=self.chain_id,
             recent_hashes=tuple(self.store.recent_hashes(parent.number)),
             max_tx_gas=self.genesis.params.max_gas_per_tx,
+            consensus=consensus,
+        )
+
+    def consensus_info(self, number: int, proposer_address: bytes, last_commit: Commit,
+                       evidence: list[bytes]) -> ConsensusInfo:
+        """What block ``number``'s hooks learn: its proposer, its parent's signers and absentees, double-signers."""
+        validators = self.validators_at(number)
+        proposer = validators.by_address(proposer_address)
+        signed: list[bytes] = []
+        absent: list[bytes] = []
+        if number > 1:
+            signers = {sig.validator_address for sig in last_commit.signatures}
+            for validator in self.validators_at(number - 1).validators:
+                (signed if validator.address in signers else absent).append(validator.pub_key)
+        misbehaviour = []
+        for encoded in evidence:
+            found = DuplicateVoteEvidence.decode(encoded)
+            offender = self.validators_at(found.height).by_address(found.validator_address)
+            if offender is not None:
+                misbehaviour.append(Misbehaviour(offender.pub_key, found.height))
+        return ConsensusInfo(
+            proposer=proposer.pub_key if proposer is not None else b"",
+            signed=tuple(signed),
+            absent=tuple(absent),
+            misbehaviour=tuple(misbehaviour),
         )
 
     def prepare_proposal(self, request: ProposalRequest) -> Block:
         """Execute the offered transactions into a full block whose header carries the post-state."""
         parent = self.latest_header
-        env = self.block_env(parent, request.height, request.timestamp, request.proposer_owner)
+        info = self.consensus_info(request.height, request.proposer_address, request.last_commit,
+                                   list(request.evidence))
+        env = self.block_env(parent, request.height, request.timestamp, request.proposer_owner, info)
         result = self.executor.execute_block(
             self.store.state_db(), parent.state_root, env, list(request.txs), strict=False
         )
         for tx_hash, reason in result.rejected:
             log.debug("left out tx 0x%s: %s", tx_hash.hex(), reason)
-        header = self._header(parent, env, request, result)
+        header = self._header(parent, env, request.proposer_address, request.last_commit, request.evidence, result)
         block = Block(header=header, transactions=list(result.transactions), last_commit=request.last_commit,
                       evidence=list(request.evidence))
         self._remember(block, result)
@@ -193,10 +246,11 @@ class CyberMilesApp:
         return True
 
     def finalize_block(self, block: Block) -> FinalizeResult:
-        """Results of a decided block: no validator-set changes on this chain yet."""
+        """Results of a decided block: the validator-set updates it made (they govern block number + 2)."""
         if block.hash not in self._cache:
             self._verify(block)
-        return FinalizeResult()
+        updates = self._cache[block.hash].result.validator_updates
+        return FinalizeResult(tuple(Validator(u.pub_key, u.power, u.owner) for u in updates))
 
     def commit(self, block: Block, commit: Commit) -> None:
         """Persist the decided block, its receipts, commit and state in one atomic batch."""
@@ -204,8 +258,16 @@ class CyberMilesApp:
         if executed is None:
             self._verify(block)
             executed = self._cache[block.hash]
-        self.store.commit_block(block, list(executed.result.receipts), commit, _puts_only(executed.result.state_writes))
+        change = self._validator_set_change(block, executed.result)
+        self.store.commit_block(
+            block, list(executed.result.receipts), commit, _puts_only(executed.result.state_writes),
+            block_events=executed.result.block_events, validator_set_change=change,
+        )
         self._cache.clear()
+        if change is not None:
+            self._validator_sets.append(change)
+            log.info("validator set changes at height %d: %d validators, total power %d",
+                     change[0], len(change[1].validators), change[1].total_power)
         self.latest_header = block.header
         self.last_receipts = executed.result.receipts
 
@@ -217,7 +279,24 @@ class CyberMilesApp:
 
     # -- internals -----------------------------------------------------------------
 
-    def _header(self, parent: Header, env: BlockEnv, request: ProposalRequest, result: ExecutionResult) -> Header:
+    def _validator_set_change(self, block: Block, result: ExecutionResult) -> tuple[int, ValidatorSet] | None:
+        """The set governing block number + 2 if the block's updates change it.
+
+        Updates that cannot apply (they would empty the set, or remove an unknown
+        validator) are dropped as a whole, identically on every node, and logged.
+        """
+        if not result.validator_updates:
+            return None
+        current = self.validators_at(block.number + 1)
+        try:
+            updated = current.updated((u.pub_key, u.power, u.owner) for u in result.validator_updates)
+        except InvalidValidatorUpdate as exc:
+            log.error("block %d: validator updates ignored: %s", block.number, exc)
+            return None
+        return None if updated.hash == current.hash else (block.number + 2, updated)
+
+    def _header(self, parent: Header, env: BlockEnv, proposer_address: bytes, last_commit: Commit,
+                evidence: Any, result: ExecutionResult) -> Header:
         return Header(
             parent_hash=parent.hash,
             ommers_hash=EMPTY_OMMERS_HASH,
@@ -236,11 +315,11 @@ class CyberMilesApp:
             nonce=b"\x00" * 8,
             base_fee_per_gas=env.base_fee,
             chain_id=self.chain_id,
-            proposer_address=request.proposer_address,
-            validators_hash=request.validators_hash,
-            next_validators_hash=request.next_validators_hash,
-            last_commit_hash=request.last_commit.hash,
-            evidence_hash=evidence_root(request.evidence),
+            proposer_address=proposer_address,
+            validators_hash=self.validators_at(env.number).hash,
+            next_validators_hash=self.validators_at(env.number + 1).hash,
+            last_commit_hash=last_commit.hash,
+            evidence_hash=evidence_root(evidence),
         )
 
     def _check_evidence(self, block: Block) -> None:
@@ -249,23 +328,29 @@ class CyberMilesApp:
         for index, encoded in enumerate(block.evidence):
             try:
                 evidence = DuplicateVoteEvidence.decode(encoded)
-                evidence.verify(self.chain_id, self.validators)
+                if evidence.height >= block.number:
+                    raise InvalidEvidence(f"from height {evidence.height}, not before the block")
+                evidence.verify(self.chain_id, self.validators_at(evidence.height))
             except InvalidEvidence as exc:
                 raise BlockExecutionError(f"evidence {index}: {exc}") from exc
-            if evidence.height >= block.number or evidence.hash in seen:
-                raise BlockExecutionError(f"evidence {index}: from height {evidence.height}, or repeated")
+            if evidence.hash in seen:
+                raise BlockExecutionError(f"evidence {index}: repeated")
             seen.add(evidence.hash)
 
     def _verify(self, block: Block) -> None:
         parent = self.latest_header
         header = block.header
+        if header.number != parent.number + 1:
+            raise BlockExecutionError("height does not follow the last block")
         checks = (
-            (header.number == parent.number + 1, "height does not follow the last block"),
             (header.parent_hash == parent.hash, "parent hash is not the last block"),
             (header.timestamp >= parent.timestamp, "timestamp before the parent's"),
             (header.chain_id == self.chain_id, "wrong chain id"),
             (header.last_commit_hash == block.last_commit.hash, "last commit hash mismatch"),
             (header.evidence_hash == evidence_root(block.evidence), "evidence hash mismatch"),
+            (header.validators_hash == self.validators_at(header.number).hash, "names another validator set"),
+            (header.next_validators_hash == self.validators_at(header.number + 1).hash,
+             "names another next validator set"),
         )
         for ok, problem in checks:
             if not ok:
@@ -274,21 +359,16 @@ class CyberMilesApp:
             if block.last_commit != EMPTY_COMMIT:
                 raise BlockExecutionError("the first block carries a commit, but genesis is not voted on")
         else:
-            verify_commit(block.last_commit, self.validators, self.chain_id, parent.number, parent.hash)
+            verify_commit(block.last_commit, self.validators_at(parent.number), self.chain_id, parent.number,
+                          parent.hash)
         self._check_evidence(block)
-        env = self.block_env(parent, header.number, header.timestamp, header.coinbase)
+        if self.validators_at(header.number).by_address(header.proposer_address) is None:
+            raise BlockExecutionError("proposer is not a validator of this height")
+        info = self.consensus_info(header.number, header.proposer_address, block.last_commit, list(block.evidence))
+        env = self.block_env(parent, header.number, header.timestamp, header.coinbase, info)
         txs = [self._decoded(raw) for raw in block.transactions]
         result = self.executor.execute_block(self.store.state_db(), parent.state_root, env, txs, strict=True)
-        expected = self._header(
-            parent, env,
-            ProposalRequest(
-                height=header.number, timestamp=header.timestamp, proposer_address=header.proposer_address,
-                proposer_owner=header.coinbase, validators_hash=header.validators_hash,
-                next_validators_hash=header.next_validators_hash, last_commit=block.last_commit,
-                txs=(), max_bytes=0, evidence=tuple(block.evidence),
-            ),
-            result,
-        )
+        expected = self._header(parent, env, header.proposer_address, block.last_commit, block.evidence, result)
         if expected.hash != header.hash:
             raise BlockExecutionError(f"header does not match execution (state root 0x{result.state_root.hex()})")
         self._remember(block, result)

@@ -244,7 +244,6 @@ class Node:
             app=self.app,
             txs=MempoolTxSource(self.mempool, self.app),
             privval=PrivValidator(key, self.home.last_signed),
-            validators=self.app.validators,
             config=EngineConfig(
                 chain_id=self.genesis.chain_id,
                 block_interval_ms=self.options.block_interval_ms,
@@ -278,7 +277,7 @@ class Node:
         gossip = ConsensusGossip(self.p2p, evidence)
         self.p2p.register_channel(CONSENSUS_DATA_CHANNEL, gossip)
         self.p2p.register_channel(CONSENSUS_VOTE_CHANNEL, gossip)
-        sync = BlockSyncService(self.p2p, self.store, self.genesis.chain_id, lambda height: self.app.validators,
+        sync = BlockSyncService(self.p2p, self.store, self.genesis.chain_id, self.app.validators_at,
                                 self._apply_synced)
         self.p2p.register_channel(BLOCKSYNC_CHANNEL, sync)
         self.tx_gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self.backend.admit)
@@ -292,16 +291,17 @@ class Node:
             await asyncio.sleep(0.1)
         log.info("caught up at height %d; starting consensus", self.store.latest_height())
         key = ValidatorKey.load(self.home.validator_key)
+        # Every node signs with its key whenever the key is in the height's validator set
+        # (a full node whose key is elected later becomes a validator without a restart).
         is_validator = self.app.validators.by_address(key.address) is not None
         self.wal = WAL(self.home.wal)
         consensus = self.genesis.consensus
         self.driver = ConsensusDriver(
             app=self.app,
             txs=MempoolTxSource(self.mempool, self.app),
-            privval=PrivValidator(key, self.home.last_signed) if is_validator else None,
+            privval=PrivValidator(key, self.home.last_signed),
             wal=self.wal,
             network=gossip,
-            validators=self.app.validators,
             config=DriverConfig(
                 chain_id=self.genesis.chain_id,
                 timeouts=TimeoutConfig(
@@ -324,7 +324,7 @@ class Node:
         evidence.attach(self.driver)
         sync.set_apply(self.driver.adopt)
         self.backend.consensus = lambda: self._consensus_status(self.p2p.node_id if self.p2p else None)
-        log.info("consensus running as %s", "a validator" if is_validator else "a full node")
+        log.info("consensus running as %s", "a validator" if is_validator else "a full node (not in the validator set)")
         await self.driver.run()
 
     def _consensus_status(self, node_id: str | None) -> ConsensusStatus:

@@ -37,8 +37,6 @@ class Proposer:
             timestamp=parent.timestamp + 1 if timestamp is None else timestamp,
             proposer_address=self.key.address,
             proposer_owner=self.genesis.validators[0].owner,
-            validators_hash=app.validators.hash,
-            next_validators_hash=app.validators.hash,
             last_commit=self.last_commit,
             txs=[decode_transaction(raw, CHAIN_ID) for raw in txs],
             max_bytes=4 * 1024 * 1024,
@@ -288,8 +286,7 @@ def test_a_block_carries_verified_double_sign_evidence(proposer, open_node, vali
     parent = app.latest_header
     request = dict(
         height=parent.number + 1, timestamp=parent.timestamp + 1, proposer_address=validator_key.address,
-        proposer_owner=proposer.genesis.validators[0].owner, validators_hash=app.validators.hash,
-        next_validators_hash=app.validators.hash, last_commit=proposer.last_commit, txs=[],
+        proposer_owner=proposer.genesis.validators[0].owner, last_commit=proposer.last_commit, txs=[],
         max_bytes=1 << 20,
     )
     with_evidence = app.prepare_proposal(ProposalRequest(**request, evidence=[evidence]))

@@ -19,8 +19,9 @@ VALIDATORS = ValidatorSet.of([
 
 
 class AppAt:
-    def __init__(self, height: int) -> None:
+    def __init__(self, height: int, schedule=lambda height: VALIDATORS) -> None:
         self.height = height
+        self.validators_at = schedule
 
     def info(self) -> AppInfo:
         return AppInfo(last_height=self.height, last_header=None)
@@ -52,10 +53,11 @@ def from_genesis(height: int) -> ProposerPriorities:
     return priorities
 
 
-def driver_at(tmp_path: Path, last_height: int, store: MemoryPriorities | None) -> ConsensusDriver:
+def driver_at(tmp_path: Path, last_height: int, store: MemoryPriorities | None,
+              schedule=lambda height: VALIDATORS) -> ConsensusDriver:
     return ConsensusDriver(
-        app=AppAt(last_height), txs=None, privval=None, wal=WAL(tmp_path / f"wal{last_height}"),  # type: ignore[arg-type]
-        network=Network(), validators=VALIDATORS,
+        app=AppAt(last_height, schedule), txs=None, privval=None, wal=WAL(tmp_path / f"wal{last_height}"),  # type: ignore[arg-type]
+        network=Network(),
         config=DriverConfig(chain_id=15, timeouts=TimeoutConfig(), timeout_commit_ms=1000, max_block_bytes=1 << 20),
         executor=ThreadPoolExecutor(1), on_commit=lambda block: None, priority_store=store,
     )
@@ -76,3 +78,19 @@ def test_priorities_without_a_saved_state_come_from_genesis(tmp_path: Path) -> N
 def test_a_saved_state_beyond_the_store_is_not_used(tmp_path: Path) -> None:
     ahead = MemoryPriorities((50, from_genesis(50).encode()))
     assert driver_at(tmp_path, 9, ahead).priorities == from_genesis(10)
+
+
+def test_priorities_follow_validator_set_changes(tmp_path: Path) -> None:
+    newcomer = Validator(b"\x09" * 32, 50, b"\x00" * 20)
+    grown = ValidatorSet.of(list(VALIDATORS.validators) + [newcomer])
+
+    def schedule(height: int) -> ValidatorSet:
+        return VALIDATORS if height < 6 else grown
+
+    expected = ProposerPriorities.initial(VALIDATORS)
+    for height in range(2, 11):
+        expected = expected.next_height(schedule(height))
+    driver = driver_at(tmp_path, 9, None, schedule)
+    assert driver.priorities == expected
+    assert expected.priority_of(newcomer.address) != 0  # the newcomer is in the state from height 6 on
+    assert driver.priorities != from_genesis(10)

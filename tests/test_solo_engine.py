@@ -72,7 +72,7 @@ class Harness:
         self.committed: list[Block] = []
         self.privval = PrivValidator(key, privval_path)
         self.engine = SingleValidatorEngine(
-            node.app, self.txs, self.privval, genesis_validator_set(genesis),
+            node.app, self.txs, self.privval,
             EngineConfig(chain_id=CHAIN_ID, **config), executor, self.committed.append,
             clock=StepClock(genesis.genesis_time + 100 * (node.app.latest_header.number + 1)),
         )
@@ -178,15 +178,16 @@ def test_a_key_without_two_thirds_of_the_power_cannot_run_the_engine(open_node, 
     node = open_node("node")
     with pytest.raises(ConsensusError, match=r"\+2/3"):
         SingleValidatorEngine(
-            node.app, ListSource(), PrivValidator(outsider, tmp_path / "ls.json"), genesis_validator_set(genesis),
+            node.app, ListSource(), PrivValidator(outsider, tmp_path / "ls.json"),
             EngineConfig(chain_id=CHAIN_ID), executor, lambda block: None,
         )
     shared = ValidatorSet.of([
         Validator(validator_key.public_key, 2, bytes(20)), Validator(outsider.public_key, 1, bytes(20)),
     ])
+    node.app.validators_at = lambda height: shared  # a set this key no longer dominates
     with pytest.raises(ConsensusError, match=r"\+2/3"):
         SingleValidatorEngine(
-            node.app, ListSource(), PrivValidator(validator_key, tmp_path / "ls.json"), shared,
+            node.app, ListSource(), PrivValidator(validator_key, tmp_path / "ls.json"),
             EngineConfig(chain_id=CHAIN_ID), executor, lambda block: None,
         )
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from eth.abc import AtomicDatabaseAPI
 
 from consensus.types import Block, Commit, Header
+from consensus.validators import ValidatorSet
 from cybermiles_node.storage import codec, schema
 from cybermiles_node.storage.errors import (
     BlockNotFound,
@@ -77,13 +78,18 @@ class ChainStore:
         receipts: Sequence[Receipt],
         seen_commit: Commit | None,
         state_writes: Mapping[bytes, bytes],
+        *,
+        block_events: Sequence[Log] = (),
+        validator_set_change: tuple[int, ValidatorSet] | None = None,
     ) -> None:
         """Persist a finalised block and everything it brings in one atomic, fsynced batch.
 
         ``receipts`` are the block's receipts in transaction order; ``seen_commit`` the
         precommits that finalised it (``None`` only for a genesis block, which no one
         votes on); ``state_writes`` the py-evm database writes (trie nodes, code) its
-        execution made, keyed as py-evm keys them. The block must be the next height
+        execution made, keyed as py-evm keys them; ``block_events`` the events of its
+        begin/end hooks; ``validator_set_change`` a validator set and the height from
+        which it governs, when the block changed it. The block must be the next height
         and extend the last stored block.
         """
         header = block.header
@@ -122,6 +128,13 @@ class ChainStore:
             puts[schema.log_bloom_key(height)] = header.logs_bloom.to_bytes(BLOOM_SIZE, "big")
         if seen_commit is not None:
             puts[schema.seen_commit_key(height)] = codec.encode_commit(seen_commit)
+        if block_events:
+            puts[schema.block_events_key(block_hash)] = codec.encode_block_events(tuple(block_events))
+        if validator_set_change is not None:
+            effective, validators = validator_set_change
+            if effective <= height:
+                raise InvalidBlockCommit(f"block {height} changes the validator set of past height {effective}")
+            puts[schema.validator_set_key(effective)] = validators.encode()
         puts[schema.meta_key(MetaName.LAST_HEIGHT)] = schema.encode_height(height)
 
         self._db.write(puts, (), sync=True)
@@ -278,6 +291,18 @@ class ChainStore:
                 log_index += 1
 
     # -- meta and state ----------------------------------------------------------
+
+    def get_block_events(self, block_hash: bytes) -> tuple[Log, ...]:
+        """The events of a block's begin/end hooks (empty if it had none)."""
+        data = self._db.get(schema.block_events_key(block_hash))
+        return () if data is None else codec.decode_block_events(data)
+
+    def validator_set_changes(self) -> list[tuple[int, ValidatorSet]]:
+        """Every stored (height, validator set in force from that height), ascending by height."""
+        return [
+            (schema.decode_height(key[len(schema.VALIDATOR_SET_PREFIX):]), codec.decode_validator_set(value))
+            for key, value in self._db.iterate(prefix=schema.VALIDATOR_SET_PREFIX)
+        ]
 
     def get_meta(self, name: bytes) -> bytes | None:
         """The meta record ``name`` (see ``schema.MetaName``), or ``None``."""

@@ -14,7 +14,9 @@ from rlp.sedes import CountableList, List, big_endian_int, binary
 
 from consensus.types import Block, Commit, Header
 from cybermiles_node.storage.errors import DatabaseCorrupted
-from vm.receipts import Receipt
+from consensus.validators import ValidatorSet
+from consensus.errors import InvalidValidatorUpdate
+from vm.receipts import Log, Receipt
 
 _LOG_SEDES = List([binary, CountableList(binary), binary])
 _RECEIPT_SEDES = List([
@@ -120,6 +122,25 @@ def decode_receipt_logs(data: bytes) -> tuple[bytes, list[RawLog]]:
         return item[_RECEIPT_TX_HASH], logs
     except (IndexError, TypeError, ValueError) as error:
         raise DatabaseCorrupted(f"stored receipt has a malformed log list: {error}") from None
+
+
+def encode_block_events(events: list[Log] | tuple[Log, ...]) -> bytes:
+    """RLP list of ``[address, topics, data]`` of a block's hook events."""
+    return rlp.encode([[e.address, list(e.topics), e.data] for e in events], sedes=CountableList(_LOG_SEDES))
+
+
+def decode_block_events(data: bytes) -> tuple[Log, ...]:
+    """Inverse of ``encode_block_events``."""
+    items = _decode(data, CountableList(_LOG_SEDES), "block events")
+    return tuple(Log(address=address, topics=tuple(topics), data=log_data) for address, topics, log_data in items)
+
+
+def decode_validator_set(data: bytes) -> ValidatorSet:
+    """A stored validator set (``ValidatorSet.encode``)."""
+    try:
+        return ValidatorSet.decode(data)
+    except InvalidValidatorUpdate as error:
+        raise DatabaseCorrupted(f"stored validator set cannot be decoded: {error}") from None
 
 
 def encode_tx_location(height: int, index: int) -> bytes:

@@ -16,7 +16,11 @@ prefix      key                                    value
 ``t``       ``t`` + tx hash                        RLP ``[height, tx index]``
 ``l``       ``l`` + height                         256-byte logs bloom, only for blocks that have logs
 ``m``       ``m`` + name                           meta record (see ``MetaName``)
-``w``       ``w`` + sequence (8 B)                 webhook outbox entry
+``w``       ``w`` + sequence (8 B)                 webhook outbox entry (pending delivery)
+``d``       ``d`` + sequence (8 B)                 webhook dead letter (delivery that exhausted its attempts)
+``u``       ``u`` + subscription id (UTF-8)        webhook subscription added over the admin RPC (JSON)
+``v``       ``v`` + height                         RLP validator set in force from that height (written at changes)
+``e``       ``e`` + block hash                     RLP events of the block's begin/end hooks (only when there are any)
 ==========  =====================================  ==========================================
 """
 from __future__ import annotations
@@ -37,6 +41,10 @@ TX_LOCATION_PREFIX: Final = b"t"
 LOG_BLOOM_PREFIX: Final = b"l"
 META_PREFIX: Final = b"m"
 WEBHOOK_OUTBOX_PREFIX: Final = b"w"
+WEBHOOK_DEAD_LETTER_PREFIX: Final = b"d"
+WEBHOOK_SUBSCRIPTION_PREFIX: Final = b"u"
+VALIDATOR_SET_PREFIX: Final = b"v"
+BLOCK_EVENTS_PREFIX: Final = b"e"
 
 HASH_SIZE: Final = 32
 HEIGHT_SIZE: Final = 8
@@ -59,6 +67,8 @@ class MetaName:
     """The validator's last signed height, round and step (double-sign protection)."""
     PROPOSER_PRIORITIES: Final = b"proposer_priorities"
     """A height and the proposer-priority state of that height (consensus driver)."""
+    WEBHOOK_OUTBOX: Final = b"webhook_outbox"
+    """8-byte last height appended to the webhook outbox + 8-byte next outbox sequence."""
 
     RESERVED: Final = frozenset({LAST_HEIGHT, SCHEMA_VERSION})
     """Names callers of ``put_meta`` may not write."""
@@ -129,6 +139,16 @@ def log_bloom_key(height: int) -> bytes:
     return LOG_BLOOM_PREFIX + encode_height(height)
 
 
+def validator_set_key(height: int) -> bytes:
+    """Key of the validator set that takes effect at ``height``."""
+    return VALIDATOR_SET_PREFIX + encode_height(height)
+
+
+def block_events_key(block_hash: bytes) -> bytes:
+    """Key of the begin/end-block events of a block."""
+    return BLOCK_EVENTS_PREFIX + _hash(block_hash, "block hash")
+
+
 def meta_key(name: bytes) -> bytes:
     """Key of the meta record called ``name`` (see ``MetaName``)."""
     if not 0 < len(name) <= MAX_META_NAME_SIZE:
@@ -139,3 +159,13 @@ def meta_key(name: bytes) -> bytes:
 def webhook_outbox_key(sequence: int) -> bytes:
     """Key of the webhook outbox entry number ``sequence`` (outbox scans run in sequence order)."""
     return WEBHOOK_OUTBOX_PREFIX + encode_height(sequence)
+
+
+def webhook_dead_letter_key(sequence: int) -> bytes:
+    """Key of the webhook dead letter number ``sequence``."""
+    return WEBHOOK_DEAD_LETTER_PREFIX + encode_height(sequence)
+
+
+def webhook_subscription_key(subscription_id: str) -> bytes:
+    """Key of the admin-added webhook subscription ``subscription_id``."""
+    return WEBHOOK_SUBSCRIPTION_PREFIX + subscription_id.encode()
