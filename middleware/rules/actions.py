@@ -1,0 +1,170 @@
+"""Compiled rule actions and how a firing runs them against a working memory.
+
+The actions of a firing run in order. Expressions in them read the *current*
+values of the bound facts: after ``update $o {...}`` a later ``$o.amount``
+sees the new value, and reading a fact the firing has already retracted is an
+error. An update evaluates all its assignments first, then replaces the fact
+(an update naming no fields still re-evaluates every rule over the fact).
+Fields an ``insert`` does not assign take their defaults.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence, Union
+
+from middleware.rules.errors import RuleEvaluationError
+from middleware.rules.expressions import Evaluator
+from middleware.rules.gas import ACTION_GAS, GasMeter
+from middleware.rules.templates import Fact, Template
+from middleware.rules.values import Value, ValueType, checked_value
+
+
+@dataclass(frozen=True)
+class EmittedEvent:
+    """An event emitted by a rule action: the rule, the event name and its typed values."""
+
+    rule: str
+    name: str
+    values: tuple[Value, ...]
+    types: tuple[ValueType, ...]
+
+
+class WorkingMemoryOps(Protocol):
+    """What actions may do to a working memory (the Rete session and the naive evaluator both provide it)."""
+
+    def lookup(self, fact_id: int) -> Fact | None:
+        """The live fact with ``fact_id``, or None once retracted."""
+
+    def insert_values(self, template: Template, values: tuple[Value, ...]) -> int:
+        """Add a fact; returns its id."""
+
+    def update_values(self, fact_id: int, values: tuple[Value, ...]) -> None:
+        """Replace a fact's values (it keeps its id)."""
+
+    def retract_id(self, fact_id: int) -> None:
+        """Remove a fact."""
+
+    def record_event(self, event: EmittedEvent) -> None:
+        """Keep an emitted event."""
+
+
+class FiringEnvironment:
+    """The environment of a firing's expressions: position ``i`` gives the current values of the i-th bound fact."""
+
+    def __init__(self, memory: WorkingMemoryOps, fact_ids: tuple[int, ...]) -> None:
+        """Bind positions to ``fact_ids``."""
+        self._memory = memory
+        self.fact_ids = fact_ids
+
+    def __getitem__(self, position: int) -> tuple[Value, ...]:
+        """The values of the fact at ``position``; RuleEvaluationError if it was retracted."""
+        fact = self._memory.lookup(self.fact_ids[position])
+        if fact is None:
+            raise RuleEvaluationError(f"fact {self.fact_ids[position]} was retracted earlier in this firing")
+        return fact.values
+
+
+@dataclass(frozen=True)
+class CompiledAssignment:
+    """``field = value`` with the field's position and type."""
+
+    index: int
+    field: str
+    value_type: ValueType
+    value: Evaluator
+    cost: int
+
+
+def _assigned(template: Template, base: tuple[Value, ...], assignments: Sequence[CompiledAssignment],
+              env: FiringEnvironment) -> tuple[Value, ...]:
+    computed = [(a, a.value(env)) for a in assignments]
+    values = list(base)
+    for assignment, value in computed:
+        values[assignment.index] = checked_value(value, assignment.value_type, f"{template.name}.{assignment.field}")
+    return tuple(values)
+
+
+@dataclass(frozen=True)
+class UpdateAction:
+    """``update $o { ... }``: replace fields of the fact bound at ``position``."""
+
+    position: int
+    template: Template
+    assignments: tuple[CompiledAssignment, ...]
+
+    @property
+    def cost(self) -> int:
+        """Gas of the action and its expressions."""
+        return ACTION_GAS + sum(a.cost for a in self.assignments)
+
+    def run(self, memory: WorkingMemoryOps, env: FiringEnvironment) -> None:
+        """Evaluate the assignments, then update the fact."""
+        values = _assigned(self.template, env[self.position], self.assignments, env)
+        memory.update_values(env.fact_ids[self.position], values)
+
+
+@dataclass(frozen=True)
+class InsertAction:
+    """``insert Template { ... }``: add a fact."""
+
+    template: Template
+    assignments: tuple[CompiledAssignment, ...]
+
+    @property
+    def cost(self) -> int:
+        """Gas of the action and its expressions."""
+        return ACTION_GAS + sum(a.cost for a in self.assignments)
+
+    def run(self, memory: WorkingMemoryOps, env: FiringEnvironment) -> None:
+        """Evaluate the assignments, then insert the fact."""
+        memory.insert_values(self.template, _assigned(self.template, self.template.defaults(), self.assignments, env))
+
+
+@dataclass(frozen=True)
+class RetractAction:
+    """``retract $o``: remove the fact bound at ``position``."""
+
+    position: int
+
+    @property
+    def cost(self) -> int:
+        """Gas of the action."""
+        return ACTION_GAS
+
+    def run(self, memory: WorkingMemoryOps, env: FiringEnvironment) -> None:
+        """Remove the fact (an error if this firing already retracted it)."""
+        env[self.position]
+        memory.retract_id(env.fact_ids[self.position])
+
+
+@dataclass(frozen=True)
+class EmitAction:
+    """``emit Name(...)``: record an event with the values of the arguments."""
+
+    rule: str
+    name: str
+    arguments: tuple[Evaluator, ...]
+    types: tuple[ValueType, ...]
+    arguments_cost: int
+
+    @property
+    def cost(self) -> int:
+        """Gas of the action and its expressions (not the log the chain writes for it)."""
+        return ACTION_GAS + self.arguments_cost
+
+    def run(self, memory: WorkingMemoryOps, env: FiringEnvironment) -> None:
+        """Evaluate the arguments and record the event."""
+        values = tuple(argument(env) for argument in self.arguments)
+        memory.record_event(EmittedEvent(self.rule, self.name, values, self.types))
+
+
+Action = Union[UpdateAction, InsertAction, RetractAction, EmitAction]
+
+
+def run_actions(actions: Sequence[Action], memory: WorkingMemoryOps, fact_ids: tuple[int, ...],
+                meter: GasMeter) -> None:
+    """Run a firing's actions in order, charging each before it runs."""
+    env = FiringEnvironment(memory, fact_ids)
+    for action in actions:
+        meter.charge(action.cost, "rule action")
+        action.run(memory, env)

@@ -1,0 +1,183 @@
+"""Sessions: a working memory of facts run through a rule set's Rete network, and ``fire_all``.
+
+>>> rules = RuleSet.parse(source)                       # doctest: +SKIP
+>>> session = Session(rules, GasMeter(10_000_000))      # doctest: +SKIP
+>>> order = session.insert("Order", {"amount": 250})    # doctest: +SKIP
+>>> session.fire_all(max_activations=100)               # doctest: +SKIP
+
+Fact ids start at 1 and are never reused. ``fire_all`` takes the first
+activation off the agenda (see :mod:`middleware.rules.agenda` for the order
+and for ``no_loop``/``lock_on_active``), runs its actions (each change goes
+through the network at once, adding and removing activations), and repeats
+until the agenda is empty or ``max_activations`` rules have fired; activations
+left waiting fire in the next call.
+
+A session's lasting state is its facts, the next fact id and the complete
+matches that are *not* waiting (they fired or were suppressed):
+:meth:`Session.state` and :meth:`Session.restore` rebuild an equal session
+from it (the memories are recomputed by inserting the facts in id order).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from middleware.rules.actions import EmittedEvent, run_actions
+from middleware.rules.agenda import Activation, Agenda
+from middleware.rules.compiler import RuleSet
+from middleware.rules.errors import FactError, RuleLimitError
+from middleware.rules.gas import FIRING_GAS, WORD_GAS, GasMeter, unmetered
+from middleware.rules.rete import ReteNetwork
+from middleware.rules.templates import Fact, Template
+from middleware.rules.values import Value, words
+
+#: Most facts a working memory holds.
+MAX_FACTS = 10_000
+#: Default and largest ``max_activations`` of one ``fire_all`` call.
+DEFAULT_MAX_ACTIVATIONS = 1_000
+MAX_ACTIVATIONS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One rule firing: the rule's name and the ids of its matched facts, in pattern order."""
+
+    rule: str
+    facts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What a session needs to be rebuilt: facts (id order), the next id, and matches not waiting to fire."""
+
+    facts: tuple[Fact, ...]
+    next_id: int
+    consumed: tuple[Activation, ...]
+
+
+class Session:
+    """A working memory bound to a rule set, with its Rete network and agenda."""
+
+    def __init__(self, rules: RuleSet, meter: GasMeter | None = None) -> None:
+        """An empty working memory; all work is charged to ``meter`` (unbounded when None)."""
+        self.rules = rules
+        self.meter = meter if meter is not None else unmetered()
+        self._facts: dict[int, Fact] = {}
+        self._next_id = 1
+        self._agenda = Agenda(rules.rules)
+        self._network = ReteNetwork(rules.rules, self._facts.__getitem__, self.meter,
+                                    self._agenda.add, self._agenda.remove)
+        self.events: list[EmittedEvent] = []
+        self.fired: list[Firing] = []
+
+    @classmethod
+    def restore(cls, rules: RuleSet, state: SessionState, meter: GasMeter | None = None) -> "Session":
+        """The session ``state`` describes (its memories rebuilt, its waiting activations recomputed)."""
+        session = cls(rules, meter)
+        for fact in state.facts:
+            if fact.id >= state.next_id or fact.template != rules.templates.get(fact.template.name):
+                raise FactError(f"fact {fact.id} does not belong to this rule set or state")
+            session._add(fact)
+        session._next_id = state.next_id
+        session._agenda.discard(state.consumed)
+        return session
+
+    def state(self) -> SessionState:
+        """The lasting state of this session (see :meth:`restore`)."""
+        consumed = tuple(
+            (rule.index, token)
+            for rule in self.rules.rules
+            for token in self._network.matches(rule.index)
+            if (rule.index, token) not in self._agenda
+        )
+        return SessionState(self.facts(), self._next_id, consumed)
+
+    # -- working memory ------------------------------------------------------------------------
+
+    def facts(self) -> tuple[Fact, ...]:
+        """The facts in working memory, by id."""
+        return tuple(sorted(self._facts.values(), key=lambda fact: fact.id))
+
+    def fact(self, fact_id: int) -> Fact:
+        """The fact with ``fact_id``; FactError when there is none."""
+        fact = self._facts.get(fact_id)
+        if fact is None:
+            raise FactError(f"no fact with id {fact_id}")
+        return fact
+
+    def lookup(self, fact_id: int) -> Fact | None:
+        """The fact with ``fact_id``, or None."""
+        return self._facts.get(fact_id)
+
+    def insert(self, fact_type: str, fields: Mapping[str, Value]) -> int:
+        """Add a fact of ``fact_type`` (fields not given take their defaults); returns its id."""
+        template = self.rules.template(fact_type)
+        return self.insert_values(template, template.with_fields(template.defaults(), fields))
+
+    def update(self, fact_id: int, fields: Mapping[str, Value]) -> None:
+        """Change the named fields of a fact (the others keep their values); re-evaluates its matches."""
+        fact = self.fact(fact_id)
+        self.update_values(fact_id, fact.template.with_fields(fact.values, fields))
+
+    def retract(self, fact_id: int) -> None:
+        """Remove a fact and every activation holding it."""
+        self.retract_id(self.fact(fact_id).id)
+
+    def insert_values(self, template: Template, values: tuple[Value, ...]) -> int:
+        """Add a fact with all its values in field order; returns its id."""
+        fact = Fact(self._next_id, template, template.checked(values))
+        self._add(fact)
+        self._next_id += 1
+        return fact.id
+
+    def update_values(self, fact_id: int, values: tuple[Value, ...]) -> None:
+        """Replace all values of a fact."""
+        old = self.fact(fact_id)
+        new = Fact(fact_id, old.template, old.template.checked(values))
+        self._network.retract(old)
+        del self._facts[fact_id]
+        self._add(new)
+
+    def retract_id(self, fact_id: int) -> None:
+        """Remove the fact with ``fact_id``."""
+        fact = self.fact(fact_id)
+        self._network.retract(fact)
+        del self._facts[fact_id]
+
+    def record_event(self, event: EmittedEvent) -> None:
+        """Keep an event emitted by an action."""
+        self.events.append(event)
+
+    def _add(self, fact: Fact) -> None:
+        if len(self._facts) >= MAX_FACTS:
+            raise RuleLimitError(f"working memory is full ({MAX_FACTS} facts)")
+        self.meter.charge(WORD_GAS * sum(words(value) for value in fact.values), "fact values")
+        self._facts[fact.id] = fact
+        self._network.insert(fact)
+
+    # -- firing --------------------------------------------------------------------------------
+
+    def pending(self) -> tuple[Firing, ...]:
+        """The activations waiting to fire, in firing order."""
+        return tuple(Firing(self.rules.rules[rule].name, ids) for rule, ids in self._agenda.pending())
+
+    def fire_all(self, max_activations: int = DEFAULT_MAX_ACTIVATIONS) -> int:
+        """Fire activations until none is left or ``max_activations`` fired; returns how many fired."""
+        if not 0 <= max_activations <= MAX_ACTIVATIONS:
+            raise RuleLimitError(f"max_activations must be between 0 and {MAX_ACTIVATIONS}")
+        fired = 0
+        try:
+            while fired < max_activations:
+                activation = self._agenda.pop()
+                if activation is None:
+                    break
+                self.meter.charge(FIRING_GAS, "rule firing")
+                rule = self.rules.rules[activation[0]]
+                self.fired.append(Firing(rule.name, activation[1]))
+                fired += 1
+                self._agenda.begin_firing(activation)
+                run_actions(rule.actions, self, activation[1], self.meter)
+                self._agenda.end_firing()
+        finally:
+            self._agenda.end_call()
+        return fired
