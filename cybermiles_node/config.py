@@ -6,6 +6,7 @@ falls back to a default.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,17 @@ from typing import Any
 import tomli_w
 
 from cybermiles_node.errors import ConfigError
+from middleware.webhooks.abiargs import ArgumentError, method_types
+from middleware.webhooks.errors import SubscriptionError
+from middleware.webhooks.retry import RetryPolicy
+from middleware.webhooks.settings import AllowedCall, Caller, DeliverySettings, InboundSettings, WebhookSettings
+from middleware.webhooks.subscription import (
+    ID_PATTERN,
+    WILDCARD_TOPIC,
+    Subscription,
+    parse_secret,
+    parse_subscription,
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,7 @@ class NodeConfig:
     rpc: RPCSettings = field(default_factory=RPCSettings)
     consensus: ConsensusSettings = field(default_factory=ConsensusSettings)
     mempool: MempoolSettings = field(default_factory=MempoolSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -130,6 +143,113 @@ def _peer_list(section: dict[str, Any], key: str, where: str) -> tuple[str, ...]
     return tuple(value)
 
 
+def _list_of_tables(section: dict[str, Any], key: str, where: str) -> list[Any]:
+    value = section.pop(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}.{key}: must be a list of tables")
+    return value
+
+
+def _subsection(section: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = section.pop(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}.{key}: must be a table")
+    return dict(value)
+
+
+def _webhook_callers(inbound: dict[str, Any], where: str) -> tuple[Caller, ...]:
+    callers: list[Caller] = []
+    for index, item in enumerate(_list_of_tables(inbound, "callers", where)):
+        here = f"{where}.callers[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{here}: must be a table")
+        item = dict(item)
+        name = item.pop("name", None)
+        if not isinstance(name, str) or not ID_PATTERN.match(name):
+            raise ConfigError(f"{here}.name: expected 1-64 characters of A-Z a-z 0-9 _ . -, got {name!r}")
+        if any(caller.name == name for caller in callers):
+            raise ConfigError(f"{here}.name: duplicate caller {name!r}")
+        try:
+            secret = parse_secret(item.pop("secret", None), f"{here}.secret")
+        except SubscriptionError as exc:
+            raise ConfigError(str(exc)) from None
+        allowed: list[AllowedCall] = []
+        for j, call in enumerate(_list_of_tables(item, "allowed", here)):
+            spot = f"{here}.allowed[{j}]"
+            contract = call.get("contract") if isinstance(call, dict) else None
+            method = call.get("method") if isinstance(call, dict) else None
+            if not isinstance(call, dict) or set(call) != {"contract", "method"}:
+                raise ConfigError(f"{spot}: expected {{contract = \"0x...\", method = \"name(types)\"}}")
+            if not isinstance(contract, str) or len(contract) != 42 or not contract.startswith("0x"):
+                raise ConfigError(f"{spot}.contract: expected a 0x-prefixed 20-byte hex address, got {contract!r}")
+            try:
+                address = bytes.fromhex(contract[2:])
+                method_types(method)
+            except ValueError:
+                raise ConfigError(f"{spot}.contract: expected a 0x-prefixed 20-byte hex address, got {contract!r}") from None
+            except ArgumentError as exc:
+                raise ConfigError(f"{spot}.method: {exc}") from None
+            allowed.append(AllowedCall(address, method))
+        _no_leftovers(item, here)
+        callers.append(Caller(name, secret, tuple(allowed)))
+    return tuple(callers)
+
+
+def _webhook_settings(webhooks: dict[str, Any], where: str) -> WebhookSettings:
+    """The ``[webhooks]`` section: subscriptions, delivery, ``[webhooks.inbound]`` and ``admin_rpc``."""
+    subscriptions = []
+    for index, item in enumerate(_list_of_tables(webhooks, "subscriptions", where)):
+        try:
+            subscription = parse_subscription(item, f"{where}.subscriptions[{index}]")
+        except SubscriptionError as exc:
+            raise ConfigError(str(exc)) from None
+        if any(s.id == subscription.id for s in subscriptions):
+            raise ConfigError(f"{where}.subscriptions[{index}].id: duplicate subscription {subscription.id!r}")
+        subscriptions.append(subscription)
+    delivery_where = f"{where}.delivery"
+    delivery = _subsection(webhooks, "delivery", where)
+    defaults = DeliverySettings()
+    retry_defaults = defaults.retry
+    initial = _take(delivery, "initial_backoff_ms", int, delivery_where, retry_defaults.initial_delay_ms)
+    maximum = _take(delivery, "max_backoff_ms", int, delivery_where, retry_defaults.max_delay_ms)
+    if maximum < initial:
+        raise ConfigError(f"{delivery_where}.max_backoff_ms: must be at least initial_backoff_ms ({initial})")
+    delivery_settings = DeliverySettings(
+        retry=RetryPolicy(_take(delivery, "max_attempts", int, delivery_where, retry_defaults.max_attempts),
+                          initial, maximum),
+        max_concurrency=_take(delivery, "max_concurrency", int, delivery_where, defaults.max_concurrency),
+        timeout_seconds=_take(delivery, "timeout_seconds", int, delivery_where, defaults.timeout_seconds),
+        max_pending=_take(delivery, "max_pending", int, delivery_where, defaults.max_pending),
+        max_dead_letters=_take(delivery, "max_dead_letters", int, delivery_where, defaults.max_dead_letters),
+    )
+    _no_leftovers(delivery, delivery_where)
+    inbound_where = f"{where}.inbound"
+    inbound = _subsection(webhooks, "inbound", where)
+    inbound_defaults = InboundSettings()
+    addr = Address.parse(_take(inbound, "addr", str, inbound_where,
+                               f"{inbound_defaults.host}:{inbound_defaults.port}"), f"{inbound_where}.addr")
+    inbound_settings = InboundSettings(
+        enabled=_take(inbound, "enabled", bool, inbound_where, inbound_defaults.enabled),
+        host=addr.host,
+        port=addr.port,
+        callers=_webhook_callers(inbound, inbound_where),
+        oracle_account=_take(inbound, "oracle_account", str, inbound_where, None),
+        password_file=_take(inbound, "password_file", str, inbound_where, None),
+        window_seconds=_take(inbound, "window_seconds", int, inbound_where, inbound_defaults.window_seconds),
+        replay_cache_size=_take(inbound, "replay_cache_size", int, inbound_where, inbound_defaults.replay_cache_size),
+        max_body_bytes=_take(inbound, "max_body_bytes", int, inbound_where, inbound_defaults.max_body_bytes),
+    )
+    _no_leftovers(inbound, inbound_where)
+    oracle = inbound_settings.oracle_account
+    if oracle is not None and not re.fullmatch(r"0x[0-9a-fA-F]{40}", oracle):
+        raise ConfigError(f"{inbound_where}.oracle_account: expected a 0x-prefixed 20-byte hex address, got {oracle!r}")
+    if inbound_settings.enabled and (inbound_settings.oracle_account is None or inbound_settings.password_file is None):
+        raise ConfigError(f"{inbound_where}: oracle_account and password_file are required when enabled")
+    admin_rpc = _take(webhooks, "admin_rpc", bool, where, False)
+    _no_leftovers(webhooks, where)
+    return WebhookSettings(tuple(subscriptions), delivery_settings, inbound_settings, admin_rpc)
+
+
 def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfig:
     """Build a ``NodeConfig`` from parsed TOML, raising ``ConfigError`` with the offending key."""
     data = dict(data)
@@ -138,6 +258,7 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
     p2p = _section(data, "p2p", source)
     consensus = _section(data, "consensus", source)
     mempool = _section(data, "mempool", source)
+    webhooks = _section(data, "webhooks", source)
     _no_leftovers(data, source)
     where = f"{source}: node"
     moniker = _take(node, "moniker", str, where, "cmnode")
@@ -184,7 +305,9 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
         max_per_sender=_take(mempool, "max_per_sender", int, where, mempool_defaults.max_per_sender),
     )
     _no_leftovers(mempool, where)
-    return NodeConfig(moniker, log_level, p2p_settings, rpc_settings, consensus_settings, mempool_settings)
+    webhook_settings = _webhook_settings(webhooks, f"{source}: webhooks")
+    return NodeConfig(moniker, log_level, p2p_settings, rpc_settings, consensus_settings, mempool_settings,
+                      webhook_settings)
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -198,6 +321,51 @@ def load_config(path: Path) -> NodeConfig:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
     return parse_config(data, path.name)
+
+
+def _subscription_to_toml(subscription: Subscription) -> dict[str, Any]:
+    """A ``[[webhooks.subscriptions]]`` table (``"*"`` marks a wildcard topic position)."""
+    table: dict[str, Any] = {"id": subscription.id, "url": subscription.url, "secret": subscription.secret.decode()}
+    if subscription.addresses:
+        table["addresses"] = ["0x" + a.hex() for a in subscription.addresses]
+    if subscription.topics:
+        table["topics"] = [WILDCARD_TOPIC if t is None else ["0x" + x.hex() for x in t] for t in subscription.topics]
+    return table
+
+
+def _webhooks_to_toml(webhooks: WebhookSettings) -> dict[str, Any]:
+    """The ``[webhooks]`` table of ``webhooks``."""
+    delivery, inbound = webhooks.delivery, webhooks.inbound
+    inbound_table: dict[str, Any] = {
+        "enabled": inbound.enabled,
+        "addr": str(Address(inbound.host, inbound.port)),
+        "window_seconds": inbound.window_seconds,
+        "replay_cache_size": inbound.replay_cache_size,
+        "max_body_bytes": inbound.max_body_bytes,
+        "callers": [
+            {"name": caller.name, "secret": caller.secret.decode(),
+             "allowed": [{"contract": "0x" + a.contract.hex(), "method": a.method} for a in caller.allowed]}
+            for caller in inbound.callers
+        ],
+    }
+    if inbound.oracle_account is not None:
+        inbound_table["oracle_account"] = inbound.oracle_account
+    if inbound.password_file is not None:
+        inbound_table["password_file"] = inbound.password_file
+    return {
+        "admin_rpc": webhooks.admin_rpc,
+        "subscriptions": [_subscription_to_toml(s) for s in webhooks.subscriptions],
+        "delivery": {
+            "max_attempts": delivery.retry.max_attempts,
+            "initial_backoff_ms": delivery.retry.initial_delay_ms,
+            "max_backoff_ms": delivery.retry.max_delay_ms,
+            "max_concurrency": delivery.max_concurrency,
+            "timeout_seconds": delivery.timeout_seconds,
+            "max_pending": delivery.max_pending,
+            "max_dead_letters": delivery.max_dead_letters,
+        },
+        "inbound": inbound_table,
+    }
 
 
 def config_to_toml(config: NodeConfig) -> str:
@@ -227,6 +395,8 @@ def config_to_toml(config: NodeConfig) -> str:
             "max_per_sender": config.mempool.max_per_sender,
         },
     }
+    if config.webhooks != WebhookSettings():  # off by default: written only when configured
+        data["webhooks"] = _webhooks_to_toml(config.webhooks)
     if config.consensus.block_interval_ms is not None:
         data["consensus"]["block_interval_ms"] = config.consensus.block_interval_ms
     if config.consensus.create_empty_blocks is not None:
