@@ -40,6 +40,7 @@ from cybermiles_node.rpc_backend import NodeBackend
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.leveldb import LevelDB
 from cybermiles_node.storage.schema import MetaName
+from cybermiles_node.webhooks import WebhookService
 from genesis.document import GenesisDocument
 from p2p.channels import (
     BLOCKSYNC_CHANNEL,
@@ -51,6 +52,7 @@ from p2p.channels import (
 from p2p.config import P2PConfig
 from p2p.keys import NodeKey
 from p2p.switch import P2PNode
+from rpc.admin import AdminAPI
 from rpc.backend import ConsensusStatus, SyncStatus
 from rpc.config import RPCConfig
 from rpc.server import RPCServer
@@ -151,6 +153,7 @@ class Node:
         try:
             self.store = ChainStore(self.db)
             self.app = CyberMilesApp(self.store, genesis)
+            self.webhooks = WebhookService(config.webhooks, genesis.chain_id, self.store, self.db)
         except BaseException:
             self.db.close()
             raise
@@ -194,6 +197,7 @@ class Node:
         )
         log.debug("block %d 0x%s: gas used %d", block.number, block.hash.hex(), block.header.gas_used)
         self.backend.block_committed(block, receipts)
+        self.webhooks.on_commit(block, receipts)
 
     async def _apply_synced(self, block: Block, commit: Commit) -> None:
         """Apply a block fetched by block sync before consensus runs."""
@@ -214,6 +218,7 @@ class Node:
             loop.add_signal_handler(signum, stop.set)
         background: list[asyncio.Task[None]] = []
         try:
+            await self.webhooks.start(self.backend, self.home.keystore, self.home.root)
             await self._start_rpc()
             mode = "networked" if self.networked else "single-validator"
             log.info("node started (%s): chain %d at height %d", mode, self.genesis.chain_id,
@@ -345,6 +350,7 @@ class Node:
                     max_ws_connections=rpc.max_ws_connections,
                     cors_origins=rpc.cors_origins,
                 ),
+                [AdminAPI(self.webhooks)] if self.config.webhooks.admin_rpc else (),
             )
             await self.rpc.start(rpc.addr.host, rpc.addr.port)
             log.info("JSON-RPC (HTTP and WebSocket) listening on http://%s", rpc.addr)
@@ -356,6 +362,7 @@ class Node:
             await self.rpc.stop()
         if self.p2p is not None:
             await self.p2p.stop()
+        await self.webhooks.stop()
         self.backend.close()
         self.execution.shutdown(wait=True)
         if self.wal is not None:

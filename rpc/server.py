@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 from aiohttp import WSMsgType, web
 
@@ -39,8 +39,9 @@ WS_CLOSE_TOO_SLOW = 1008
 WS_HEARTBEAT_SECONDS = 30.0
 
 
-def build_dispatcher(backend: Backend, config: RPCConfig) -> tuple[Dispatcher, SubscriptionHub]:
-    """Every namespace's methods behind one dispatcher, and the subscription hub they share."""
+def build_dispatcher(backend: Backend, config: RPCConfig,
+                     extra_apis: Sequence[Any] = ()) -> tuple[Dispatcher, SubscriptionHub]:
+    """Every namespace's methods (plus ``extra_apis``, e.g. ``admin_``) behind one dispatcher, and the hub."""
     chain = ChainReader(backend, config.decoded_block_cache)
     query = LogQuery(chain, config.max_log_block_range, config.max_log_results)
     hub = SubscriptionHub(backend, config.max_ws_connections, config.max_subscriptions_per_connection)
@@ -54,6 +55,7 @@ def build_dispatcher(backend: Backend, config: RPCConfig) -> tuple[Dispatcher, S
         query,
         FilterAPI(query, config.max_filters, config.filter_timeout_seconds, config.max_filter_blocks),
         hub,
+        *extra_apis,
     ):
         methods.update(api.methods())
     return Dispatcher(methods, config.max_batch_size), hub
@@ -157,11 +159,11 @@ async def _write_loop(ws: web.WebSocketResponse, connection: WSConnection) -> No
         await ws.close()
 
 
-def create_app(backend: Backend, config: RPCConfig | None = None) -> web.Application:
-    """The aiohttp application serving JSON-RPC for ``backend``."""
+def create_app(backend: Backend, config: RPCConfig | None = None, extra_apis: Sequence[Any] = ()) -> web.Application:
+    """The aiohttp application serving JSON-RPC for ``backend`` (and the methods of ``extra_apis``)."""
     config = config or RPCConfig()
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[_cors])
-    dispatcher, hub = build_dispatcher(backend, config)
+    dispatcher, hub = build_dispatcher(backend, config, extra_apis)
     app[CONFIG] = config
     app[DISPATCHER] = dispatcher
     app[HUB] = hub
@@ -181,8 +183,8 @@ def create_app(backend: Backend, config: RPCConfig | None = None) -> web.Applica
 class RPCServer:
     """Runs the JSON-RPC application on a TCP host and port."""
 
-    def __init__(self, backend: Backend, config: RPCConfig | None = None) -> None:
-        self.app = create_app(backend, config)
+    def __init__(self, backend: Backend, config: RPCConfig | None = None, extra_apis: Sequence[Any] = ()) -> None:
+        self.app = create_app(backend, config, extra_apis)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
 
