@@ -63,23 +63,23 @@ def elect(candidates: Sequence[Candidate], max_validators: int, backup_validator
     backups = ranked[max_validators : max_validators + backup_validators]
     cap = size_cap(sum(whole_cmt(c.stake) for c in validators), threshold_bp)
     return [
-        Member(c.candidate_id, consensus_key(c), min(whole_cmt(c.stake), cap), is_backup=index >= len(validators))
+        Member(c.candidate_id, c.owner, consensus_key(c), min(whole_cmt(c.stake), cap),
+               is_backup=index >= len(validators))
         for index, c in enumerate(validators + backups)
     ]
 
 
-def validator_updates(old: Sequence[Member], new: Sequence[Member],
-                      owners: dict[int, bytes]) -> list[ValidatorUpdate]:
-    """The consensus changes from ``old`` to ``new`` (only validators count; ``owners`` by candidate id)."""
+def validator_updates(old: Sequence[Member], new: Sequence[Member]) -> list[ValidatorUpdate]:
+    """The consensus changes from ``old`` to ``new`` (backups are not part of consensus)."""
     old_powers = {m.pub_key: m.power for m in old if not m.is_backup}
     new_validators = [m for m in new if not m.is_backup]
     new_keys = {m.pub_key for m in new_validators}
     updates = [
-        ValidatorUpdate(m.pub_key, 0, owners.get(m.candidate_id, b"\x00" * 20))
+        ValidatorUpdate(m.pub_key, 0, m.owner)
         for m in old if not m.is_backup and m.pub_key not in new_keys
     ]
     updates.extend(
-        ValidatorUpdate(m.pub_key, m.power, owners[m.candidate_id])
+        ValidatorUpdate(m.pub_key, m.power, m.owner)
         for m in new_validators if old_powers.get(m.pub_key) != m.power
     )
     return updates
@@ -88,6 +88,4 @@ def validator_updates(old: Sequence[Member], new: Sequence[Member],
 def voters(context: CallContext) -> tuple[Voter, ...]:
     """The validators and backups in force, validators first, in rank order (any native contract may ask)."""
     store = StakingStore(context.for_contract(STAKING_ADDRESS))
-    return tuple(
-        Voter(store.candidate(m.candidate_id).owner, m.pub_key, m.power, m.is_backup) for m in store.elected()
-    )
+    return tuple(Voter(m.owner, m.pub_key, m.power, m.is_backup) for m in store.elected())

@@ -57,7 +57,6 @@ class Candidate:
     pending_reward: int = 0
     missed_blocks: int = 0
     declared_at: int = 0
-    delegators: int = 0
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ MAX_UNBONDINGS_PER_DELEGATOR = 16
 NEXT_CANDIDATE_ID = "next_candidate_id"
 BONDED = "bonded"  # sum of all delegation amounts
 UNBONDING = "unbonding"  # sum of the unbonding queue
-REWARDS = "rewards"  # award and fees received but not yet credited to delegations
+POOL = "pool"  # award and fees received while no validator signed: paid out with the next award
+PENDING_REWARDS = "pending_rewards"  # awards credited to candidates, not yet split into their delegations
 GENESIS_SUPPLY = "genesis_supply"
 GENESIS_TIME = "genesis_time"
 MINTED = "minted"
@@ -71,6 +72,7 @@ class Member:
     """One member of the elected set: a validator (``is_backup`` false) or a backup."""
 
     candidate_id: int
+    owner: bytes
     pub_key: bytes
     power: int
     is_backup: bool
@@ -156,10 +158,10 @@ class StakingStore:
 
     def candidate(self, candidate_id: int) -> Candidate:
         """The candidate with ``candidate_id`` (``UnknownCandidate`` when absent)."""
-        data = self.context.load_bytes(_key(b"cand", id_bytes(candidate_id)))
-        if data is None:
+        candidate = self.find_candidate(candidate_id)
+        if candidate is None:
             raise UnknownCandidate(f"Staking: no candidate with id {candidate_id}")
-        return decode_record(Candidate, data)
+        return candidate
 
     def candidates(self) -> list[Candidate]:
         """Every registered candidate, ordered by id."""
@@ -196,6 +198,11 @@ class StakingStore:
     def set_key_index(self, pub_key: bytes, candidate_id: int | None) -> None:
         """Point consensus key ``pub_key`` at ``candidate_id`` (None clears it)."""
         self.context.store(mapping_slot(_slot(b"key"), pub_key), 0 if candidate_id is None else candidate_id + 1)
+
+    def find_candidate(self, candidate_id: int) -> Candidate | None:
+        """The candidate with ``candidate_id``, or None when it withdrew."""
+        data = self.context.load_bytes(_key(b"cand", id_bytes(candidate_id)))
+        return None if data is None else decode_record(Candidate, data)
 
     def candidate_of_owner(self, owner: bytes) -> Candidate:
         """The candidate owned by ``owner`` (``UnknownCandidate`` naming the account when none)."""
@@ -302,16 +309,20 @@ class StakingStore:
         if data is None:
             return []
         return [
-            Member(int.from_bytes(cid, "big"), key, int.from_bytes(power, "big"), backup == b"\x01")
-            for cid, key, power, backup in rlp.decode(data)
+            Member(int.from_bytes(cid, "big"), owner, key, int.from_bytes(power, "big"), backup == b"\x01")
+            for cid, owner, key, power, backup in rlp.decode(data)
         ]
 
     def put_elected(self, members: list[Member]) -> None:
         """Store the elected set (validators first, each group in rank order)."""
         self.context.store_bytes(
             _key(b"elected"),
-            rlp.encode([[m.candidate_id, m.pub_key, m.power, int(m.is_backup)] for m in members]),
+            rlp.encode([[m.candidate_id, m.owner, m.pub_key, m.power, int(m.is_backup)] for m in members]),
         )
+
+    def is_elected(self, candidate_id: int) -> bool:
+        """Whether the candidate is a validator or backup in force."""
+        return any(member.candidate_id == candidate_id for member in self.elected())
 
     def last_awards(self) -> list[tuple[int, int]]:
         """(candidate id, wei) credited to each candidate in the latest block that paid awards."""

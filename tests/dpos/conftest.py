@@ -1,0 +1,14 @@
+"""Fixtures of the staking tests."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from tests.dpos.harness import StakingChain, make_staking_chain
+
+
+@pytest.fixture
+def staking_chain(sign_tx: Callable[..., Any]) -> Callable[..., StakingChain]:
+    """Factory: ``staking_chain(validators=4, users=4, params=DposParams(...), stakes=[...])``."""
+    return lambda **options: make_staking_chain(sign_tx, **options)
