@@ -22,6 +22,7 @@ from cybermiles_node.cli.contracts import call, deploy, send, transact
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.cli.testnet import testnet
+from cybermiles_node.cli.webhooks import add_webhook_commands
 from cybermiles_node.config import (
     Address,
     NodeConfig,
@@ -166,6 +167,7 @@ def status(home: Path | None, rpc_url: str | None, json_output: bool) -> None:
 
 for command in (account, send, deploy, call, transact, testnet):
     cli.add_command(command)
+add_webhook_commands(cli)
 
 
 def main() -> None:
