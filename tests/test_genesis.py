@@ -45,8 +45,9 @@ def base_document() -> dict[str, Any]:
         "foundation": ADDR0,
         "consensus": {"timeout_commit_ms": 500, "create_empty_blocks": False},
         "params": {"gas_limit": 20_000_000, "foundation_reserve": str(100 * CMT)},
+        "dpos": {"params": {"max_validators": 4, "supply_cap": str(20 * 10**9 * CMT), "slash_enabled": True}},
         "validators": [
-            {"name": "v0", "pub_key": KEY1, "power": 10, "owner": ADDR0},
+            {"name": "v0", "pub_key": KEY1, "power": 10, "owner": ADDR0, "stake": str(7 * CMT)},
             {"name": "v1", "pub_key": KEY2, "power": 5, "owner": ADDR1},
         ],
         "alloc": [
@@ -113,8 +114,10 @@ def test_parse_builds_typed_frozen_document() -> None:
 
 def test_optional_sections_take_defaults() -> None:
     data = base_document()
-    del data["consensus"], data["params"], data["vesting"]
+    del data["consensus"], data["params"], data["vesting"], data["dpos"], data["validators"][0]["stake"]
     doc = parse_genesis(data)
+    assert doc.dpos.overrides() == {}
+    assert doc.validators[0].stake == 0
     assert doc.consensus.timeout_commit_ms == 1000
     assert doc.consensus.create_empty_blocks is True
     assert doc.consensus.max_block_bytes == 4 * 1024 * 1024
@@ -150,9 +153,19 @@ def test_addresses_accepted_in_any_case_and_written_checksummed() -> None:
     assert doc.to_json()["foundation"] == ADDR0
 
 
-def test_total_supply_counts_alloc_vesting_and_reserve() -> None:
+def test_total_supply_counts_alloc_vesting_reserve_and_stakes() -> None:
     doc = parse_genesis(base_document())
-    assert doc.total_supply() == 1000 * CMT + 12345 + 0 + 1 + 50 * CMT + 100 * CMT
+    assert doc.total_staked() == 7 * CMT
+    assert doc.total_supply() == 1000 * CMT + 12345 + 0 + 1 + 50 * CMT + 100 * CMT + 7 * CMT
+
+
+def test_dpos_overrides_and_stakes_are_kept_as_written() -> None:
+    doc = parse_genesis(base_document())
+    assert doc.dpos.overrides() == {"max_validators": 4, "slash_enabled": True, "supply_cap": str(20 * 10**9 * CMT)}
+    assert list(doc.dpos.overrides()) == sorted(doc.dpos.overrides())
+    encoded = doc.to_json()
+    assert encoded["dpos"] == {"params": doc.dpos.overrides()}
+    assert encoded["validators"][0]["stake"] == str(7 * CMT)
 
 
 # ---------------------------------------------------------------- hash
@@ -167,7 +180,7 @@ def test_hash_is_keccak_of_canonical_json_and_stable() -> None:
     assert canonical == independent
     assert doc.hash() == keccak.new(digest_bits=256, data=independent).digest()
     # pinned: a change here means nodes built from the same file would disagree on the genesis
-    assert doc.hash().hex() == "f41af0efc02ef944d7de4517ade780e2496f725373118018bf7c21b17c2c56fe"
+    assert doc.hash().hex() == "b5976dd87de386bda956f885f3cf20095087490a38c9693ddcad1f2b41f667a6"
 
 
 def test_hash_ignores_presentation_but_not_content() -> None:
@@ -283,10 +296,37 @@ CASES: list[tuple[str, Mutation, str]] = [
     ("tx gas above block gas", _set("params.max_gas_per_tx", 20_000_001), "params.max_gas_per_tx: must not exceed params.gas_limit (20000000)"),
     ("base fee below minimum", _set("params.initial_base_fee", "999"), "params.initial_base_fee: must be at least params.min_gas_price (1000000000)"),
     ("zero denominator", _set("params.base_fee_max_change_denominator", 0), "params.base_fee_max_change_denominator: must be positive"),
+    ("negative stake", _set("validators.1.stake", "-1"), "validators[1].stake: must not be negative"),
+    ("stake not a number", _set("validators.1.stake", "1.5"), "validators[1].stake: not a number"),
+    ("dpos not an object", _set("dpos", []), "dpos: not an object"),
+    ("unknown dpos field", _set("dpos.overrides", {}), "dpos.overrides: unknown field"),
+    ("dpos params not an object", _set("dpos.params", [1]), "dpos.params: not an object"),
+    (
+        "dpos parameter name",
+        _set("dpos.params", {"Max Validators": 4}),
+        "dpos.params: parameter name 'Max Validators' must be 1 to 64 characters of a-z, 0-9, '_'",
+    ),
+    (
+        "dpos ratio as a fraction",
+        _set("dpos.params.slash_ratio_bp", 0.01),
+        "dpos.params.slash_ratio_bp: not an integer (write ratios in basis points or percent, as the name says)",
+    ),
+    ("dpos value a list", _set("dpos.params.max_validators", [4]), "dpos.params.max_validators: must be an integer, a boolean or a string"),
+    ("dpos value too long", _set("dpos.params.supply_cap", "9" * 101), "dpos.params.supply_cap: longer than 100 characters"),
+    (
+        "too many dpos params",
+        _set("dpos.params", {f"p{i}": i for i in range(65)}),
+        "dpos.params: at most 64 entries are allowed, got 65",
+    ),
+    (
+        "stakes count towards the hard cap",
+        _set("validators.1.stake", str(SUPPLY_CAP)),
+        f"total_supply: {SUPPLY_CAP + 1000 * CMT + 12346 + 157 * CMT} wei exceeds the hard cap of 10,000,000,000 CMT ({SUPPLY_CAP} wei)",
+    ),
     (
         "supply above hard cap",
         _set("alloc.0.balance", str(SUPPLY_CAP)),
-        f"total_supply: {SUPPLY_CAP + 12346 + 150 * CMT} wei exceeds the hard cap of 10,000,000,000 CMT ({SUPPLY_CAP} wei)",
+        f"total_supply: {SUPPLY_CAP + 12346 + 157 * CMT} wei exceeds the hard cap of 10,000,000,000 CMT ({SUPPLY_CAP} wei)",
     ),
 ]
 
@@ -313,7 +353,7 @@ def test_source_name_appears_in_errors() -> None:
 
 def test_supply_exactly_at_hard_cap_is_accepted() -> None:
     data = base_document()
-    others = 12345 + 1 + 50 * CMT + 100 * CMT
+    others = 12345 + 1 + 50 * CMT + 100 * CMT + 7 * CMT
     data["alloc"][0]["balance"] = str(SUPPLY_CAP - others)
     assert parse_genesis(data).total_supply() == SUPPLY_CAP
 

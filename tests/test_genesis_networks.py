@@ -15,7 +15,9 @@ from genesis import (
     MNEMONIC,
     NETWORKS,
     SUPPLY_CAP,
+    Allocation,
     DistributionError,
+    DposGenesis,
     GenesisValidationError,
     Validator,
     dev_accounts,
@@ -25,7 +27,7 @@ from genesis import (
     save_genesis,
     white_paper_distribution,
 )
-from genesis.distribution import split_offering
+from genesis.distribution import carve_stakes, split_offering
 from genesis.document import checksum_address
 
 KEY1 = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
@@ -164,6 +166,34 @@ def test_local_genesis_options() -> None:
     assert doc.chain_id == 4242
     assert doc.validators[0].owner == owner
     assert doc.validators[1] == extra
+
+
+def test_each_genesis_stake_comes_out_of_its_owners_allocation() -> None:
+    accounts = dev_accounts()
+    extra = Validator(name="validator-1", pub_key=KEY2, power=7, owner=accounts[5].address, stake=2_500_000 * CMT)
+    doc = local_genesis(KEY1, genesis_time=GENESIS_TIME, validator_stake=3 * CMT, extra_validators=[extra],
+                        dpos=DposGenesis(params=(("max_validators", 4),)))
+    balances = {a.address: a.balance for a in doc.alloc}
+    assert balances[accounts[0].address] == 35_000_000 * CMT - 3 * CMT
+    assert balances[accounts[5].address] == 32_500_000 * CMT
+    assert balances[accounts[6].address] == 35_000_000 * CMT
+    assert doc.total_staked() == 2_500_003 * CMT
+    assert doc.total_supply() == GENESIS_SUPPLY
+    assert doc.dpos.overrides() == {"max_validators": 4}
+
+
+def test_a_stake_needs_an_owner_with_enough_allocation() -> None:
+    stranger = Validator(name="validator-1", pub_key=KEY2, power=1, owner=b"\x42" * 20, stake=CMT)
+    with pytest.raises(DistributionError, match=r"validators\[1\]: owner 0x4242.* has no allocation to stake from"):
+        local_genesis(KEY1, genesis_time=GENESIS_TIME, extra_validators=[stranger])
+    with pytest.raises(DistributionError, match=r"validators\[0\]: stake 35000000000000000000000001 wei exceeds its owner's allocation"):
+        local_genesis(KEY1, genesis_time=GENESIS_TIME, validator_stake=35_000_000 * CMT + 1)
+
+
+def test_carve_stakes_skips_validators_without_stake() -> None:
+    alloc = (Allocation(A, 10), Allocation(B, 20))
+    validators = (Validator("v0", KEY1, 1, A, stake=4), Validator("v1", KEY2, 1, C))
+    assert carve_stakes(alloc, validators) == (Allocation(A, 6), Allocation(B, 20))
 
 
 def test_local_genesis_rejects_a_repeated_validator_key() -> None:
