@@ -8,18 +8,18 @@ from middleware.bpm.errors import DefinitionError
 
 
 def check_file(path: Path) -> Definition:
-    """Read and validate the definition in ``path``; raise ``DefinitionError`` naming the problem."""
+    """Read and validate the definition in ``path``; raise ``DefinitionError`` naming the problem (not the file)."""
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_DEFINITION_BYTES + 1)
     except OSError as exc:
-        raise DefinitionError("", f"cannot read {path}: {exc.strerror}") from None
+        raise DefinitionError("", f"cannot read the file: {exc.strerror}") from None
     if len(raw) > MAX_DEFINITION_BYTES:
-        raise DefinitionError("", f"{path} is larger than {MAX_DEFINITION_BYTES} bytes")
+        raise DefinitionError("", f"the file is larger than {MAX_DEFINITION_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DefinitionError("", f"{path} is not UTF-8 text (byte {exc.start})") from None
+        raise DefinitionError("", f"not UTF-8 text (byte {exc.start})") from None
     return parse_definition(text)
 
 

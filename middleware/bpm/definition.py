@@ -40,6 +40,7 @@ MAX_STATES = 64
 MAX_TASKS_PER_STATE = 16
 MAX_TRANSITIONS_PER_STATE = 16
 MAX_TIMER_SECONDS = 10 * 365 * 86_400
+MAX_NESTING = 8  # objects and lists inside one another (the format itself needs 6)
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 PROCESS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
@@ -158,17 +159,40 @@ def parse_definition(text: str) -> Definition:
     size = len(text.encode("utf-8"))
     if size > MAX_DEFINITION_BYTES:
         raise DefinitionError("", f"definition of {size} bytes, limit {MAX_DEFINITION_BYTES}")
+    _check_nesting(text)
     try:
         document = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise DefinitionError("", f"line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except ValueError as exc:
         raise DefinitionError("", str(exc)) from None
-    except RecursionError:
-        raise DefinitionError("", "JSON nested too deeply") from None
     definition = _definition(document)
     check_graph(definition)
     return definition
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse objects and lists nested deeper than ``MAX_NESTING`` before the JSON parser recurses into them."""
+    depth = 0
+    in_string = escaped = False
+    for offset, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, offset) + 1
+                column = offset - text.rfind("\n", 0, offset)
+                raise DefinitionError("", f"line {line}, column {column}: nested deeper than {MAX_NESTING} levels")
+        elif char in "]}":
+            depth -= 1
 
 
 def _reject_constant(name: str) -> None:
