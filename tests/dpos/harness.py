@@ -42,7 +42,7 @@ class GenesisParams(NativeContract):
 def account_balances(chain: MemoryChain) -> int:
     """The sum of every account's balance, read by walking the state trie."""
     total = 0
-    for _, value in NodeIterator(HexaryTrie(chain.db, chain.root)).items():
+    for value in NodeIterator(HexaryTrie(chain.db, chain.root)).values():
         _nonce, balance, _storage, _code = rlp.decode(value)
         total += int.from_bytes(balance, "big")
     return total
@@ -138,6 +138,15 @@ def revert_reason(output: bytes) -> str:
     if output[:4] != selector("Error(string)"):
         return ""
     return eth_abi.decode(["string"], output[4:])[0]
+
+
+def reason_of(sc: StakingChain, tx: Any) -> str:
+    """Executes ``tx`` in the next block, asserts it reverted, and returns its reason (read by an equal call)."""
+    message = CallMessage(sender=tx.sender, to=tx.to, data=tx.data, value=tx.value, gas=tx.gas)
+    outcome = sc.chain.call(message, timestamp=sc.time + 10)
+    receipt = sc.block([tx]).receipts[0]
+    assert receipt.status == 0 and not outcome.success
+    return revert_reason(outcome.output)
 
 
 def address_of(account: LocalAccount) -> bytes:
