@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from eth_account import Account
 
 from genesis.distribution import CMT, carve_stakes, white_paper_distribution
-from genesis.document import ChainParams, DposGenesis, GenesisDocument, Validator, checksum_address
+from genesis.document import (
+    ChainParams,
+    DposGenesis,
+    GenesisDocument,
+    Validator,
+    checksum_address,
+)
 from genesis.validation import validate_genesis
 
 MNEMONIC = "test test test test test test test test test test test junk"
@@ -67,7 +73,8 @@ def local_genesis(
     validator_owner: bytes | None = None,
     extra_validators: Sequence[Validator] = (),
     validator_stake: int = LOCAL_VALIDATOR_STAKE,
-    dpos: DposGenesis = DposGenesis(),
+    dpos: DposGenesis | None = None,
+    consensus_powers: Callable[[Sequence[int]], Sequence[int]] | None = None,
 ) -> GenesisDocument:
     """The validated genesis of a local development chain.
 
@@ -78,6 +85,9 @@ def local_genesis(
     stake comes out of its owner's allocation, so owners must be dev accounts
     (``DistributionError`` otherwise). ``genesis_time`` is unix seconds
     and starts both vesting lock-ups; ``dpos`` carries parameter overrides.
+    ``consensus_powers``, given the validators' stakes in order, returns their
+    consensus powers (the node passes staking's formula, which genesis does
+    not know); without it every validator keeps the power it was given.
     """
     accounts = dev_accounts()
     first = Validator(
@@ -87,7 +97,10 @@ def local_genesis(
         owner=accounts[0].address if validator_owner is None else validator_owner,
         stake=validator_stake,
     )
-    validators = (first, *extra_validators)
+    validators: tuple[Validator, ...] = (first, *extra_validators)
+    if consensus_powers is not None:
+        powers = consensus_powers([v.stake for v in validators])
+        validators = tuple(replace(v, power=power) for v, power in zip(validators, powers, strict=True))
     distribution = white_paper_distribution(
         offering=[(account.address, 1) for account in accounts],
         team_beneficiary=accounts[1].address,
@@ -103,7 +116,7 @@ def local_genesis(
         vesting=distribution.vesting,
         foundation=accounts[0].address,
         params=ChainParams(foundation_reserve=distribution.foundation_reserve),
-        dpos=dpos,
+        dpos=DposGenesis() if dpos is None else dpos,
     )
     return validate_genesis(doc, source="local network")
 

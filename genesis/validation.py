@@ -14,7 +14,13 @@ from typing import Any
 from Crypto.Signature import eddsa
 
 from genesis.distribution import CMT, SUPPLY_CAP
-from genesis.document import ChainParams, ConsensusParams, DposGenesis, GenesisDocument, Validator
+from genesis.document import (
+    ChainParams,
+    ConsensusParams,
+    DposGenesis,
+    GenesisDocument,
+    Validator,
+)
 from genesis.errors import GenesisValidationError
 
 JSON_INT_BOUND = 2**53

@@ -9,6 +9,7 @@ import pytest
 from eth_account import Account
 from eth_utils import to_checksum_address
 
+from consensus.dpos.voting_power import consensus_powers
 from genesis import (
     CMT,
     GENESIS_SUPPLY,
@@ -180,6 +181,15 @@ def test_each_genesis_stake_comes_out_of_its_owners_allocation() -> None:
     assert doc.total_staked() == 2_500_003 * CMT
     assert doc.total_supply() == GENESIS_SUPPLY
     assert doc.dpos.overrides() == {"max_validators": 4}
+
+
+def test_consensus_powers_follow_the_stakes_when_the_formula_is_given() -> None:
+    accounts = dev_accounts()
+    extra = Validator(name="validator-1", pub_key=KEY2, power=1, owner=accounts[1].address, stake=4 * CMT)
+    doc = local_genesis(KEY1, genesis_time=GENESIS_TIME, validator_stake=6 * CMT, extra_validators=[extra],
+                        consensus_powers=lambda stakes: consensus_powers(stakes, 5_000))
+    # whole CMT, each capped at 50% of the validators' total (10 CMT)
+    assert [v.power for v in doc.validators] == [5, 4]
 
 
 def test_a_stake_needs_an_owner_with_enough_allocation() -> None:

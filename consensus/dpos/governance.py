@@ -22,8 +22,8 @@ lists, so it is deterministic.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from consensus.dpos.election import Voter
 from consensus.dpos.errors import DposError
@@ -83,7 +83,7 @@ class Proposal:
     decided_at: int = 0  # block time of the decision (0 while pending)
     detail: str = ""  # why execution failed
 
-    def decided(self, status: Status, timestamp: int) -> "Proposal":
+    def decided(self, status: Status, timestamp: int) -> Proposal:
         """This proposal with its decision recorded."""
         return replace(self, status=status, decided_at=timestamp)
 

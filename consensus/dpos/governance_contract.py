@@ -13,7 +13,7 @@ event costs for what it touches (reading the voters reads staking storage).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from consensus.dpos.election import Voter, voters
 from consensus.dpos.errors import InvalidAmount, Unauthorized
@@ -47,7 +47,15 @@ from consensus.dpos.governance_store import (
     save_proposal,
     save_votes,
 )
-from consensus.dpos.params import PARAMETERS, DposParams, format_value, load_params, parse_value, spec_of, store_params
+from consensus.dpos.params import (
+    PARAMETERS,
+    DposParams,
+    format_value,
+    load_params,
+    parse_value,
+    spec_of,
+    store_params,
+)
 from vm.native.addresses import GOVERNANCE_ADDRESS
 from vm.native.framework import CallContext, NativeContract, method
 from vm.native.hooks import ConsensusInfo, ValidatorUpdate
@@ -70,9 +78,9 @@ class GovernanceContract(NativeContract):
     address = GOVERNANCE_ADDRESS
     name = "Governance"
 
-    def __init__(self, genesis_params: DposParams = DposParams(), voters_of: VotersOf = voters) -> None:
-        """``genesis_params`` are stored at genesis; ``voters_of`` names the current voters (staking's election)."""
-        self.genesis_params = genesis_params
+    def __init__(self, genesis_params: DposParams | None = None, voters_of: VotersOf = voters) -> None:
+        """``genesis_params`` (default: every default) are stored at genesis; ``voters_of`` names the voters."""
+        self.genesis_params = DposParams() if genesis_params is None else genesis_params
         self.voters_of = voters_of
 
     def init_chain(self, context: CallContext) -> None:
@@ -90,16 +98,19 @@ class GovernanceContract(NativeContract):
         reserve = context.balance(self.address)
         if not 0 < amount <= reserve:
             raise InvalidAmount(f"Governance: amount must be from 1 to the reserve's {reserve} wei, got {amount}")
-        return self._open(context, reason, kind=Kind.TRANSFER, to=recipient, amount=amount)
+        return self._open(context, reason, Kind.TRANSFER, to=recipient, amount=amount)
 
     @method("proposeParam(string,string,string)", returns=["uint256"], gas=PROPOSE_GAS)
     def propose_param(self, context: CallContext, name: str, value: str, reason: str) -> int:
         """Propose setting chain parameter ``name`` to ``value`` (checked now); returns the proposal id."""
         parsed = parse_value(name, value)
         load_params(context).with_value(name, parsed)
-        return self._open(context, reason, kind=Kind.PARAM, name=name, value=format_value(parsed))
+        return self._open(context, reason, Kind.PARAM, name=name, value=format_value(parsed))
 
-    def _open(self, context: CallContext, reason: str, **what: object) -> int:
+    def _open(
+        self, context: CallContext, reason: str, kind: Kind, *, to: bytes = ZERO_ADDRESS, amount: int = 0,
+        name: str = "", value: str = "",
+    ) -> int:
         if voter_power(self.voters_of(context), context.sender) is None:
             raise Unauthorized("Governance: only validators and backup validators may propose")
         if len(reason.encode()) > MAX_REASON_BYTES:
@@ -113,7 +124,11 @@ class GovernanceContract(NativeContract):
             reason=reason,
             created_at=context.timestamp,
             expire_at=context.timestamp + load_params(context).proposal_expire_period,
-            **what,  # type: ignore[arg-type]
+            kind=kind,
+            to=to,
+            amount=amount,
+            name=name,
+            value=value,
         )
         save_proposal(context, proposal)
         save_ids(context, OPEN_KEY, (*open_ids, proposal.id))

@@ -15,8 +15,9 @@ approved parameter proposals. Any native contract reads them with
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import rlp
 
@@ -78,7 +79,7 @@ class DposParams:
                 f"min_commission_bp ({self.min_commission_bp}) is above max_commission_bp ({self.max_commission_bp})"
             )
 
-    def with_value(self, name: str, value: ParamValue) -> "DposParams":
+    def with_value(self, name: str, value: ParamValue) -> DposParams:
         """A copy with parameter ``name`` set to ``value`` (type- and bounds-checked against ``PARAMETERS``)."""
         check_value(spec_of(name), value)
         return replace(self, **{name: value})

@@ -22,7 +22,11 @@ from consensus.dpos.governance import (
     tally,
     voter_power,
 )
-from consensus.dpos.governance_store import CorruptGovernanceState, decode_proposal, encode_proposal
+from consensus.dpos.governance_store import (
+    CorruptGovernanceState,
+    decode_proposal,
+    encode_proposal,
+)
 
 A, B, C, D = (bytes([i]) * 20 for i in range(1, 5))
 

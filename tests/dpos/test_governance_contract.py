@@ -1,7 +1,8 @@
 """The governance native contract on an in-memory chain: proposals, votes, expiry, execution, queries, events."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import eth_abi
 import pytest

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from eth_utils import function_signature_to_4byte_selector
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,8 +23,6 @@ from consensus.dpos.params import (
     parse_value,
     store_params,
 )
-from eth_utils import function_signature_to_4byte_selector
-
 from vm.execution import CallMessage, GenesisAccount
 from vm.native.addresses import GOVERNANCE_ADDRESS, STAKING_ADDRESS
 from vm.native.framework import CallContext, NativeContract, blob_slot, method
