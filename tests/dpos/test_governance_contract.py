@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import eth_abi
@@ -10,10 +11,12 @@ from eth_account import Account
 from eth_hash.auto import keccak
 from eth_utils import function_signature_to_4byte_selector
 
+from consensus.dpos import governance_contract, governance_execution
 from consensus.dpos.governance import MAX_EXECUTIONS_PER_BLOCK, Answer, Status
 from consensus.dpos.governance_contract import GovernanceContract
 from consensus.dpos.params import DposParams, load_params
 from consensus.dpos.store import Member, StakingStore
+from cybermiles_node.solc import compile_file
 from tests.conftest import ETHER, GENESIS_TIME
 from vm.execution import CallMessage, GenesisAccount
 from vm.native.addresses import GOVERNANCE_ADDRESS, STAKING_ADDRESS
@@ -281,3 +284,24 @@ def test_parameters_are_stored_at_genesis(chain) -> None:
     outcome = chain.call(CallMessage(sender=OUTSIDER, to=GOVERNANCE_ADDRESS,
                                      data=calldata("getParam(string)", ["string"], ["proposal_expire_period"])))
     assert outcome.success and eth_abi.decode(["string"], outcome.output) == (str(EXPIRE),)
+
+
+def _canonical(entry: dict[str, Any]) -> str:
+    return f"{entry['name']}({','.join(item['type'] for item in entry['inputs'])})"
+
+
+def test_the_published_interface_matches_the_contract() -> None:
+    source = Path(governance_contract.__file__).with_name("IGovernance.sol")
+    abi = compile_file(source)["IGovernance"].abi
+    functions = {_canonical(entry): entry for entry in abi if entry["type"] == "function"}
+    assert set(functions) == {spec.signature for spec in GovernanceContract.methods()}
+    for spec in GovernanceContract.methods():
+        entry = functions[spec.signature]
+        assert tuple(item["type"] for item in entry["outputs"]) == spec.output_types, spec.signature
+        assert (entry["stateMutability"] == "view") == (not spec.mutates), spec.signature
+    events = {_canonical(entry) for entry in abi if entry["type"] == "event"}
+    assert events == {
+        governance_contract.PROPOSAL_CREATED_EVENT, governance_contract.VOTED_EVENT,
+        governance_contract.PROPOSAL_DECIDED_EVENT, governance_contract.PROPOSAL_EXECUTED_EVENT,
+        governance_execution.RESERVE_TRANSFERRED_EVENT, governance_execution.PARAM_CHANGED_EVENT,
+    }
