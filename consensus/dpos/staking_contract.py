@@ -49,6 +49,7 @@ from vm.native.addresses import STAKING_ADDRESS
 from vm.native.framework import CallContext, NativeContract, method
 from vm.native.hooks import ConsensusInfo, ValidatorUpdate
 
+BASIS_POINTS = 10_000
 MAX_PAGE = 100  # candidates per getCandidates call
 STATE_CANDIDATE, STATE_VALIDATOR, STATE_BACKUP = 0, 1, 2
 DESCRIPTION_TYPES = "string,string,string,string,string"
@@ -68,8 +69,10 @@ SUPPLY_TUPLE = "(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256
 class GenesisStake:
     """A genesis validator: a verified, active candidate whose self-stake is bonded at genesis.
 
-    ``max_amount`` defaults to ``stake``. The genesis allocation must give the
-    staking contract's address a balance of at least the sum of the stakes.
+    ``max_amount`` defaults to what makes ``stake`` exactly the self-stake
+    (``stake x 10_000 // self_staking_ratio_bp``; ``stake`` when the ratio is
+    0). The genesis allocation must give the staking contract's address a
+    balance of at least the sum of the stakes.
     """
 
     owner: bytes
@@ -121,7 +124,10 @@ class StakingContract(NativeContract):
         for index, stake in enumerate(self.genesis_validators):
             if store.id_of_owner(stake.owner) is not None or store.id_of_key(stake.pub_key) is not None:
                 raise DposError(f"Staking: genesis validator {index} repeats an owner or a consensus key")
-            max_amount = stake.stake if stake.max_amount is None else stake.max_amount
+            max_amount = stake.max_amount
+            if max_amount is None:
+                ratio = params.self_staking_ratio_bp
+                max_amount = stake.stake * BASIS_POINTS // ratio if ratio else stake.stake
             candidate = Candidate(
                 candidate_id=index, owner=stake.owner, pub_key=stake.pub_key, max_amount=max_amount,
                 commission_bp=stake.commission_bp,

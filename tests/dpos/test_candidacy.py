@@ -47,14 +47,14 @@ def test_declare_rejects_short_self_stake_used_keys_bad_commission_and_repeats(s
     sc = staking_chain(validators=2)
     user, other = sc.users[0], sc.users[1]
     failures = {
-        "Staking: send between": dict(value=9_999 * CMT),
-        "Staking: consensus key already used": dict(key=sc.keys[0].public_key),
-        "Staking: commission must be between 0 and 5000 bp": dict(commission=5_001),
-        "Staking: self-stake": dict(max_amount=9_000 * CMT, value=900 * CMT),  # below min_staking_amount
-        "Staking: consensus key must be 32 nonzero bytes": dict(key=b"\x00" * 32),
+        "Staking: send between": {"value": 9_999 * CMT},
+        "Staking: consensus key already used": {"key": sc.keys[0].public_key},
+        "Staking: commission must be between 0 and 5000 bp": {"commission": 5_001},
+        "Staking: self-stake": {"max_amount": 9_000 * CMT, "value": 900 * CMT},  # below min_staking_amount
+        "Staking: consensus key must be 32 nonzero bytes": {"key": b"\x00" * 32},
     }
     for expected, options in failures.items():
-        args = dict(key=NEW_KEY, max_amount=100_000 * CMT, commission=1_000, value=10_000 * CMT) | options
+        args = {"key": NEW_KEY, "max_amount": 100_000 * CMT, "commission": 1_000, "value": 10_000 * CMT} | options
         tx = sc.tx(user, DECLARE, [args["key"], args["max_amount"], args["commission"], *DESCRIPTION],
                    value=args["value"])
         assert reason_of(sc, tx).startswith(expected), expected
