@@ -30,15 +30,16 @@ def encode_values(types: Sequence[ValueType], values: Sequence[Value]) -> bytes:
 
 
 def decode_values(types: Sequence[ValueType], names: Sequence[str], data: bytes) -> tuple[Value, ...]:
-    """Decode ABI-encoded ``data`` holding one value per type (``names`` label the errors)."""
+    """Decode ``data``, which must be exactly the ABI encoding of one value per type (``names`` label errors)."""
+    expected = ", ".join(f"{t.abi_type} {n}" for t, n in zip(types, names))
+    problem = f"data is not the ABI encoding of ({expected})"
     try:
         decoded = eth_abi.decode([t.abi_type for t in types], data)
     except Exception as exc:  # eth_abi raises several unrelated types
-        expected = ", ".join(f"{t.abi_type} {n}" for t, n in zip(types, names))
-        raise DataError(f"data is not the ABI encoding of ({expected})") from exc
+        raise DataError(problem) from exc
     values = tuple(
         check_value(t, bytes.fromhex(v[2:]) if t is ValueType.ADDRESS else v, n) for t, v, n in zip(types, decoded, names)
     )
     if encode_values(types, values) != data:
-        raise DataError(f"data is not the canonical ABI encoding of its {len(types)} value(s) (trailing or padded bytes)")
+        raise DataError(f"{problem}: it has extra or non-canonical bytes")
     return values
