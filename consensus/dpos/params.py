@@ -212,10 +212,11 @@ def params_from_mapping(raw: Mapping[str, Any]) -> DposParams:
     booleans JSON ``true``/``false``, addresses ``0x``-prefixed hex strings.
     Unknown names and bad values raise ``InvalidParameter`` naming the parameter.
     """
-    values: dict[str, ParamValue] = {}
-    for name in sorted(raw):
+    for name in raw:
         if not isinstance(name, str):
             raise InvalidParameter(f"parameter names must be strings, got {name!r}")
+    values: dict[str, ParamValue] = {}
+    for name in sorted(raw):
         spec = spec_of(name)
         value = raw[name]
         if spec.kind == "int" and isinstance(value, str):

@@ -127,6 +127,7 @@ def test_genesis_overrides_accept_json_values_and_reject_unknown_names_and_bad_v
     assert params_from_mapping({}) == DposParams()
     for raw, message in [
         ({"max_validator": 4}, "unknown parameter 'max_validator'"),
+        ({1: 4, "max_validators": 4}, "parameter names must be strings, got 1"),
         ({"max_validators": 4.0}, "max_validators: expected an integer, got 4.0"),
         ({"slash_enabled": "true"}, "slash_enabled: expected a boolean, got 'true'"),
         ({"foundation_address": 1}, "foundation_address: expected an address string, got 1"),
