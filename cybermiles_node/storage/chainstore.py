@@ -6,6 +6,11 @@ last height) in one fsynced LevelDB write batch, so after a crash at any instant
 store holds exactly the blocks whose batch completed, each of them whole. Committed
 records are never rewritten, so reads need no lock: a reader that first reads
 ``latest_height()`` sees complete blocks up to it.
+
+Fast sync stores verified blocks without executing them (``commit_synced_block``,
+fsynced per batch of blocks rather than per block), then the state trie of a pivot
+block fetched node by node (``put_state_nodes``), and finally records from which
+height the state is held (``mark_state_available``, ``state_base``).
 """
 from __future__ import annotations
 
@@ -92,27 +97,14 @@ class ChainStore:
         which it governs, when the block changed it. The block must be the next height
         and extend the last stored block.
         """
-        header = block.header
-        height = header.number
-        block_hash = header.hash
-        self._check_extends_chain(header)
+        height = block.header.number
+        block_hash = block.header.hash
         if len(receipts) != len(block.transactions):
             raise InvalidBlockCommit(
                 f"block {height} has {len(block.transactions)} transactions but {len(receipts)} receipts"
             )
-        if seen_commit is None:
-            if height != 0:
-                raise InvalidBlockCommit(f"block {height} needs the commit that finalised it")
-        elif seen_commit.height != height or seen_commit.block_hash != block_hash:
-            raise InvalidBlockCommit(
-                f"the seen commit is for height {seen_commit.height} block 0x{seen_commit.block_hash.hex()}, "
-                f"not block {height} 0x{block_hash.hex()}"
-            )
-
-        puts: dict[bytes, bytes] = {schema.state_key(key): value for key, value in state_writes.items()}
-        puts[schema.header_key(block_hash)] = codec.encode_header(header)
-        puts[schema.canonical_hash_key(height)] = block_hash
-        puts[schema.body_key(block_hash)] = codec.encode_body(block)
+        puts = self._block_puts(block, seen_commit, validator_set_change)
+        puts.update({schema.state_key(key): value for key, value in state_writes.items()})
         has_logs = False
         for index, receipt in enumerate(receipts):
             if receipt.tx_index != index:
@@ -123,22 +115,83 @@ class ChainStore:
             puts[schema.tx_location_key(receipt.tx_hash)] = codec.encode_tx_location(height, index)
             has_logs = has_logs or bool(receipt.logs)
         if has_logs:
-            if header.logs_bloom == 0:
+            if block.header.logs_bloom == 0:
                 raise InvalidBlockCommit(f"block {height} has logs but an empty logs bloom")
-            puts[schema.log_bloom_key(height)] = header.logs_bloom.to_bytes(BLOOM_SIZE, "big")
-        if seen_commit is not None:
-            puts[schema.seen_commit_key(height)] = codec.encode_commit(seen_commit)
+            puts[schema.log_bloom_key(height)] = block.header.logs_bloom.to_bytes(BLOOM_SIZE, "big")
         if block_events:
             puts[schema.block_events_key(block_hash)] = codec.encode_block_events(tuple(block_events))
+        self._db.write(puts, (), sync=True)
+        self._latest = height
+
+    def commit_synced_block(
+        self,
+        block: Block,
+        receipt_records: Sequence[bytes],
+        tx_hashes: Sequence[bytes],
+        seen_commit: Commit,
+        *,
+        validator_set_change: tuple[int, ValidatorSet] | None = None,
+        sync: bool = True,
+    ) -> None:
+        """Persist a block fetched by fast sync, without state: it was verified, not executed.
+
+        ``receipt_records`` are the block's receipts as stored (``codec.encode_receipt``),
+        checked by the caller against the header and the transactions, whose hashes are
+        ``tx_hashes``. The batch also marks the store as holding blocks without state (see
+        ``fast_sync_in_progress``). Without ``sync`` the batch is not fsynced: LevelDB
+        applies batches in order, so after a crash the store holds a prefix of the blocks
+        written, each of them whole, and a later fsynced batch makes all earlier ones durable.
+        """
+        height = block.header.number
+        block_hash = block.header.hash
+        if not len(receipt_records) == len(tx_hashes) == len(block.transactions):
+            raise InvalidBlockCommit(
+                f"block {height} has {len(block.transactions)} transactions, {len(tx_hashes)} transaction "
+                f"hashes and {len(receipt_records)} receipts"
+            )
+        puts = self._block_puts(block, seen_commit, validator_set_change)
+        for index, (record, tx_hash) in enumerate(zip(receipt_records, tx_hashes)):
+            puts[schema.receipt_key(block_hash, index)] = record
+            puts[schema.tx_location_key(tx_hash)] = codec.encode_tx_location(height, index)
+        if block.header.logs_bloom != 0:  # a block has logs exactly when its bloom has bits set
+            puts[schema.log_bloom_key(height)] = block.header.logs_bloom.to_bytes(BLOOM_SIZE, "big")
+        puts[schema.meta_key(MetaName.FAST_SYNC)] = b"\x01"
+        self._db.write(puts, (), sync=sync)
+        self._latest = height
+
+    def _block_puts(
+        self,
+        block: Block,
+        seen_commit: Commit | None,
+        validator_set_change: tuple[int, ValidatorSet] | None,
+    ) -> dict[bytes, bytes]:
+        """The records of a block every commit writes: header, hash, body, seen commit, set change, last height."""
+        header = block.header
+        height = header.number
+        block_hash = header.hash
+        self._check_extends_chain(header)
+        if seen_commit is None:
+            if height != 0:
+                raise InvalidBlockCommit(f"block {height} needs the commit that finalised it")
+        elif seen_commit.height != height or seen_commit.block_hash != block_hash:
+            raise InvalidBlockCommit(
+                f"the seen commit is for height {seen_commit.height} block 0x{seen_commit.block_hash.hex()}, "
+                f"not block {height} 0x{block_hash.hex()}"
+            )
+        puts: dict[bytes, bytes] = {
+            schema.header_key(block_hash): codec.encode_header(header),
+            schema.canonical_hash_key(height): block_hash,
+            schema.body_key(block_hash): codec.encode_body(block),
+            schema.meta_key(MetaName.LAST_HEIGHT): schema.encode_height(height),
+        }
+        if seen_commit is not None:
+            puts[schema.seen_commit_key(height)] = codec.encode_commit(seen_commit)
         if validator_set_change is not None:
             effective, validators = validator_set_change
             if effective <= height:
                 raise InvalidBlockCommit(f"block {height} changes the validator set of past height {effective}")
             puts[schema.validator_set_key(effective)] = validators.encode()
-        puts[schema.meta_key(MetaName.LAST_HEIGHT)] = schema.encode_height(height)
-
-        self._db.write(puts, (), sync=True)
-        self._latest = height
+        return puts
 
     def _check_extends_chain(self, header: Header) -> None:
         expected = self._latest + 1
@@ -316,6 +369,58 @@ class ChainStore:
         if name in MetaName.RESERVED:
             raise ReservedMetaKey(f"meta record {name.decode('ascii', 'replace')} is maintained by the store")
         self._db.write({schema.meta_key(name): value}, (), sync=sync)
+
+    def get_receipt_records(self, block_hash: bytes) -> list[bytes]:
+        """The stored receipt records of a block in transaction order, undecoded (to serve them to peers)."""
+        return [data for _, data in self._db.iterate(prefix=schema.receipts_prefix(block_hash))]
+
+    def get_validator_set(self, height: int) -> ValidatorSet | None:
+        """The validator set in force at ``height`` (by the stored changes), ``None`` before any is stored."""
+        for _, value in self._db.iterate(
+            start=schema.validator_set_key(0), stop=schema.validator_set_key(max(height, 0) + 1), reverse=True
+        ):
+            return codec.decode_validator_set(value)
+        return None
+
+    def put_validator_set(self, effective: int, validators: ValidatorSet) -> None:
+        """Record (fsynced) the validator set in force from height ``effective`` on.
+
+        For a set a verified header announces before this node executed the block that
+        decided it (the first block executed after fast sync's pivot).
+        """
+        if effective <= self._latest:
+            raise InvalidBlockCommit(f"cannot change the validator set of past height {effective}")
+        self._db.write({schema.validator_set_key(effective): validators.encode()}, (), sync=True)
+
+    def get_state_node(self, key: bytes) -> bytes | None:
+        """A state trie node or contract code by its keccak hash, or ``None``."""
+        return self._db.get(schema.state_key(key))
+
+    def put_state_nodes(self, nodes: Mapping[bytes, bytes]) -> None:
+        """Store state trie nodes and contract code (keyed by their keccak hashes) fetched from peers.
+
+        Not fsynced: ``mark_state_available`` is, and makes them durable with it.
+        """
+        self._db.write({schema.state_key(key): value for key, value in nodes.items()}, (), sync=False)
+
+    def mark_state_available(self, height: int) -> None:
+        """Record that the state of block ``height`` (the fast-sync pivot) is complete, ending fast sync."""
+        if not 0 <= height <= self._latest:
+            raise BlockNotFound(f"no committed block at height {height} (latest is {self._latest})")
+        self._db.write(
+            {schema.meta_key(MetaName.STATE_BASE): schema.encode_height(height)},
+            (schema.meta_key(MetaName.FAST_SYNC),),
+            sync=True,
+        )
+
+    def state_base(self) -> int:
+        """The lowest height whose state this node holds (0 unless it was fast-synced)."""
+        stored = self._db.get(schema.meta_key(MetaName.STATE_BASE))
+        return 0 if stored is None else schema.decode_height(stored)
+
+    def fast_sync_in_progress(self) -> bool:
+        """Whether blocks were stored without state and the state at their pivot is not complete yet."""
+        return self._db.get(schema.meta_key(MetaName.FAST_SYNC)) is not None
 
     def state_db(self) -> AtomicDatabaseAPI:
         """The py-evm database of the chain state (trie nodes and code), under its own prefix."""

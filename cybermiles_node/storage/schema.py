@@ -69,8 +69,12 @@ class MetaName:
     """A height and the proposer-priority state of that height (consensus driver)."""
     WEBHOOK_OUTBOX: Final = b"webhook_outbox"
     """8-byte last height appended to the webhook outbox + 8-byte next outbox sequence."""
+    STATE_BASE: Final = b"state_base"
+    """8-byte height from which this node holds the state (fast sync); absent: it holds all of it."""
+    FAST_SYNC: Final = b"fast_sync"
+    """Present while fast sync stores blocks without state, until the state at a pivot is complete."""
 
-    RESERVED: Final = frozenset({LAST_HEIGHT, SCHEMA_VERSION})
+    RESERVED: Final = frozenset({LAST_HEIGHT, SCHEMA_VERSION, STATE_BASE, FAST_SYNC})
     """Names callers of ``put_meta`` may not write."""
 
 
