@@ -272,6 +272,16 @@ class CyberMilesApp:
         self.latest_header = block.header
         self.last_receipts = executed.result.receipts
 
+    def reload_chain_head(self) -> None:
+        """Re-read the latest header and the validator-set schedule from the store.
+
+        For blocks stored without execution (fast sync): their validator sets come from
+        the headers that announce them rather than from this application's results.
+        """
+        self._validator_sets = self.store.validator_set_changes()
+        self.latest_header = self.store.get_header_by_number(self.store.latest_height())  # type: ignore[assignment]
+        self._cache.clear()
+
     # -- queries -------------------------------------------------------------------
 
     def account_db(self, state_root: bytes) -> AccountDB:
