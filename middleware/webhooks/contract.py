@@ -11,10 +11,12 @@ Bounds: a topic is 1..``MAX_TOPIC_BYTES`` bytes of printable ASCII; a payload at
 ``MAX_PAYLOAD_BYTES`` bytes.
 
 Gas of ``requestCallback``: ``REQUEST_GAS`` (5,000) base + one storage read (2,100) and
-one write of the counter (20,000 for the first request, 5,000 after) + the event
-(375 + 4 x 375 topics + 8 per byte of ABI-encoded data, i.e. 8 x (160 + topic and
-payload rounded up to 32 bytes)). A 32-byte payload with a 16-byte topic costs
-5,000 + 2,100 + 5,000 + 1,875 + 8 x 224 = 15,767 gas. ``requestCount()`` costs 200 + 2,100.
+one write of the counter (20,000 for the very first request, 5,000 after) + the event
+(375 + 4 x 375 for the topics + 8 per byte of ABI-encoded data, which is 128 bytes plus
+topic and payload each rounded up to 32 bytes). With a 16-byte topic and a 32-byte
+payload: 5,000 + 2,100 + 5,000 + 1,875 + 8 x 192 = 15,511 gas (30,511 for the first
+request of the chain), on top of the transaction's intrinsic and call-data gas.
+``requestCount()`` costs 200 + 2,100.
 
 Storage: slot 0 holds the number of requests made so far.
 """
