@@ -30,6 +30,7 @@ def bpm_check(file: Path, json_output: bool) -> None:
         except DefinitionError as exc:
             raise CommandError(f"{file}: {exc}", details={"path": exc.path}) from exc
     facts = summary(definition)
+    ends = [state.name for state in definition.states if state.end]
     emit(
         json_output,
         {"file": str(file), "valid": True, **facts},
@@ -37,7 +38,7 @@ def bpm_check(file: Path, json_output: bool) -> None:
             f"{file}: valid process '{definition.name}' version {definition.version}",
             f"  roles        {', '.join(definition.roles)}",
             f"  data fields  {', '.join(f'{f.name}:{f.type.value}' for f in definition.fields) or 'none'}",
-            f"  states       {facts['states']} (start '{definition.start}', end: {', '.join(facts['endStates'])})",
+            f"  states       {facts['states']} (start '{definition.start}', end: {', '.join(ends)})",
             f"  transitions  {facts['transitions']} ({facts['timers']} timers)",
         ],
     )

@@ -22,13 +22,27 @@ for guard evaluation, bounded by ``GUARD_GAS_LIMIT`` per call.
 from __future__ import annotations
 
 import functools
-from typing import Callable, ParamSpec, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import ParamSpec, TypeVar
 
 from middleware.bpm.definition import Definition, minified, parse_definition
 from middleware.bpm.errors import BpmError
 from middleware.bpm.guards import GUARD_GAS_LIMIT
-from middleware.bpm.instance import HistoryEntry, Instance, complete_task, fire_timer, next_due, start
-from middleware.bpm.records import InstanceRecord, decode_history, decode_instance, definition_id_of, encode_history
+from middleware.bpm.instance import (
+    HistoryEntry,
+    Instance,
+    complete_task,
+    fire_timer,
+    next_due,
+    start,
+)
+from middleware.bpm.records import (
+    InstanceRecord,
+    decode_history,
+    decode_instance,
+    definition_id_of,
+    encode_history,
+)
 from middleware.bpm.timers import DueTimer, TimerHeap
 from middleware.bpm.values import decode_values, encode_values
 from middleware.rules.gas import GasMeter
@@ -143,7 +157,8 @@ class WorkflowContract(NativeContract):
         spec = state.task(task)
         values: dict[str, Value] = {}
         if spec is not None:
-            types = [definition.field_type(name) for name in spec.sets]
+            declared = {f.name: f.type for f in definition.fields}
+            types = [declared[name] for name in spec.sets]
             decoded = self._guarded(decode_values, types, spec.sets, data)
             values = dict(zip(spec.sets, decoded))
         meter = GasMeter(GUARD_GAS_LIMIT, sink=ctx.charge)

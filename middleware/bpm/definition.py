@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from middleware.bpm.errors import DefinitionError
 from middleware.bpm.graph import check_graph
@@ -140,10 +141,6 @@ class Definition:
     def state(self, name: str) -> State:
         """The state called ``name`` (``KeyError`` if the definition has none)."""
         return self._by_name[name]
-
-    def has_state(self, name: str) -> bool:
-        """Whether the definition declares state ``name``."""
-        return name in self._by_name
 
     def field_type(self, name: str) -> ValueType | None:
         """The type of data field ``name``, or None when there is no such field."""

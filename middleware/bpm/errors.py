@@ -40,3 +40,7 @@ class GuardError(InstanceError):
 
 class NoTransitionError(InstanceError):
     """A task completion for which no transition's guard holds: the instance stays where it is."""
+
+
+class RecordError(BpmError):
+    """Stored bytes that are not a record of the expected shape (a corrupted state)."""

@@ -13,11 +13,16 @@ over like one whose guard is false, as no transaction is there to refuse).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from middleware.bpm.errors import DefinitionError, GuardError
-from middleware.rules.errors import PositionedError, RuleSyntaxError, RulesError, RuleTypeError
+from middleware.rules.errors import (
+    PositionedError,
+    RulesError,
+    RuleSyntaxError,
+    RuleTypeError,
+)
 from middleware.rules.expressions import Expression, parse_expression
 from middleware.rules.gas import GasMeter
 from middleware.rules.values import Value, ValueType
@@ -35,10 +40,6 @@ class Guard:
 
     text: str
     expression: Expression
-
-    def names(self) -> tuple[str, ...]:
-        """The variables the guard reads."""
-        return self.expression.names()
 
     def holds(self, variables: Mapping[str, Value], meter: GasMeter) -> bool:
         """Evaluate the guard (statically a bool); raise ``GuardError`` if evaluation fails or runs out of gas."""

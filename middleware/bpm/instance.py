@@ -25,15 +25,21 @@ Semantics:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
 
 from middleware.bpm.definition import RESERVED_TASK_NAMES, Definition, Transition
-from middleware.bpm.errors import DataError, GuardError, InstanceError, NoTransitionError, RoleError
+from middleware.bpm.errors import (
+    DataError,
+    GuardError,
+    InstanceError,
+    NoTransitionError,
+    RoleError,
+)
 from middleware.bpm.guards import ENTERED_AT, NOW
 from middleware.bpm.values import check_value
-from middleware.rules.values import ADDRESS_BYTES, Value
 from middleware.rules.gas import GasMeter
+from middleware.rules.values import ADDRESS_BYTES, Value
 
 START_CAUSE, TIMER_CAUSE = RESERVED_TASK_NAMES
 ZERO_ADDRESS = b"\x00" * ADDRESS_BYTES

@@ -14,12 +14,9 @@ from dataclasses import dataclass
 import msgpack
 
 from middleware.bpm.definition import Definition
+from middleware.bpm.errors import RecordError
 from middleware.bpm.instance import HistoryEntry, Instance
 from middleware.bpm.values import decode_values, encode_values
-
-
-class RecordError(ValueError):
-    """Stored bytes that are not a record of the expected shape (a corrupted state)."""
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ class DueTimer:
         return self.due << ID_BITS | self.instance_id
 
     @classmethod
-    def unpack(cls, word: int) -> "DueTimer":
+    def unpack(cls, word: int) -> DueTimer:
         """The entry stored as ``word``."""
         return cls(word >> ID_BITS, word & MAX_ID)
 

@@ -7,7 +7,7 @@ travel ABI-encoded as ``int256``, ``bool``, ``string`` and ``address``.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import eth_abi
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import eth_abi
 import pytest
@@ -155,7 +156,7 @@ def test_role_data_and_guard_violations_revert_with_reasons_and_change_nothing(d
     deploy(driver, EXAMPLE.read_text())
     start(driver, 1)
     before = driver.storage_root()
-    pay = lambda payload: calldata("completeTask(uint256,string,bytes)", 1, "pay", payload)  # noqa: E731
+    pay = lambda payload: calldata("completeTask(uint256,string,bytes)", 1, "pay", payload)
     cases = [
         (SELLER, pay(eth_abi.encode(["int256"], [5])),
          "Workflow: task 'pay' may only be completed by the member bound to role 'escrow'"),
@@ -175,7 +176,7 @@ def test_role_data_and_guard_violations_revert_with_reasons_and_change_nothing(d
 
 def test_start_instance_checks_role_bindings_and_data(driver: Driver) -> None:
     deploy(driver, EXAMPLE.read_text())
-    start_call = lambda roles, members, data=b"": calldata(  # noqa: E731
+    start_call = lambda roles, members, data=b"": calldata(
         "startInstance(uint256,string[],address[],bytes)", 1, roles, members, data)
     assert driver.reason(BUYER, start_call(ROLE_NAMES[:3], MEMBERS[:3])) == "Workflow: role 'escrow' is not bound to an address"
     assert driver.reason(BUYER, start_call(ROLE_NAMES, MEMBERS[:3])) == "Workflow: 4 roles but 3 members"

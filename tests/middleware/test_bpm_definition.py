@@ -3,13 +3,19 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from middleware.bpm.check import check_file, summary
-from middleware.bpm.definition import MAX_DEFINITION_BYTES, MAX_STATES, minified, parse_definition
+from middleware.bpm.definition import (
+    MAX_DEFINITION_BYTES,
+    MAX_STATES,
+    minified,
+    parse_definition,
+)
 from middleware.bpm.errors import DefinitionError
 from middleware.rules.values import ValueType
 

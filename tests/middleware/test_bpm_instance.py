@@ -9,7 +9,14 @@ import pytest
 from middleware.bpm.check import check_file
 from middleware.bpm.definition import Definition, parse_definition
 from middleware.bpm.errors import DataError, InstanceError, NoTransitionError, RoleError
-from middleware.bpm.instance import HistoryEntry, Instance, complete_task, fire_timer, next_due, start
+from middleware.bpm.instance import (
+    HistoryEntry,
+    Instance,
+    complete_task,
+    fire_timer,
+    next_due,
+    start,
+)
 from middleware.rules.gas import GasMeter
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bpm" / "order-escrow.json"
