@@ -24,6 +24,7 @@ from vm.native.hooks import ConsensusInfo
 CMT = ETHER
 GENESIS_STAKE = 1_000_000 * CMT
 USER_BALANCE = 10_000_000 * CMT
+HOLDER = b"\x0b" * 20
 
 
 class GenesisParams(NativeContract):
@@ -155,8 +156,12 @@ def address_of(account: LocalAccount) -> bytes:
 
 
 def make_staking_chain(sign_tx: Callable[..., Any], validators: int = 4, users: int = 4,
-                       params: DposParams | None = None, stakes: Sequence[int] | None = None) -> StakingChain:
-    """A chain whose genesis validators each bond ``stakes`` (default 1,000,000 CMT) under ``params``."""
+                       params: DposParams | None = None, stakes: Sequence[int] | None = None,
+                       total_supply: int | None = None) -> StakingChain:
+    """A chain whose genesis validators each bond ``stakes`` (default 1,000,000 CMT) under ``params``.
+
+    ``total_supply`` tops the genesis up to that many wei with a holder account.
+    """
     keys = [ValidatorKey(seed=bytes([index + 1]) * 32) for index in range(validators)]
     owners = [Account.from_key(bytes([0x40 + index]) * 32) for index in range(validators)]
     people = [Account.from_key(bytes([0x80 + index]) * 32) for index in range(users)]
@@ -164,6 +169,8 @@ def make_staking_chain(sign_tx: Callable[..., Any], validators: int = 4, users: 
     genesis = [GenesisStake(address_of(o), k.public_key, s) for o, k, s in zip(owners, keys, stakes)]
     accounts = [GenesisAccount(address_of(a), balance=USER_BALANCE) for a in owners + people]
     accounts.append(GenesisAccount(STAKING_ADDRESS, balance=sum(stakes)))
+    if total_supply is not None:
+        accounts.append(GenesisAccount(HOLDER, balance=total_supply - sum(a.balance for a in accounts)))
     supply = sum(a.balance for a in accounts)
     natives = [GenesisParams(params or DposParams()),
                StakingContract(genesis, genesis_supply=supply, genesis_time=GENESIS_TIME)]
