@@ -92,6 +92,11 @@ class Session:
         )
         return SessionState(self.facts(), self._next_id, consumed)
 
+    @property
+    def network_size(self) -> tuple[int, int]:
+        """(alpha nodes, join nodes) of the Rete network."""
+        return self._network.node_counts
+
     # -- working memory ------------------------------------------------------------------------
 
     def facts(self) -> tuple[Fact, ...]:

@@ -46,3 +46,7 @@ class GasExhausted(RulesError):
         self.needed = needed
         self.what = what
         super().__init__(f"out of gas: {what} needs {needed} gas in total, limit {limit}")
+
+
+class SourceFileError(RulesError):
+    """A rule file cannot be read: missing, unreadable, too large or not UTF-8."""
