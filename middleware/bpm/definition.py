@@ -235,7 +235,7 @@ def _required(obj: Mapping[str, Any], key: str, path: str) -> Any:
 
 
 def _list(value: Any, path: str, limit: int, what: str) -> list[Any]:
-    if not isinstance(value, list):
+    if not isinstance(value, list) or isinstance(value, _Pairs):
         raise DefinitionError(path, f"expected a list, got {_kind(value)}")
     if len(value) > limit:
         raise DefinitionError(path, f"{len(value)} {what}, limit {limit}")

@@ -106,6 +106,8 @@ OPEN_T = ["states", "open", "transitions"]
         (set_at(["name"], "has space"), "name", "process name"),
         (set_at(["roles"], ["buyer", "buyer"]), "roles[1]", "duplicate role 'buyer'"),
         (set_at(["roles"], []), "roles", "at least one role"),
+        (set_at(["roles"], {"buyer": "seller"}), "roles", "expected a list, got an object"),
+        (set_at(OPEN_T, {"to": "done"}), "states.open.transitions", "expected a list, got an object"),
         (set_at(["data", "amount"], "float"), "data.amount", "unknown type 'float'"),
         (set_at(["data", "now"], "int"), "data.now", "reserved"),
         (set_at(["data", "2x"], "int"), "data.2x", "is not a name"),
