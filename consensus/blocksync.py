@@ -20,7 +20,7 @@ Requests
 Verification (``next_to_apply``)
     Block ``h`` must extend the last applied block, match its chain id,
     validator-set hash, last-commit hash and evidence hash, and be finalised by
-    +2/3 of ``validators_at(h)``: through the commit its sender attached, or,
+    +2/3 of the validator set of ``h``: through the commit its sender attached, or,
     when the sender attached none, through the ``last_commit`` of block
     ``h + 1``. A block failing a check is dropped and its sender reported as
     misbehaving, together with every other block it sent; the height is asked
@@ -28,10 +28,25 @@ Verification (``next_to_apply``)
     block's ``last_commit``, both blocks are dropped and asked again, and the
     sender of the unproven block (who withheld the proof) is reported.
 
+Validator sets
+    ``validators_at`` is asked once, for the first height; from there the pool
+    follows the sets the verified headers announce: when block ``h``'s
+    ``next_validators_hash`` differs from its own set, the response must carry
+    the set of ``h + 1`` and the set must hash to it. So a node that stores
+    blocks without executing them (fast sync) learns every set from the chain,
+    and ``SyncedBlock.next_validators`` tells it when to record one.
+
+Receipts (fast sync)
+    A pool built with ``require_receipts`` asks for each block's receipts (opaque
+    bytes here: the application verifies them against the header's receipts
+    root, ``BlockSyncService`` reports the sender when they do not) and treats a
+    response without them as misbehaviour.
+
 Messages
     The block-sync channel carries ``StatusRequest``, ``StatusResponse``,
     ``BlockRequest``, ``BlockResponse`` (a block with the commit that
-    finalised it) and ``NoBlockResponse``: one tag byte, then RLP using the
+    finalised it, its receipts when asked, the next validator set when it
+    changes) and ``NoBlockResponse``: one tag byte, then RLP using the
     encodings of ``consensus.types``. Decoding is strict (no trailing bytes,
     canonical integers) and bounded, and raises ``BlockSyncDecodeError``.
 """
@@ -42,10 +57,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import rlp
-from rlp.sedes import CountableList, List, big_endian_int
+from rlp.sedes import CountableList, List, big_endian_int, binary
 
 from consensus.commit import verify_commit
-from consensus.errors import ConsensusError, InvalidBlock
+from consensus.errors import ConsensusError, InvalidBlock, InvalidValidatorUpdate
 from consensus.types import Block, Commit, evidence_root
 from consensus.validators import ValidatorSet
 
@@ -86,17 +101,24 @@ class StatusResponse:
 
 @dataclass(frozen=True)
 class BlockRequest:
-    """Ask a peer for the block at ``height``."""
+    """Ask a peer for the block at ``height`` (and its receipts if ``with_receipts``)."""
 
     height: int
+    with_receipts: bool = False
 
 
 @dataclass(frozen=True)
 class BlockResponse:
-    """A committed block and the commit that finalised it (``None`` for a genesis block)."""
+    """A committed block, the commit that finalised it (``None`` for a genesis block) and what sync needs of it.
+
+    ``receipts``: the block's stored receipt records, if they were asked for.
+    ``next_validators``: the validator set of the next height, when it differs from the block's.
+    """
 
     block: Block
     commit: Commit | None
+    receipts: tuple[bytes, ...] | None = None
+    next_validators: ValidatorSet | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +139,12 @@ _TAG_NO_BLOCK_RESPONSE = 5
 _EMPTY_SEDES = List([])
 _HEIGHT_SEDES = List([big_endian_int])
 _RANGE_SEDES = List([big_endian_int, big_endian_int])
-_BLOCK_RESPONSE_SEDES = List([Block, CountableList(Commit, max_length=1)])
+_BLOCK_RESPONSE_SEDES = List([
+    Block,
+    CountableList(Commit, max_length=1),
+    CountableList(CountableList(binary), max_length=1),  # the receipt records, if asked for
+    CountableList(binary, max_length=1),  # the next validator set, if it changes
+])
 
 
 def encode_message(message: BlockSyncMessage) -> bytes:
@@ -127,10 +154,13 @@ def encode_message(message: BlockSyncMessage) -> bytes:
     if isinstance(message, StatusResponse):
         return bytes([_TAG_STATUS_RESPONSE]) + rlp.encode([message.base, message.height], _RANGE_SEDES)
     if isinstance(message, BlockRequest):
-        return bytes([_TAG_BLOCK_REQUEST]) + rlp.encode([message.height], _HEIGHT_SEDES)
+        return bytes([_TAG_BLOCK_REQUEST]) + rlp.encode([message.height, int(message.with_receipts)], _RANGE_SEDES)
     if isinstance(message, BlockResponse):
         commits = [] if message.commit is None else [message.commit]
-        return bytes([_TAG_BLOCK_RESPONSE]) + rlp.encode([message.block, commits], _BLOCK_RESPONSE_SEDES)
+        receipts = [] if message.receipts is None else [list(message.receipts)]
+        validators = [] if message.next_validators is None else [message.next_validators.encode()]
+        return bytes([_TAG_BLOCK_RESPONSE]) + rlp.encode([message.block, commits, receipts, validators],
+                                                         _BLOCK_RESPONSE_SEDES)
     if isinstance(message, NoBlockResponse):
         return bytes([_TAG_NO_BLOCK_RESPONSE]) + rlp.encode([message.height], _HEIGHT_SEDES)
     raise TypeError(f"not a block-sync message: {type(message).__name__}")
@@ -154,17 +184,27 @@ def decode_message(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> B
             if not 0 <= base <= height <= MAX_HEIGHT:
                 raise BlockSyncDecodeError(f"status range {base}..{height} is not a valid range")
             return StatusResponse(base=base, height=height)
-        if tag in (_TAG_BLOCK_REQUEST, _TAG_NO_BLOCK_RESPONSE):
+        if tag == _TAG_BLOCK_REQUEST:
+            height, flag = rlp.decode(body, _RANGE_SEDES)
+            if height > MAX_HEIGHT or flag > 1:
+                raise BlockSyncDecodeError(f"block request for height {height} with flag {flag} out of range")
+            return BlockRequest(height, with_receipts=bool(flag))
+        if tag == _TAG_NO_BLOCK_RESPONSE:
             (height,) = rlp.decode(body, _HEIGHT_SEDES)
             if height > MAX_HEIGHT:
                 raise BlockSyncDecodeError(f"height {height} out of range")
-            return BlockRequest(height) if tag == _TAG_BLOCK_REQUEST else NoBlockResponse(height)
+            return NoBlockResponse(height)
         if tag == _TAG_BLOCK_RESPONSE:
-            block, commits = rlp.decode(body, _BLOCK_RESPONSE_SEDES)
+            block, commits, receipts, validators = rlp.decode(body, _BLOCK_RESPONSE_SEDES)
             if block.number > MAX_HEIGHT:
                 raise BlockSyncDecodeError(f"block height {block.number} out of range")
-            return BlockResponse(block=block, commit=commits[0] if commits else None)
-    except (rlp.exceptions.RLPException, RecursionError) as exc:
+            return BlockResponse(
+                block=block,
+                commit=commits[0] if commits else None,
+                receipts=tuple(receipts[0]) if receipts else None,
+                next_validators=ValidatorSet.decode(validators[0]) if validators else None,
+            )
+    except (rlp.exceptions.RLPException, RecursionError, InvalidValidatorUpdate) as exc:
         raise BlockSyncDecodeError(f"malformed block-sync message (type {tag}): {exc}") from None
     raise BlockSyncDecodeError(f"unknown block-sync message type {tag}")
 
@@ -184,6 +224,14 @@ class BlockSource(Protocol):
         """The commit that finalised the block at ``height``, or ``None``."""
         ...
 
+    def get_receipt_records(self, block_hash: bytes) -> list[bytes]:
+        """The stored receipts of a block, in transaction order."""
+        ...
+
+    def get_validator_set(self, height: int) -> ValidatorSet | None:
+        """The validator set in force at ``height``."""
+        ...
+
 
 def answer_request(request: StatusRequest | BlockRequest, source: BlockSource, base: int = 0) -> BlockSyncMessage:
     """The response to a peer's request, served from ``source`` (whose lowest served block is ``base``)."""
@@ -193,11 +241,33 @@ def answer_request(request: StatusRequest | BlockRequest, source: BlockSource, b
     if base <= request.height <= latest:
         block = source.get_block_by_number(request.height)
         if block is not None:
-            return BlockResponse(block=block, commit=source.get_seen_commit(request.height))
+            header = block.header
+            receipts = tuple(source.get_receipt_records(block.hash)) if request.with_receipts else None
+            next_validators = None
+            if header.next_validators_hash != header.validators_hash:
+                next_validators = source.get_validator_set(request.height + 1)
+            return BlockResponse(block=block, commit=source.get_seen_commit(request.height), receipts=receipts,
+                                 next_validators=next_validators)
     return NoBlockResponse(height=request.height)
 
 
 # -- the pool --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncedBlock:
+    """A block the pool verified, with the commit that finalised it and what its sender attached.
+
+    ``receipts`` are the sender's (unverified) receipt records, when the pool
+    requires them; ``next_validators`` is the set of the next height when the
+    block's header announces a change (verified against that header).
+    """
+
+    block: Block
+    commit: Commit
+    sender: str
+    receipts: tuple[bytes, ...] | None
+    next_validators: ValidatorSet | None
 
 
 @dataclass(frozen=True)
@@ -229,6 +299,8 @@ class _Slot:
     block: Block | None = None
     commit: Commit | None = None
     sender: PeerId | None = None
+    receipts: tuple[bytes, ...] | None = None
+    next_validators: ValidatorSet | None = None
 
 
 class BlockSyncPool:
@@ -243,6 +315,8 @@ class BlockSyncPool:
         validators_at: Callable[[int], ValidatorSet],
         now_ms: int,
         check_block: Callable[[Block], None] | None = None,
+        require_receipts: bool = False,
+        stop_height: int = MAX_HEIGHT,
         max_pending_requests: int = DEFAULT_MAX_PENDING_REQUESTS,
         max_pending_per_peer: int = DEFAULT_MAX_PENDING_PER_PEER,
         request_timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS,
@@ -252,9 +326,11 @@ class BlockSyncPool:
         """Sync from ``start_height``, whose parent (the last applied block) has hash ``parent_hash``.
 
         ``validators_at(h)`` is the validator set that must sign block ``h``; it is
-        only asked for the next height to apply, after every lower block was applied.
+        only asked for ``start_height``, the pool follows the sets the headers announce.
         ``check_block``, if given, checks what the commit does not cover (the
         transactions against the header's root) and raises ``InvalidBlock``.
+        ``require_receipts``: every block response must carry the block's receipts.
+        ``stop_height``: the last block to fetch (fast sync's pivot).
         ``now_ms`` is the start time, from which the caught-up grace period runs.
         """
         for name, value in (("max_pending_requests", max_pending_requests),
@@ -271,6 +347,9 @@ class BlockSyncPool:
         self._chain_id = chain_id
         self._validators_at = validators_at
         self._check_block = check_block
+        self._require_receipts = require_receipts
+        self._stop_height = stop_height
+        self._validators: ValidatorSet | None = None
         self._started_ms = now_ms
         self._max_pending = max_pending_requests
         self._max_per_peer = max_pending_per_peer
@@ -287,6 +366,11 @@ class BlockSyncPool:
     def height(self) -> int:
         """The next height to apply (one above the last applied block)."""
         return self._height
+
+    @property
+    def require_receipts(self) -> bool:
+        """Whether block requests ask for receipts (fast sync)."""
+        return self._require_receipts
 
     @property
     def max_peer_height(self) -> int:
@@ -319,7 +403,7 @@ class BlockSyncPool:
     def next_requests(self, now_ms: int) -> list[tuple[PeerId, int]]:
         """Expire overdue requests and return the new ``(peer_id, height)`` block requests to send."""
         self._expire(now_ms)
-        top = min(self._height + self._max_ahead - 1, self.max_peer_height)
+        top = min(self._height + self._max_ahead - 1, self.max_peer_height, self._stop_height)
         in_flight = sum(1 for slot in self._slots.values() if slot.assigned is not None)
         requests: list[tuple[PeerId, int]] = []
         for height in range(self._height, top + 1):
@@ -368,7 +452,9 @@ class BlockSyncPool:
 
     # -- responses ---------------------------------------------------------------
 
-    def add_block(self, peer_id: PeerId, block: Block, commit: Commit | None) -> Misbehaviour | None:
+    def add_block(self, peer_id: PeerId, block: Block, commit: Commit | None,
+                  receipts: tuple[bytes, ...] | None = None,
+                  next_validators: ValidatorSet | None = None) -> Misbehaviour | None:
         """Take a block response; returns the misbehaviour if the peer sent something it was not asked for.
 
         A late answer to a request that timed out, or a second copy of a block
@@ -381,10 +467,13 @@ class BlockSyncPool:
         if commit is not None and (commit.height != height or commit.block_hash != block.hash):
             return self._fault(peer_id, f"sent block {height} with a commit for height {commit.height} "
                                         f"block 0x{commit.block_hash.hex()}")
+        if self._require_receipts and receipts is None:
+            return self._fault(peer_id, f"sent block {height} without the receipts asked for")
         slot = self._slots.get(height)
         if height < self._height or slot is None or slot.block is not None:
             return None
         slot.block, slot.commit, slot.sender = block, commit, peer_id
+        slot.receipts, slot.next_validators = receipts, next_validators
         slot.assigned = None
         return None
 
@@ -414,21 +503,21 @@ class BlockSyncPool:
 
     # -- application -------------------------------------------------------------
 
-    def next_to_apply(self) -> tuple[Block, Commit] | None:
+    def next_to_apply(self) -> SyncedBlock | None:
         """The next block, verified, with the commit that finalised it; ``None`` if it is not provable yet.
 
-        The pool moves past the block it returns: the caller applies it (storing
-        the commit as its seen commit) before asking for the next one, so that
-        ``validators_at`` reflects it. Peers found lying are queued for
-        ``take_misbehaviours``.
+        The pool moves past the block it returns (the caller stores the commit as
+        its seen commit). Peers found lying are queued for ``take_misbehaviours``.
         """
         height = self._height
         slot = self._slots.get(height)
         if slot is None or slot.block is None or slot.sender is None:
             return None
         block, sender = slot.block, slot.sender
-        validators = self._validators_at(height)
-        problem = self._header_problem(block, validators)
+        if self._validators is None:
+            self._validators = self._validators_at(height)
+        validators = self._validators
+        problem = self._header_problem(block, validators) or self._next_validators_problem(slot, validators)
         if problem is not None:
             self._report(sender, f"block {height}: {problem}")
             return None
@@ -474,12 +563,28 @@ class BlockSyncPool:
                 return str(exc)
         return None
 
-    def _pop(self, commit: Commit) -> tuple[Block, Commit]:
-        slot = self._slots.pop(self._height)
+    @staticmethod
+    def _next_validators_problem(slot: _Slot, validators: ValidatorSet) -> str | None:
+        """Why the validator set the block's header announces for the next height is missing or wrong."""
         assert slot.block is not None
+        announced = slot.block.header.next_validators_hash
+        if announced == validators.hash:
+            slot.next_validators = None  # unchanged: whatever was attached is irrelevant
+            return None
+        if slot.next_validators is None:
+            return "announces a new validator set but came without it"
+        if slot.next_validators.hash != announced:
+            return "came with a validator set other than the one its header announces"
+        return None
+
+    def _pop(self, commit: Commit) -> SyncedBlock:
+        slot = self._slots.pop(self._height)
+        assert slot.block is not None and slot.sender is not None and self._validators is not None
         self._height += 1
         self._parent_hash = slot.block.hash
-        return slot.block, commit
+        if slot.next_validators is not None:
+            self._validators = slot.next_validators
+        return SyncedBlock(slot.block, commit, slot.sender, slot.receipts, slot.next_validators)
 
     # -- misbehaviour ------------------------------------------------------------
 
@@ -497,6 +602,7 @@ class BlockSyncPool:
     @staticmethod
     def _drop(slot: _Slot) -> None:
         slot.block, slot.commit, slot.sender = None, None, None
+        slot.receipts, slot.next_validators = None, None
 
     # -- switching to consensus --------------------------------------------------
 

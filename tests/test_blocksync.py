@@ -124,7 +124,7 @@ def run_sync(pool: BlockSyncPool, peers: dict[str, Callable[[int], Answer | None
                 if fault is not None:
                     run.faults.append(fault)
         while (item := pool.next_to_apply()) is not None:
-            run.applied.append(item)
+            run.applied.append((item.block, item.commit))
         run.faults.extend(pool.take_misbehaviours())
         if pool.is_caught_up(now):
             run.caught_up_at = now
@@ -175,7 +175,7 @@ def test_out_of_order_arrival_is_applied_in_order(chain: list[Answer]) -> None:
             assert pool.next_to_apply() is None
     applied = []
     while (item := pool.next_to_apply()) is not None:
-        applied.append(item[0].number)
+        applied.append(item.block.number)
     assert applied == [1, 2, 3, 4, 5, 6]
 
 
@@ -186,9 +186,10 @@ def test_a_block_without_its_commit_waits_for_the_next_block(chain: list[Answer]
     assert pool.add_block("a", chain[1][0], None) is None
     assert pool.next_to_apply() is None
     assert pool.add_block("a", chain[2][0], None) is None
-    block, commit = pool.next_to_apply() or (None, None)
-    assert block == chain[1][0]
-    assert commit == chain[2][0].last_commit
+    synced = pool.next_to_apply()
+    assert synced is not None
+    assert synced.block == chain[1][0]
+    assert synced.commit == chain[2][0].last_commit
     assert pool.next_to_apply() is None  # block 2 has no proof yet
 
 
@@ -469,7 +470,7 @@ def test_nodes_sync_from_peers_serving_their_chain_store(tmp_path: Path, chain: 
             assert isinstance(response, BlockResponse)
             assert pool.add_block(peer_id, response.block, response.commit) is None
         while (item := pool.next_to_apply()) is not None:
-            follower.commit_block(item[0], [], item[1], {})
+            follower.commit_block(item.block, [], item.commit, {})
         now += 10
     assert follower.latest_height() >= 19
     for height in range(follower.latest_height() + 1):
