@@ -67,7 +67,6 @@ log = logging.getLogger(__name__)
 
 MAX_ADMIN_SUBSCRIPTIONS = 256
 ORACLE_TIP = 1_000_000_000  # 1 gwei priority fee on oracle transactions
-LATEST = -1
 
 
 class LevelDBOutboxStore:
@@ -169,7 +168,8 @@ class OracleSubmitter:
         """Estimate, sign and admit a call of ``to``; ``SubmissionRejected`` if it would revert or is refused."""
         async with self._lock:
             try:
-                gas = await self._backend.estimate_gas(CallRequest(sender=self._address, to=to, data=data), LATEST)
+                latest = await self._backend.latest_height()
+                gas = await self._backend.estimate_gas(CallRequest(sender=self._address, to=to, data=data), latest)
                 base_fee = await self._backend.next_base_fee()
                 nonce = await self._backend.pending_nonce(self._address)
                 signed = self._account.sign_transaction({
