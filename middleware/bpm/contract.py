@@ -25,7 +25,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
-from middleware.bpm.definition import Definition, minified, parse_definition
+from middleware.bpm.definition import MAX_ROLES, Definition, minified, parse_definition
 from middleware.bpm.errors import BpmError
 from middleware.bpm.guards import GUARD_GAS_LIMIT
 from middleware.bpm.instance import (
@@ -56,7 +56,6 @@ DEFINITION_COUNT_SLOT = 0
 INSTANCE_COUNT_SLOT = 1
 MAX_TIMERS_PER_BLOCK = 64  # timers examined (fired or passed over) per block
 MAX_HEAP_POPS_PER_BLOCK = 256  # index entries taken per block, stale ones included
-MAX_ROLE_BINDINGS = 16
 DEFINITION_BYTE_GAS = 8
 DEFINITION_DEPLOYED = "DefinitionDeployed(uint256,address,string,uint256)"
 INSTANCE_STARTED = "InstanceStarted(uint256,uint256,address)"
@@ -125,8 +124,8 @@ class WorkflowContract(NativeContract):
         definition = _parsed(self._definition_text(ctx, definition_id))
         if len(roles) != len(members):
             raise NativeContractError(f"Workflow: {len(roles)} roles but {len(members)} members")
-        if len(roles) > MAX_ROLE_BINDINGS:
-            raise NativeContractError(f"Workflow: {len(roles)} role bindings, limit {MAX_ROLE_BINDINGS}")
+        if len(roles) > MAX_ROLES:
+            raise NativeContractError(f"Workflow: {len(roles)} role bindings, limit {MAX_ROLES}")
         bindings: dict[str, bytes] = {}
         for role, member in zip(roles, members):
             if role in bindings:
