@@ -6,7 +6,11 @@ from hypothesis import strategies as st
 
 from consensus.dpos.params import DposParams
 from consensus.dpos.records import Delegation
-from consensus.dpos.rewards import split_block_reward, split_by_weight, split_candidate_reward
+from consensus.dpos.rewards import (
+    split_block_reward,
+    split_by_weight,
+    split_candidate_reward,
+)
 from consensus.dpos.store import Member
 from tests.dpos.harness import CANDIDATE_FIELDS, CMT, MEMBER
 
