@@ -325,3 +325,22 @@ def test_the_stored_definition_parses_to_the_deployed_one(driver: Driver) -> Non
     deploy(driver, text)
     stored = driver.view("getDefinition(uint256)", ["string", "uint256", "string"], 1)[2]
     assert parse_definition(stored) == parse_definition(text)
+
+
+def test_two_chains_running_the_same_calls_reach_the_same_state_roots(memory_chain, sign_tx) -> None:
+    def scenario() -> list[bytes]:
+        accounts = [GenesisAccount(addr(a), balance=1_000 * ETHER) for a in (BUYER, SELLER, ARBITER, ESCROW, OTHER)]
+        driver = Driver(memory_chain(accounts, natives=[WorkflowContract()]), sign_tx)
+        deploy(driver, EXAMPLE.read_text())
+        start(driver, 1)
+        start(driver, 1)
+        complete(driver, ESCROW, 1, "pay", ["int256"], [4])
+        complete(driver, ESCROW, 2, "pay", ["int256"], [5])
+        complete(driver, SELLER, 1, "ship", ["string"], ["a"])
+        complete(driver, SELLER, 2, "ship", ["string"], ["b"])
+        roots = [driver.chain.root]
+        events = transitions(driver.block(at=driver.now + WEEK).block_events)
+        assert [event[0] for event in events] == [1, 2]
+        return roots + [driver.chain.root]
+
+    assert scenario() == scenario()
