@@ -10,7 +10,9 @@ deactivated or withdrew), the active, unjailed candidates with at least
 so ties are broken deterministically. The first ``max_validators`` are the
 validators, the next ``backup_validators`` the backups; voting powers follow
 ``voting_power``. A candidate's pending consensus key (from an update of its
-candidacy) is swapped in at the election.
+candidacy) is swapped in at the election. An election that finds no
+eligible candidate keeps the set in force (consensus cannot run without
+validators).
 
 Consensus learns of changes through ``ValidatorUpdate``s: first every former
 validator key that is no longer a validator (power 0) in former rank order,

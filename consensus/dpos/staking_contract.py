@@ -30,9 +30,18 @@ from consensus.dpos import candidacy, delegation
 from consensus.dpos.election import elect, validator_updates
 from consensus.dpos.errors import DposError, InvalidAmount
 from consensus.dpos.events import (
-    BLOCK_AWARD, CANDIDATE_ACTIVATED, CANDIDATE_DECLARED, CANDIDATE_UPDATED, CANDIDATE_VERIFIED,
-    CANDIDATE_WITHDRAWN, COMMISSION_RATE_SET, DELEGATED, ELECTED, OWNERSHIP_TRANSFER_STARTED,
-    OWNERSHIP_TRANSFERRED, WITHDRAWN,
+    BLOCK_AWARD,
+    CANDIDATE_ACTIVATED,
+    CANDIDATE_DECLARED,
+    CANDIDATE_UPDATED,
+    CANDIDATE_VERIFIED,
+    CANDIDATE_WITHDRAWN,
+    COMMISSION_RATE_SET,
+    DELEGATED,
+    ELECTED,
+    OWNERSHIP_TRANSFER_STARTED,
+    OWNERSHIP_TRANSFERRED,
+    WITHDRAWN,
 )
 from consensus.dpos.inflation import award
 from consensus.dpos.params import DposParams, load_params
@@ -40,7 +49,15 @@ from consensus.dpos.records import Candidate, Delegation, Description
 from consensus.dpos.rewards import credit_candidate, settle, split_block_reward
 from consensus.dpos.slashing import punish_double_signs, track_downtime
 from consensus.dpos.store import (
-    BURNED, GENESIS_SUPPLY, GENESIS_TIME, LAST_AWARD_TIME, MINTED, NEXT_CANDIDATE_ID, POOL, REELECT, Member,
+    BURNED,
+    GENESIS_SUPPLY,
+    GENESIS_TIME,
+    LAST_AWARD_TIME,
+    MINTED,
+    NEXT_CANDIDATE_ID,
+    POOL,
+    REELECT,
+    Member,
     StakingStore,
 )
 from consensus.dpos.supply import holdings, supply, total_supply
@@ -200,6 +217,8 @@ class StakingContract(NativeContract):
                 store.put_candidate(replace(candidate, pub_key=candidate.pending_pub_key, pending_pub_key=b""))
         new = elect(store.candidates(), params.max_validators, params.backup_validators,
                     params.validator_size_threshold_bp)
+        if not any(not m.is_backup for m in new):
+            new = old  # consensus cannot run without validators: the set in force stays
         store.put_elected(new)
         store.set_counter(REELECT, 0)
         validators = [m for m in new if not m.is_backup]

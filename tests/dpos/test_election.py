@@ -73,3 +73,10 @@ def test_genesis_powers_equal_what_election_computes(staking_chain) -> None:
     sc = staking_chain(validators=3, stakes=stakes)
     validators = sc.call("getValidators()", [f"{MEMBER}[]"])[0]
     assert tuple(v[2] for v in validators) == consensus_powers(stakes, DposParams().validator_size_threshold_bp)
+
+
+def test_an_election_without_eligible_candidates_keeps_the_set(staking_chain) -> None:
+    sc = staking_chain(validators=1)
+    result = sc.block([sc.tx(sc.owners[0], "deactivateCandidacy()")])
+    assert result.validator_updates == ()
+    assert [v[1] for v in sc.call("getValidators()", [f"{MEMBER}[]"])[0]] == [sc.keys[0].public_key]

@@ -73,7 +73,7 @@ def test_signers_share_ninety_percent_by_power_and_backups_ten(staking_chain) ->
     validators = sc.call("getValidators()", [f"{MEMBER}[]"])[0]
     sc.block(signed=[validators[0][1]])  # only the first validator signed the previous block
     awards = dict(sc.call("getAwardInfos()", ["(address,uint256)[]"])[0])
-    first, second, backup = (o.address.lower() for o in sc.owners)
+    first, _, backup = (o.address.lower() for o in sc.owners)
     assert set(awards) == {first, backup}
     total = awards[first] + awards[backup]
     assert awards[first] == total * 90 // 100
