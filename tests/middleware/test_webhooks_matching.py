@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.util
 import json
+import time
+from pathlib import Path
 
 import eth_abi
 import pytest
@@ -162,3 +165,16 @@ def test_re_dating_a_signature_breaks_it() -> None:
     with pytest.raises(SignatureError, match="does not match"):
         verify(b"k" * 16, f"t={timestamp + 200},v1={value}", b"x", now=300)
 
+
+
+def test_the_example_receiver_verifies_what_the_node_signs() -> None:
+    path = Path(__file__).resolve().parents[2] / "examples" / "webhooks" / "receiver.py"
+    module_spec = importlib.util.spec_from_file_location("webhook_receiver_example", path)
+    receiver = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(receiver)
+    body, now = b'{"idempotencyKey":"0x01-0"}', int(time.time())
+    assert receiver.verified(b"k" * 16, sign(b"k" * 16, now, body), body)
+    assert not receiver.verified(b"k" * 16, sign(b"k" * 16, now, body), body + b" ")
+    assert not receiver.verified(b"k" * 16, sign(b"k" * 16, now - 301, body), body)
+    assert not receiver.verified(b"k" * 16, "garbage", body)
+    assert receiver.signature_header(b"k" * 16, body, now) == sign(b"k" * 16, now, body)
