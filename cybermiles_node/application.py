@@ -44,6 +44,7 @@ from consensus.validators import Validator, ValidatorSet
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.txcache import DecodedTxCache
 from genesis.document import GenesisDocument
+from middleware.bpm.contract import WorkflowContract
 from middleware.webhooks.contract import WebhooksContract
 from vm.errors import BlockExecutionError, InvalidTransaction
 from vm.execution import BlockEnv, ChainExecutor, ExecutionResult, GenesisAccount
@@ -63,7 +64,7 @@ MAX_CACHED_RESULTS = 8
 
 def native_contracts() -> list[Any]:
     """The native contracts installed on this chain."""
-    return [VestingContract(), WebhooksContract()]
+    return [VestingContract(), WorkflowContract(), WebhooksContract()]
 
 
 def genesis_validator_set(genesis: GenesisDocument) -> ValidatorSet:

@@ -18,6 +18,7 @@ import click
 
 from consensus.errors import ConsensusError
 from cybermiles_node.cli.accounts import account
+from cybermiles_node.cli.bpm import add_bpm_commands
 from cybermiles_node.cli.contracts import call, deploy, send, transact
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
@@ -168,6 +169,7 @@ def status(home: Path | None, rpc_url: str | None, json_output: bool) -> None:
 for command in (account, send, deploy, call, transact, testnet):
     cli.add_command(command)
 add_webhook_commands(cli)
+add_bpm_commands(cli)
 
 
 def main() -> None:
