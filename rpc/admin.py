@@ -10,7 +10,8 @@ Methods (all answer JSON objects/lists):
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from rpc.dispatch import Handler
 from rpc.errors import InvalidParams

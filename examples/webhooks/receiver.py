@@ -70,7 +70,7 @@ def main() -> None:
     seen: set[str] = set()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             if length > MAX_BODY_BYTES:
                 self.send_response(413)

@@ -22,13 +22,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import aiohttp
 
 from middleware.webhooks.errors import OutboxError
 from middleware.webhooks.outbox import Outbox, OutboxEntry
-from middleware.webhooks.signing import ATTEMPT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+from middleware.webhooks.signing import (
+    ATTEMPT_HEADER,
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    sign,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +133,7 @@ class DeliveryDispatcher:
                 if 200 <= response.status < 300:
                     return None
                 return f"HTTP {response.status}"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "timed out"
         except (aiohttp.ClientError, OSError) as exc:
             return f"{type(exc).__name__}: {exc}"

@@ -21,7 +21,8 @@ import json
 import logging
 import re
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from aiohttp import web
 

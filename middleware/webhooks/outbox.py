@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 from middleware.webhooks.errors import OutboxError
 from middleware.webhooks.retry import RetryPolicy
@@ -61,7 +62,7 @@ class OutboxEntry:
         }, sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
-    def decode(cls, sequence: int, record: bytes) -> "OutboxEntry":
+    def decode(cls, sequence: int, record: bytes) -> OutboxEntry:
         """Inverse of ``encode``; ``OutboxError`` for a corrupt record."""
         try:
             item = json.loads(record)

@@ -6,9 +6,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import eth_abi
 import pytest
@@ -17,7 +18,12 @@ from web3 import Web3
 from cybermiles_node.cli.contracts import create_address
 from cybermiles_node.solc import compile_file
 from middleware.webhooks.errors import SignatureError
-from middleware.webhooks.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, verify
+from middleware.webhooks.signing import (
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    sign,
+    verify,
+)
 from tests.e2e.nodeproc import NodeProcess, cmnode, dev_account, free_port
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +48,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 try:
                     verify(RECEIVER_SECRET.encode(), self.headers.get(SIGNATURE_HEADER), body, int(time.time()))

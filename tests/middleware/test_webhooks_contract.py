@@ -7,7 +7,11 @@ import eth_abi
 import pytest
 from eth_account import Account
 from eth_hash.auto import keccak
-from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, function_signature_to_4byte_selector
+from eth_utils import (
+    event_abi_to_log_topic,
+    function_abi_to_4byte_selector,
+    function_signature_to_4byte_selector,
+)
 
 from cybermiles_node.solc import CompiledContract, compile_file
 from middleware.webhooks.contract import (

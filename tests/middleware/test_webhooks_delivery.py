@@ -14,7 +14,12 @@ from cybermiles_node.webhooks import LevelDBOutboxStore
 from middleware.webhooks.dispatcher import DeliveryDispatcher
 from middleware.webhooks.outbox import Delivery, Outbox
 from middleware.webhooks.retry import RetryPolicy
-from middleware.webhooks.signing import ATTEMPT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
+from middleware.webhooks.signing import (
+    ATTEMPT_HEADER,
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    verify,
+)
 
 SECRET = b"receiver secret 0123456789"
 
