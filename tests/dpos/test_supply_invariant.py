@@ -29,7 +29,7 @@ operation = st.one_of(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(operation, min_size=1, max_size=14))
 def test_supply_invariant_holds_at_every_block(sign_tx, ops: list[tuple[str, int, int, int]]) -> None:
     sc = make_staking_chain(sign_tx, validators=3, users=4, params=PARAMS)
