@@ -9,7 +9,9 @@ followed by its own, and runs only its own actions.
 
 Each constraint of a pattern is classified: one that reads only the pattern's
 own fields is an *alpha* test (checked once per fact); one that reads earlier
-bindings is a *beta* test (checked at the join with earlier facts).
+bindings is a *beta* test (checked at the join with earlier facts). The first
+beta test of the form ``field == $x.other`` also becomes the join's *equality
+index*: the join then only tries pairs whose two values are equal.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from middleware.rules.actions import (
     UpdateAction,
 )
 from middleware.rules.errors import FactError, RuleLimitError, RuleTypeError
-from middleware.rules.expressions import Evaluator, Expression, Reference
+from middleware.rules.expressions import Binary, Evaluator, Expression, Reference
 from middleware.rules.parser import parse_rules
 from middleware.rules.syntax import (
     ActionDecl,
@@ -60,6 +62,8 @@ class CompiledPattern:
     beta: tuple[Expression, ...]
     alpha_test: Callable[[tuple[Value, ...]], bool]
     beta_test: Callable[[tuple[tuple[Value, ...], ...]], bool]
+    equality: tuple[int, int, int] | None
+    """From the first beta test ``field == $x.other``: (field index, position of $x, other's index)."""
 
     @property
     def alpha_key(self) -> tuple[str, ...]:
@@ -224,9 +228,19 @@ class _RuleCompiler:
             where, index, _ = resolve(ref)
             return lambda env: env[where][index]  # type: ignore[index, no-any-return]
 
+        equality = None
+        for constraint in beta:
+            if isinstance(constraint, Binary) and constraint.operator == "==":
+                sides = (constraint.left, constraint.right)
+                own = [side for side in sides if isinstance(side, Reference) and side.binding is None]
+                other = [side for side in sides if isinstance(side, Reference) and side.binding is not None]
+                if own and other:
+                    equality = (resolve(own[0])[1], *resolve(other[0])[:2])
+                    break
         return CompiledPattern(position, decl.binding, template, tuple(alpha), tuple(beta),
-                               _conjunction([e.compile(read_own) for e in alpha]),
-                               _conjunction([e.compile(read_joined) for e in beta]))
+                               _conjunction([e.compile(read_own, checked=False) for e in alpha]),
+                               _conjunction([e.compile(read_joined, checked=False) for e in beta]),
+                               equality)
 
     def action(self, rule: str, decl: ActionDecl, scope: dict[str, CompiledPattern]) -> Action:
         def bound(binding: str, line: int, column: int) -> CompiledPattern:
@@ -263,7 +277,7 @@ class _RuleCompiler:
                 if actual is not expected:
                     raise RuleTypeError(f"field '{item.field}' of {template.name} is {expected.value}, "
                                         f"the value is {actual.value}", item.value.line, item.value.column)
-                compiled.append(CompiledAssignment(index, item.field, expected, item.value.compile(read),
+                compiled.append(CompiledAssignment(index, item.field, expected, item.value.compile(read, checked=False),
                                                    item.value.cost))
             return tuple(compiled)
 
@@ -282,7 +296,7 @@ class _RuleCompiler:
             shown = ", ".join(t.value for t in self.events[decl.name])
             raise RuleTypeError(f"event '{decl.name}' was emitted before with types ({shown})",
                                 decl.line, decl.column)
-        return EmitAction(rule, decl.name, tuple(argument.compile(read) for argument in decl.arguments), types,
+        return EmitAction(rule, decl.name, tuple(argument.compile(read, checked=False) for argument in decl.arguments), types,
                           sum(argument.cost for argument in decl.arguments))
 
 

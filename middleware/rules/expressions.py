@@ -108,8 +108,13 @@ class Expression(ABC):
         """The static type of this expression; raises RuleTypeError (with position) where types do not fit."""
 
     @abstractmethod
-    def compile(self, read: ReferenceReader) -> Evaluator:
-        """A function computing this expression in an environment, references read by ``read``."""
+    def compile(self, read: ReferenceReader, *, checked: bool = True) -> Evaluator:
+        """A function computing this expression in an environment, references read by ``read``.
+
+        With ``checked`` False the operand types are taken as given (the
+        expression passed :meth:`infer`), skipping the run-time type checks;
+        overflow and division by zero are always checked.
+        """
 
     @functools.cached_property
     def size(self) -> int:
@@ -173,7 +178,7 @@ class Literal(Expression):
         """The constant's type."""
         return type_of(self.value)
 
-    def compile(self, read: ReferenceReader) -> Evaluator:
+    def compile(self, read: ReferenceReader, *, checked: bool = True) -> Evaluator:
         """Returns the constant."""
         value = self.value
         return lambda env: value
@@ -202,7 +207,7 @@ class Reference(Expression):
         """Whatever the context declares for this reference."""
         return type_of_reference(self)
 
-    def compile(self, read: ReferenceReader) -> Evaluator:
+    def compile(self, read: ReferenceReader, *, checked: bool = True) -> Evaluator:
         """The context's reader for this reference."""
         return read(self)
 
@@ -230,9 +235,13 @@ class Unary(Expression):
                                 self.line, self.column)
         return expected
 
-    def compile(self, read: ReferenceReader) -> Evaluator:
-        """Negation or logical not, with a run-time type check."""
-        operand = self.operand.compile(read)
+    def compile(self, read: ReferenceReader, *, checked: bool = True) -> Evaluator:
+        """Negation or logical not."""
+        operand = self.operand.compile(read, checked=checked)
+        if not checked:
+            if self.operator == "-":
+                return lambda env: checked_int(-operand(env))  # type: ignore[operator]
+            return lambda env: not operand(env)
         if self.operator == "-":
             return lambda env: checked_int(-_require(operand(env), ValueType.INT, "-"))  # type: ignore[operator]
         return lambda env: not _require(operand(env), ValueType.BOOL, "not")
@@ -270,9 +279,13 @@ class Binary(Expression):
                 )
         return ValueType.INT if self.operator in ARITHMETIC else ValueType.BOOL
 
-    def compile(self, read: ReferenceReader) -> Evaluator:
+    def compile(self, read: ReferenceReader, *, checked: bool = True) -> Evaluator:
         """The operator applied to the compiled operands (``and``/``or`` short-circuit)."""
-        left, right, operator = self.left.compile(read), self.right.compile(read), self.operator
+        left = self.left.compile(read, checked=checked)
+        right = self.right.compile(read, checked=checked)
+        operator = self.operator
+        if not checked:
+            return _unchecked_binary(operator, left, right)
         if operator == "and":
             return lambda env: bool(_require(left(env), ValueType.BOOL, "and")) and bool(
                 _require(right(env), ValueType.BOOL, "and"))
@@ -289,6 +302,23 @@ class Binary(Expression):
 
     def __str__(self) -> str:
         return f"({self.left} {self.operator} {self.right})"
+
+
+def _unchecked_binary(operator: str, left: Evaluator, right: Evaluator) -> Evaluator:
+    """A binary operator on operands whose types were checked statically."""
+    if operator == "and":
+        return lambda env: bool(left(env)) and bool(right(env))
+    if operator == "or":
+        return lambda env: bool(left(env)) or bool(right(env))
+    if operator == "==":
+        return lambda env: left(env) == right(env)
+    if operator == "!=":
+        return lambda env: left(env) != right(env)
+    if operator in ("<", "<=", ">", ">="):
+        compare = _INT_OPERATIONS[operator]
+        return lambda env: compare(left(env), right(env))  # type: ignore[arg-type]
+    operation = _INT_OPERATIONS[operator]
+    return lambda env: operation(left(env), right(env))  # type: ignore[arg-type]
 
 
 class ExpressionParser:

@@ -10,6 +10,9 @@
   Rules whose first patterns are equal (a rule and the rules extending it)
   share those join nodes.
 * The last join node of a rule reports complete matches to the agenda.
+* A join whose pattern has an equality test ``field == $x.other`` indexes
+  both sides by those values (its alpha facts by ``field``, its parent's
+  matches by ``$x.other``) and only tries pairs from equal buckets.
 
 Inserting a fact runs it through its type's alpha nodes and right-activates
 the join nodes below; each new partial match left-activates the joins below
@@ -18,16 +21,18 @@ holding it (indexed by fact id), reporting lost matches. An update is a
 retract followed by an insert under the same id.
 
 Gas: every alpha test costs :data:`CONDITION_TEST_GAS` plus its expressions,
-every join attempt :data:`JOIN_ATTEMPT_GAS` plus its expressions, every
+every join attempt (a pair tried: with an equality index, only pairs of
+equal values) :data:`JOIN_ATTEMPT_GAS` plus its expressions, every
 complete match :data:`ACTIVATION_GAS`, every fact in or out :data:`FACT_GAS`.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from middleware.rules.compiler import CompiledPattern, CompiledRule
 from middleware.rules.gas import ACTIVATION_GAS, CONDITION_TEST_GAS, FACT_GAS, JOIN_ATTEMPT_GAS, GasMeter
 from middleware.rules.templates import Fact
+from middleware.rules.values import Value
 
 Token = tuple[int, ...]
 MatchListener = Callable[[int, Token], object]
@@ -58,6 +63,9 @@ class JoinNode:
         self.by_fact: dict[int, dict[Token, None]] = {}
         self.children: list[JoinNode] = []
         self.rules: list[int] = []
+        self.equality = pattern.equality
+        self.right_index: dict[Value, dict[int, None]] = {}
+        self.left_index: dict[Value, dict[Token, None]] = {}
 
 
 class ReteNetwork:
@@ -120,13 +128,19 @@ class ReteNetwork:
             if alpha.test(fact.values):
                 alpha.memory[fact.id] = None
                 for join in alpha.joins:
+                    if join.equality is not None:
+                        join.right_index.setdefault(fact.values[join.equality[0]], {})[fact.id] = None
+                for join in alpha.joins:
                     self._right_activate(join, fact)
 
     def retract(self, fact: Fact) -> None:
         """Take a fact out of the network, dropping every partial match that holds it."""
         self.meter.charge(FACT_GAS, "fact out")
         for alpha in self._alpha_by_type.get(fact.template.name, ()):
-            alpha.memory.pop(fact.id, None)
+            if alpha.memory.pop(fact.id, 0) is None:
+                for join in alpha.joins:
+                    if join.equality is not None:
+                        _drop(join.right_index, fact.values[join.equality[0]], fact.id)
         for join in self._joins:
             tokens = join.by_fact.pop(fact.id, None)
             if not tokens:
@@ -136,18 +150,37 @@ class ReteNetwork:
                 for other in token:
                     if other != fact.id:
                         join.by_fact[other].pop(token, None)
+                for child in join.children:
+                    if child.equality is not None:
+                        _drop(child.left_index, self._left_key(child, token), token)
                 for rule in join.rules:
                     self._on_unmatch(rule, token)
 
+    def _left_key(self, join: JoinNode, token: Token) -> Value:
+        """The value a parent match offers to ``join``'s equality index."""
+        assert join.equality is not None
+        _, position, index = join.equality
+        return self._facts(token[position]).values[index]
+
     def _right_activate(self, join: JoinNode, fact: Fact) -> None:
-        parents: Sequence[Token] = ((),) if join.parent is None else tuple(join.parent.memory)
+        parents: Sequence[Token]
+        if join.parent is None:
+            parents = ((),)
+        elif join.equality is not None:
+            parents = tuple(join.left_index.get(fact.values[join.equality[0]], ()))
+        else:
+            parents = tuple(join.parent.memory)
         for token in parents:
             if fact.id in token:
                 continue
             self._try_join(join, token, fact)
 
     def _left_activate(self, join: JoinNode, token: Token) -> None:
-        for fact_id in tuple(join.alpha.memory):
+        if join.equality is not None:
+            candidates = tuple(join.right_index.get(self._left_key(join, token), ()))
+        else:
+            candidates = tuple(join.alpha.memory)
+        for fact_id in candidates:
             if fact_id in token:
                 continue
             self._try_join(join, token, self._facts(fact_id))
@@ -168,4 +201,16 @@ class ReteNetwork:
             self.meter.charge(ACTIVATION_GAS, "activation")
             self._on_match(rule, token)
         for child in join.children:
+            if child.equality is not None:
+                child.left_index.setdefault(self._left_key(child, token), {})[token] = None
+        for child in join.children:
             self._left_activate(child, token)
+
+
+def _drop(index: dict[Value, dict[Any, None]], key: Value, item: Any) -> None:
+    """Remove ``item`` from bucket ``key`` of an equality index (and the bucket once empty)."""
+    bucket = index.get(key)
+    if bucket is not None:
+        bucket.pop(item, None)
+        if not bucket:
+            del index[key]

@@ -20,6 +20,7 @@ TEMPLATES = "template A { x: int; y: int; f: bool; }\ntemplate B { x: int; z: in
 INT_FIELDS = {"A": ("x", "y"), "B": ("x", "z")}
 COMPARE = st.sampled_from(["<", "<=", ">", ">=", "==", "!="])
 SMALL = st.integers(-2, 5)
+TINY = st.integers(0, 2)
 
 
 @st.composite
@@ -28,7 +29,7 @@ def constraint(draw: Any, template: str, earlier: list[tuple[str, str]]) -> str:
     field = draw(st.sampled_from(INT_FIELDS[template]))
     kinds = ["alpha", "flag"] if template == "A" else ["alpha"]
     if earlier:
-        kinds += ["join", "join_mod"]
+        kinds += ["join", "join_mod", "equal", "equal"]
     kind = draw(st.sampled_from(kinds))
     if kind == "alpha":
         return f"{field} {draw(COMPARE)} {draw(SMALL)}"
@@ -36,6 +37,8 @@ def constraint(draw: Any, template: str, earlier: list[tuple[str, str]]) -> str:
         return draw(st.sampled_from(["f", "not f", "f == true"]))
     binding, other = draw(st.sampled_from(earlier))
     other_field = draw(st.sampled_from(INT_FIELDS[other]))
+    if kind == "equal":  # the form the network indexes
+        return f"{field} == {binding}.{other_field}" if draw(st.booleans()) else f"{binding}.{other_field} == {field}"
     if kind == "join":
         return f"{field} {draw(COMPARE)} {binding}.{other_field} + {draw(SMALL)}"
     return f"({field} + {draw(SMALL)}) % 3 == {binding}.{other_field} % 3 or {field} / 2 > 2"
@@ -89,7 +92,7 @@ def rule_file(draw: Any) -> str:
 
 
 OPERATION = st.one_of(
-    st.tuples(st.just("insert"), st.sampled_from(["A", "B"]), SMALL, SMALL, st.booleans()),
+    st.tuples(st.just("insert"), st.sampled_from(["A", "B"]), TINY, SMALL, st.booleans()),
     st.tuples(st.just("update"), st.integers(1, 8), SMALL),
     st.tuples(st.just("retract"), st.integers(1, 8)),
     st.tuples(st.just("fire"), st.integers(1, 12)),
