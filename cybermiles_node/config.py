@@ -80,6 +80,16 @@ class ConsensusSettings:
     create_empty_blocks: bool | None = None
 
 
+SYNC_MODES = ("fast", "full")
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """How a new node catches up: "fast" (verified blocks and receipts, then the state at a pivot) or "full"."""
+
+    mode: str = "fast"
+
+
 @dataclass(frozen=True)
 class MempoolSettings:
     """Transaction pool bounds."""
@@ -100,6 +110,7 @@ class NodeConfig:
     consensus: ConsensusSettings = field(default_factory=ConsensusSettings)
     mempool: MempoolSettings = field(default_factory=MempoolSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -259,6 +270,7 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
     consensus = _section(data, "consensus", source)
     mempool = _section(data, "mempool", source)
     webhooks = _section(data, "webhooks", source)
+    sync = _section(data, "sync", source)
     _no_leftovers(data, source)
     where = f"{source}: node"
     moniker = _take(node, "moniker", str, where, "cmnode")
@@ -306,8 +318,13 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
     )
     _no_leftovers(mempool, where)
     webhook_settings = _webhook_settings(webhooks, f"{source}: webhooks")
+    where = f"{source}: sync"
+    mode = _take(sync, "mode", str, where, SyncSettings().mode)
+    if mode not in SYNC_MODES:
+        raise ConfigError(f"{where}.mode: one of {', '.join(SYNC_MODES)}, got {mode!r}")
+    _no_leftovers(sync, where)
     return NodeConfig(moniker, log_level, p2p_settings, rpc_settings, consensus_settings, mempool_settings,
-                      webhook_settings)
+                      webhook_settings, SyncSettings(mode))
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -395,6 +412,8 @@ def config_to_toml(config: NodeConfig) -> str:
             "max_per_sender": config.mempool.max_per_sender,
         },
     }
+    if config.sync != SyncSettings():  # written only when it differs from the default (fast)
+        data["sync"] = {"mode": config.sync.mode}
     if config.webhooks != WebhookSettings():  # off by default: written only when configured
         data["webhooks"] = _webhooks_to_toml(config.webhooks)
     if config.consensus.block_interval_ms is not None:

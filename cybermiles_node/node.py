@@ -21,17 +21,19 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from consensus.blocksync import SyncedBlock
 from consensus.driver import ConsensusDriver, DriverConfig
 from consensus.keys import ValidatorKey
 from consensus.privval import PrivValidator
 from consensus.reactor import BlockSyncService, ConsensusGossip, EvidenceGossip
 from consensus.solo import EngineConfig, SingleValidatorEngine
 from consensus.tendermint import TimeoutConfig
-from consensus.types import Block, Commit
+from consensus.types import Block
 from consensus.wal import WAL
 from cybermiles_node.application import CyberMilesApp
 from cybermiles_node.config import NodeConfig
 from cybermiles_node.errors import NodeError
+from cybermiles_node.fastsync import FastSync
 from cybermiles_node.home import NodeHome
 from cybermiles_node.mempool.config import MempoolConfig
 from cybermiles_node.mempool.gossip import MempoolGossip
@@ -60,6 +62,7 @@ from rpc.server import RPCServer
 log = logging.getLogger("cmnode")
 
 PROPOSAL_FRAME_MARGIN = 64 * 1024  # proposal fields, block header and commit around the transactions
+RECEIPTS_FRAME_MARGIN = 1024 * 1024  # a fast-sync block response also carries the block's receipts
 CATCH_UP_GRACE_MS = 2_000  # time for peers' statuses to arrive before deciding nobody is ahead
 
 
@@ -177,6 +180,7 @@ class Node:
         self.p2p: P2PNode | None = None
         self.wal: WAL | None = None
         self.tx_gossip: MempoolGossip | None = None
+        self.fast_sync: FastSync | None = None
         self.backend = NodeBackend(self.app, self.mempool, self._on_new_tx)
         self.rpc: RPCServer | None = None
 
@@ -199,9 +203,20 @@ class Node:
         self.backend.block_committed(block, receipts)
         self.webhooks.on_commit(block, receipts)
 
-    async def _apply_synced(self, block: Block, commit: Commit) -> None:
-        """Apply a block fetched by block sync before consensus runs."""
+    async def _apply_synced(self, synced: SyncedBlock) -> None:
+        """Apply (re-execute) a block fetched by block sync before consensus runs.
+
+        The first block executed after fast sync's pivot may announce a validator set
+        this node did not compute (the pivot block decided it): it is recorded first.
+        """
+        block, commit = synced.block, synced.commit
         loop = asyncio.get_running_loop()
+        announced = synced.next_validators
+        if announced is not None and self.app.validators_at(block.number + 1).hash != announced.hash:
+            def record() -> None:
+                self.store.put_validator_set(block.number + 1, announced)
+                self.app.reload_chain_head()
+            await loop.run_in_executor(self.execution, record)
         if not await loop.run_in_executor(self.execution, self.app.process_proposal, block):
             raise NodeError(f"block {block.number} from block sync does not re-execute to its header")
         await loop.run_in_executor(self.execution, self.app.finalize_block, block)
@@ -273,7 +288,8 @@ class Node:
             P2PConfig(moniker=self.config.moniker, max_inbound_peers=p2p_settings.max_inbound_peers,
                       max_outbound_peers=p2p_settings.max_outbound_peers,
                       # a proposal carries its whole block: frames must hold the largest block
-                      max_frame_size=self.genesis.consensus.max_block_bytes + PROPOSAL_FRAME_MARGIN),
+                      max_frame_size=self.genesis.consensus.max_block_bytes + PROPOSAL_FRAME_MARGIN
+                      + RECEIPTS_FRAME_MARGIN),
             persistent_peers=p2p_settings.persistent_peers,
             seeds=p2p_settings.seeds,
         )
@@ -282,8 +298,15 @@ class Node:
         gossip = ConsensusGossip(self.p2p, evidence)
         self.p2p.register_channel(CONSENSUS_DATA_CHANNEL, gossip)
         self.p2p.register_channel(CONSENSUS_VOTE_CHANNEL, gossip)
+        # A new node (genesis only) fast-syncs if configured to; one interrupted while fast-syncing must finish.
+        fast_sync = self.store.fast_sync_in_progress() or (
+            self.config.sync.mode == "fast" and self.store.latest_height() == 0)
+        if fast_sync:
+            self.fast_sync = FastSync(self.app, self.execution)
         sync = BlockSyncService(self.p2p, self.store, self.genesis.chain_id, self.app.validators_at,
-                                self._apply_synced)
+                                self._apply_synced, fast=self.fast_sync,
+                                max_message_bytes=self.genesis.consensus.max_block_bytes + PROPOSAL_FRAME_MARGIN
+                                + RECEIPTS_FRAME_MARGIN // 2)
         self.p2p.register_channel(BLOCKSYNC_CHANNEL, sync)
         self.tx_gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self.backend.admit)
         self.p2p.register_channel(MEMPOOL_CHANNEL, self.tx_gossip)
@@ -295,6 +318,8 @@ class Node:
         while not sync.caught_up(CATCH_UP_GRACE_MS):
             await asyncio.sleep(0.1)
         log.info("caught up at height %d; starting consensus", self.store.latest_height())
+        if self.fast_sync is not None:
+            self.fast_sync.close()  # its worker processes are not needed any more
         key = ValidatorKey.load(self.home.validator_key)
         # Every node signs with its key whenever the key is in the height's validator set
         # (a full node whose key is elected later becomes a validator without a restart).
@@ -327,7 +352,8 @@ class Node:
         self.driver.on_misbehaviour(self.p2p.report_misbehavior)
         gossip.attach(self.driver)
         evidence.attach(self.driver)
-        sync.set_apply(self.driver.adopt)
+        driver = self.driver
+        sync.set_apply(lambda synced: driver.adopt(synced.block, synced.commit))
         self.backend.consensus = lambda: self._consensus_status(self.p2p.node_id if self.p2p else None)
         log.info("consensus running as %s", "a validator" if is_validator else "a full node (not in the validator set)")
         await self.driver.run()
@@ -364,6 +390,8 @@ class Node:
             await self.p2p.stop()
         await self.webhooks.stop()
         self.backend.close()
+        if self.fast_sync is not None:
+            self.fast_sync.close()
         self.execution.shutdown(wait=True)
         if self.wal is not None:
             self.wal.close()
