@@ -3,6 +3,11 @@
 Reads of LevelDB and py-evm state run on a small reader thread pool, so RPC
 never stalls block production (which has its own executor thread) nor the
 event loop. Mempool access stays on the event loop, where the mempool lives.
+
+A fast-synced node holds the state from its pivot block on: state queries of
+earlier blocks, or of any block while fast sync is still fetching, get a
+JSON-RPC error saying so (as geth answers for pruned state) rather than a
+missing-trie-node failure.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from typing import Any, Callable, Protocol, Sequence
 from consensus.types import Block, Header
 from cybermiles_node.application import CyberMilesApp
 from cybermiles_node.mempool.errors import MempoolError
+from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.mempool.pool import Mempool
 from cybermiles_node.storage.errors import TooManyLogs
 from rpc.backend import (
@@ -31,6 +37,7 @@ from rpc.errors import (
     ExecutionReverted,
     LimitExceeded,
     ResourceNotFound,
+    ServerError,
     TransactionRejected,
 )
 from vm.execution import BlockEnv, CallMessage
@@ -53,6 +60,19 @@ class StateAt:
     def get_nonce(self, address: bytes) -> int:
         """Account nonce."""
         return self._accounts.get_nonce(address)
+
+
+class StateUnavailable(ServerError):
+    """The state of the block asked for is not held by this node (it was fast-synced past it)."""
+
+
+def check_state_available(store: ChainStore, height: int) -> None:
+    """Raise ``StateUnavailable`` unless this node holds the state after block ``height``."""
+    if store.fast_sync_in_progress():
+        raise StateUnavailable("state unavailable: this node is fast-syncing and has no state yet")
+    base = store.state_base()
+    if height < base:
+        raise StateUnavailable(f"historical state unavailable: this node's state starts at block {base}")
 
 
 class NetworkStatus(Protocol):
@@ -173,26 +193,37 @@ class NodeBackend:
             raise ResourceNotFound(f"block {height} not found")
         return header
 
+    def _state_header(self, height: int) -> Header:
+        """The header of block ``height``, whose state this node must hold."""
+        header = self._header(height)
+        check_state_available(self._store, height)
+        return header
+
     async def get_balance(self, address: bytes, height: int) -> int:
         """Balance after block ``height``."""
-        return await self._read(lambda: self._app.account_db(self._header(height).state_root).get_balance(address))
+        return await self._read(
+            lambda: self._app.account_db(self._state_header(height).state_root).get_balance(address)
+        )
 
     async def get_nonce(self, address: bytes, height: int) -> int:
         """Nonce after block ``height``."""
-        return await self._read(lambda: self._app.account_db(self._header(height).state_root).get_nonce(address))
+        return await self._read(
+            lambda: self._app.account_db(self._state_header(height).state_root).get_nonce(address)
+        )
 
     async def pending_nonce(self, address: bytes) -> int:
         """Next nonce counting executable mempool transactions."""
+        check_state_available(self._store, self._app.latest_header.number)
         return self._mempool.pending_nonce(address, self.latest_state())
 
     async def get_code(self, address: bytes, height: int) -> bytes:
         """Code after block ``height``."""
-        return await self._read(lambda: self._app.account_db(self._header(height).state_root).get_code(address))
+        return await self._read(lambda: self._app.account_db(self._state_header(height).state_root).get_code(address))
 
     async def get_storage_at(self, address: bytes, slot: int, height: int) -> int:
         """Storage word after block ``height``."""
         return await self._read(
-            lambda: self._app.account_db(self._header(height).state_root).get_storage(address, slot)
+            lambda: self._app.account_db(self._state_header(height).state_root).get_storage(address, slot)
         )
 
     def _call_env(self, header: Header) -> BlockEnv:
@@ -224,7 +255,7 @@ class NodeBackend:
     async def call(self, request: CallRequest, height: int) -> CallResult:
         """Execute a call on the state after ``height``."""
         def run() -> CallResult:
-            header = self._header(height)
+            header = self._state_header(height)
             gas_cap = header.gas_limit
             if request.gas is not None and request.gas > gas_cap:
                 raise TransactionRejected(f"gas required exceeds allowance ({gas_cap})")
@@ -239,7 +270,7 @@ class NodeBackend:
     async def estimate_gas(self, request: CallRequest, height: int) -> int:
         """Smallest sufficient gas limit for ``request``."""
         def run() -> int:
-            header = self._header(height)
+            header = self._state_header(height)
             outcome = self._app.executor.estimate_gas(
                 self._store.state_db(), header.state_root, self._call_env(header), self._message(request),
                 cap=header.gas_limit,
@@ -264,6 +295,8 @@ class NodeBackend:
 
     def admit(self, raw: bytes) -> bytes:
         """Add a transaction (from RPC or a peer) to the mempool and lend its decoding to block checks."""
+        if self._store.fast_sync_in_progress():
+            raise MempoolError("node is fast-syncing: no state to check transactions against yet")
         tx_hash = self._mempool.add(raw, self.latest_state(), self._app.next_base_fee())
         pooled = self._mempool.get(tx_hash)
         if pooled is not None:
