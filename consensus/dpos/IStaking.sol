@@ -2,9 +2,10 @@
 pragma solidity >=0.8.0;
 
 /// @title Delegated proof of stake: staking, election, rewards and slashing
-/// @notice Native contract at 0x0000000000000000000000000000000000000C02. Amounts are wei of CMT; rates are
+/// @notice Native contract at 0x0000000000000000000000000000000000000c02. Amounts are wei of CMT; rates are
 /// basis points (1/10,000). Rules, formulas and gas costs: docs/staking.md. A failed rule reverts with
-/// Error(string) whose message starts with "Staking: ".
+/// Error(string) whose message starts with "Staking: ". Every method returns a value, so Solidity callers
+/// (0.8.10 and later) skip the code-size check that an account without code, like this one, would fail.
 interface IStaking {
     /// @notice A candidacy. `state`: 0 candidate, 1 validator, 2 backup validator.
     struct CandidateInfo {
@@ -110,40 +111,40 @@ interface IStaking {
     /// as the owner's self-stake.
     function declareCandidacy(bytes32 pubKey, uint256 maxAmount, uint256 commissionBp, string calldata name,
                               string calldata website, string calldata location, string calldata email,
-                              string calldata profile) external payable;
+                              string calldata profile) external payable returns (uint256 id);
 
     /// @notice Change the candidacy (pubKey zero keeps the key; a new key applies at the next election; a new
     /// description clears verification). msg.value is added to the owner's stake.
     function updateCandidacy(bytes32 pubKey, uint256 maxAmount, uint256 commissionBp, string calldata name,
                              string calldata website, string calldata location, string calldata email,
-                             string calldata profile) external payable;
+                             string calldata profile) external payable returns (uint256 stake);
 
     /// @notice Unbond every delegation of the sender's candidacy and remove it.
-    function withdrawCandidacy() external;
+    function withdrawCandidacy() external returns (uint256 unbonded);
 
     /// @notice Mark a candidacy verified (foundation address only).
-    function verifyCandidacy(address owner, bool verified) external;
+    function verifyCandidacy(address owner, bool verified) external returns (bool);
 
     /// @notice Re-activate the sender's candidacy, also after it was jailed.
-    function activateCandidacy() external;
+    function activateCandidacy() external returns (bool active);
 
     /// @notice Stop the sender's candidacy from being elected.
-    function deactivateCandidacy() external;
+    function deactivateCandidacy() external returns (bool active);
 
     /// @notice Name the account that may take over the sender's candidacy.
-    function transferCandidacy(address newOwner) external;
+    function transferCandidacy(address newOwner) external returns (bool);
 
     /// @notice Take over the candidacy of `previousOwner`, which named the sender; its self-stake moves too.
-    function acceptCandidacy(address previousOwner) external;
+    function acceptCandidacy(address previousOwner) external returns (uint256 id);
 
     /// @notice Bond msg.value to the candidacy owned by `candidate`.
-    function delegate(address candidate) external payable;
+    function delegate(address candidate) external payable returns (uint256 delegated);
 
     /// @notice Start unbonding `amount` from `candidate`; paid after unbonding_period. Returns the sequence number.
-    function withdraw(address candidate, uint256 amount) external returns (uint256);
+    function withdraw(address candidate, uint256 amount) external returns (uint256 seq);
 
     /// @notice Set the commission the sender's candidacy takes from `delegator` (at most the candidacy's rate).
-    function setCommissionRate(address delegator, uint256 commissionBp) external;
+    function setCommissionRate(address delegator, uint256 commissionBp) external returns (bool);
 
     /// @notice The validators in force, in rank order.
     function getValidators() external view returns (Member[] memory);

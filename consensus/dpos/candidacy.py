@@ -92,7 +92,7 @@ def declare(store: StakingStore, params: DposParams, owner: bytes, pub_key: byte
     store.put_candidate(candidate)
     store.set_owner_index(owner, candidate_id)
     store.set_key_index(pub_key, candidate_id)
-    return bond(store, candidate, owner, value)
+    return bond(store, candidate, owner, value)[0]
 
 
 def update(store: StakingStore, params: DposParams, owner: bytes, pub_key: bytes, max_amount: int,
@@ -120,7 +120,7 @@ def update(store: StakingStore, params: DposParams, owner: bytes, pub_key: bytes
         description=description, verified=candidate.verified and description == candidate.description,
     )
     store.put_candidate(candidate)
-    return bond(store, candidate, owner, value) if value else candidate
+    return bond(store, candidate, owner, value)[0] if value else candidate
 
 
 def withdraw_candidacy(store: StakingStore, params: DposParams, owner: bytes, now: int) -> Candidate:

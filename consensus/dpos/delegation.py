@@ -25,16 +25,17 @@ from consensus.dpos.rewards import settle
 from consensus.dpos.store import BONDED, StakingStore
 
 
-def bond(store: StakingStore, candidate: Candidate, delegator: bytes, amount: int) -> Candidate:
-    """Add ``amount`` wei (already received) to ``delegator``'s delegation; returns the stored candidate."""
+def bond(store: StakingStore, candidate: Candidate, delegator: bytes, amount: int) -> tuple[Candidate, Delegation]:
+    """Add ``amount`` wei (already received) to ``delegator``'s delegation; returns both as stored."""
     current = store.delegation(candidate.candidate_id, delegator) or Delegation(
         candidate.candidate_id, delegator, 0, 0 if delegator == candidate.owner else candidate.commission_bp
     )
-    store.put_delegation(replace(current, amount=current.amount + amount))
+    grown = replace(current, amount=current.amount + amount)
+    store.put_delegation(grown)
     updated = replace(candidate, stake=candidate.stake + amount)
     store.put_candidate(updated)
     store.add_counter(BONDED, amount)
-    return updated
+    return updated, grown
 
 
 def unbond(store: StakingStore, candidate: Candidate, delegation: Delegation, amount: int,
@@ -47,8 +48,8 @@ def unbond(store: StakingStore, candidate: Candidate, delegation: Delegation, am
     return updated, store.enqueue_unbonding(delegation.delegator, candidate.candidate_id, amount, mature_time)
 
 
-def delegate(store: StakingStore, params: DposParams, delegator: bytes, owner: bytes, amount: int) -> Candidate:
-    """Bond ``amount`` wei sent by ``delegator`` to the candidate owned by ``owner``."""
+def delegate(store: StakingStore, params: DposParams, delegator: bytes, owner: bytes, amount: int) -> Delegation:
+    """Bond ``amount`` wei sent by ``delegator`` to the candidate owned by ``owner``; returns the delegation."""
     candidate = settle(store, store.candidate_of_owner(owner))
     if not candidate.active or candidate.jailed:
         raise InvalidCandidacy("Staking: candidate is not active")
@@ -58,7 +59,7 @@ def delegate(store: StakingStore, params: DposParams, delegator: bytes, owner: b
         raise InvalidAmount(
             f"Staking: candidate accepts at most {candidate.max_amount - candidate.stake} more wei"
         )
-    return bond(store, candidate, delegator, amount)
+    return bond(store, candidate, delegator, amount)[1]
 
 
 def withdraw(store: StakingStore, params: DposParams, delegator: bytes, owner: bytes, amount: int,

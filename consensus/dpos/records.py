@@ -15,7 +15,6 @@ import rlp
 
 from consensus.dpos.errors import DposError
 
-ADDRESS_BYTES = 20
 PUB_KEY_BYTES = 32
 
 

@@ -57,6 +57,7 @@ from consensus.dpos.store import (
     NEXT_CANDIDATE_ID,
     POOL,
     REELECT,
+    UNBONDING,
     Member,
     StakingStore,
 )
@@ -230,71 +231,85 @@ class StakingContract(NativeContract):
 
     # -- candidacy -----------------------------------------------------------------
 
-    @method(f"declareCandidacy(bytes32,uint256,uint256,{DESCRIPTION_TYPES})", gas=50_000, payable=True)
+    @method(f"declareCandidacy(bytes32,uint256,uint256,{DESCRIPTION_TYPES})", returns=["uint256"], gas=50_000,
+            payable=True)
     def declare_candidacy(self, ctx: CallContext, pub_key: bytes, max_amount: int, commission_bp: int,
-                          *description: str) -> None:
-        """Become a candidate; ``msg.value`` (at least the self-stake) is bonded as the owner's stake."""
+                          *description: str) -> int:
+        """Become a candidate; ``msg.value`` (at least the self-stake) is bonded; returns the candidacy id."""
         store = StakingStore(ctx)
         candidate = candidacy.declare(store, load_params(ctx), ctx.sender, pub_key, max_amount, commission_bp,
                                       Description(*description), ctx.value, ctx.block_number)
         ctx.emit(CANDIDATE_DECLARED, indexed=[("address", ctx.sender), ("bytes32", pub_key)], data=[
             ("uint256", max_amount), ("uint256", commission_bp), ("uint256", candidate.self_stake),
         ])
+        return candidate.candidate_id
 
-    @method(f"updateCandidacy(bytes32,uint256,uint256,{DESCRIPTION_TYPES})", gas=20_000, payable=True)
+    @method(f"updateCandidacy(bytes32,uint256,uint256,{DESCRIPTION_TYPES})", returns=["uint256"], gas=20_000,
+            payable=True)
     def update_candidacy(self, ctx: CallContext, pub_key: bytes, max_amount: int, commission_bp: int,
-                         *description: str) -> None:
-        """Change key (zero: keep), max amount, commission and description; ``msg.value`` adds self-stake."""
+                         *description: str) -> int:
+        """Change key (zero: keep), max amount, commission, description; ``msg.value`` adds; returns the stake."""
         candidate = candidacy.update(StakingStore(ctx), load_params(ctx), ctx.sender, pub_key, max_amount,
                                      commission_bp, Description(*description), ctx.value)
         ctx.emit(CANDIDATE_UPDATED, indexed=[("address", ctx.sender)], data=[
             ("bytes32", candidate.pending_pub_key or candidate.pub_key), ("uint256", max_amount),
             ("uint256", commission_bp),
         ])
+        return candidate.stake
 
-    @method("withdrawCandidacy()", gas=50_000)
-    def withdraw_candidacy(self, ctx: CallContext) -> None:
-        """Unbond every delegation of the sender's candidacy and remove it."""
-        candidacy.withdraw_candidacy(StakingStore(ctx), load_params(ctx), ctx.sender, ctx.timestamp)
+    @method("withdrawCandidacy()", returns=["uint256"], gas=50_000)
+    def withdraw_candidacy(self, ctx: CallContext) -> int:
+        """Unbond every delegation of the sender's candidacy and remove it; returns the wei unbonded."""
+        store = StakingStore(ctx)
+        unbonding = store.counter(UNBONDING)
+        candidacy.withdraw_candidacy(store, load_params(ctx), ctx.sender, ctx.timestamp)
         ctx.emit(CANDIDATE_WITHDRAWN, indexed=[("address", ctx.sender)], data=[])
+        return store.counter(UNBONDING) - unbonding
 
-    @method("verifyCandidacy(address,bool)", gas=5_000)
-    def verify_candidacy(self, ctx: CallContext, owner: str, verified: bool) -> None:
+    @method("verifyCandidacy(address,bool)", returns=["bool"], gas=5_000)
+    def verify_candidacy(self, ctx: CallContext, owner: str, verified: bool) -> bool:
         """Mark a candidacy verified or not (foundation address only)."""
         candidacy.verify(StakingStore(ctx), load_params(ctx), ctx.sender, _address(owner), verified)
         ctx.emit(CANDIDATE_VERIFIED, indexed=[("address", owner)], data=[("bool", verified)])
+        return verified
 
-    @method("activateCandidacy()", gas=5_000)
-    def activate_candidacy(self, ctx: CallContext) -> None:
+    @method("activateCandidacy()", returns=["bool"], gas=5_000)
+    def activate_candidacy(self, ctx: CallContext) -> bool:
         """Re-activate the sender's candidacy (also after a jail)."""
         candidacy.set_active(StakingStore(ctx), ctx.sender, True)
         ctx.emit(CANDIDATE_ACTIVATED, indexed=[("address", ctx.sender)], data=[("bool", True)])
+        return True
 
-    @method("deactivateCandidacy()", gas=5_000)
-    def deactivate_candidacy(self, ctx: CallContext) -> None:
+    @method("deactivateCandidacy()", returns=["bool"], gas=5_000)
+    def deactivate_candidacy(self, ctx: CallContext) -> bool:
         """Stop the sender's candidacy from being elected."""
         candidacy.set_active(StakingStore(ctx), ctx.sender, False)
         ctx.emit(CANDIDATE_ACTIVATED, indexed=[("address", ctx.sender)], data=[("bool", False)])
+        return False
 
-    @method("transferCandidacy(address)", gas=5_000)
-    def transfer_candidacy(self, ctx: CallContext, new_owner: str) -> None:
+    @method("transferCandidacy(address)", returns=["bool"], gas=5_000)
+    def transfer_candidacy(self, ctx: CallContext, new_owner: str) -> bool:
         """Name the account that may take over the sender's candidacy."""
         candidacy.start_transfer(StakingStore(ctx), ctx.sender, _address(new_owner))
         ctx.emit(OWNERSHIP_TRANSFER_STARTED, indexed=[("address", ctx.sender), ("address", new_owner)], data=[])
+        return True
 
-    @method("acceptCandidacy(address)", gas=20_000)
-    def accept_candidacy(self, ctx: CallContext, previous_owner: str) -> None:
-        """Take over the candidacy ``previous_owner`` named the sender for."""
-        candidacy.accept_transfer(StakingStore(ctx), ctx.sender, _address(previous_owner))
+    @method("acceptCandidacy(address)", returns=["uint256"], gas=20_000)
+    def accept_candidacy(self, ctx: CallContext, previous_owner: str) -> int:
+        """Take over the candidacy ``previous_owner`` named the sender for; returns the candidacy id."""
+        candidate = candidacy.accept_transfer(StakingStore(ctx), ctx.sender, _address(previous_owner))
         ctx.emit(OWNERSHIP_TRANSFERRED, indexed=[("address", previous_owner), ("address", ctx.sender)], data=[])
+        return candidate.candidate_id
 
     # -- delegation ------------------------------------------------------------------
 
-    @method("delegate(address)", gas=20_000, payable=True)
-    def delegate(self, ctx: CallContext, candidate: str) -> None:
-        """Bond ``msg.value`` to the candidate owned by ``candidate``."""
-        delegation.delegate(StakingStore(ctx), load_params(ctx), ctx.sender, _address(candidate), ctx.value)
+    @method("delegate(address)", returns=["uint256"], gas=20_000, payable=True)
+    def delegate(self, ctx: CallContext, candidate: str) -> int:
+        """Bond ``msg.value`` to the candidate owned by ``candidate``; returns the delegation's amount."""
+        bonded = delegation.delegate(StakingStore(ctx), load_params(ctx), ctx.sender, _address(candidate),
+                                     ctx.value)
         ctx.emit(DELEGATED, indexed=[("address", ctx.sender), ("address", candidate)], data=[("uint256", ctx.value)])
+        return bonded.amount
 
     @method("withdraw(address,uint256)", returns=["uint256"], gas=20_000)
     def withdraw(self, ctx: CallContext, candidate: str, amount: int) -> int:
@@ -306,13 +321,14 @@ class StakingContract(NativeContract):
         ])
         return entry.seq
 
-    @method("setCommissionRate(address,uint256)", gas=5_000)
-    def set_commission_rate(self, ctx: CallContext, delegator: str, commission_bp: int) -> None:
+    @method("setCommissionRate(address,uint256)", returns=["bool"], gas=5_000)
+    def set_commission_rate(self, ctx: CallContext, delegator: str, commission_bp: int) -> bool:
         """Set the commission the sender's candidacy takes from ``delegator`` (at most its own rate)."""
         delegation.set_commission(StakingStore(ctx), load_params(ctx), ctx.sender, _address(delegator),
                                   commission_bp)
         ctx.emit(COMMISSION_RATE_SET, indexed=[("address", ctx.sender), ("address", delegator)],
                  data=[("uint256", commission_bp)])
+        return True
 
     # -- queries ---------------------------------------------------------------------
 

@@ -27,7 +27,13 @@ import rlp
 from eth_hash.auto import keccak
 
 from consensus.dpos.errors import DposError, InvalidAmount, UnknownCandidate
-from consensus.dpos.records import Candidate, Delegation, Unbonding, decode_record, encode_record
+from consensus.dpos.records import (
+    Candidate,
+    Delegation,
+    Unbonding,
+    decode_record,
+    encode_record,
+)
 from vm.native.framework import CallContext, mapping_slot
 
 NAMESPACE = b"cmt.staking."

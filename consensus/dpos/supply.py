@@ -12,7 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from consensus.dpos.store import (
-    BONDED, BURNED, GENESIS_SUPPLY, MINTED, PENDING_REWARDS, POOL, UNBONDING, StakingStore,
+    BONDED,
+    BURNED,
+    GENESIS_SUPPLY,
+    MINTED,
+    PENDING_REWARDS,
+    POOL,
+    UNBONDING,
+    StakingStore,
 )
 from vm.native.addresses import GOVERNANCE_ADDRESS, STAKING_ADDRESS, VESTING_ADDRESS
 from vm.native.framework import CallContext

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from consensus.dpos.params import DposParams
 from consensus.dpos.store import StakingStore
+from tests.dpos.harness import CMT, address_of, reason_of
 from vm.native.addresses import STAKING_ADDRESS
 from vm.native.framework import CallContext
-from tests.dpos.harness import CMT, address_of, reason_of
 
 DELEGATIONS = "(address,address,uint256,uint256,uint256,uint256)[]"
 UNBONDINGS = "(uint256,address,uint256,uint256)[]"
