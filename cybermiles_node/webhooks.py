@@ -263,8 +263,10 @@ class WebhookService:
             return 0
         for number in range(cursor + 1, latest + 1):
             header = self._store.get_header_by_number(number)
-            if header is None:
-                raise NodeError(f"webhook catch-up: block {number} is missing from the chain store")
+            if header is None:  # a fast-synced node has no blocks before its pivot: nothing to deliver
+                log.warning("webhooks: block %d is not stored; its logs are not delivered", number)
+                self.outbox.append([], number, wall_clock_ms())
+                continue
             self.outbox.append(self._deliveries(header, self._store.get_receipts(header.hash)), number,
                                wall_clock_ms())
         return max(latest - cursor, 0)
