@@ -8,7 +8,7 @@ state is reported, never a traceback).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 import rlp
@@ -46,7 +46,7 @@ class Candidate:
     max_amount: int
     commission_bp: int
     self_stake: int
-    description: Description = Description()
+    description: Description = field(default_factory=Description)
     pending_pub_key: bytes = b""  # swapped in at the next election
     pending_owner: bytes = b""  # named by the owner, takes effect when it accepts
     verified: bool = False
@@ -118,7 +118,7 @@ def _decode_field(annotation: Any, raw: Any) -> Any:
             raise ValueError("bad description")
         return Description(*(part.decode() for part in raw))
     if not isinstance(raw, bytes):
-        raise ValueError("nested value where a scalar was expected")
+        raise TypeError("nested value where a scalar was expected")
     if annotation == "bytes":
         return raw
     if annotation == "bool":

@@ -23,7 +23,7 @@ that block's fees.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from consensus.dpos import candidacy, delegation
@@ -98,7 +98,7 @@ class GenesisStake:
     stake: int
     commission_bp: int = 0
     max_amount: int | None = None
-    description: Description = Description()
+    description: Description = field(default_factory=Description)
 
 
 def _address(text: str) -> bytes:
@@ -180,6 +180,8 @@ class StakingContract(NativeContract):
     def _award(self, store: StakingStore, context: CallContext, params: DposParams, info: ConsensusInfo) -> None:
         store.add_counter(BURNED, context.burned_fees)
         fees = context.balance(self.address) - holdings(store)
+        if fees < 0:
+            raise DposError("Staking: balance below what it must hold (bonded, unbonding, rewards)")
         now = context.timestamp
         last = store.counter(LAST_AWARD_TIME)
         minted = award(total_supply(store), last, now, store.counter(GENESIS_TIME), params)
