@@ -105,11 +105,16 @@ class WordSet:
             yield self._context.load(self._items_base + index)
 
     def add(self, item: int) -> None:
-        """Add ``item`` (no-op when present; ``DposError`` when the set is full)."""
+        """Add ``item`` (no-op when present; ``DposError`` when the set is full).
+
+        Block hooks are exempt from the limit: a bound that users can fill
+        must never fail a block (the hooks only add an owner's own delegation
+        when compounding its reward, which the candidate count bounds).
+        """
         if item in self:
             return
         length = len(self)
-        if length >= self._limit:
+        if length >= self._limit and not self._context.is_system:
             raise DposError(f"Staking: limit of {self._limit} entries reached")
         self._context.store(self._items_base + length, item)
         self._context.store(mapping_slot(self._positions, item), length + 1)
