@@ -1,7 +1,9 @@
 """Slashing and jailing: double-sign evidence and downtime.
 
 * Double sign: every candidate named by the block's evidence
-  (``ConsensusInfo.misbehaviour``, once per candidate per block) loses
+  (``ConsensusInfo.misbehaviour``, once per candidate per block; not again
+  while it stays jailed, so evidence of several heights arriving in later
+  blocks punishes it once) loses
   ``slash_ratio_bp`` of every delegation to it (each cut rounded down, the
   owner's included) and is jailed.
 * Downtime: an elected validator absent from the previous block's commit
@@ -63,7 +65,7 @@ def jail(store: StakingStore, candidate: Candidate, double_sign: bool) -> Candid
 
 
 def punish_double_signs(store: StakingStore, params: DposParams, info: ConsensusInfo) -> list[Candidate]:
-    """Slash and jail every candidate the block's evidence convicts (once each); returns them."""
+    """Slash and jail every unjailed candidate the block's evidence convicts (once each); returns them."""
     punished: list[Candidate] = []
     seen: set[int] = set()
     for evidence in info.misbehaviour:
@@ -71,7 +73,10 @@ def punish_double_signs(store: StakingStore, params: DposParams, info: Consensus
         if candidate_id is None or candidate_id in seen:
             continue
         seen.add(candidate_id)
-        candidate = slash(store, store.candidate(candidate_id), params.slash_ratio_bp, double_sign=True)
+        candidate = store.candidate(candidate_id)
+        if candidate.jailed:
+            continue
+        candidate = slash(store, candidate, params.slash_ratio_bp, double_sign=True)
         punished.append(jail(store, candidate, double_sign=True))
     return punished
 

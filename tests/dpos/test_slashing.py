@@ -42,6 +42,8 @@ def test_double_sign_slashes_offender_and_delegators_and_jails(staking_chain) ->
     assert slashed[delegator.address.lower()] >= 100_000 * CMT * 500 // 10_000
     assert [(u.pub_key, u.power) for u in result.validator_updates if u.power == 0] == [(key, 0)]
     assert key not in keys_of(sc)
+    sc.block(misbehaviour=(Misbehaviour(key, sc.chain.number - 3),))  # older evidence arriving later
+    assert sc.supply()["reserve"] - reserve == cut
 
 
 def test_downtime_jails_at_max_slash_blocks_without_slashing_unless_enabled(staking_chain) -> None:
