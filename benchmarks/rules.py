@@ -33,12 +33,12 @@ from eth_utils import function_signature_to_4byte_selector
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from middleware.rules.compiler import RuleSet  # noqa: E402
-from middleware.rules.contract import RulesContract  # noqa: E402
-from middleware.rules.engine import Session  # noqa: E402
-from vm.execution import BlockEnv, CallMessage, ChainExecutor, GenesisAccount  # noqa: E402
-from vm.native.addresses import RULES_ADDRESS  # noqa: E402
-from vm.transactions import decode_transaction  # noqa: E402
+from middleware.rules.compiler import RuleSet
+from middleware.rules.contract import RulesContract
+from middleware.rules.engine import Session
+from vm.execution import BlockEnv, CallMessage, ChainExecutor, GenesisAccount
+from vm.native.addresses import RULES_ADDRESS
+from vm.transactions import decode_transaction
 
 DISCOUNT_RULES = Path(__file__).resolve().parent.parent / "examples" / "rules" / "discount.rules"
 CHAIN_ID = 15

@@ -9,8 +9,9 @@ Fields an ``insert`` does not assign take their defaults.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence, Union
+from typing import Protocol
 
 from middleware.rules.errors import RuleEvaluationError
 from middleware.rules.expressions import Evaluator
@@ -158,7 +159,7 @@ class EmitAction:
         memory.record_event(EmittedEvent(self.rule, self.name, values, self.types))
 
 
-Action = Union[UpdateAction, InsertAction, RetractAction, EmitAction]
+Action = UpdateAction | InsertAction | RetractAction | EmitAction
 
 
 def run_actions(actions: Sequence[Action], memory: WorkingMemoryOps, fact_ids: tuple[int, ...],

@@ -23,7 +23,7 @@ made again after the call.
 from __future__ import annotations
 
 import heapq
-from typing import Sequence
+from collections.abc import Sequence
 
 from middleware.rules.compiler import CompiledRule
 

@@ -12,10 +12,11 @@ index is msgpack ``[next id, [fact id, ...], [[rule index, [fact id, ...]], ...]
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import eth_abi
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from middleware.rules.agenda import Activation
 from middleware.rules.compiler import RuleSet

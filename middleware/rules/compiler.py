@@ -15,8 +15,8 @@ index*: the join then only tries pairs whose two values are equal.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from middleware.rules.actions import (
     Action,
@@ -109,7 +109,7 @@ class RuleSet:
     events: Mapping[str, tuple[ValueType, ...]]
 
     @classmethod
-    def parse(cls, source: str) -> "RuleSet":
+    def parse(cls, source: str) -> RuleSet:
         """Parse and compile ``source``; raises RuleSyntaxError, RuleTypeError or RuleLimitError."""
         return compile_rules(parse_rules(source), source)
 

@@ -30,10 +30,6 @@ from __future__ import annotations
 
 import functools
 
-from vm.errors import NativeContractError
-from vm.native.addresses import RULES_ADDRESS
-from vm.native.framework import CallContext, NativeContract, mapping_slot, method
-
 from middleware.rules.codec import (
     decode_fields,
     encode_fields,
@@ -48,6 +44,9 @@ from middleware.rules.engine import DEFAULT_MAX_ACTIVATIONS, Session, SessionSta
 from middleware.rules.errors import RulesError
 from middleware.rules.gas import COMPILE_BYTE_GAS, GasMeter
 from middleware.rules.templates import Fact
+from vm.errors import NativeContractError
+from vm.native.addresses import RULES_ADDRESS
+from vm.native.framework import CallContext, NativeContract, mapping_slot, method
 
 #: Most engine gas one call may use (on top of storage and the method's base cost).
 ENGINE_GAS_LIMIT = 20_000_000

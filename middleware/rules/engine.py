@@ -19,8 +19,8 @@ from it (the memories are recomputed by inserting the facts in id order).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from middleware.rules.actions import EmittedEvent, run_actions
 from middleware.rules.agenda import Activation, Agenda
@@ -71,7 +71,7 @@ class Session:
         self.fired: list[Firing] = []
 
     @classmethod
-    def restore(cls, rules: RuleSet, state: SessionState, meter: GasMeter | None = None) -> "Session":
+    def restore(cls, rules: RuleSet, state: SessionState, meter: GasMeter | None = None) -> Session:
         """The session ``state`` describes (its memories rebuilt, its waiting activations recomputed)."""
         session = cls(rules, meter)
         for fact in state.facts:

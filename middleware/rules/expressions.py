@@ -29,13 +29,20 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from middleware.rules.errors import RuleEvaluationError, RuleSyntaxError, RuleTypeError
 from middleware.rules.gas import EXPRESSION_NODE_GAS, GasMeter
 from middleware.rules.lexer import Token, TokenStream, tokenize
-from middleware.rules.values import INT_MAX, Value, ValueType, checked_int, render, type_of
+from middleware.rules.values import (
+    INT_MAX,
+    Value,
+    ValueType,
+    checked_int,
+    render,
+    type_of,
+)
 
 #: Deepest nesting of an expression (parentheses, operators).
 MAX_DEPTH = 64
@@ -100,11 +107,11 @@ class Expression(ABC):
     column: int
 
     @abstractmethod
-    def children(self) -> tuple["Expression", ...]:
+    def children(self) -> tuple[Expression, ...]:
         """The direct sub-expressions."""
 
     @abstractmethod
-    def infer(self, type_of_reference: Callable[["Reference"], ValueType]) -> ValueType:
+    def infer(self, type_of_reference: Callable[[Reference], ValueType]) -> ValueType:
         """The static type of this expression; raises RuleTypeError (with position) where types do not fit."""
 
     @abstractmethod
@@ -126,7 +133,7 @@ class Expression(ABC):
         """Gas charged for one evaluation."""
         return self.size * EXPRESSION_NODE_GAS
 
-    def references(self) -> tuple["Reference", ...]:
+    def references(self) -> tuple[Reference, ...]:
         """Every reference in the tree, left to right (with repeats)."""
         if isinstance(self, Reference):
             return (self,)
@@ -150,7 +157,7 @@ class Expression(ABC):
         return self._on_mapping(variables)
 
 
-def _mapping_reader(reference: "Reference") -> Evaluator:
+def _mapping_reader(reference: Reference) -> Evaluator:
     key = reference.key
 
     def read(variables: object) -> Value:
@@ -174,7 +181,7 @@ class Literal(Expression):
         """None."""
         return ()
 
-    def infer(self, type_of_reference: Callable[["Reference"], ValueType]) -> ValueType:
+    def infer(self, type_of_reference: Callable[[Reference], ValueType]) -> ValueType:
         """The constant's type."""
         return type_of(self.value)
 
@@ -203,7 +210,7 @@ class Reference(Expression):
         """None."""
         return ()
 
-    def infer(self, type_of_reference: Callable[["Reference"], ValueType]) -> ValueType:
+    def infer(self, type_of_reference: Callable[[Reference], ValueType]) -> ValueType:
         """Whatever the context declares for this reference."""
         return type_of_reference(self)
 
@@ -298,7 +305,7 @@ class Binary(Expression):
             return lambda env: not _equal(left(env), right(env))
         operation = _INT_OPERATIONS[operator]
         return lambda env: operation(_require(left(env), ValueType.INT, operator),  # type: ignore[arg-type]
-                                     _require(right(env), ValueType.INT, operator))
+                                     _require(right(env), ValueType.INT, operator))  # type: ignore[arg-type]
 
     def __str__(self) -> str:
         return f"({self.left} {self.operator} {self.right})"
@@ -430,7 +437,7 @@ class ExpressionParser:
         if token.kind == "op" and token.text == "(":
             stream.advance()
             inner = self._nested(self._or)
-            stream.expect("op", ")", "to close '(' of line %d, column %d" % (token.line, token.column))
+            stream.expect("op", ")", f"to close '(' of line {token.line}, column {token.column}")
             return inner
         raise stream.error("expected a value")
 

@@ -7,7 +7,7 @@ pays in ordinary gas.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from middleware.rules.errors import GasExhausted
 

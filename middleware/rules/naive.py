@@ -10,7 +10,7 @@ sharing their code, which is the point of the comparison.
 """
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from middleware.rules.actions import EmittedEvent, run_actions
 from middleware.rules.compiler import CompiledRule, RuleSet

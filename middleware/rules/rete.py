@@ -27,10 +27,17 @@ complete match :data:`ACTIVATION_GAS`, every fact in or out :data:`FACT_GAS`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from middleware.rules.compiler import CompiledPattern, CompiledRule
-from middleware.rules.gas import ACTIVATION_GAS, CONDITION_TEST_GAS, FACT_GAS, JOIN_ATTEMPT_GAS, GasMeter
+from middleware.rules.gas import (
+    ACTIVATION_GAS,
+    CONDITION_TEST_GAS,
+    FACT_GAS,
+    JOIN_ATTEMPT_GAS,
+    GasMeter,
+)
 from middleware.rules.templates import Fact
 from middleware.rules.values import Value
 
@@ -52,7 +59,7 @@ class AlphaNode:
 class JoinNode:
     """Partial matches of the first ``position + 1`` patterns of some rules."""
 
-    def __init__(self, parent: "JoinNode | None", alpha: AlphaNode, pattern: CompiledPattern) -> None:
+    def __init__(self, parent: JoinNode | None, alpha: AlphaNode, pattern: CompiledPattern) -> None:
         """Join ``parent``'s matches (the empty match when None) with ``alpha``'s facts by ``pattern``'s beta tests."""
         self.parent = parent
         self.alpha = alpha

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from middleware.rules.expressions import Expression
 
@@ -79,7 +78,7 @@ class EmitDecl(Node):
     arguments: tuple[Expression, ...]
 
 
-ActionDecl = Union[UpdateDecl, InsertDecl, RetractDecl, EmitDecl]
+ActionDecl = UpdateDecl | InsertDecl | RetractDecl | EmitDecl
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Fact templates (typed fact types) and facts."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from middleware.rules.errors import FactError, RuleEvaluationError
 from middleware.rules.values import Value, ValueType, checked_value

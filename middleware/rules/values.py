@@ -8,11 +8,10 @@ bytes. Addresses are 20-byte strings (``bytes``).
 from __future__ import annotations
 
 import enum
-from typing import Union
 
 from middleware.rules.errors import RuleEvaluationError
 
-Value = Union[int, bool, str, bytes]
+Value = int | bool | str | bytes
 
 INT_MIN = -(2**255)
 INT_MAX = 2**255 - 1

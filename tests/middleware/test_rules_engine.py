@@ -5,7 +5,12 @@ import pytest
 
 from middleware.rules.compiler import RuleSet
 from middleware.rules.engine import Firing, Session
-from middleware.rules.errors import FactError, GasExhausted, RuleEvaluationError, RuleLimitError
+from middleware.rules.errors import (
+    FactError,
+    GasExhausted,
+    RuleEvaluationError,
+    RuleLimitError,
+)
 from middleware.rules.gas import GasMeter
 
 TEMPLATES = """

@@ -181,7 +181,7 @@ def test_inheritance_flattens_conditions_and_keeps_own_actions() -> None:
 rule "paid" when { $o: Order(paid); } then { emit Paid($o.id); }
 rule "big paid" extends "paid" salience 3 when { $p: Order(amount > $o.amount); } then { emit Big($p.id); }
 """)
-    parent, child = rules.rules
+    _, child = rules.rules
     assert [p.binding for p in child.patterns] == ["$o", "$p"]
     assert [str(e) for e in child.patterns[0].alpha] == ["paid"]
     assert [str(e) for e in child.patterns[1].beta] == ["(amount > $o.amount)"]
