@@ -8,7 +8,9 @@ template's fields in declaration order, ABI-encoded as one tuple, ``int`` as
 *Storage*: a fact is msgpack ``[type name, [value, ...]]`` with each int as
 32 bytes of two's complement and each address as 20 bytes; the working-memory
 index is msgpack ``[next id, [fact id, ...], [[rule index, [fact id, ...]], ...]]``
-(the last list: matches that fired or were suppressed).
+(the last list: matches that fired or were suppressed); the templates of a
+rule set are kept apart from its source so that fact operations need not
+compile it.
 """
 from __future__ import annotations
 
@@ -19,10 +21,9 @@ import eth_abi
 import msgpack  # type: ignore[import-untyped]
 
 from middleware.rules.agenda import Activation
-from middleware.rules.compiler import RuleSet
 from middleware.rules.errors import FactError
 from middleware.rules.templates import Fact, Template
-from middleware.rules.values import Value, ValueType
+from middleware.rules.values import TYPE_NAMES, Value, ValueType
 
 
 def decode_fields(template: Template, data: bytes) -> tuple[Value, ...]:
@@ -67,15 +68,30 @@ def pack_fact(fact: Fact) -> bytes:
                           [_stored(v, t) for v, t in zip(fact.values, fact.template.field_types)]])
 
 
-def unpack_fact(rules: RuleSet, fact_id: int, data: bytes) -> Fact:
-    """The fact stored as ``data`` under ``fact_id``; FactError if it does not fit the rule set."""
+def unpack_fact(templates: Mapping[str, Template], fact_id: int, data: bytes) -> Fact:
+    """The fact stored as ``data`` under ``fact_id``; FactError if it fits none of ``templates``."""
     try:
         name, raw = msgpack.unpackb(data)
-        template = rules.template(name)
+        if name not in templates:
+            raise FactError(f"unknown fact type '{name}'")
+        template = templates[name]
         values = tuple(_loaded(v, t) for v, t in zip(raw, template.field_types))
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise FactError(f"stored fact {fact_id} is malformed") from exc
     return Fact(fact_id, template, template.checked(values))
+
+
+def pack_templates(templates: Mapping[str, Template]) -> bytes:
+    """A rule set's templates as stored: ``[[name, [[field, type], ...]], ...]`` in declaration order."""
+    return msgpack.packb([[t.name, [[field, value_type.value] for field, value_type in t.fields]]
+                          for t in templates.values()])
+
+
+def unpack_templates(data: bytes) -> dict[str, Template]:
+    """The templates stored by :func:`pack_templates`, by name."""
+    templates = [Template(name, tuple((field, TYPE_NAMES[type_name]) for field, type_name in fields))
+                 for name, fields in msgpack.unpackb(data)]
+    return {template.name: template for template in templates}
 
 
 def pack_index(next_id: int, fact_ids: Sequence[int], consumed: Sequence[Activation]) -> bytes:

@@ -5,11 +5,12 @@ its owner; only the owner may insert, update or retract its facts and fire its
 rules; anyone may read them. Every rule set has its own working memory.
 
 Storage (byte strings, :mod:`middleware.rules.codec`): slot 0 holds the
-number of rule sets; slot 1 a mapping from rule-set id to owner; ``set/<id>`` the source; ``index/<id>`` the next
+number of rule sets; slot 1 a mapping from rule-set id to owner; ``set/<id>`` the source;
+``templates/<id>`` its templates (so fact operations need not compile it); ``index/<id>`` the next
 fact id, the live fact ids and the matches that fired; ``fact/<id>/<fact id>``
-one fact. The source is recompiled on each call that needs it (compilation is
-charged per byte, whether or not the node had it cached). Inserts, updates and
-retracts change only the fact and the index; ``fireAllRules`` rebuilds the Rete
+one fact. The source is recompiled by the calls that run rules (compilation is charged
+per byte, whether or not the node had it cached). Inserts, updates and
+retracts read the templates and change only the fact and the index; ``fireAllRules`` rebuilds the Rete
 memories by inserting the stored facts in id order (charged like any insert),
 fires, and writes back the facts that changed.
 
@@ -29,6 +30,7 @@ none, so a method returning nothing could not be called from Solidity.
 from __future__ import annotations
 
 import functools
+from typing import Mapping
 
 from middleware.rules.codec import (
     decode_fields,
@@ -36,14 +38,16 @@ from middleware.rules.codec import (
     encode_values,
     pack_fact,
     pack_index,
+    pack_templates,
     unpack_fact,
     unpack_index,
+    unpack_templates,
 )
 from middleware.rules.compiler import RuleSet
 from middleware.rules.engine import DEFAULT_MAX_ACTIVATIONS, Session, SessionState
 from middleware.rules.errors import RulesError
 from middleware.rules.gas import COMPILE_BYTE_GAS, GasMeter
-from middleware.rules.templates import Fact
+from middleware.rules.templates import Fact, Template
 from vm.errors import NativeContractError
 from vm.native.addresses import RULES_ADDRESS
 from vm.native.framework import CallContext, NativeContract, mapping_slot, method
@@ -90,16 +94,20 @@ class RulesContract(NativeContract):
         ctx.charge(COMPILE_BYTE_GAS * len(source), "rules compile")
         return _compiled(source.decode())
 
-    def _owned_set(self, ctx: CallContext, rule_set: int) -> RuleSet:
-        if ctx.sender != self._owner(ctx, rule_set):
-            raise NativeContractError("Rules: only the rule set's owner may change its facts")
-        return self._load_set(ctx, rule_set)
 
-    def _load_fact(self, ctx: CallContext, rules: RuleSet, rule_set: int, fact_id: int) -> Fact:
+    def _templates(self, ctx: CallContext, rule_set: int) -> dict[str, Template]:
+        self._owner(ctx, rule_set)
+        return unpack_templates(ctx.load_bytes(_key(b"templates/", rule_set)) or b"\x90")
+
+    def _load_fact(self, ctx: CallContext, templates: Mapping[str, Template], rule_set: int, fact_id: int) -> Fact:
         data = ctx.load_bytes(_key(b"fact/", rule_set, fact_id))
         if data is None:
             raise NativeContractError(f"Rules: no fact {fact_id} in rule set {rule_set}")
-        return unpack_fact(rules, fact_id, data)
+        return unpack_fact(templates, fact_id, data)
+
+    def _require_owner(self, ctx: CallContext, rule_set: int) -> None:
+        if ctx.sender != self._owner(ctx, rule_set):
+            raise NativeContractError("Rules: only the rule set's owner may change its facts")
 
     @staticmethod
     def _meter(ctx: CallContext) -> GasMeter:
@@ -115,26 +123,29 @@ class RulesContract(NativeContract):
             raise NativeContractError(f"Rules: source of {len(encoded)} bytes exceeds {MAX_CHAIN_SOURCE}")
         ctx.charge(COMPILE_BYTE_GAS * len(encoded), "rules compile")
         try:
-            _compiled(source)
+            rules = _compiled(source)
         except RulesError as exc:
             raise NativeContractError(f"Rules: {exc}") from None
         rule_set = ctx.load(COUNT_SLOT)
         ctx.store(COUNT_SLOT, rule_set + 1)
         ctx.store(mapping_slot(OWNER_MAPPING, rule_set), int.from_bytes(ctx.sender, "big"))
         ctx.store_bytes(_key(b"set/", rule_set), encoded)
+        ctx.store_bytes(_key(b"templates/", rule_set), pack_templates(rules.templates))
         ctx.emit(REGISTERED_EVENT, indexed=[("uint256", rule_set), ("address", ctx.sender)], data=[])
         return rule_set
 
     @method("insertFact(uint256,string,bytes)", returns=["uint256"], gas=5_000)
     def insert_fact(self, ctx: CallContext, rule_set: int, fact_type: str, fields: bytes) -> int:
         """Add a fact (fields ABI-encoded in template order); returns its id."""
-        rules = self._owned_set(ctx, rule_set)
+        self._require_owner(ctx, rule_set)
+        templates = self._templates(ctx, rule_set)
         next_id, fact_ids, consumed = unpack_index(ctx.load_bytes(_key(b"index/", rule_set)))
         if len(fact_ids) >= MAX_CHAIN_FACTS:
             raise NativeContractError(f"Rules: working memory is full ({MAX_CHAIN_FACTS} facts)")
+        if fact_type not in templates:
+            raise NativeContractError(f"Rules: unknown fact type '{fact_type}'")
         try:
-            template = rules.template(fact_type)
-            fact = Fact(next_id, template, decode_fields(template, fields))
+            fact = Fact(next_id, templates[fact_type], decode_fields(templates[fact_type], fields))
         except RulesError as exc:
             raise NativeContractError(f"Rules: {exc}") from None
         ctx.store_bytes(_key(b"fact/", rule_set, next_id), pack_fact(fact))
@@ -144,8 +155,8 @@ class RulesContract(NativeContract):
     @method("updateFact(uint256,uint256,bytes)", returns=["bool"], gas=5_000)
     def update_fact(self, ctx: CallContext, rule_set: int, fact_id: int, fields: bytes) -> bool:
         """Replace all fields of a fact (ABI-encoded in template order); its matches activate again."""
-        rules = self._owned_set(ctx, rule_set)
-        old = self._load_fact(ctx, rules, rule_set, fact_id)
+        self._require_owner(ctx, rule_set)
+        old = self._load_fact(ctx, self._templates(ctx, rule_set), rule_set, fact_id)
         try:
             fact = Fact(fact_id, old.template, decode_fields(old.template, fields))
         except RulesError as exc:
@@ -159,9 +170,10 @@ class RulesContract(NativeContract):
     @method("retractFact(uint256,uint256)", returns=["bool"], gas=5_000)
     def retract_fact(self, ctx: CallContext, rule_set: int, fact_id: int) -> bool:
         """Remove a fact."""
-        rules = self._owned_set(ctx, rule_set)
-        self._load_fact(ctx, rules, rule_set, fact_id)
+        self._require_owner(ctx, rule_set)
         next_id, fact_ids, consumed = unpack_index(ctx.load_bytes(_key(b"index/", rule_set)))
+        if fact_id not in fact_ids:
+            raise NativeContractError(f"Rules: no fact {fact_id} in rule set {rule_set}")
         ctx.delete_bytes(_key(b"fact/", rule_set, fact_id))
         kept = [match for match in consumed if fact_id not in match[1]]
         remaining = [other for other in fact_ids if other != fact_id]
@@ -180,11 +192,12 @@ class RulesContract(NativeContract):
 
     def _session(self, ctx: CallContext, rules: RuleSet, rule_set: int) -> Session:
         next_id, fact_ids, consumed = unpack_index(ctx.load_bytes(_key(b"index/", rule_set)))
-        facts = tuple(self._load_fact(ctx, rules, rule_set, fact_id) for fact_id in fact_ids)
+        facts = tuple(self._load_fact(ctx, rules.templates, rule_set, fact_id) for fact_id in fact_ids)
         return Session.restore(rules, SessionState(facts, next_id, tuple(consumed)), self._meter(ctx))
 
     def _fire(self, ctx: CallContext, rule_set: int, max_activations: int) -> int:
-        rules = self._owned_set(ctx, rule_set)
+        self._require_owner(ctx, rule_set)
+        rules = self._load_set(ctx, rule_set)
         try:
             session = self._session(ctx, rules, rule_set)
             before = {fact.id: fact for fact in session.facts()}
@@ -212,8 +225,7 @@ class RulesContract(NativeContract):
     @method("getFact(uint256,uint256)", returns=["string", "bytes"], gas=2_000, view=True)
     def get_fact(self, ctx: CallContext, rule_set: int, fact_id: int) -> tuple[str, bytes]:
         """A fact's type and its fields ABI-encoded in template order."""
-        rules = self._load_set(ctx, rule_set)
-        fact = self._load_fact(ctx, rules, rule_set, fact_id)
+        fact = self._load_fact(ctx, self._templates(ctx, rule_set), rule_set, fact_id)
         return fact.template.name, encode_fields(fact.template, fact.values)
 
     @method("factIds(uint256)", returns=["uint256[]"], gas=2_000, view=True)

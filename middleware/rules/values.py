@@ -67,9 +67,12 @@ def checked_int(value: int) -> int:
 
 def checked_value(value: object, expected: ValueType, what: str) -> Value:
     """``value`` if it is a valid value of type ``expected`` (in range, bounded), else a RuleEvaluationError."""
-    actual = type_of(value) if isinstance(value, (bool, int, str, bytes)) else None
+    try:
+        actual: ValueType | None = type_of(value)
+    except RuleEvaluationError:
+        actual = None
     if actual is not expected:
-        shown = actual.value if actual is not None else type(value).__name__
+        shown = actual.value if actual is not None else f"{type(value).__name__} {value!r:.40}"
         raise RuleEvaluationError(f"{what}: expected {expected.value}, got {shown}")
     if isinstance(value, bool):
         return value
