@@ -41,10 +41,6 @@ class Agenda:
         self._firing: Activation | None = None
         self._locked: dict[int, None] = {}
 
-    def __len__(self) -> int:
-        """Number of pending activations."""
-        return len(self._pending)
-
     def __contains__(self, activation: Activation) -> bool:
         """Whether ``activation`` is pending."""
         return activation in self._pending

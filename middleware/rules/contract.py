@@ -30,7 +30,7 @@ none, so a method returning nothing could not be called from Solidity.
 from __future__ import annotations
 
 import functools
-from typing import Mapping
+from collections.abc import Mapping
 
 from middleware.rules.codec import (
     decode_fields,

@@ -42,11 +42,6 @@ class GasMeter:
         self.used = 0
         self._sink = sink
 
-    @property
-    def remaining(self) -> int:
-        """Gas left under the limit."""
-        return self.limit - self.used
-
     def charge(self, amount: int, what: str) -> None:
         """Use ``amount`` gas for ``what``; raises :class:`GasExhausted` (using nothing) if it does not fit."""
         needed = self.used + amount

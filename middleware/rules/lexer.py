@@ -148,10 +148,6 @@ class TokenStream:
         """The next unread token."""
         return self._tokens[self._index]
 
-    def peek(self, offset: int = 1) -> Token:
-        """The token ``offset`` places after the current one (``eof`` past the end)."""
-        return self._tokens[min(self._index + offset, len(self._tokens) - 1)]
-
     def advance(self) -> Token:
         """Consume and return the current token."""
         token = self._tokens[self._index]
