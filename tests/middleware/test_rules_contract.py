@@ -9,8 +9,9 @@ import pytest
 from eth_hash.auto import keccak
 from eth_utils import function_signature_to_4byte_selector
 
-from cybermiles_node.application import genesis_accounts
+from cybermiles_node.natives import genesis_accounts
 from cybermiles_node.solc import CompiledContract, compile_file
+from middleware.rules import contract as rules_contract
 from middleware.rules.contract import COUNT_SLOT, OWNER_MAPPING, RulesContract
 from vm.execution import CallMessage
 from vm.native.addresses import RULES_ADDRESS
@@ -197,3 +198,27 @@ def test_a_call_that_runs_out_of_gas_reverts_and_keeps_the_facts(chain, sign_tx,
     assert bounded.status == 1
     _, stored = view(owner, "getFact(uint256,uint256)", ["string", "bytes"], 0, 1)
     assert eth_abi.decode(["int256"], stored) == (3,)
+
+
+def test_two_nodes_reach_the_same_state_root_whether_or_not_the_rule_set_was_cached(
+    memory_chain, genesis, sign_tx, dev_keys
+) -> None:
+    def replay():
+        chain = memory_chain(genesis_accounts(genesis), natives=[RulesContract()])
+        owner = Sender(chain, sign_tx, dev_keys[9])
+        order = eth_abi.encode(["int256", "address", "int256", "int256"], [1, owner.address, 9_000, 0])
+        customer = eth_abi.encode(["address", "string"], [owner.address, "gold"])
+        receipts = [
+            owner.send(RULES_ADDRESS, calldata("registerRuleSet(string)", DISCOUNT_RULES)),
+            owner.send(RULES_ADDRESS, calldata("insertFact(uint256,string,bytes)", 0, "Customer", customer)),
+            owner.send(RULES_ADDRESS, calldata("insertFact(uint256,string,bytes)", 0, "Order", order)),
+            owner.send(RULES_ADDRESS, calldata("fireAllRules(uint256)", 0)),
+        ]
+        assert all(receipt.status == 1 for receipt in receipts)
+        return chain.root, [receipt.gas_used for receipt in receipts]
+
+    rules_contract._compiled.cache_clear()
+    first = replay()  # compiles on every call of the first chain until cached
+    second = replay()  # finds the rule set compiled
+    rules_contract._compiled.cache_clear()
+    assert first == second
