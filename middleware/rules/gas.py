@@ -27,7 +27,7 @@ ACTION_GAS = 100
 FACT_GAS = 100
 #: Compiling a rule set, per byte of source.
 COMPILE_BYTE_GAS = 8
-#: Per 32-byte word of a string or address value compared, copied or stored by the engine.
+#: Per 32-byte word of the string and address values of a fact entering the network.
 WORD_GAS = 3
 
 
