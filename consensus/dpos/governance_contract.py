@@ -92,6 +92,7 @@ class GovernanceContract(NativeContract):
     @method("proposeTransfer(address,uint256,string)", returns=["uint256"], gas=PROPOSE_GAS)
     def propose_transfer(self, context: CallContext, to: str, amount: int, reason: str) -> int:
         """Propose paying ``amount`` wei from the reserve to ``to``; returns the proposal id."""
+        self._require_voter(context)
         recipient = bytes.fromhex(to[2:])
         if recipient == ZERO_ADDRESS:
             raise InvalidAmount("Governance: cannot transfer to the zero address")
@@ -103,16 +104,19 @@ class GovernanceContract(NativeContract):
     @method("proposeParam(string,string,string)", returns=["uint256"], gas=PROPOSE_GAS)
     def propose_param(self, context: CallContext, name: str, value: str, reason: str) -> int:
         """Propose setting chain parameter ``name`` to ``value`` (checked now); returns the proposal id."""
+        self._require_voter(context)
         parsed = parse_value(name, value)
         load_params(context).with_value(name, parsed)
         return self._open(context, reason, Kind.PARAM, name=name, value=format_value(parsed))
+
+    def _require_voter(self, context: CallContext) -> None:
+        if voter_power(self.voters_of(context), context.sender) is None:
+            raise Unauthorized("Governance: only validators and backup validators may propose")
 
     def _open(
         self, context: CallContext, reason: str, kind: Kind, *, to: bytes = ZERO_ADDRESS, amount: int = 0,
         name: str = "", value: str = "",
     ) -> int:
-        if voter_power(self.voters_of(context), context.sender) is None:
-            raise Unauthorized("Governance: only validators and backup validators may propose")
         if len(reason.encode()) > MAX_REASON_BYTES:
             raise InvalidProposal(f"Governance: reason longer than {MAX_REASON_BYTES} bytes")
         open_ids = load_ids(context, OPEN_KEY)

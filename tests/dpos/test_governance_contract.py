@@ -233,6 +233,9 @@ def test_only_validators_and_backups_may_propose_and_vote(gov) -> None:
     assert gov.revert_reason(transfer(PAYEE, ETHER), outsider) == (
         "Governance: only validators and backup validators may propose"
     )
+    assert gov.revert_reason(param("max_validators", "0"), outsider) == (
+        "Governance: only validators and backup validators may propose"
+    )
     receipt, _ = gov.send(KEYS[3], transfer(PAYEE, ETHER))  # a backup may propose
     assert receipt.status == 1
     assert gov.revert_reason(vote(0, Answer.YES), outsider) == "Governance: only validators and backup validators may vote"
