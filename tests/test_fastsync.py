@@ -241,3 +241,89 @@ def test_state_records_name_storage_tries_and_code_of_accounts(chain: Chain) -> 
     assert children and all(tag == RecordTag.ACCOUNT_NODE for _, tag in children)
     assert record_children(FetchedNode(keccak(b"\x00"), b"\x00", RecordTag.CODE)) == []
     assert record_children(FetchedNode(keccak(b"junk"), b"\xff\xff", RecordTag.STORAGE_NODE)) == []
+
+
+# -- the block-sync service in fast mode, over an in-memory network ------------------------------
+
+
+class LoopbackNetwork:
+    """Peers answering from chain stores (one of them may forge receipts); records reported peers."""
+
+    def __init__(self, peers: dict[str, object], forge_receipts: set[str]) -> None:
+        self.peers = peers
+        self.forge = forge_receipts
+        self.service = None
+        self.reported: dict[str, str] = {}
+
+    def send(self, peer_id: str, channel_id: int, payload: bytes) -> bool:
+        if peer_id in self.reported:
+            return False
+        asyncio.get_running_loop().call_soon(self._answer, peer_id, payload)
+        return True
+
+    def broadcast(self, channel_id: int, payload: bytes) -> int:
+        for peer_id in self.connected_ids():
+            self.send(peer_id, channel_id, payload)
+        return len(self.connected_ids())
+
+    def connected_ids(self) -> list[str]:
+        return [peer for peer in self.peers if peer not in self.reported]
+
+    def report_misbehavior(self, peer_id: str, reason: str) -> None:
+        self.reported[peer_id] = reason
+        self.service.peer_removed(peer_id)
+
+    def _answer(self, peer_id: str, payload: bytes) -> None:
+        from consensus import blocksync, statesync
+        store = self.peers[peer_id]
+        if payload[0] in statesync.STATE_SYNC_TAGS:
+            answer = statesync.encode_message(statesync.answer_node_data(statesync.decode_message(payload),
+                                                                         store.get_state_node))
+        else:
+            response = blocksync.answer_request(blocksync.decode_message(payload), store)
+            if peer_id in self.forge and isinstance(response, blocksync.BlockResponse) and response.block.transactions:
+                response = blocksync.BlockResponse(response.block, response.commit,
+                                                   forged(response.receipts, 0, 3, b"\x11" * 20),
+                                                   response.next_validators)
+            answer = blocksync.encode_message(response)
+        asyncio.ensure_future(self.service.receive(peer_id, answer))
+
+
+def test_the_service_fast_syncs_reports_a_peer_forging_receipts_and_executes_after_the_pivot(
+        chain: Chain, open_node) -> None:
+    from consensus.reactor import BlockSyncService, SyncPhase
+    follower = open_node("follower")
+    execution = ThreadPoolExecutor(max_workers=1)
+    fast = FastSync(follower.app, execution, ThreadPoolExecutor(max_workers=2))
+    network = LoopbackNetwork({"honest": chain.node.store, "liar": chain.node.store}, forge_receipts={"liar"})
+    executed: list[int] = []
+
+    async def apply(synced: SyncedBlock) -> None:
+        assert follower.app.process_proposal(synced.block)
+        follower.app.finalize_block(synced.block)
+        follower.app.commit(synced.block, synced.commit)
+        executed.append(synced.block.number)
+
+    async def sync() -> None:
+        service = BlockSyncService(network, follower.store, CHAIN_ID, follower.app.validators_at, apply, 1,
+                                   fast=fast, pivot_margin=1)
+        network.service = service
+        for peer in network.peers:
+            service.peer_added(peer)
+        task = asyncio.create_task(service.run())
+        try:
+            for _ in range(400):
+                await asyncio.sleep(0.02)
+                if service.caught_up(0) and follower.store.latest_height() == 3:
+                    break
+        finally:
+            task.cancel()
+        assert service.phase is SyncPhase.FULL and service.pivot == 2
+
+    asyncio.run(sync())
+    execution.shutdown()
+    assert "sender that did not sign" in network.reported.get("liar", "")
+    assert "honest" not in network.reported
+    assert follower.store.state_base() == 2 and not follower.store.fast_sync_in_progress()
+    assert executed == [3]  # blocks 1 and 2 stored without execution, block 3 executed on the fetched state
+    assert follower.app.latest_header == chain.node.app.latest_header
