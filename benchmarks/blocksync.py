@@ -9,8 +9,13 @@ of every sender is sent, and the next batch waits until that one is committed.
 Then node0 is restarted with the genesis block interval, node1 is started and
 timed until it reaches node0's height; its blocks must match node0's.
 
-    python benchmarks/blocksync.py                   # 1,000 blocks of 100 transfers
-    python benchmarks/blocksync.py --blocks 200 --json
+node1 catches up by fast sync (``--sync-mode fast``, the default: blocks and
+receipts verified against their headers without execution, then the state at
+a pivot near the tip, then re-execution of the rest) or by full sync
+(``--sync-mode full``: every block re-executed), set in its ``[sync]`` config.
+
+    python benchmarks/blocksync.py                   # 1,000 blocks of 100 transfers, fast sync
+    python benchmarks/blocksync.py --blocks 200 --sync-mode full --json
 """
 from __future__ import annotations
 
@@ -260,12 +265,23 @@ async def measure_sync(node: TestnetNode, source_url: str, target: int, transfer
     )
 
 
+def set_sync_mode(node: TestnetNode, mode: str) -> None:
+    """Write ``[sync] mode`` into the node's config file."""
+    config = node.home / "config.toml"
+    try:
+        with config.open("a") as out:
+            out.write(f'\n[sync]\nmode = "{mode}"\n')
+    except OSError as exc:
+        raise TargetError(f"cannot write {config}: {exc}") from exc
+
+
 async def benchmark(args: argparse.Namespace) -> tuple[BuildFigures, SyncFigures]:
     """Build the chain on node0, restart it with the genesis interval, then time node1's catch-up."""
     options = LoadOptions(senders=max(args.per_block, 3), fund_wei=100 * ETHER)
     with tempfile.TemporaryDirectory(prefix="bench-blocksync-") as name:
         workdir = Path(name)
         validator, full = write_testnet(workdir / "testnet", validators=1, full_nodes=1)
+        set_sync_mode(full, args.sync_mode)
         builder = node_process(validator, workdir, ("--block-interval", str(args.build_interval)))
         try:
             builder.start()
@@ -332,6 +348,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds a node may take to answer RPC, and a batch to be committed (default 90)")
     parser.add_argument("--sync-timeout", type=positive_float, default=1800.0,
                         help="seconds node1 may take to catch up (default 1800)")
+    parser.add_argument("--sync-mode", choices=("fast", "full"), default="fast",
+                        help="how node1 catches up: fast (verified blocks and receipts, then the state at a pivot) "
+                             "or full (every block re-executed); default fast")
     parser.add_argument("--profile", type=Path,
                         help="attach py-spy to node1 while it syncs and write its collapsed stacks to this file")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
@@ -364,13 +383,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({
             "blocks": args.blocks, "per_block": args.per_block, "build_interval_ms": args.build_interval,
+            "sync_mode": args.sync_mode,
             "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": load_after,
             "build": asdict(built), "sync": asdict(synced),
             "target": {"blocks_per_s": f">= {MIN_SYNC_BLOCKS_PER_S}", "met": met},
         }, indent=2))
         return 0
     print(f"{args.blocks} blocks of {args.per_block} value transfers built on one validator "
-          f"({args.build_interval} ms blocks), caught up by a new full node over loopback")
+          f"({args.build_interval} ms blocks), caught up by a new full node over loopback "
+          f"({args.sync_mode} sync)")
     print(f"machine: {os.cpu_count()} cores, load average {load_before:.2f} before, {load_after:.2f} after the run")
     print()
     print(figures_table(built, synced, args.per_block))

@@ -72,7 +72,7 @@ MAX_KEPT_MESSAGES = 512
 REGOSSIP_SECONDS = 1.0
 STATUS_SECONDS = 1.0
 SYNC_TICK_SECONDS = 0.05
-DEFAULT_PIVOT_MARGIN = 16
+DEFAULT_PIVOT_MARGIN = 2  # every node keeps all states, so the pivot can be close to the tip
 PIPELINE_DEPTH = 32  # fast-synced blocks whose payload checks run at once
 FSYNC_EVERY = 64  # fast-synced blocks per fsynced batch
 DEFAULT_NODE_DATA_BYTES = 2 * 1024 * 1024
@@ -236,6 +236,10 @@ class ChainSource(BlockSource, Protocol):
         """A state record by its keccak hash."""
         ...
 
+    def fast_sync_in_progress(self) -> bool:
+        """Whether blocks were stored without state (fast sync must finish before anything else)."""
+        ...
+
 
 class SyncPhase(enum.Enum):
     """Where a syncing node is."""
@@ -309,8 +313,17 @@ class BlockSyncService:
         return max((height for _, height in self._peer_heights.values()), default=-1)
 
     def caught_up(self, grace_ms: int) -> bool:
-        """Whether no peer is ``lag_threshold`` heights ahead (after ``grace_ms`` for statuses to arrive)."""
-        if self._now_ms() - self._started_ms < grace_ms or self._phase is not SyncPhase.FULL:
+        """Whether no peer is ``lag_threshold`` heights ahead (after ``grace_ms`` for statuses to arrive).
+
+        A node that is caught up before fast sync started never fast-syncs afterwards.
+        """
+        if self._now_ms() - self._started_ms < grace_ms:
+            return False
+        if self._phase is SyncPhase.FAST_BLOCKS and self._pivot is None:
+            ahead = self.max_peer_height >= self._source.latest_height() + self._lag_threshold
+            if not ahead and not self._source.fast_sync_in_progress():
+                self._phase = SyncPhase.FULL
+        if self._phase is not SyncPhase.FULL:
             return False
         return self.max_peer_height < self._source.latest_height() + self._lag_threshold
 
