@@ -41,17 +41,15 @@ from consensus.types import (
 )
 from consensus.errors import InvalidValidatorUpdate
 from consensus.validators import Validator, ValidatorSet
+from cybermiles_node.natives import check_genesis, genesis_accounts, native_contracts
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.txcache import DecodedTxCache
 from genesis.document import GenesisDocument
-from middleware.bpm.contract import WorkflowContract
-from middleware.webhooks.contract import WebhooksContract
 from vm.errors import BlockExecutionError, InvalidTransaction
-from vm.execution import BlockEnv, ChainExecutor, ExecutionResult, GenesisAccount
+from vm.execution import BlockEnv, ChainExecutor, ExecutionResult
 from vm.fees import FeeParams, next_base_fee
-from vm.native.addresses import GOVERNANCE_ADDRESS, VESTING_ADDRESS
+from vm.native.addresses import STAKING_ADDRESS
 from vm.native.hooks import ConsensusInfo, Misbehaviour
-from vm.native.vesting import Schedule, VestingContract, genesis_storage
 from vm.receipts import Receipt
 from vm.transactions import decode_transaction
 from vm.trie_root import BLANK_ROOT_HASH
@@ -62,34 +60,9 @@ GENESIS_EXTRA_DATA = b"CyberMiles genesis"
 MAX_CACHED_RESULTS = 8
 
 
-def native_contracts() -> list[Any]:
-    """The native contracts installed on this chain."""
-    return [VestingContract(), WorkflowContract(), WebhooksContract()]
-
-
 def genesis_validator_set(genesis: GenesisDocument) -> ValidatorSet:
     """The validator set named by the genesis document."""
     return ValidatorSet.of([Validator(v.pub_key, v.power, v.owner) for v in genesis.validators])
-
-
-def genesis_accounts(genesis: GenesisDocument) -> list[GenesisAccount]:
-    """The accounts of the genesis state: allocations, locked vesting CMT, the foundation reserve."""
-    accounts = [
-        GenesisAccount(address=a.address, balance=a.balance, code=a.code, storage=a.storage)
-        for a in genesis.alloc
-    ]
-    schedules = [
-        Schedule(s.beneficiary, s.amount, s.start_time, s.period_seconds, s.periods) for s in genesis.vesting
-    ]
-    accounts.append(
-        GenesisAccount(
-            address=VESTING_ADDRESS,
-            balance=sum(s.total for s in schedules),
-            storage=tuple(sorted(genesis_storage(schedules).items())),
-        )
-    )
-    accounts.append(GenesisAccount(address=GOVERNANCE_ADDRESS, balance=genesis.params.foundation_reserve))
-    return accounts
 
 
 @dataclass(frozen=True)
@@ -107,7 +80,8 @@ class CyberMilesApp:
         self.store = store
         self.genesis = genesis
         self.chain_id = genesis.chain_id
-        self.executor = executor or ChainExecutor(native_contracts())
+        check_genesis(genesis)
+        self.executor = executor or ChainExecutor(native_contracts(genesis))
         self.decoded_txs = decoded_txs or DecodedTxCache()
         self._validator_sets: list[tuple[int, ValidatorSet]] = []
         self.fee_params = FeeParams(
@@ -224,7 +198,7 @@ class CyberMilesApp:
         parent = self.latest_header
         info = self.consensus_info(request.height, request.proposer_address, request.last_commit,
                                    list(request.evidence))
-        env = self.block_env(parent, request.height, request.timestamp, request.proposer_owner, info)
+        env = self.block_env(parent, request.height, request.timestamp, STAKING_ADDRESS, info)
         result = self.executor.execute_block(
             self.store.state_db(), parent.state_root, env, list(request.txs), strict=False
         )
@@ -358,6 +332,7 @@ class CyberMilesApp:
             (header.parent_hash == parent.hash, "parent hash is not the last block"),
             (header.timestamp >= parent.timestamp, "timestamp before the parent's"),
             (header.chain_id == self.chain_id, "wrong chain id"),
+            (header.coinbase == STAKING_ADDRESS, "coinbase is not the staking contract (fees fund the rewards)"),
             (header.last_commit_hash == block.last_commit.hash, "last commit hash mismatch"),
             (header.evidence_hash == evidence_root(block.evidence), "evidence hash mismatch"),
             (header.validators_hash == self.validators_at(header.number).hash, "names another validator set"),

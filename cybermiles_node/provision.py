@@ -15,9 +15,10 @@ from cybermiles_node.config import (
 )
 from cybermiles_node.errors import HomeError
 from cybermiles_node.home import NodeHome
+from cybermiles_node.natives import staking_powers
 from genesis.document import Validator as GenesisValidator
 from genesis.loader import save_genesis
-from genesis.networks import NETWORKS, dev_accounts
+from genesis.networks import LOCAL_VALIDATOR_STAKE, NETWORKS, dev_accounts
 from p2p.keys import NodeKey
 
 
@@ -41,7 +42,7 @@ def initialise_home(home: NodeHome, network: str, chain_id: int | None, config: 
         raise HomeError(f"unknown network {network!r} (known: {', '.join(sorted(NETWORKS))})")
     home.data.mkdir(parents=True, exist_ok=True)
     key = ensure_keys(home)
-    kwargs = {"genesis_time": int(time.time())}
+    kwargs: dict[str, object] = {"genesis_time": int(time.time()), "consensus_powers": staking_powers}
     if chain_id is not None:
         kwargs["chain_id"] = chain_id
     genesis = NETWORKS[network](key.public_key, **kwargs)
@@ -64,11 +65,12 @@ def write_testnet(output: Path, validator_count: int, full_node_count: int, base
     node_ids = [NodeKey.load(home.node_key).node_id for home in homes]
     owners = dev_accounts()
     extra = tuple(
-        GenesisValidator(name=f"validator-{index}", pub_key=keys[index].public_key, power=10,
-                         owner=owners[index % len(owners)].address)
+        GenesisValidator(name=f"validator-{index}", pub_key=keys[index].public_key, power=1,
+                         owner=owners[index % len(owners)].address, stake=LOCAL_VALIDATOR_STAKE)
         for index in range(1, validator_count)
     )
-    kwargs: dict[str, object] = {"genesis_time": int(time.time()), "extra_validators": extra}
+    kwargs: dict[str, object] = {"genesis_time": int(time.time()), "extra_validators": extra,
+                                 "consensus_powers": staking_powers}
     if chain_id is not None:
         kwargs["chain_id"] = chain_id
     genesis = NETWORKS["local"](keys[0].public_key, **kwargs)

@@ -13,9 +13,10 @@ from eth_hash.auto import keccak
 
 from consensus.keys import ValidatorKey
 from cybermiles_node.application import CyberMilesApp
+from cybermiles_node.natives import local_chain_genesis
 from cybermiles_node.storage import ChainStore, LevelDB
 from genesis.document import GenesisDocument
-from genesis.networks import dev_accounts, local_genesis
+from genesis.networks import dev_accounts
 from vm.execution import BlockEnv, CallMessage, CallOutcome, ChainExecutor, ExecutionResult, GenesisAccount
 from vm.native.framework import NativeContract
 from vm.native.hooks import ConsensusInfo
@@ -105,7 +106,7 @@ def validator_key() -> ValidatorKey:
 @pytest.fixture(scope="session")
 def genesis(validator_key: ValidatorKey) -> GenesisDocument:
     """The local network's genesis, with ``validator_key`` as its validator."""
-    return local_genesis(validator_key.public_key, genesis_time=GENESIS_TIME, chain_id=CHAIN_ID)
+    return local_chain_genesis(validator_key.public_key, genesis_time=GENESIS_TIME, chain_id=CHAIN_ID)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from consensus.types import EMPTY_COMMIT, PRECOMMIT, Block, Commit, CommitSig, v
 from genesis.distribution import GENESIS_SUPPLY
 from vm.errors import BlockExecutionError
 from vm.execution import CallMessage
-from vm.native.addresses import GOVERNANCE_ADDRESS, VESTING_ADDRESS
+from vm.native.addresses import GOVERNANCE_ADDRESS, STAKING_ADDRESS, VESTING_ADDRESS
 from vm.transactions import decode_transaction
 
 CHAIN_ID = 15
@@ -101,9 +101,11 @@ def test_genesis_state_holds_the_whole_supply(proposer, genesis) -> None:
     allocated = sum(accounts.get_balance(a.address) for a in genesis.alloc)
     locked = accounts.get_balance(VESTING_ADDRESS)
     reserve = accounts.get_balance(GOVERNANCE_ADDRESS)
+    staked = accounts.get_balance(STAKING_ADDRESS)
     assert locked == sum(v.amount for v in genesis.vesting)
     assert reserve == genesis.params.foundation_reserve
-    assert allocated + locked + reserve == GENESIS_SUPPLY == genesis.total_supply()
+    assert staked == sum(v.stake for v in genesis.validators) > 0
+    assert allocated + locked + reserve + staked == GENESIS_SUPPLY == genesis.total_supply()
 
 
 def test_two_nodes_from_one_genesis_start_identical(proposer, open_node) -> None:

@@ -10,7 +10,7 @@ from eth_account import Account
 from eth_hash.auto import keccak
 from eth_utils import function_signature_to_4byte_selector
 
-from cybermiles_node.application import genesis_accounts
+from cybermiles_node.natives import genesis_accounts
 from cybermiles_node.solc import CompiledContract, compile_file
 from vm.errors import NativeContractError
 from vm.execution import CallMessage, GenesisAccount

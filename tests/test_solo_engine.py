@@ -15,6 +15,7 @@ from consensus.privval import STEP_PRECOMMIT, PrivValidator
 from consensus.solo import EngineConfig, SingleValidatorEngine
 from consensus.types import EMPTY_COMMIT, PRECOMMIT, Block, vote_sign_bytes
 from consensus.validators import Validator, ValidatorSet
+from vm.native.addresses import STAKING_ADDRESS
 from cybermiles_node.application import genesis_validator_set
 from vm.transactions import decode_transaction
 
@@ -114,7 +115,7 @@ def test_blocks_are_linked_signed_and_carry_the_last_commit(harness, validator_k
         assert block.header.parent_hash == parent.hash
         assert block.header.timestamp >= parent.timestamp
         assert block.header.proposer_address == validator_key.address
-        assert block.header.coinbase == genesis.validators[0].owner
+        assert block.header.coinbase == STAKING_ADDRESS  # fees fund the staking rewards
         assert block.header.validators_hash == block.header.next_validators_hash == genesis_validator_set(genesis).hash
         assert_commit_signed(store, block, validator_key)
         parent = block.header

@@ -8,7 +8,7 @@ from eth_utils import function_signature_to_4byte_selector
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cybermiles_node.application import genesis_accounts
+from cybermiles_node.natives import genesis_accounts
 from vm.execution import CallMessage
 from vm.native.addresses import VESTING_ADDRESS
 from vm.native.framework import ERROR_SELECTOR

@@ -38,6 +38,7 @@ from vm.trie_root import BLANK_ROOT_HASH, ordered_trie_root
 from vm.transactions import TransactionBuilder, tx_type
 
 FORK_NAME = "prague"
+NATIVE_MARKER_CODE = b"\xfe"  # INVALID: the code of a native contract's account (never executed)
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,8 @@ class ChainExecutor:
 
         Every native contract's account starts with nonce 1 (as a created
         contract does), so it is never an empty account whose storage
-        EIP-161 would sweep away at the end of a transaction. Then each native
+        EIP-161 would sweep away at the end of a transaction, and with the
+        one-byte code ``0xfe`` so that callers see a contract there. Then each native
         contract writes its own genesis storage (``init_chain``); events it
         emits there are dropped (genesis has no block to carry them).
         """
@@ -168,6 +170,10 @@ class ChainExecutor:
             # A native contract's account must never be empty, or EIP-161 would sweep its storage.
             if state.get_nonce(native.address) == 0:
                 state.set_nonce(native.address, 1)
+            # Code that never runs (the precompile answers first) but makes the account a
+            # contract to callers: Solidity checks EXTCODESIZE before calls without return data.
+            if not state.get_code(native.address):
+                state.set_code(native.address, NATIVE_MARKER_CODE)
             native.init_chain(CallContext.for_system(state, native.address, lambda *event: genesis_events.append(event)))
         state.persist()
         _release_trie_cache()
