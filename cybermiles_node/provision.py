@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from consensus.dpos.errors import DposError
+from consensus.dpos.params import format_value, params_from_mapping, parse_value
 from consensus.keys import ValidatorKey
 from cybermiles_node.config import (
     Address,
@@ -15,8 +19,10 @@ from cybermiles_node.config import (
 )
 from cybermiles_node.errors import HomeError
 from cybermiles_node.home import NodeHome
-from cybermiles_node.natives import staking_powers
+from cybermiles_node.natives import check_genesis, staking_powers
+from genesis.document import DposGenesis
 from genesis.document import Validator as GenesisValidator
+from genesis.errors import GenesisValidationError
 from genesis.loader import save_genesis
 from genesis.networks import LOCAL_VALIDATOR_STAKE, NETWORKS, dev_accounts
 from p2p.keys import NodeKey
@@ -50,9 +56,41 @@ def initialise_home(home: NodeHome, network: str, chain_id: int | None, config: 
     home.config.write_text(config_to_toml(config))
 
 
+def parse_param_overrides(assignments: Sequence[str]) -> DposGenesis:
+    """The genesis ``dpos`` section of ``NAME=VALUE`` assignments (a later one for a name wins).
+
+    Values are written as governance proposals write them (decimal integers,
+    ``true``/``false``, ``0x`` addresses) and checked against the parameter
+    table; a bad one raises ``GenesisValidationError`` at ``dpos.params.NAME``,
+    as loading a genesis document with that value would.
+    """
+    values: dict[str, Any] = {}
+    for assignment in assignments:
+        name, sign, text = assignment.partition("=")
+        name = name.strip()
+        if not sign or not name:
+            raise GenesisValidationError("--param", "dpos.params", f"expected NAME=VALUE, got {assignment!r}")
+        try:
+            value = parse_value(name, text.strip())
+        except DposError as exc:
+            raise GenesisValidationError("--param", f"dpos.params.{name}", str(exc)) from None
+        values[name] = format_value(value) if isinstance(value, bytes) else value
+    return DposGenesis(params=tuple(sorted(values.items())))
+
+
 def write_testnet(output: Path, validator_count: int, full_node_count: int, base_port: int,
-                  chain_id: int | None, rpc_host: str = "127.0.0.1") -> list[dict[str, object]]:
-    """Create the node homes of a loopback testnet; returns their descriptions."""
+                  chain_id: int | None, rpc_host: str = "127.0.0.1",
+                  dpos: DposGenesis | None = None) -> list[dict[str, object]]:
+    """Create the node homes of a loopback testnet; returns their descriptions.
+
+    ``dpos`` carries genesis parameter overrides (see ``parse_param_overrides``);
+    the validators' consensus powers follow the overridden size threshold.
+    """
+    overrides = dpos or DposGenesis()
+    try:
+        params = params_from_mapping(overrides.overrides())
+    except DposError as exc:
+        raise GenesisValidationError("--param", "dpos.params", str(exc)) from None
     total = validator_count + full_node_count
     if base_port + 2 * total > 65535:
         raise HomeError(f"--base-port {base_port} leaves no room for {total} nodes below port 65536")
@@ -69,11 +107,12 @@ def write_testnet(output: Path, validator_count: int, full_node_count: int, base
                          owner=owners[index % len(owners)].address, stake=LOCAL_VALIDATOR_STAKE)
         for index in range(1, validator_count)
     )
-    kwargs: dict[str, object] = {"genesis_time": int(time.time()), "extra_validators": extra,
-                                 "consensus_powers": staking_powers}
+    kwargs: dict[str, object] = {"genesis_time": int(time.time()), "extra_validators": extra, "dpos": overrides,
+                                 "consensus_powers": lambda stakes: staking_powers(stakes, params)}
     if chain_id is not None:
         kwargs["chain_id"] = chain_id
     genesis = NETWORKS["local"](keys[0].public_key, **kwargs)
+    check_genesis(genesis)
     nodes = []
     for index, home in enumerate(homes):
         p2p_port, rpc_port = base_port + 2 * index, base_port + 2 * index + 1

@@ -17,7 +17,7 @@ import click
 
 from cybermiles_node.cli.output import json_option, reporting_errors
 from cybermiles_node.errors import NodeError
-from cybermiles_node.provision import write_testnet
+from cybermiles_node.provision import parse_param_overrides, write_testnet
 from genesis.errors import GenesisError
 from p2p.errors import P2PError
 
@@ -36,13 +36,16 @@ TESTNET_ERRORS = (NodeError, GenesisError, P2PError, OSError)
 @click.option("--chain-id", type=click.IntRange(1, 2**53 - 1), default=None, help="Chain id (default 15).")
 @click.option("--rpc-host", default="127.0.0.1", show_default=True,
               help="Interface the nodes' JSON-RPC listens on (0.0.0.0 inside a container).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Genesis chain parameter override (dpos.params), e.g. election_interval=5; repeatable.")
 @click.option("--start", "start_nodes", is_flag=True, help="Also run every node until Ctrl-C.")
 @json_option
 def testnet(validator_count: int, full_node_count: int, output: Path, base_port: int, chain_id: int | None,
-            rpc_host: str, start_nodes: bool, json_output: bool) -> None:
+            rpc_host: str, params: tuple[str, ...], start_nodes: bool, json_output: bool) -> None:
     """Write the homes of a local testnet: shared genesis, keys, and configs peering on 127.0.0.1."""
     with reporting_errors(json_output, TESTNET_ERRORS):
-        nodes = write_testnet(output, validator_count, full_node_count, base_port, chain_id, rpc_host)
+        dpos = parse_param_overrides(params)
+        nodes = write_testnet(output, validator_count, full_node_count, base_port, chain_id, rpc_host, dpos)
     if json_output:
         click.echo(json.dumps(nodes))
     else:
