@@ -19,6 +19,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 from consensus.types import Block, Header
 from cybermiles_node.application import CyberMilesApp
+from cybermiles_node.dpos_queries import DposQueries
 from cybermiles_node.mempool.errors import MempoolError
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.mempool.pool import Mempool
@@ -28,6 +29,13 @@ from rpc.backend import (
     CallRequest,
     CallResult,
     ConsensusStatus,
+    DposAbsence,
+    DposAward,
+    DposCandidate,
+    DposDelegator,
+    DposParam,
+    DposProposal,
+    DposSupply,
     LogFilter,
     MatchedLog,
     SyncStatus,
@@ -116,6 +124,7 @@ class NodeBackend:
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="rpc-read")
         self._listeners: list[BlockListener] = []
         self._latest_state: tuple[bytes, StateAt] | None = None
+        self._dpos = DposQueries(app.executor, self._store.state_db, self._call_env)
 
     def latest_state(self) -> StateAt:
         """A view of the latest committed state, shared until the next block (its reads are cached)."""
@@ -302,6 +311,40 @@ class NodeBackend:
         if pooled is not None:
             self._app.decoded_txs.put(tx_hash, pooled.tx)
         return tx_hash
+
+    # -- delegated proof of stake ---------------------------------------------------
+
+    async def dpos_candidates(self, height: int) -> Sequence[DposCandidate]:
+        """Every candidacy after block ``height``, elected ones first in rank order."""
+        return await self._read(lambda: self._dpos.candidates(self._state_header(height)))
+
+    async def dpos_candidate(self, owner: bytes, height: int) -> DposCandidate | None:
+        """The candidacy owned by ``owner`` after block ``height``."""
+        return await self._read(lambda: self._dpos.candidate(self._state_header(height), owner))
+
+    async def dpos_delegator(self, delegator: bytes, height: int) -> DposDelegator:
+        """Delegations and pending unbondings of ``delegator`` after block ``height``."""
+        return await self._read(lambda: self._dpos.delegator(self._state_header(height), delegator))
+
+    async def dpos_awards(self, height: int) -> Sequence[DposAward]:
+        """Awards of the latest block at or before ``height`` that paid awards."""
+        return await self._read(lambda: self._dpos.awards(self._state_header(height)))
+
+    async def dpos_absent_validators(self, height: int) -> Sequence[DposAbsence]:
+        """Elected members with consecutive missed blocks after block ``height``."""
+        return await self._read(lambda: self._dpos.absent_validators(self._state_header(height)))
+
+    async def dpos_proposals(self, height: int, limit: int) -> Sequence[DposProposal]:
+        """Pending proposals and the ``limit`` most recent after block ``height``."""
+        return await self._read(lambda: self._dpos.proposals(self._state_header(height), limit))
+
+    async def dpos_params(self, height: int) -> Sequence[DposParam]:
+        """Chain parameters in force after block ``height``."""
+        return await self._read(lambda: self._dpos.params(self._state_header(height)))
+
+    async def dpos_supply(self, height: int) -> DposSupply:
+        """Supply breakdown after block ``height``."""
+        return await self._read(lambda: self._dpos.supply(self._state_header(height)))
 
     # -- fees ----------------------------------------------------------------------
 

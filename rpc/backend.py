@@ -139,6 +139,155 @@ class ConsensusStatus:
     moniker: str
 
 
+@dataclass(frozen=True)
+class DposDescription:
+    """What a candidate says about itself."""
+
+    name: str
+    website: str
+    location: str
+    email: str
+    profile: str
+
+
+@dataclass(frozen=True)
+class DposCandidate:
+    """A staking candidacy at some block; ``state`` is ``validator``, ``backup`` or ``candidate``.
+
+    ``rank`` is the position in the elected set (validators first, from 0);
+    None for a candidate that is not elected. Amounts are wei.
+    """
+
+    candidate_id: int
+    owner: bytes
+    pub_key: bytes
+    pending_pub_key: bytes | None
+    pending_owner: bytes | None
+    max_amount: int
+    commission_bp: int
+    self_stake: int
+    stake: int
+    pending_reward: int
+    voting_power: int
+    verified: bool
+    active: bool
+    jailed: bool
+    missed_blocks: int
+    delegator_count: int
+    declared_at: int
+    state: str
+    rank: int | None
+    description: DposDescription
+
+
+@dataclass(frozen=True)
+class DposDelegation:
+    """``amount`` wei of ``delegator`` bonded to the candidacy owned by ``candidate``."""
+
+    candidate: bytes
+    candidate_id: int
+    delegator: bytes
+    amount: int
+    commission_bp: int
+    rewarded: int
+    slashed: int
+
+
+@dataclass(frozen=True)
+class DposUnbonding:
+    """A pending unbonding: paid to its delegator at block time ``mature_time``."""
+
+    seq: int
+    candidate: bytes
+    candidate_id: int
+    amount: int
+    mature_time: int
+
+
+@dataclass(frozen=True)
+class DposDelegator:
+    """A delegator's delegations (by candidacy id) and pending unbondings (by sequence number)."""
+
+    address: bytes
+    delegations: tuple[DposDelegation, ...]
+    unbondings: tuple[DposUnbonding, ...]
+
+
+@dataclass(frozen=True)
+class DposAward:
+    """What the candidacy owned by ``owner`` was credited by the latest block that paid awards (wei)."""
+
+    owner: bytes
+    candidate_id: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class DposAbsence:
+    """A member of the elected set that missed ``missed_blocks`` consecutive blocks."""
+
+    owner: bytes
+    pub_key: bytes
+    missed_blocks: int
+
+
+@dataclass(frozen=True)
+class DposVote:
+    """One voter's answer (``yes``, ``no``, ``abstain``) and its voting power when cast."""
+
+    voter: bytes
+    answer: str
+    power: int
+
+
+@dataclass(frozen=True)
+class DposProposal:
+    """A governance proposal: ``kind`` ``transfer`` (``to``, ``amount``) or ``param`` (``name``, ``value``).
+
+    ``status`` is ``pending``, ``approved``, ``rejected``, ``expired``,
+    ``executed`` or ``failed``; times are block times in seconds
+    (``decided_at`` 0 while pending).
+    """
+
+    proposal_id: int
+    kind: str
+    proposer: bytes
+    reason: str
+    to: bytes | None
+    amount: int
+    name: str
+    value: str
+    status: str
+    created_at: int
+    expire_at: int
+    decided_at: int
+    detail: str
+    votes: tuple[DposVote, ...]
+
+
+@dataclass(frozen=True)
+class DposParam:
+    """A chain parameter in force: integers as ints, booleans as bools, addresses as 20 bytes."""
+
+    name: str
+    value: int | bool | bytes
+
+
+@dataclass(frozen=True)
+class DposSupply:
+    """Where the CMT is (wei): ``total`` is genesis + minted - burned; ``circulating`` excludes the rest."""
+
+    total: int
+    minted: int
+    burned: int
+    bonded: int
+    unbonding: int
+    rewards: int
+    locked: int
+    reserve: int
+    circulating: int
+
+
 BlockListener = Callable[[Block, Sequence[Receipt]], None]
 
 
@@ -252,6 +401,40 @@ class Backend(Protocol):
         The server has already bounded the range; the backend returns at most
         ``log_filter.max_results + 1`` entries.
         """
+        ...
+
+    # -- delegated proof of stake (``cmt_query*``) -----------------------------------
+
+    async def dpos_candidates(self, height: int) -> Sequence[DposCandidate]:
+        """Every candidacy after block ``height``: validators and backups in rank order, then the rest by id."""
+        ...
+
+    async def dpos_candidate(self, owner: bytes, height: int) -> DposCandidate | None:
+        """The candidacy owned by ``owner`` after block ``height``, or None."""
+        ...
+
+    async def dpos_delegator(self, delegator: bytes, height: int) -> DposDelegator:
+        """The delegations and pending unbondings of ``delegator`` after block ``height`` (possibly none)."""
+        ...
+
+    async def dpos_awards(self, height: int) -> Sequence[DposAward]:
+        """The awards of the latest block at or before ``height`` that paid awards."""
+        ...
+
+    async def dpos_absent_validators(self, height: int) -> Sequence[DposAbsence]:
+        """Members of the elected set with consecutive missed blocks after block ``height``."""
+        ...
+
+    async def dpos_proposals(self, height: int, limit: int) -> Sequence[DposProposal]:
+        """The pending proposals and the ``limit`` most recent ones after block ``height``, by id."""
+        ...
+
+    async def dpos_params(self, height: int) -> Sequence[DposParam]:
+        """The chain parameters in force after block ``height``, in table order."""
+        ...
+
+    async def dpos_supply(self, height: int) -> DposSupply:
+        """The supply breakdown after block ``height``."""
         ...
 
     def add_block_listener(self, listener: BlockListener) -> Callable[[], None]:
