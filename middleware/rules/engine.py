@@ -19,7 +19,6 @@ from it (the memories are recomputed by inserting the facts in id order).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from middleware.rules.actions import EmittedEvent, run_actions
@@ -27,6 +26,7 @@ from middleware.rules.agenda import Activation, Agenda
 from middleware.rules.compiler import RuleSet
 from middleware.rules.errors import FactError, RuleLimitError
 from middleware.rules.gas import FIRING_GAS, WORD_GAS, GasMeter, unmetered
+from middleware.rules.memory import WorkingMemory
 from middleware.rules.rete import ReteNetwork
 from middleware.rules.templates import Fact, Template
 from middleware.rules.values import Value, words
@@ -55,7 +55,7 @@ class SessionState:
     consumed: tuple[Activation, ...]
 
 
-class Session:
+class Session(WorkingMemory):
     """A working memory bound to a rule set, with its Rete network and agenda."""
 
     def __init__(self, rules: RuleSet, meter: GasMeter | None = None) -> None:
@@ -99,35 +99,6 @@ class Session:
 
     # -- working memory ------------------------------------------------------------------------
 
-    def facts(self) -> tuple[Fact, ...]:
-        """The facts in working memory, by id."""
-        return tuple(sorted(self._facts.values(), key=lambda fact: fact.id))
-
-    def fact(self, fact_id: int) -> Fact:
-        """The fact with ``fact_id``; FactError when there is none."""
-        fact = self._facts.get(fact_id)
-        if fact is None:
-            raise FactError(f"no fact with id {fact_id}")
-        return fact
-
-    def lookup(self, fact_id: int) -> Fact | None:
-        """The fact with ``fact_id``, or None."""
-        return self._facts.get(fact_id)
-
-    def insert(self, fact_type: str, fields: Mapping[str, Value]) -> int:
-        """Add a fact of ``fact_type`` (fields not given take their defaults); returns its id."""
-        template = self.rules.template(fact_type)
-        return self.insert_values(template, template.with_fields(template.defaults(), fields))
-
-    def update(self, fact_id: int, fields: Mapping[str, Value]) -> None:
-        """Change the named fields of a fact (the others keep their values); re-evaluates its matches."""
-        fact = self.fact(fact_id)
-        self.update_values(fact_id, fact.template.with_fields(fact.values, fields))
-
-    def retract(self, fact_id: int) -> None:
-        """Remove a fact and every activation holding it."""
-        self.retract_id(self.fact(fact_id).id)
-
     def insert_values(self, template: Template, values: tuple[Value, ...]) -> int:
         """Add a fact with all its values in field order; returns its id."""
         fact = Fact(self._next_id, template, template.checked(values))
@@ -148,10 +119,6 @@ class Session:
         fact = self.fact(fact_id)
         self._network.retract(fact)
         del self._facts[fact_id]
-
-    def record_event(self, event: EmittedEvent) -> None:
-        """Keep an event emitted by an action."""
-        self.events.append(event)
 
     def _add(self, fact: Fact) -> None:
         if len(self._facts) >= MAX_FACTS:

@@ -10,20 +10,20 @@ sharing their code, which is the point of the comparison.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from middleware.rules.actions import EmittedEvent, run_actions
 from middleware.rules.compiler import CompiledRule, RuleSet
 from middleware.rules.engine import Firing
-from middleware.rules.errors import FactError
 from middleware.rules.gas import unmetered
+from middleware.rules.memory import WorkingMemory
 from middleware.rules.templates import Fact, Template
 from middleware.rules.values import Value
 
 _Match = tuple[int, tuple[int, ...], tuple[int, ...]]  # rule index, fact ids, fact versions
 
 
-class NaiveSession:
+class NaiveSession(WorkingMemory):
     """The engine's session API (insert, update, retract, fire_all, facts, events, fired), evaluated naively."""
 
     def __init__(self, rules: RuleSet) -> None:
@@ -37,28 +37,6 @@ class NaiveSession:
         self.events: list[EmittedEvent] = []
         self.fired: list[Firing] = []
 
-    def facts(self) -> tuple[Fact, ...]:
-        """The facts, by id."""
-        return tuple(sorted(self._facts.values(), key=lambda fact: fact.id))
-
-    def lookup(self, fact_id: int) -> Fact | None:
-        """The fact with ``fact_id``, or None."""
-        return self._facts.get(fact_id)
-
-    def insert(self, fact_type: str, fields: Mapping[str, Value]) -> int:
-        """Add a fact; returns its id."""
-        template = self.rules.template(fact_type)
-        return self.insert_values(template, template.with_fields(template.defaults(), fields))
-
-    def update(self, fact_id: int, fields: Mapping[str, Value]) -> None:
-        """Change some fields of a fact."""
-        fact = self._fact(fact_id)
-        self.update_values(fact_id, fact.template.with_fields(fact.values, fields))
-
-    def retract(self, fact_id: int) -> None:
-        """Remove a fact."""
-        self.retract_id(self._fact(fact_id).id)
-
     def insert_values(self, template: Template, values: tuple[Value, ...]) -> int:
         """Add a fact with all values; returns its id."""
         fact_id = self._next_id
@@ -69,24 +47,14 @@ class NaiveSession:
 
     def update_values(self, fact_id: int, values: tuple[Value, ...]) -> None:
         """Replace a fact's values, making it a new version."""
-        old = self._fact(fact_id)
+        old = self.fact(fact_id)
         self._facts[fact_id] = Fact(fact_id, old.template, old.template.checked(values))
         self._versions[fact_id] += 1
 
     def retract_id(self, fact_id: int) -> None:
         """Remove a fact."""
-        self._fact(fact_id)
+        self.fact(fact_id)
         del self._facts[fact_id]
-
-    def record_event(self, event: EmittedEvent) -> None:
-        """Keep an emitted event."""
-        self.events.append(event)
-
-    def _fact(self, fact_id: int) -> Fact:
-        fact = self._facts.get(fact_id)
-        if fact is None:
-            raise FactError(f"no fact with id {fact_id}")
-        return fact
 
     def _tuples(self, rule: CompiledRule) -> Iterator[tuple[int, ...]]:
         def extend(position: int, chosen: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
