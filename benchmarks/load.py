@@ -53,6 +53,7 @@ class LoadOptions:
     fund_wei: int = 100 * ETHER
     mnemonic: str = DEV_MNEMONIC
     contract: Path = TOKEN_SOURCE
+    rate: float | None = None  # transactions/s offered at a steady pace (None: as fast as possible)
 
 
 def node_pid_for(url: str) -> int | None:
@@ -95,7 +96,7 @@ async def run_workload_record(
         sampler = await stack.enter_async_context(RssSampler(pid)) if pid is not None else None
         record = await send_and_observe(
             url, txs, batch_size=options.batch, connections=options.connections,
-            timeout=options.timeout, poll_interval=options.poll_interval, send_urls=send_urls,
+            timeout=options.timeout, poll_interval=options.poll_interval, send_urls=send_urls, rate=options.rate,
         )
     return summarise(kind, record, sampler.peak_bytes if sampler is not None else None), record
 
@@ -177,6 +178,9 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mnemonic", default=DEV_MNEMONIC, help="mnemonic of the senders (default: the dev mnemonic)")
     parser.add_argument("--contract", type=Path, default=TOKEN_SOURCE,
                         help="ERC-20 Solidity source with a contract named Token")
+    parser.add_argument("--rate", type=positive_float, default=None,
+                        help="offer the transactions at this steady rate (tx/s) instead of all at once; "
+                             "latency under a load the network can carry")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
 
 
@@ -185,7 +189,7 @@ def options_from(args: argparse.Namespace) -> LoadOptions:
     return LoadOptions(
         transactions=args.transactions, senders=args.senders, batch=args.batch, connections=args.connections,
         timeout=args.timeout, poll_interval=args.poll, base_fee_multiplier=args.fee_multiplier,
-        fund_wei=args.fund_ether * ETHER, mnemonic=args.mnemonic, contract=args.contract,
+        fund_wei=args.fund_ether * ETHER, mnemonic=args.mnemonic, contract=args.contract, rate=args.rate,
     )
 
 

@@ -44,12 +44,16 @@ class RunRecord:
 
 
 async def _send_batches(
-    clients: Sequence[RpcClient], txs: Sequence[SignedTx], batch_size: int, workers: int, record: RunRecord
+    clients: Sequence[RpcClient], txs: Sequence[SignedTx], batch_size: int, workers: int, record: RunRecord,
+    rate: float | None = None,
 ) -> None:
     """Send ``txs`` as ``eth_sendRawTransaction`` batches over ``workers`` concurrent requests.
 
     Batch *j* goes to ``clients[j % len(clients)]`` (round-robin over endpoints).
+    With ``rate`` (tx/s) a batch starting at transaction *i* is not sent before
+    ``i / rate`` seconds after the first: a steady offered load.
     """
+    started = time.perf_counter()
     bodies: list[tuple[RpcClient, range, list[Call], bytes]] = []
     for number, start in enumerate(range(0, len(txs), batch_size)):
         span = range(start, min(start + batch_size, len(txs)))
@@ -62,6 +66,8 @@ async def _send_batches(
     async def worker() -> None:
         while not queue.empty():
             client, span, calls, body = queue.get_nowait()
+            if rate is not None:
+                await asyncio.sleep(max(0.0, started + span.start / rate - time.perf_counter()))
             sent_at = time.perf_counter()
             for i in span:
                 record.send_times[i] = sent_at
@@ -170,7 +176,7 @@ async def _next_block_boundary(client: RpcClient, timeout: float, poll_interval:
 async def send_and_observe(
     url: str, txs: Sequence[SignedTx], *, batch_size: int = 100, connections: int = 4,
     timeout: float = 120.0, poll_interval: float = 0.02, request_timeout: float = 60.0,
-    align_timeout: float = 3.0, send_urls: Sequence[str] = (),
+    align_timeout: float = 3.0, send_urls: Sequence[str] = (), rate: float | None = None,
 ) -> RunRecord:
     """Send ``txs`` to ``url`` right after a new block (waiting at most ``align_timeout`` s for one)
     and return when each was sent and committed.
@@ -178,7 +184,8 @@ async def send_and_observe(
     With ``send_urls`` the batches go to those endpoints in turn instead (nodes of one
     network); commits are still observed on ``url``. Waits at most ``timeout`` seconds
     after the last batch was answered for the remaining transactions; those still
-    missing then count as lost.
+    missing then count as lost. With ``rate`` the batches are paced to that many
+    transactions per second.
     """
     record = RunRecord(count=len(txs))
     index_of = {tx.tx_hash.lower(): i for i, tx in enumerate(txs)}
@@ -187,7 +194,7 @@ async def send_and_observe(
                    for u in (send_urls or (url,))]
         watcher = await stack.enter_async_context(RpcClient(url, request_timeout, 1))
         first_block = await _next_block_boundary(watcher, align_timeout, poll_interval) + 1
-        sending = asyncio.create_task(_send_batches(senders, txs, batch_size, connections, record))
+        sending = asyncio.create_task(_send_batches(senders, txs, batch_size, connections, record, rate))
         try:
             await _observe(_Observer(watcher, index_of, record, batch_size), first_block, sending, timeout, poll_interval)
         except BaseException:
