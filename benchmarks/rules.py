@@ -23,26 +23,17 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-import eth_abi
-from eth.db.backends.memory import MemoryDB
 from eth_account import Account
 from eth_hash.auto import keccak
-from eth_utils import function_signature_to_4byte_selector
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.middleware_gas import MemoryChain, rules_gas
 from middleware.rules.compiler import RuleSet
 from middleware.rules.contract import RulesContract
 from middleware.rules.engine import Session
-from vm.execution import BlockEnv, CallMessage, ChainExecutor, GenesisAccount
-from vm.native.addresses import RULES_ADDRESS
-from vm.transactions import decode_transaction
 
-DISCOUNT_RULES = Path(__file__).resolve().parent.parent / "examples" / "rules" / "discount.rules"
-CHAIN_ID = 15
-GWEI = 10**9
 CUSTOMERS = 50
 
 
@@ -95,84 +86,10 @@ def run_engine(fact_count: int, rule_count: int) -> EngineFigures:
                          firings, firings / (fired - inserted), session.meter.used)
 
 
-class Chain:
-    """An in-memory chain with the rules contract, executing one transaction per block."""
-
-    def __init__(self, funded: list[bytes]) -> None:
-        self.executor = ChainExecutor([RulesContract()])
-        self.db = MemoryDB()
-        accounts = [GenesisAccount(address, balance=10**24) for address in funded]
-        self.root, writes = self.executor.genesis_state(self.db, accounts)
-        self._apply(writes)
-        self.number = 0
-
-    def _apply(self, writes: dict[bytes, bytes | None]) -> None:
-        for key, value in sorted(writes.items()):
-            if value is not None:
-                self.db[key] = value
-
-    def env(self) -> BlockEnv:
-        """The next block's environment."""
-        parent = keccak(b"block %d" % self.number)
-        return BlockEnv(number=self.number + 1, timestamp=1_700_000_000 + self.number, coinbase=b"\xc0" * 20,
-                        gas_limit=30_000_000, base_fee=GWEI, prev_randao=parent, chain_id=CHAIN_ID,
-                        recent_hashes=(parent,))
-
-    def send(self, account: Any, nonce: int, data: bytes) -> int:
-        """Execute one call of the rules contract; its gas used (raises if it failed)."""
-        raw = account.sign_transaction({"nonce": nonce, "to": RULES_ADDRESS, "data": data, "gas": 5_000_000,
-                                        "value": 0, "chainId": CHAIN_ID, "maxFeePerGas": 10 * GWEI,
-                                        "maxPriorityFeePerGas": GWEI}).raw_transaction
-        result = self.executor.execute_block(self.db, self.root, self.env(), [decode_transaction(bytes(raw), CHAIN_ID)],
-                                             strict=True)
-        self._apply(result.state_writes)
-        self.root = result.state_root
-        self.number += 1
-        receipt = result.receipts[0]
-        if receipt.status != 1:
-            raise RuntimeError(f"call failed: {data[:4].hex()}")
-        return int(receipt.gas_used)
-
-    def view(self, sender: bytes, data: bytes) -> int:
-        """Gas used by an ``eth_call`` of the rules contract."""
-        outcome = self.executor.call(self.db, self.root, self.env(), CallMessage(sender=sender, to=RULES_ADDRESS,
-                                                                                  data=data))
-        if not outcome.success:
-            raise RuntimeError(f"view failed: {data[:4].hex()}")
-        return int(outcome.gas_used)
-
-
-def calldata(signature: str, types: list[str], values: list[Any]) -> bytes:
-    """ABI call data."""
-    return function_signature_to_4byte_selector(signature) + eth_abi.encode(types, values)
-
-
 def run_chain() -> dict[str, int]:
     """Gas of each typical IRules call on the discount example."""
     account = Account.from_key(keccak(b"rules benchmark"))
-    sender = bytes.fromhex(account.address[2:])
-    chain = Chain([sender])
-    order = eth_abi.encode(["int256", "address", "int256", "int256"], [1, sender, 5_000, 0])
-    customer = eth_abi.encode(["address", "string"], [sender, "gold"])
-    steps = [
-        ("registerRuleSet (discount.rules)", calldata("registerRuleSet(string)", ["string"],
-                                                      [DISCOUNT_RULES.read_text()])),
-        ("insertFact Customer", calldata("insertFact(uint256,string,bytes)", ["uint256", "string", "bytes"],
-                                         [0, "Customer", customer])),
-        ("insertFact Order", calldata("insertFact(uint256,string,bytes)", ["uint256", "string", "bytes"],
-                                      [0, "Order", order])),
-        ("fireAllRules (2 firings)", calldata("fireAllRules(uint256)", ["uint256"], [0])),
-        ("updateFact Order", calldata("updateFact(uint256,uint256,bytes)", ["uint256", "uint256", "bytes"],
-                                      [0, 2, order])),
-        ("fireAllRules (2 firings, again)", calldata("fireAllRules(uint256)", ["uint256"], [0])),
-        ("retractFact Order", calldata("retractFact(uint256,uint256)", ["uint256", "uint256"], [0, 2])),
-    ]
-    figures = {name: chain.send(account, nonce, data) for nonce, (name, data) in enumerate(steps)}
-    figures["getFact (eth_call)"] = chain.view(sender, calldata("getFact(uint256,uint256)", ["uint256", "uint256"],
-                                                                [0, 1]))
-    figures["pendingActivations (eth_call)"] = chain.view(sender, calldata("pendingActivations(uint256)",
-                                                                           ["uint256"], [0]))
-    return figures
+    return rules_gas(MemoryChain([RulesContract()], [bytes.fromhex(account.address[2:])]), account)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
