@@ -1,0 +1,118 @@
+"""End to end: ``cmnode stake`` and ``cmnode gov`` against a ``cmnode start --dev`` process, as a user runs them."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from consensus.keys import ValidatorKey
+from tests.e2e.nodeproc import NodeProcess, cmnode, dev_account
+
+pytestmark = pytest.mark.e2e
+
+CMT = 10**18
+
+
+@pytest.fixture(scope="module")
+def dev_node(tmp_path_factory: pytest.TempPathFactory):
+    """A node started with ``cmnode start --dev`` on a home it creates."""
+    proc = NodeProcess(tmp_path_factory.mktemp("stake") / "home", block_interval_ms=300)
+    with open(proc.log_path, "a") as log:
+        proc.process = subprocess.Popen(
+            [sys.executable, "-m", "cybermiles_node.cli", "start", "--dev", "--home", str(proc.home),
+             "--rpc-addr", f"127.0.0.1:{proc.port}", "--block-interval", str(proc.block_interval_ms)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    deadline = time.time() + 60
+    while True:
+        assert proc.process.poll() is None, proc.log_path.read_text()
+        try:
+            proc.rpc("eth_blockNumber")
+            break
+        except OSError:
+            assert time.time() < deadline, "the node did not serve RPC within 60 s"
+            time.sleep(0.1)
+    yield proc
+    proc.stop()
+
+
+def run_json(*args: str) -> dict:
+    result = cmnode(*args, "--json", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def test_declare_delegate_and_query_with_keystore_accounts(dev_node: NodeProcess, tmp_path: Path) -> None:
+    password = tmp_path / "password.txt"
+    password.write_text("stake horse\n")
+    wallet = tmp_path / "wallet"
+    owner, delegator = dev_account(7), dev_account(8)
+    for account in (owner, delegator):
+        key_file = tmp_path / f"{account.address}.txt"
+        key_file.write_text(account.key.hex())
+        run_json("account", "import", str(key_file), "--home", str(wallet), "--password-file", str(password),
+                 "--light-kdf")
+    signer = ["--keystore", str(wallet / "keystore"), "--password-file", str(password), "--rpc", dev_node.url]
+
+    # The node's own validator key is the genesis validator's: declaring with it is refused, with the reason.
+    refused = cmnode("stake", "declare", "--home", str(dev_node.home), "--max-amount", "100000",
+                     "--from", owner.address, *signer, check=False)
+    assert refused.returncode == 1
+    assert "execution reverted: Staking: " in refused.stderr and "Traceback" not in refused.stderr
+
+    candidate_home = tmp_path / "candidate"
+    cmnode("init", "--home", str(candidate_home))
+    candidate_key = ValidatorKey.load(candidate_home / "config" / "validator_key.json").public_key
+    declared = run_json("stake", "declare", "--home", str(candidate_home), "--max-amount", "100000",
+                        "--commission-bp", "1000", "--name", "Corner Shop", "--from", owner.address, *signer)
+    assert declared["status"] == "success"
+    assert [e["event"] for e in declared["events"]] == ["CandidateDeclared"]
+    assert declared["events"][0]["args"]["pubKey"] == "0x" + candidate_key.hex()
+    assert declared["value"] == str(10_000 * CMT)  # max amount x the default 10% self-staking ratio
+
+    delegated = run_json("stake", "delegate", owner.address, "--amount", "2500.5", "--from", delegator.address,
+                         *signer)
+    assert delegated["status"] == "success"
+    assert delegated["events"][0]["args"]["amount"] == str(25_005 * CMT // 10)
+
+    shown = run_json("stake", "candidate", owner.address, "--rpc", dev_node.url)["data"]
+    assert int(shown["stake"], 16) == 125_005 * CMT // 10
+    assert shown["pubKey"] == "0x" + candidate_key.hex()
+    assert shown["description"]["name"] == "Corner Shop" and shown["state"] == "candidate"
+    text = cmnode("stake", "candidate", owner.address, "--rpc", dev_node.url).stdout
+    assert "stake       12500.5 CMT of at most 100000 CMT" in text
+
+    listed = run_json("stake", "validators", "--rpc", dev_node.url)["data"]
+    assert [c["state"] for c in listed] == ["validator", "candidate"]
+    assert listed[1]["owner"] == owner.address.lower()
+    table = cmnode("stake", "validators", "--rpc", dev_node.url).stdout
+    assert f"candidate {owner.address.lower()}" in table and "Corner Shop" in table
+
+    delegations = cmnode("stake", "delegator", delegator.address, "--rpc", dev_node.url).stdout
+    assert f"delegated 2500.5 CMT to {owner.address.lower()}" in delegations
+
+    too_much = cmnode("stake", "withdraw", owner.address, "--amount", "3000", "--from", delegator.address,
+                      *signer, "--json", check=False)
+    assert too_much.returncode == 1
+    error = json.loads(too_much.stdout)["error"]
+    assert error["revertReason"] == f"Staking: amount must be between 1 and {25_005 * CMT // 10} wei"
+
+
+def test_governance_proposals_and_who_may_propose(dev_node: NodeProcess, tmp_path: Path) -> None:
+    assert run_json("gov", "proposals", "--rpc", dev_node.url)["data"] == []
+    assert "no proposals" in cmnode("gov", "proposals", "--rpc", dev_node.url).stdout
+    password = tmp_path / "password.txt"
+    password.write_text("gov horse\n")
+    outsider = dev_account(9)
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(outsider.key.hex())
+    run_json("account", "import", str(key_file), "--home", str(tmp_path), "--password-file", str(password),
+             "--light-kdf")
+    refused = cmnode("gov", "propose-param", "max_validators", "21", "--home", str(tmp_path),
+                     "--password-file", str(password), "--rpc", dev_node.url, check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "execution reverted: Governance: only validators and backup validators may propose" in refused.stderr
