@@ -1,23 +1,26 @@
 """Auditing a stopped node's chain database: balances against the staking contract's supply counters per height."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import rlp
 from eth.db.account import AccountDB
+from eth_typing import Address
 from trie import HexaryTrie
 from trie.iter import NodeIterator
 
-from consensus.dpos.supply import Supply, supply
-from consensus.types import Block
+from consensus.types import Block, Header
+from cybermiles_node.dpos_queries import DposQueries
 from cybermiles_node.home import NodeHome
+from cybermiles_node.natives import native_contracts
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.leveldb import LevelDB
+from genesis.loader import load_genesis
+from rpc.backend import DposSupply
+from vm.execution import BlockEnv, ChainExecutor
 from vm.native.addresses import STAKING_ADDRESS
-from vm.native.framework import CallContext
-
-ZERO_ADDRESS = b"\x00" * 20
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class HeightAudit:
     block_hash: bytes
     balances: int
     staking_balance: int
-    supply: Supply
+    supply: DposSupply
 
 
 @dataclass(frozen=True)
@@ -39,15 +42,26 @@ class ChainAudit:
     blocks: list[Block]
 
 
-def _ignore_log(address: bytes, topics: tuple[int, ...], data: bytes) -> None:
-    """Views emit no events; a read-only context has nowhere to put one."""
+def _environment(chain_id: int) -> Callable[[Header], BlockEnv]:
+    """The environment of a stored block, as far as the supply query reads it (number and time)."""
+    def env(header: Header) -> BlockEnv:
+        return BlockEnv(number=header.number, timestamp=header.timestamp, coinbase=header.coinbase,
+                        gas_limit=header.gas_limit, base_fee=header.base_fee_per_gas, prev_randao=header.mix_hash,
+                        chain_id=chain_id, recent_hashes=())
+    return env
 
 
 def audit_chain(home: Path) -> ChainAudit:
-    """Walk every height of the (stopped) node at ``home``: sum all balances and read the supply counters."""
-    db = LevelDB(NodeHome.resolve(home).database)
+    """Walk every height of the (stopped) node at ``home``: sum all balances and read the supply counters.
+
+    The counters are read by the same query ``cmt_querySupply`` answers with.
+    """
+    node_home = NodeHome.resolve(home)
+    genesis = load_genesis(node_home.genesis)
+    db = LevelDB(node_home.database)
     try:
         store = ChainStore(db)
+        queries = DposQueries(ChainExecutor(native_contracts(genesis)), store.state_db, _environment(genesis.chain_id))
         heights, blocks = [], []
         for height in range(store.latest_height() + 1):
             block = store.get_block_by_number(height)
@@ -57,11 +71,9 @@ def audit_chain(home: Path) -> ChainAudit:
             for value in NodeIterator(HexaryTrie(store.state_db(), root)).values():
                 _nonce, balance, _storage, _code = rlp.decode(value)
                 balances += int.from_bytes(balance, "big")
-            accounts = AccountDB(store.state_db(), root)
-            context = CallContext(accounts, STAKING_ADDRESS, sender=ZERO_ADDRESS, value=0, is_static=True,
-                                  consume_gas=None, add_log=_ignore_log)
-            heights.append(HeightAudit(height, block.hash, balances, accounts.get_balance(STAKING_ADDRESS),
-                                       supply(context)))
+            staking_balance = AccountDB(store.state_db(), root).get_balance(Address(STAKING_ADDRESS))
+            heights.append(HeightAudit(height, block.hash, balances, staking_balance,
+                                       queries.supply(block.header)))
             blocks.append(block)
         return ChainAudit(heights, blocks)
     finally:

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from hexbytes import HexBytes
 from web3 import Web3
-from web3.contract import Contract
+from web3.types import BlockIdentifier
 
 from consensus.evidence import DuplicateVoteEvidence
 from consensus.keys import ValidatorKey, address_of
@@ -108,9 +109,10 @@ class DposTestnet(LocalTestnet):
         return ValidatorKey.load(NodeHome.resolve(self.home(index)).validator_key).public_key
 
 
-def owner(index: int) -> str:
+def owner(index: int) -> ChecksumAddress:
     """The checksum address of dev account ``index``."""
-    return dev_account(index).address
+    account: Any = dev_account(index)
+    return Web3.to_checksum_address(account.address)
 
 
 class Chain:
@@ -128,7 +130,7 @@ class Chain:
         depends on state that changes every block (a pending reward to settle
         when the transaction lands, which the estimate may not have seen).
         """
-        account: LocalAccount = dev_account(account_index)
+        account: Any = dev_account(account_index)
         fields = {"from": account.address, "value": value, "chainId": CHAIN_ID,
                   "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9}
         tx = call.build_transaction({
@@ -139,8 +141,8 @@ class Chain:
 
     def confirm(self, *hashes: bytes) -> list[Any]:
         """The receipts of ``hashes``, each required to have succeeded."""
-        receipts = [self.w3.eth.wait_for_transaction_receipt(h, timeout=60) for h in hashes]
-        assert [r.status for r in receipts] == [1] * len(receipts)
+        receipts = [self.w3.eth.wait_for_transaction_receipt(HexBytes(h), timeout=60) for h in hashes]
+        assert [r["status"] for r in receipts] == [1] * len(receipts)
         return receipts
 
     def transact(self, account_index: int, call: Any, value: int = 0) -> Any:
@@ -153,22 +155,22 @@ class Chain:
     def wait_height(self, height: int, timeout: float = 60) -> None:
         wait_until(lambda: self.height() >= height, timeout, f"height {height}")
 
-    def candidate(self, address: str, block: int | str = "latest") -> dict[str, Any]:
+    def candidate(self, address: str, block: BlockIdentifier = "latest") -> dict[str, Any]:
         return self._record("getCandidate", self.staking.functions.getCandidate(address).call(block_identifier=block))
 
-    def validators(self, block: int | str = "latest") -> list[str]:
+    def validators(self, block: BlockIdentifier = "latest") -> list[str]:
         return [m[0] for m in self.staking.functions.getValidators().call(block_identifier=block)]
 
-    def backups(self, block: int | str = "latest") -> list[str]:
+    def backups(self, block: BlockIdentifier = "latest") -> list[str]:
         return [m[0] for m in self.staking.functions.getBackups().call(block_identifier=block)]
 
-    def delegations_to(self, address: str, block: int | str = "latest") -> list[dict[str, Any]]:
+    def delegations_to(self, address: str, block: BlockIdentifier = "latest") -> list[dict[str, Any]]:
         values = self.staking.functions.getCandidateDelegations(address).call(block_identifier=block)
         return [self._record("getCandidateDelegations", value) for value in values]
 
     def _record(self, function: str, value: tuple[Any, ...]) -> dict[str, Any]:
         """A struct returned by ``function``, keyed by the ABI's field names."""
-        entry = next(e for e in self.staking.abi if e.get("name") == function)
+        entry: dict[str, Any] = next(dict(e) for e in self.staking.abi if e.get("name") == function)
         return {field["name"]: item for field, item in zip(entry["outputs"][0]["components"], value, strict=True)}
 
     def first_height_where(self, start: int, predicate: Callable[[int], bool]) -> int:
@@ -331,11 +333,11 @@ def _governance_changes_max_validators_and_pays_from_the_reserve(chain: Chain) -
 
 def _unbonding_is_paid_exactly_at_maturity(chain: Chain, withdrawn_at: int, amount: int) -> None:
     """The withdrawn stake is paid in the first block whose time reaches withdraw time + unbonding_period."""
-    maturity = chain.w3.eth.get_block(withdrawn_at).timestamp + UNBONDING_PERIOD
+    maturity = chain.w3.eth.get_block(withdrawn_at)["timestamp"] + UNBONDING_PERIOD
     queued = chain.staking.functions.getUnbondings(owner(UNBONDER)).call(block_identifier=withdrawn_at)
     assert [(entry[2], entry[3]) for entry in queued] == [(amount, maturity)]
-    wait_until(lambda: chain.w3.eth.get_block("latest").timestamp >= maturity, 60, "the unbonding's maturity")
-    paid = chain.first_height_where(withdrawn_at, lambda h: chain.w3.eth.get_block(h).timestamp >= maturity)
+    wait_until(lambda: chain.w3.eth.get_block("latest")["timestamp"] >= maturity, 60, "the unbonding's maturity")
+    paid = chain.first_height_where(withdrawn_at, lambda h: chain.w3.eth.get_block(h)["timestamp"] >= maturity)
     balance = chain.w3.eth.get_balance
     assert balance(owner(UNBONDER), paid - 1) == balance(owner(UNBONDER), withdrawn_at)
     assert balance(owner(UNBONDER), paid) == balance(owner(UNBONDER), paid - 1) + amount
@@ -345,7 +347,7 @@ def _unbonding_is_paid_exactly_at_maturity(chain: Chain, withdrawn_at: int, amou
 def _double_sign_is_slashed_and_jailed(net: DposTestnet, chain: Chain) -> int:
     """Conflicting precommits of validator 1, gossiped by a peer, slash and jail it; returns the slashing height."""
     height = chain.height() - 1
-    evidence = conflicting_precommits(str(net.home(1)), CHAIN_ID, height, chain.w3.eth.get_block(height).timestamp * 1000)
+    evidence = conflicting_precommits(str(net.home(1)), CHAIN_ID, height, chain.w3.eth.get_block(height)["timestamp"] * 1000)
     gossip_evidence(str(net.home(0)), str(net.nodes[0]["p2p"]), evidence)
     wait_until(lambda: chain.candidate(owner(1))["jailed"], 60, "validator 1 jailed for double signing")
     slashed = chain.first_height_where(height, lambda h: chain.candidate(owner(1), h)["jailed"])
