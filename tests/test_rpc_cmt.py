@@ -53,12 +53,12 @@ class Rpc:
 
 @pytest.fixture
 def chain(open_node, validator_key, genesis, dev_keys):
-    """Block 1 empty; block 2: dev 5 declares; block 3: dev 6 delegates to it; block 4 empty."""
+    """Block 1 empty; 2: dev 5 declares; 3: dev 6 delegates to it; 4: the validator proposes; 5: it votes yes."""
     proposer = Proposer(open_node("a"), validator_key, genesis)
     candidate, delegator = dev_keys[5], dev_keys[6]
 
-    def tx(account, nonce: int, data: bytes, value: int) -> bytes:
-        fields = {"nonce": nonce, "to": to_checksum_address(STAKING_ADDRESS), "value": value, "gas": 1_000_000,
+    def tx(account, nonce: int, data: bytes, value: int, to: bytes = STAKING_ADDRESS) -> bytes:
+        fields = {"nonce": nonce, "to": to_checksum_address(to), "value": value, "gas": 1_000_000,
                   "data": data, "maxFeePerGas": 5 * GWEI, "maxPriorityFeePerGas": GWEI, "chainId": CHAIN_ID}
         return bytes(account.sign_transaction(fields).raw_transaction)
 
@@ -68,7 +68,10 @@ def chain(open_node, validator_key, genesis, dev_keys):
     proposer.decide(proposer.propose())
     proposer.decide(proposer.propose([tx(candidate, 0, declare, 10_000 * CMT)]))
     proposer.decide(proposer.propose([tx(delegator, 0, delegate, 5_000 * CMT)]))
-    proposer.decide(proposer.propose())
+    propose = calldata("proposeParam(string,string,string)", ["string"] * 3, ["max_validators", "21", "grow"])
+    proposer.decide(proposer.propose([tx(dev_keys[0], 0, propose, 0, GOVERNANCE_ADDRESS)]))
+    vote = calldata("vote(uint256,uint8)", ["uint256", "uint8"], [0, 0])
+    proposer.decide(proposer.propose([tx(dev_keys[0], 1, vote, 0, GOVERNANCE_ADDRESS)]))
     rpc = Rpc(proposer.node)
     yield rpc, candidate.address.lower(), delegator.address.lower(), genesis
     rpc.backend.close()
@@ -81,7 +84,7 @@ def test_a_declared_candidate_and_its_delegation_at_two_heights(chain) -> None:
     assert before["data"]["stake"] == hex(10_000 * CMT)
     assert before["data"]["numOfDelegators"] == "0x1"
     after = rpc("cmt_queryValidator", owner)
-    assert after["height"] == "0x4"
+    assert after["height"] == "0x5"
     candidate = after["data"]
     assert candidate["stake"] == hex(15_000 * CMT)
     assert candidate["selfStake"] == hex(10_000 * CMT)
@@ -109,29 +112,44 @@ def test_a_declared_candidate_and_its_delegation_at_two_heights(chain) -> None:
 
 def test_supply_adds_up_and_grows_with_awards(chain) -> None:
     rpc, _, _, genesis = chain
-    supplies = [{k: int(v, 16) for k, v in rpc("cmt_querySupply", hex(h))["data"].items()} for h in range(5)]
+    supplies = [{k: int(v, 16) for k, v in rpc("cmt_querySupply", hex(h))["data"].items()} for h in range(6)]
     for height, s in enumerate(supplies):
         assert s["total"] == GENESIS_SUPPLY + s["minted"] - s["burned"], height
         assert s["circulating"] == s["total"] - s["bonded"] - s["unbonding"] - s["rewards"] - s["locked"] - s["reserve"]
         assert s["reserve"] == int(rpc("eth_getBalance", "0x" + GOVERNANCE_ADDRESS.hex(), hex(height)), 16)
     assert supplies[0]["minted"] == 0 and supplies[0]["bonded"] == genesis.total_staked()
-    assert supplies[4]["minted"] > supplies[1]["minted"] > 0
-    assert supplies[4]["bonded"] - supplies[1]["bonded"] >= 15_000 * CMT
-    assert supplies[4]["burned"] > supplies[1]["burned"]  # the two staking transactions paid base fees
+    assert supplies[5]["minted"] > supplies[1]["minted"] > 0
+    assert supplies[5]["bonded"] - supplies[1]["bonded"] >= 15_000 * CMT
+    assert supplies[3]["burned"] > supplies[1]["burned"]  # the two staking transactions paid base fees
 
 
 def test_awards_params_absences_and_proposals(chain) -> None:
     rpc, _, _, genesis = chain
+    validator = "0x" + genesis.validators[0].owner.hex()
     awards = rpc("cmt_queryAwardInfos")["data"]
-    assert [a["owner"] for a in awards] == ["0x" + genesis.validators[0].owner.hex()]
+    assert [a["owner"] for a in awards] == [validator]
     assert int(awards[0]["amount"], 16) > 0
-    params = rpc("cmt_queryParams", "latest")["data"]
-    assert params["max_validators"] == hex(19)
-    assert params["min_staking_amount"] == hex(1_000 * CMT)
-    assert params["slash_enabled"] is False
-    assert params["foundation_address"] == "0x" + genesis.foundation.hex()
     assert rpc("cmt_queryAbsentValidators")["data"] == []
-    assert rpc("cmt_queryProposals") == {"height": "0x4", "data": []}
+
+    before = rpc("cmt_queryParams", "0x4")["data"]
+    assert before["max_validators"] == hex(19)
+    assert before["min_staking_amount"] == hex(1_000 * CMT)
+    assert before["slash_enabled"] is False
+    assert before["foundation_address"] == "0x" + genesis.foundation.hex()
+    assert rpc("cmt_queryParams", "latest")["data"] == {**before, "max_validators": hex(21)}
+
+    assert rpc("cmt_queryProposals", "0x3") == {"height": "0x3", "data": []}
+    (pending,) = rpc("cmt_queryProposals", "0x4")["data"]
+    assert pending["status"] == "pending" and pending["votes"] == []
+    (executed,) = rpc("cmt_queryProposals")["data"]
+    assert executed == {
+        **pending, "status": "executed", "decidedAt": executed["decidedAt"], "detail": executed["detail"],
+        "votes": [{"voter": validator, "answer": "yes", "power": hex(genesis.validators[0].power)}],
+    }
+    assert (pending["id"], pending["kind"], pending["name"], pending["value"], pending["reason"]) == \
+        ("0x0", "param", "max_validators", "21", "grow")
+    assert pending["proposer"] == validator and pending["to"] is None
+    assert int(executed["decidedAt"], 16) > 0
 
 
 def test_staking_transactions_decode_like_any_call(chain) -> None:
@@ -151,7 +169,7 @@ def test_bad_params_and_unknown_candidates_are_clear_errors(chain) -> None:
     rpc, owner, _, _ = chain
     stranger = "0x" + "ab" * 20
     missing = rpc.error("cmt_queryValidator", stranger)
-    assert missing["code"] == -32001 and missing["message"] == f"no candidate owned by {stranger} at block 4"
+    assert missing["code"] == -32001 and missing["message"] == f"no candidate owned by {stranger} at block 5"
     assert rpc.error("cmt_queryValidator")["message"] == "missing value for required argument 0"
     assert rpc.error("cmt_queryValidator", "0x1234")["message"] == \
         "invalid argument 0: hex string has length 4, want 40"
