@@ -400,6 +400,17 @@ class BlockSyncPool:
 
     # -- requests ----------------------------------------------------------------
 
+    def is_outstanding(self, peer_id: PeerId, height: int) -> bool:
+        """Whether ``peer_id`` was asked for ``height`` and has not answered yet."""
+        peer = self._peers.get(peer_id)
+        return peer is not None and (height in peer.requested or height in peer.expired)
+
+    def outstanding_requests(self) -> list[tuple[PeerId, int]]:
+        """The ``(peer_id, height)`` requests sent and not answered yet (timed-out ones included)."""
+        return sorted((peer_id, height) for peer_id, peer in self._peers.items()
+                      for height in (*peer.requested, *peer.expired))
+
+
     def next_requests(self, now_ms: int) -> list[tuple[PeerId, int]]:
         """Expire overdue requests and return the new ``(peer_id, height)`` block requests to send."""
         self._expire(now_ms)

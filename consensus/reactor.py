@@ -75,6 +75,8 @@ SYNC_TICK_SECONDS = 0.05
 DEFAULT_PIVOT_MARGIN = 2  # every node keeps all states, so the pivot can be close to the tip
 PIPELINE_DEPTH = 32  # fast-synced blocks whose payload checks run at once
 FSYNC_EVERY = 64  # fast-synced blocks per fsynced batch
+PIVOT_GRACE_MS = 2_000  # how long to wait for a peer ahead before giving up on fast sync
+MAX_STALE_REQUESTS = 1024  # requests of replaced pools whose answers are dropped without blame
 DEFAULT_NODE_DATA_BYTES = 2 * 1024 * 1024
 
 
@@ -285,6 +287,7 @@ class BlockSyncService:
         self._pivot: int | None = None
         self._peer_heights: dict[str, tuple[int, int]] = {}
         self._pool: BlockSyncPool | None = None
+        self._stale: set[tuple[str, int]] = set()
         self._pipeline: deque[tuple[SyncedBlock, asyncio.Task[object]]] = deque()
         self._state: StateSyncScheduler | None = None
         self._fetched: list[FetchedNode] = []
@@ -347,11 +350,34 @@ class BlockSyncService:
                 self._report(self._pool.set_peer_range(peer_id, message.base, message.height))
             if self._state is not None:
                 self._state.add_peer(peer_id)
-        elif isinstance(message, BlockResponse) and self._pool is not None:
-            self._report(self._pool.add_block(peer_id, message.block, message.commit, message.receipts,
-                                              message.next_validators))
-        elif isinstance(message, NoBlockResponse) and self._pool is not None:
-            self._report(self._pool.no_block(peer_id, message.height))
+        elif isinstance(message, BlockResponse):
+            if self._pool is not None and not self._is_stale(peer_id, message.block.number):
+                self._report(self._pool.add_block(peer_id, message.block, message.commit, message.receipts,
+                                                  message.next_validators))
+        elif isinstance(message, NoBlockResponse):
+            if self._pool is not None and not self._is_stale(peer_id, message.height):
+                self._report(self._pool.no_block(peer_id, message.height))
+
+    def _is_stale(self, peer_id: str, height: int) -> bool:
+        """Whether this answers a request of a replaced pool (dropped: the peer did nothing wrong).
+
+        When the current pool asked the same peer for the same height, the first
+        answer serves it and the second one is the stale one.
+        """
+        if (peer_id, height) not in self._stale:
+            return False
+        if self._pool is not None and self._pool.is_outstanding(peer_id, height):
+            return False
+        self._stale.discard((peer_id, height))
+        return True
+
+    def _drop_pool(self) -> None:
+        """Forget the pool; answers to its outstanding requests will be dropped without blame."""
+        if self._pool is not None:
+            if len(self._stale) > MAX_STALE_REQUESTS:
+                self._stale.clear()
+            self._stale.update(self._pool.outstanding_requests())
+        self._pool = None
 
     def _send(self, peer_id: str, answer: object, request: object) -> None:
         payload = encode_sync_message(answer)  # type: ignore[arg-type]
@@ -403,14 +429,21 @@ class BlockSyncService:
             if now - last_status >= STATUS_SECONDS:
                 last_status = now
                 self._network.broadcast(BLOCKSYNC_CHANNEL, encode_sync_message(StatusRequest()))
-            if self._phase is SyncPhase.FAST_BLOCKS:
-                progressed = await self._fast_blocks_step()
-            elif self._phase is SyncPhase.STATE:
-                progressed = await self._state_step()
-            else:
-                progressed = await self._sync_step()
+            try:
+                progressed = await self._step()
+            except Exception:  # a failed step must not end syncing: log it, start the step over
+                log.exception("block sync (%s) failed; retrying", self._phase.value)
+                self._restart_fast_blocks()
+                progressed = False
             if not progressed:
                 await asyncio.sleep(SYNC_TICK_SECONDS)
+
+    async def _step(self) -> bool:
+        if self._phase is SyncPhase.FAST_BLOCKS:
+            return await self._fast_blocks_step()
+        if self._phase is SyncPhase.STATE:
+            return await self._state_step()
+        return await self._sync_step()
 
     def _new_pool(self, latest: int, **options: object) -> BlockSyncPool | None:
         parent = self._source.get_block_by_number(latest)
@@ -431,9 +464,10 @@ class BlockSyncService:
         """Full sync: fetch, verify and apply (re-execute) blocks while a peer is ahead."""
         latest = self._source.latest_height()
         if self.max_peer_height < latest + self._lag_threshold:
-            self._pool = None
+            self._drop_pool()
             return False
         if self._pool is None or self._pool.height != latest + 1:
+            self._drop_pool()
             self._pool = self._new_pool(latest)
             if self._pool is None:
                 return False
@@ -458,6 +492,8 @@ class BlockSyncService:
             return False
         latest = self._source.latest_height()
         pivot = self.max_peer_height - self._pivot_margin
+        if pivot <= latest and self._now_ms() - self._started_ms < PIVOT_GRACE_MS:
+            return False  # nobody ahead yet: give the other peers' statuses time to arrive
         if pivot <= latest:
             if latest > 0:  # blocks stored without state earlier: fetch the state of the last one
                 pivot = latest
@@ -511,13 +547,13 @@ class BlockSyncService:
         for _, check in self._pipeline:
             check.cancel()
         self._pipeline.clear()
-        self._pool = None
+        self._drop_pool()
 
     def _begin_state_sync(self) -> None:
         assert self._fast is not None and self._pivot is not None
         header = self._source.get_block_by_number(self._pivot)
         assert header is not None
-        self._pool = None
+        self._drop_pool()
         self._state = StateSyncScheduler(header.header.state_root, self._fast.root_tag)
         for peer_id in sorted(self._peer_heights):
             self._state.add_peer(peer_id)
