@@ -97,6 +97,11 @@ def test_declare_delegate_and_query_with_keystore_accounts(dev_node: NodeProcess
     delegations = cmnode("stake", "delegator", delegator.address, "--rpc", dev_node.url).stdout
     assert f"delegated 2500.5 CMT to {owner.address.lower()}" in delegations
 
+    updated = run_json("stake", "update", "--website", "https://shop.example", "--from", owner.address, *signer)
+    assert updated["events"][0]["args"]["maxAmount"] == str(100_000 * CMT)  # options not given are kept
+    renamed = run_json("stake", "candidate", owner.address, "--rpc", dev_node.url)["data"]["description"]
+    assert (renamed["name"], renamed["website"]) == ("Corner Shop", "https://shop.example")
+
     too_much = cmnode("stake", "withdraw", owner.address, "--amount", "3000", "--from", delegator.address,
                       *signer, "--json", check=False)
     assert too_much.returncode == 1
