@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
@@ -108,7 +109,13 @@ def record_children(node: FetchedNode) -> list[tuple[bytes, int]]:
 
 
 def default_workers() -> ProcessPoolExecutor:
-    """Worker processes for payload checks, one per core (started fresh: the node has threads)."""
+    """Worker processes for payload checks, one per core (started fresh: the node has threads).
+
+    The workers hash with pysha3 (a dependency), over 10 times faster per call than
+    eth-hash's default pycryptodome backend: the environment is read by eth-hash on
+    a process's first hash, and spawned workers inherit it.
+    """
+    os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
     return ProcessPoolExecutor(max_workers=max(multiprocessing.cpu_count(), 1),
                                mp_context=multiprocessing.get_context("spawn"))
 

@@ -28,6 +28,7 @@ from typing import Any
 import coincurve
 import rlp
 from eth_hash.auto import keccak
+from rlp.codec import encode_raw  # RLP of bytes and lists as decoded: no per-item type inference
 
 from vm.receipts import Log, logs_bloom
 from vm.trie_root import ordered_trie_root
@@ -111,7 +112,7 @@ def read_transaction(raw: bytes, chain_id: int) -> _SignedTx:
                 raise PayloadError(f"type-{tx_type} transaction has the wrong number of fields")
             if _uint(fields[0], "chain id") != chain_id:
                 raise PayloadError("transaction for another chain")
-            message = bytes([tx_type]) + rlp.encode(fields[:-3])
+            message = bytes([tx_type]) + encode_raw(fields[:-3])
             sender = _recover(message, _uint(fields[-3], "y parity"), _uint(fields[-2], "r"), _uint(fields[-1], "s"))
             if tx_type == ACCESS_LIST_TX_TYPE:
                 price = _uint(fields[2], "gas price")
@@ -124,12 +125,17 @@ def read_transaction(raw: bytes, chain_id: int) -> _SignedTx:
         v = _uint(fields[6], "v")
         if v < 35 or (v - 35) // 2 != chain_id:
             raise PayloadError("legacy transaction not replay-protected for this chain")
-        message = rlp.encode([*fields[:6], chain_id, 0, 0])
+        message = encode_raw([*fields[:6], _minimal_bytes(chain_id), b"", b""])
         sender = _recover(message, (v - 35) % 2, _uint(fields[7], "r"), _uint(fields[8], "s"))
         price = _uint(fields[1], "gas price")
         return _SignedTx(0, _uint(fields[0], "nonce"), fields[3], sender, price, price, price)
     except (rlp.exceptions.RLPException, TypeError, IndexError) as exc:
         raise PayloadError(f"undecodable transaction: {exc}") from None
+
+
+def _minimal_bytes(value: int) -> bytes:
+    """An integer as RLP encodes it: big-endian without leading zero bytes (empty for zero)."""
+    return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
 def _contract_address(sender: bytes, nonce: int) -> bytes:
@@ -178,7 +184,7 @@ def _check_receipt(record: bytes, index: int, raw: bytes, tx: _SignedTx, previou
             raise PayloadError(problem)
     logs = _logs(raw_logs)
     bloom = logs_bloom(logs).to_bytes(256, "big") if logs else EMPTY_BLOOM
-    payload = rlp.encode([status, cumulative, bloom, raw_logs])
+    payload = encode_raw([status, cumulative, bloom, raw_logs])
     encoding = payload if tx.tx_type == 0 else bytes([tx.tx_type]) + payload
     return cumulative_gas, encoding, int.from_bytes(bloom, "big")
 
