@@ -534,12 +534,12 @@ def send(recipient: str, value: str, data: str, sender: str | None, gas: int | N
         to = parse_address(recipient, "--to address")
         amount = parse_amount(value)
         payload = _hex_data(data, "--data")
-        options = _tx_options(gas, max_fee, priority_fee, nonce, wait, timeout)
-        key = _unlock(home, keystore_dir, password_file, sender)
+        options = build_tx_options(gas, max_fee, priority_fee, nonce, wait, timeout)
+        key = unlock_account(home, keystore_dir, password_file, sender)
         result = send_transaction(RpcClient(rpc_url), key, to, amount, payload, options, json_output)
     result.pop("logs", None)
     emit(json_output, {**result, "to": to, "value": str(amount)},
-         _receipt_lines(result, [f"Sent {format_amount(amount)} to {to}"]))
+         receipt_lines(result, [f"Sent {format_amount(amount)} to {to}"]))
 
 
 @click.command("deploy")
@@ -577,14 +577,14 @@ def deploy(args: tuple[str, ...], artifact_file: Path | None, bytecode: str | No
         _check_payable(constructor, amount, "the constructor")
         values = parse_arguments(constructor.get("inputs", []), constructor_args, json_args, "the constructor")
         payload = contract.bytecode + encode_arguments(constructor.get("inputs", []), values)
-        options = _tx_options(gas, max_fee, priority_fee, nonce, wait, timeout)
-        key = _unlock(home, keystore_dir, password_file, sender)
+        options = build_tx_options(gas, max_fee, priority_fee, nonce, wait, timeout)
+        key = unlock_account(home, keystore_dir, password_file, sender)
         result = send_transaction(RpcClient(rpc_url), key, None, amount, payload, options, json_output)
     events = decode_logs(contract.abi, result.pop("logs", []))
     lines = [f"Contract: {contract.name}", f"Address:  {result['contractAddress']}"
              + ("" if wait else " (once mined)")]
     emit(json_output, {**result, "contract": contract.name, "events": exact_json(events)},
-         _receipt_lines(result, lines) + _event_lines(events))
+         receipt_lines(result, lines) + event_lines(events))
 
 
 @click.command("call")
@@ -612,13 +612,13 @@ def call(method: str, args: tuple[str, ...], target: str, abi_file: Path | None,
         abi = _load_interface(abi_file, sol_file, artifact_file, contract_name)
         function = find_function(abi, method)
         values = parse_arguments(function.get("inputs", []), args, json_args, signature(function))
-        request: dict[str, Any] = {"to": to, "data": "0x" + _calldata(function, values).hex()}
+        request: dict[str, Any] = {"to": to, "data": "0x" + encode_calldata(function, values).hex()}
         if sender is not None:
             request["from"] = parse_address(sender, "--from address")
         amount = parse_amount(value)
         if amount:
             request["value"] = hex(amount)
-        answer = RpcClient(rpc_url).call("eth_call", request, _block_id(block))
+        answer = RpcClient(rpc_url).call("eth_call", request, block_id(block))
         outputs = function.get("outputs", [])
         decoded = decode_outputs(outputs, _hex_data(str(answer), "the node's answer"))
     names = [p.get("name") or f"output{i}" for i, p in enumerate(outputs)]
@@ -659,19 +659,19 @@ def transact(method: str, args: tuple[str, ...], target: str, abi_file: Path | N
         amount = parse_amount(value)
         _check_payable(function, amount, signature(function))
         values = parse_arguments(function.get("inputs", []), args, json_args, signature(function))
-        options = _tx_options(gas, max_fee, priority_fee, nonce, wait, timeout)
-        key = _unlock(home, keystore_dir, password_file, sender)
-        result = send_transaction(RpcClient(rpc_url), key, to, amount, _calldata(function, values),
+        options = build_tx_options(gas, max_fee, priority_fee, nonce, wait, timeout)
+        key = unlock_account(home, keystore_dir, password_file, sender)
+        result = send_transaction(RpcClient(rpc_url), key, to, amount, encode_calldata(function, values),
                                   options, json_output)
     events = decode_logs(abi, result.pop("logs", []))
     emit(json_output, {**result, "to": to, "method": signature(function), "events": exact_json(events)},
-         _receipt_lines(result, [f"Called {signature(function)} on {to}"]) + _event_lines(events))
+         receipt_lines(result, [f"Called {signature(function)} on {to}"]) + event_lines(events))
 
 
 # ---------------------------------------------------------------- command helpers
 
 
-def _unlock(home: Path | None, keystore_dir: Path | None, password_file: Path | None, sender: str | None) -> bytes:
+def unlock_account(home: Path | None, keystore_dir: Path | None, password_file: Path | None, sender: str | None) -> bytes:
     """The private key of ``sender`` (or of the keystore's only account), unlocked."""
     keystore = open_keystore(home, keystore_dir)
     if sender is None:
@@ -691,7 +691,7 @@ def _unlock(home: Path | None, keystore_dir: Path | None, password_file: Path | 
     return keystore.unlock(address, read_password(password_file, prompt=f"Password for {address}"))
 
 
-def _tx_options(gas: int | None, max_fee: str | None, priority_fee: str | None, nonce: int | None,
+def build_tx_options(gas: int | None, max_fee: str | None, priority_fee: str | None, nonce: int | None,
                 wait: bool, timeout: float) -> TxOptions:
     """Parse the fee amounts into :class:`TxOptions`."""
     return TxOptions(
@@ -751,7 +751,7 @@ def _load_interface(abi_file: Path | None, sol_file: Path | None, artifact_file:
     return select_contract(compile_file(sol_file), contract_name).abi
 
 
-def _calldata(function: dict[str, Any], values: list[Any]) -> bytes:
+def encode_calldata(function: dict[str, Any], values: list[Any]) -> bytes:
     """Selector plus encoded arguments."""
     return function_signature_to_4byte_selector(signature(function)) + encode_arguments(
         function.get("inputs", []), values
@@ -764,7 +764,7 @@ def _check_payable(entry: dict[str, Any], amount: int, what: str) -> None:
         raise ArgumentError(f"{what} is not payable: remove --value")
 
 
-def _block_id(text: str) -> str:
+def block_id(text: str) -> str:
     """A block tag or number as JSON-RPC expects it."""
     if text in ("latest", "pending", "earliest", "safe", "finalized"):
         return text
@@ -876,7 +876,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _receipt_lines(result: dict[str, Any], header: list[str]) -> list[str]:
+def receipt_lines(result: dict[str, Any], header: list[str]) -> list[str]:
     """Readable lines for a sent transaction."""
     lines = header + [f"Transaction: {result['transactionHash']}"]
     if "blockNumber" in result:
@@ -890,7 +890,7 @@ def _receipt_lines(result: dict[str, Any], header: list[str]) -> list[str]:
     return lines
 
 
-def _event_lines(events: list[dict[str, Any]]) -> list[str]:
+def event_lines(events: list[dict[str, Any]]) -> list[str]:
     """Readable lines for decoded events."""
     return [
         f"Event {event['event']}(" + ", ".join(f"{k}={readable(v)}" for k, v in event["args"].items()) + ")"

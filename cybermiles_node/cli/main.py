@@ -19,12 +19,12 @@ import click
 from consensus.errors import ConsensusError
 from cybermiles_node.cli.accounts import account
 from cybermiles_node.cli.bpm import add_bpm_commands
-from cybermiles_node.cli.gov import add_gov_commands
-from cybermiles_node.cli.rules import add_rules_commands
-from cybermiles_node.cli.stake import add_stake_commands
 from cybermiles_node.cli.contracts import call, deploy, send, transact
+from cybermiles_node.cli.gov import add_gov_commands
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
+from cybermiles_node.cli.rules import add_rules_commands
+from cybermiles_node.cli.stake import add_stake_commands
 from cybermiles_node.cli.testnet import testnet
 from cybermiles_node.cli.webhooks import add_webhook_commands
 from cybermiles_node.config import (

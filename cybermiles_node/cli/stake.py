@@ -3,9 +3,8 @@
 Transactions (``declare``, ``update``, ``withdraw-candidacy``, ``activate``,
 ``deactivate``, ``delegate``, ``withdraw``, ``set-comp-rate``) are signed with
 a keystore account exactly like ``cmnode transact`` and call the staking
-native contract with the ABI of its published interface ``IStaking.sol``
-(compiled once per command, so a Solidity compiler must be installed, as for
-``--sol``). A rule the contract refuses is reported with its revert reason
+native contract with the published ABI of its interface
+(``consensus/dpos/IStaking.abi.json``, generated from ``IStaking.sol``). A rule the contract refuses is reported with its revert reason
 before anything is sent. Queries (``validators``, ``candidate``,
 ``delegator``) use the ``cmt_query*`` RPC methods; their ``--json`` output
 is the RPC answer as it is (``{"height", "data"}``, numbers as 0x-hex).
@@ -16,6 +15,7 @@ Amounts are CMT: ``--amount 1000.5`` is 1000.5 CMT; a unit may be given
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,27 +28,26 @@ from consensus.errors import KeyFileError
 from consensus.keys import ValidatorKey
 from cybermiles_node.cli.contracts import (
     ContractCliError,
-    _block_id,
-    _calldata,
-    _event_lines,
-    _receipt_lines,
-    _tx_options,
-    _unlock,
+    block_id,
+    build_tx_options,
     decode_logs,
+    encode_calldata,
+    event_lines,
     exact_json,
     find_function,
     format_amount,
     parse_address,
     parse_amount,
+    receipt_lines,
     rpc_option,
     send_transaction,
     tx_options,
+    unlock_account,
 )
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.home import NodeHome
 from cybermiles_node.keystore import KeystoreError
-from cybermiles_node.solc import SolcError, compile_file
 from vm.native.addresses import GOVERNANCE_ADDRESS, STAKING_ADDRESS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,7 +60,7 @@ CONTRACTS = {
     "IGovernance": GOVERNANCE_ADDRESS,
 }
 #: Errors every stake and gov command reports as one line.
-EXPECTED = (KeystoreError, RpcClientError, SolcError, ContractCliError, KeyFileError)
+EXPECTED = (KeystoreError, RpcClientError, ContractCliError, KeyFileError)
 PUB_KEY_BYTES = 32
 MAX_BASIS_POINTS = 10_000
 DESCRIPTION_FIELDS = ("name", "website", "location", "email", "profile")
@@ -69,8 +68,8 @@ DESCRIPTION_FIELDS = ("name", "website", "location", "email", "profile")
 
 @functools.cache
 def interface_abi(name: str) -> list[dict[str, Any]]:
-    """The ABI of the native contract interface ``name`` (``IStaking`` or ``IGovernance``)."""
-    return compile_file(INTERFACES / f"{name}.sol")[name].abi
+    """The ABI of the native contract interface ``name`` (``IStaking`` or ``IGovernance``), as published."""
+    return json.loads((INTERFACES / f"{name}.abi.json").read_text())
 
 
 def parse_cmt(text: str, what: str) -> int:
@@ -92,20 +91,20 @@ def native_transaction(interface: str, method: str, args: Sequence[Any], value: 
     with reporting_errors(json_output, EXPECTED):
         abi = interface_abi(interface)
         function = find_function(abi, method)
-        options = _tx_options(tx["gas"], tx["max_fee"], tx["priority_fee"], tx["nonce"], tx["wait"], tx["timeout"])
+        options = build_tx_options(tx["gas"], tx["max_fee"], tx["priority_fee"], tx["nonce"], tx["wait"], tx["timeout"])
         if key is None:
             key = unlock(tx)
         to = parse_address("0x" + CONTRACTS[interface].hex())
-        result = send_transaction(RpcClient(tx["rpc_url"]), key, to, value, _calldata(function, list(args)),
+        result = send_transaction(RpcClient(tx["rpc_url"]), key, to, value, encode_calldata(function, list(args)),
                                   options, json_output)
     events = decode_logs(abi, result.pop("logs", []))
     emit(json_output, {**result, "to": to, "method": method, "value": str(value), "events": exact_json(events)},
-         _receipt_lines(result, [title]) + _event_lines(events))
+         receipt_lines(result, [title]) + event_lines(events))
 
 
 def unlock(tx: dict[str, Any]) -> bytes:
     """The private key of the sender named by the transaction options."""
-    return _unlock(tx["home"], tx["keystore_dir"], tx["password_file"], tx["sender"])
+    return unlock_account(tx["home"], tx["keystore_dir"], tx["password_file"], tx["sender"])
 
 
 def transaction_command(group: click.Group, name: str) -> Callable[[F], click.Command]:
@@ -138,7 +137,7 @@ def block_option(command: F) -> F:
 def block_param(text: str, json_output: bool) -> str:
     """``--block`` as JSON-RPC expects it."""
     with reporting_errors(json_output, EXPECTED):
-        return _block_id(text)
+        return block_id(text)
 
 
 def hex_int(value: str) -> int:
