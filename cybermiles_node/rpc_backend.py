@@ -49,7 +49,7 @@ from rpc.errors import (
     TransactionRejected,
 )
 from vm.execution import BlockEnv, CallMessage
-from vm.receipts import Receipt
+from vm.receipts import Log, Receipt
 
 VERSION = "0.1.0"
 DEFAULT_TIP = 1  # wei: blocks are rarely full, any tip is enough
@@ -183,6 +183,10 @@ class NodeBackend:
                 return None
             return self._store.get_receipts(block_hash)
         return await self._read(read)
+
+    async def get_block_events(self, block_hash: bytes) -> Sequence[Log]:
+        """Events of a committed block's begin/end hooks."""
+        return await self._read(lambda: self._store.get_block_events(block_hash))
 
     async def get_tx_location(self, tx_hash: bytes) -> TxLocation | None:
         """Block and index of a committed transaction."""

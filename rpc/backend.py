@@ -330,6 +330,10 @@ class Backend(Protocol):
         """The receipts of a committed block in transaction order, or None if the block is unknown."""
         ...
 
+    async def get_block_events(self, block_hash: bytes) -> Sequence[Log]:
+        """The events of a committed block's begin/end hooks (rewards, timers, elections), in order."""
+        ...
+
     async def get_tx_location(self, tx_hash: bytes) -> TxLocation | None:
         """Where a committed transaction is, or None if it is not in a committed block."""
         ...

@@ -53,6 +53,7 @@ class CmtAPI:
             "cmt_queryProposals": self.query_proposals,
             "cmt_queryParams": self.query_params,
             "cmt_querySupply": self.query_supply,
+            "cmt_getBlockEvents": self.get_block_events,
         }
 
     async def status(self, params: Any, connection: Any) -> dict[str, Any]:
@@ -134,6 +135,30 @@ class CmtAPI:
         async def read(height: int) -> dict[str, Any]:
             return {p.name: format_param_value(p.value) for p in await self.backend.dpos_params(height)}
         return await self._at_block(params, False, read)
+
+    async def get_block_events(self, params: Any, connection: Any) -> list[dict[str, Any]]:
+        """``cmt_getBlockEvents(block)``: the events the block's begin/end hooks emitted, as log objects.
+
+        They come from no transaction (block rewards, elections, slashing, workflow timers,
+        governance execution), so they are not in receipts; ``logIndex`` counts them within
+        the block.
+        """
+        args = Args(params, 1, 1)
+        block = await self.chain.block(args.get(0, parse_block_ref))
+        if block is None:
+            raise ResourceNotFound("header not found")
+        events = await self.backend.get_block_events(block.hash)
+        return [
+            {
+                "blockHash": data(block.hash),
+                "blockNumber": quantity(block.number),
+                "logIndex": quantity(index),
+                "address": data(event.address),
+                "topics": [data(topic) for topic in event.topics],
+                "data": data(event.data),
+            }
+            for index, event in enumerate(events)
+        ]
 
     async def query_supply(self, params: Any, connection: Any) -> dict[str, Any]:
         """``cmt_querySupply([block])``: total, minted, burned, bonded, unbonding, rewards, locked, reserve, circulating."""

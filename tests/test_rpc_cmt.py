@@ -6,8 +6,11 @@ from typing import Any
 
 import eth_abi
 import pytest
+from eth_hash.auto import keccak
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
+from consensus.dpos.events import BLOCK_AWARD
+from consensus.dpos.governance_execution import PARAM_CHANGED_EVENT
 from consensus.keys import ValidatorKey
 from cybermiles_node.mempool.config import MempoolConfig
 from cybermiles_node.mempool.pool import Mempool
@@ -178,3 +181,27 @@ def test_bad_params_and_unknown_candidates_are_clear_errors(chain) -> None:
     assert rpc.error("cmt_queryValidators", "latest", 1)["message"] == "too many arguments, want at most 1"
     assert rpc.error("cmt_queryDelegator", owner, {"blockHash": "0x" + "00" * 32})["code"] == -32001
     assert rpc("cmt_queryDelegator", stranger)["data"] == {"address": stranger, "delegations": [], "unbondings": []}
+
+
+def test_block_events_are_served_with_their_block(chain) -> None:
+    rpc, _, _, _ = chain
+    award_topic = "0x" + keccak(BLOCK_AWARD.encode()).hex()
+    for number in ("0x2", "0x5", "latest"):
+        events = rpc("cmt_getBlockEvents", number)
+        awards = [e for e in events if e["topics"][0] == award_topic]
+        assert len(awards) == 1 and awards[0]["address"] == "0x" + STAKING_ADDRESS.hex()
+        assert awards[0]["blockNumber"] == ("0x5" if number == "latest" else number)
+        assert [e["logIndex"] for e in events] == [hex(i) for i in range(len(events))]
+    block_hash = rpc("eth_getBlockByNumber", "0x5", False)["hash"]
+    assert rpc("cmt_getBlockEvents", {"blockHash": block_hash}) == rpc("cmt_getBlockEvents", "0x5")
+    assert rpc("cmt_getBlockEvents", "0x0") == []  # genesis has no hooks run
+    assert rpc.error("cmt_getBlockEvents", "0x99")["message"] == "header not found"
+    assert rpc.error("cmt_getBlockEvents")["code"] == -32602
+
+
+def test_a_governance_execution_is_a_block_event(chain) -> None:
+    rpc, _, _, _ = chain
+    changed = "0x" + keccak(PARAM_CHANGED_EVENT.encode()).hex()
+    found = [number for number in range(1, 6)
+             if any(e["topics"][0] == changed for e in rpc("cmt_getBlockEvents", hex(number)))]
+    assert found == [5]  # the vote of block 5 approved the proposal; the end-block hook executed it
