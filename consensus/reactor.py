@@ -24,6 +24,7 @@ blocks after the last stored one are fetched again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import time
@@ -214,8 +215,8 @@ class FastSyncApp(Protocol):
         """Check a block's payload (transactions, receipts) against its header; ``InvalidBlock`` if it lies."""
         ...
 
-    async def store(self, synced: SyncedBlock, verified: object, durable: bool) -> None:
-        """Store a verified block and what ``verify`` returned; fsync if ``durable``."""
+    async def store(self, blocks: list[tuple[SyncedBlock, object]], durable: bool) -> None:
+        """Store verified blocks (in order) with what ``verify`` returned for each; fsync the last if ``durable``."""
         ...
 
     def children(self, node: FetchedNode) -> list[tuple[bytes, int]]:
@@ -291,6 +292,7 @@ class BlockSyncService:
         self._pipeline: deque[tuple[SyncedBlock, asyncio.Task[object]]] = deque()
         self._state: StateSyncScheduler | None = None
         self._fetched: list[FetchedNode] = []
+        self._wake = asyncio.Event()  # set when a response arrives, to end the sync loop's idle wait early
         self._started_ms = self._now_ms()
 
     def _now_ms(self) -> int:
@@ -354,6 +356,8 @@ class BlockSyncService:
             if self._pool is not None and not self._is_stale(peer_id, message.block.number):
                 self._report(self._pool.add_block(peer_id, message.block, message.commit, message.receipts,
                                                   message.next_validators))
+                self._feed_pipeline()
+                self._wake.set()
         elif isinstance(message, NoBlockResponse):
             if self._pool is not None and not self._is_stale(peer_id, message.height):
                 self._report(self._pool.no_block(peer_id, message.height))
@@ -402,6 +406,7 @@ class BlockSyncService:
             fetched, fault = self._state.on_response(peer_id, message)
             self._report(fault)
             self._fetched.extend(fetched)
+            self._wake.set()
 
     def peer_added(self, peer_id: str) -> None:
         """Ask a new peer for its status."""
@@ -436,7 +441,9 @@ class BlockSyncService:
                 self._restart_fast_blocks()
                 progressed = False
             if not progressed:
-                await asyncio.sleep(SYNC_TICK_SECONDS)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), SYNC_TICK_SECONDS)
+                self._wake.clear()
 
     async def _step(self) -> bool:
         if self._phase is SyncPhase.FAST_BLOCKS:
@@ -519,28 +526,42 @@ class BlockSyncService:
             self._pool = self._new_pool(latest, require_receipts=True, stop_height=self._pivot)
             if self._pool is None:
                 return False
-        self._send_block_requests(self._pool)
-        while len(self._pipeline) < PIPELINE_DEPTH and (ready := self._pool.next_to_apply()) is not None:
-            self._pipeline.append((ready, asyncio.ensure_future(self._fast.verify(ready))))
-        for misbehaviour in self._pool.take_misbehaviours():
-            self._report(misbehaviour)
+        self._feed_pipeline()
         if not self._pipeline:
             return False
-        synced, check = self._pipeline[0]
-        await asyncio.wait([check], timeout=SYNC_TICK_SECONDS)
-        stored = False
+        await asyncio.wait([self._pipeline[0][1]], timeout=SYNC_TICK_SECONDS)
+        checked: list[tuple[SyncedBlock, object]] = []
         while self._pipeline and self._pipeline[0][1].done():
             synced, check = self._pipeline.popleft()
             try:
-                verified = check.result()
+                checked.append((synced, check.result()))
             except InvalidBlock as exc:
                 self._report(Misbehaviour(synced.sender, f"block {synced.block.number}: {exc}"))
                 self._restart_fast_blocks()
-                return True
-            height = synced.block.number
-            await self._fast.store(synced, verified, durable=height % FSYNC_EVERY == 0 or height == self._pivot)
-            stored = True
-        return stored
+                break
+        if not checked:
+            return False
+        first, last = checked[0][0].block.number, checked[-1][0].block.number
+        await self._fast.store(checked, durable=last // FSYNC_EVERY > (first - 1) // FSYNC_EVERY
+                               or last == self._pivot)
+        self._feed_pipeline()
+        return True
+
+    def _feed_pipeline(self) -> None:
+        """Start the payload checks of the blocks the fast pool verified, and ask for more blocks.
+
+        Called on every block response as well as by the sync loop, so that requests
+        and checks keep flowing while the loop waits for the oldest check.
+        """
+        pool = self._pool
+        if pool is None or self._fast is None or self._phase is not SyncPhase.FAST_BLOCKS:
+            return
+        while len(self._pipeline) < PIPELINE_DEPTH and (ready := pool.next_to_apply()) is not None:
+            self._pipeline.append((ready, asyncio.ensure_future(self._fast.verify(ready))))
+        for misbehaviour in pool.take_misbehaviours():
+            self._report(misbehaviour)
+        if self._pool is pool:
+            self._send_block_requests(pool)
 
     def _restart_fast_blocks(self) -> None:
         """Drop the blocks not stored yet; they are fetched again (the liar was reported)."""

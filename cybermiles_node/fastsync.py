@@ -116,8 +116,12 @@ def default_workers() -> ProcessPoolExecutor:
     a process's first hash, and spawned workers inherit it.
     """
     os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
-    return ProcessPoolExecutor(max_workers=max(multiprocessing.cpu_count(), 1),
-                               mp_context=multiprocessing.get_context("spawn"))
+    count = max(multiprocessing.cpu_count(), 1)
+    workers = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+    empty = HeaderCommitments(0, 0, BLANK_ROOT_HASH, BLANK_ROOT_HASH, 0, 0)
+    for _ in range(count):  # start the processes and their imports now, not on the first block
+        workers.submit(check_payload, empty, [], [])
+    return workers
 
 
 class FastSync:
@@ -153,15 +157,16 @@ class FastSync:
             raise InvalidBlock(verdict.problem)
         return verdict
 
-    async def store(self, synced: SyncedBlock, verified: object, durable: bool) -> None:
-        """Store a verified block without state (fsynced if ``durable``) and follow it as the chain head."""
-        assert isinstance(verified, PayloadCheck) and synced.receipts is not None
-        block = synced.block
-        change = None if synced.next_validators is None else (block.number + 1, synced.next_validators)
-
+    async def store(self, blocks: list[tuple[SyncedBlock, object]], durable: bool) -> None:
+        """Store verified blocks without state (the last one fsynced if ``durable``) and follow the new head."""
         def write() -> None:
-            self._store.commit_synced_block(block, synced.receipts or (), verified.tx_hashes, synced.commit,
-                                            validator_set_change=change, sync=durable)
+            for index, (synced, verified) in enumerate(blocks):
+                assert isinstance(verified, PayloadCheck) and synced.receipts is not None
+                block = synced.block
+                change = None if synced.next_validators is None else (block.number + 1, synced.next_validators)
+                self._store.commit_synced_block(block, synced.receipts, verified.tx_hashes, synced.commit,
+                                                validator_set_change=change,
+                                                sync=durable and index == len(blocks) - 1)
             self._app.reload_chain_head()
 
         await asyncio.get_running_loop().run_in_executor(self._execution, write)

@@ -181,7 +181,7 @@ def test_a_fast_synced_node_stores_blocks_then_the_state_and_executes_from_the_p
         for height in (1, 2, 3):
             synced = chain.synced(height)
             verified = await fast.verify(synced)
-            await fast.store(synced, verified, durable=height == 3)
+            await fast.store([(synced, verified)], durable=height == 3)
         bad = chain.synced(1)
         with pytest.raises(InvalidBlock, match="sender that did not sign"):
             await fast.verify(SyncedBlock(bad.block, bad.commit, "liar", forged(bad.receipts, 0, 3, b"\x11" * 20),
