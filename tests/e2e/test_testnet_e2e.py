@@ -147,7 +147,10 @@ def test_four_validators_tolerate_one_fault_halt_at_two_and_a_late_full_node_syn
         mark = net.height(0)
         net.wait_height(1, mark + 3, timeout=90)
 
-        # A full node started late syncs from genesis to identical blocks and state.
+        # A full node started late syncs from genesis to identical blocks and state, re-executing every
+        # block (fast sync, the default, is tested in test_fastsync_e2e.py).
+        with open(Path(net.nodes[4]["home"]) / "config.toml", "a") as config:
+            config.write('\n[sync]\nmode = "full"\n')
         net.start(4)
         target = net.height(0)
         net.wait_height(4, target, timeout=120)
