@@ -12,6 +12,7 @@ from trie import HexaryTrie
 from trie.iter import NodeIterator
 
 from consensus.types import Block, Header
+from consensus.validators import ValidatorSet
 from cybermiles_node.dpos_queries import DposQueries
 from cybermiles_node.home import NodeHome
 from cybermiles_node.natives import native_contracts
@@ -36,10 +37,11 @@ class HeightAudit:
 
 @dataclass(frozen=True)
 class ChainAudit:
-    """Every height of a node's chain, and its blocks (for commits and evidence)."""
+    """Every height of a node's chain, its blocks (for commits and evidence) and the validator set in force."""
 
     heights: list[HeightAudit]
     blocks: list[Block]
+    validator_sets: dict[int, ValidatorSet]  # from height 1 (the genesis block has no signers)
 
 
 def _environment(chain_id: int) -> Callable[[Header], BlockEnv]:
@@ -62,7 +64,7 @@ def audit_chain(home: Path) -> ChainAudit:
     try:
         store = ChainStore(db)
         queries = DposQueries(ChainExecutor(native_contracts(genesis)), store.state_db, _environment(genesis.chain_id))
-        heights, blocks = [], []
+        heights, blocks, validator_sets = [], [], {}
         for height in range(store.latest_height() + 1):
             block = store.get_block_by_number(height)
             assert block is not None, f"block {height} missing"
@@ -75,6 +77,10 @@ def audit_chain(home: Path) -> ChainAudit:
             heights.append(HeightAudit(height, block.hash, balances, staking_balance,
                                        queries.supply(block.header)))
             blocks.append(block)
-        return ChainAudit(heights, blocks)
+            if height > 0:
+                validators = store.get_validator_set(height)
+                assert validators is not None, f"no validator set at height {height}"
+                validator_sets[height] = validators
+        return ChainAudit(heights, blocks, validator_sets)
     finally:
         db.close()

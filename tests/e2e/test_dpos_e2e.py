@@ -229,23 +229,29 @@ def test_staking_election_downtime_governance_unbonding_and_double_sign(
         for index in range(5):
             net.wait_height(index, 2)
         assert sorted(chain.validators()) == sorted(owner(i) for i in range(4))
-        _newcomer_replaces_the_weakest_validator_and_signs(net, chain)
+        # (height whose end-block changed the elected set, nodes whose keys form the new set)
+        changes = [(_newcomer_replaces_the_weakest_validator_and_signs(net, chain), (0, 1, 2, 4))]
         unbonding = _withdraw_into_the_unbonding_queue(chain)
-        _downtime_jails_and_the_owner_reactivates(net, chain)
-        _governance_changes_max_validators_and_pays_from_the_reserve(chain)
+        jailed, returned = _downtime_jails_and_the_owner_reactivates(net, chain)
+        changes += [(jailed, (0, 1, 3, 4)), (returned, (0, 1, 2, 4))]
+        changes.append((_governance_changes_max_validators_and_pays_from_the_reserve(chain), (0, 1, 2, 3, 4)))
         _unbonding_is_paid_exactly_at_maturity(chain, *unbonding)
         slash_height = _double_sign_is_slashed_and_jailed(net, chain)
+        changes.append((slash_height, (0, 2, 3, 4)))
         top = net.height(0)
         for index in range(5):
             net.wait_height(index, top)
         assert "Traceback" not in net.log_text()
     finally:
         net.stop_all()
-    _audit(net, top, slash_height)
+    _audit(net, top, slash_height, changes)
 
 
-def _newcomer_replaces_the_weakest_validator_and_signs(net: DposTestnet, chain: Chain) -> None:
-    """Node 4's key declares, is backed past the weakest genesis validator, is elected and signs commits."""
+def _newcomer_replaces_the_weakest_validator_and_signs(net: DposTestnet, chain: Chain) -> int:
+    """Node 4's key declares, is backed past the weakest genesis validator, is elected and signs commits.
+
+    Returns the election's height.
+    """
     staking = chain.staking.functions
     # validators 0..2 gain delegations: validator 3 (1,000,000 CMT plus rewards) is the weakest
     sent = [chain.send(account, staking.delegate(owner(index)), 100_000 * CMT)
@@ -275,6 +281,7 @@ def _newcomer_replaces_the_weakest_validator_and_signs(net: DposTestnet, chain: 
         infos = chain.staking.functions.getAwardInfos().call()
         return any(address == owner(NEWCOMER) and amount > 0 for address, amount in infos)
     wait_until(newcomer_awarded, 30, "an award to the newcomer for signing")
+    return election
 
 
 def _withdraw_into_the_unbonding_queue(chain: Chain) -> tuple[int, int]:
@@ -285,8 +292,11 @@ def _withdraw_into_the_unbonding_queue(chain: Chain) -> tuple[int, int]:
     return receipt.blockNumber, 1_000 * CMT
 
 
-def _downtime_jails_and_the_owner_reactivates(net: DposTestnet, chain: Chain) -> None:
-    """Validator 2 stopped past max_slash_blocks is jailed, the chain goes on, and it returns by transaction."""
+def _downtime_jails_and_the_owner_reactivates(net: DposTestnet, chain: Chain) -> tuple[int, int]:
+    """Validator 2 stopped past max_slash_blocks is jailed, the chain goes on, and it returns by transaction.
+
+    Returns the heights of the jailing and of the election that brings it back.
+    """
     net.stop(2)
     stopped = chain.height()
     wait_until(lambda: chain.candidate(owner(2))["jailed"], 60, "validator 2 jailed for downtime")
@@ -303,13 +313,18 @@ def _downtime_jails_and_the_owner_reactivates(net: DposTestnet, chain: Chain) ->
     receipt = chain.transact(2, chain.staking.functions.activateCandidacy())
     record = chain.candidate(owner(2), receipt.blockNumber)
     assert record["active"] and not record["jailed"] and record["missedBlocks"] == 0
-    election = next_election(receipt.blockNumber + 1)
+    election = next_election(receipt.blockNumber)
     chain.wait_height(election)
+    assert owner(2) not in chain.validators(election - 1)
     assert sorted(chain.validators(election)) == sorted([owner(0), owner(1), owner(2), owner(NEWCOMER)])
+    return jailed, election
 
 
-def _governance_changes_max_validators_and_pays_from_the_reserve(chain: Chain) -> None:
-    """The validators vote max_validators to 5 (the backup joins at the next election) and a reserve grant."""
+def _governance_changes_max_validators_and_pays_from_the_reserve(chain: Chain) -> int:
+    """The validators vote max_validators to 5 (the backup joins at the next election) and a reserve grant.
+
+    Returns the height of the election that seats five validators.
+    """
     gov = chain.governance.functions
     param = chain.transact(0, gov.proposeParam("max_validators", "5", "seat the backup"))
     grant = chain.transact(1, gov.proposeTransfer(GRANTEE, 12_345 * CMT, "community grant"))
@@ -334,6 +349,7 @@ def _governance_changes_max_validators_and_pays_from_the_reserve(chain: Chain) -
     assert len(chain.validators(executed - 1)) == 4
     assert sorted(chain.validators(election)) == sorted(owner(i) for i in (0, 1, 2, 3, NEWCOMER))
     assert chain.backups(election) == []
+    return election
 
 
 def _unbonding_is_paid_exactly_at_maturity(chain: Chain, withdrawn_at: int, amount: int) -> None:
@@ -370,8 +386,12 @@ def _double_sign_is_slashed_and_jailed(net: DposTestnet, chain: Chain) -> int:
     return slashed
 
 
-def _audit(net: DposTestnet, top: int, slash_height: int) -> None:
-    """Node 0's database at every height: balances sum to the supply; every node holds the same blocks."""
+def _audit(net: DposTestnet, top: int, slash_height: int, changes: list[tuple[int, tuple[int, ...]]]) -> None:
+    """Node 0's database at every height: balances sum to the supply; every node holds the same blocks.
+
+    Each change of the elected set reaches consensus two heights later, and
+    every commit is signed only by members of the set in force at its height.
+    """
     audit = audit_chain(net.home(0))
     assert len(audit.heights) > top
     genesis_supply = audit.heights[0].balances
@@ -387,6 +407,15 @@ def _audit(net: DposTestnet, top: int, slash_height: int) -> None:
     convicted = [DuplicateVoteEvidence.decode(item) for block in audit.blocks for item in block.evidence]
     assert [e.validator_address for e in convicted] == [address_of(net.consensus_key(1))]
     assert audit.blocks[slash_height].evidence
+
+    def keys(height: int) -> set[bytes]:
+        return {v.pub_key for v in audit.validator_sets[height].validators}
+    for decided, nodes in changes:
+        assert keys(decided + 2) == {net.consensus_key(i) for i in nodes}, decided
+        assert keys(decided + 1) != keys(decided + 2), decided
+    for height, block in enumerate(audit.blocks[2:top + 1], start=2):
+        signers = {sig.validator_address for sig in block.last_commit.signatures}
+        assert signers <= {address_of(key) for key in keys(height - 1)}, height
 
     reference = [entry.block_hash for entry in audit.heights[:top + 1]]
     for index in range(1, 5):
