@@ -475,3 +475,79 @@ def test_nodes_sync_from_peers_serving_their_chain_store(tmp_path: Path, chain: 
     assert follower.latest_height() >= 19
     for height in range(follower.latest_height() + 1):
         assert follower.get_hash_by_number(height) == chain[height][0].hash
+
+
+# -- validator-set changes and receipts (fast sync) ------------------------------------------
+
+NEW_KEYS = KEYS[1:]
+NEW_VALIDATORS = ValidatorSet.of([Validator(pub_key=key.public_key, power=20, owner=bytes([index + 9]) * 20)
+                                  for index, key in enumerate(NEW_KEYS)])
+CHANGE_AT = 3  # block 3 announces the new set, which signs blocks 4 and later
+
+
+def build_changing_chain(length: int) -> list[Answer]:
+    """A chain whose validator set changes after block ``CHANGE_AT``, each block signed by its own set."""
+    chain: list[Answer] = [(make_block(0, ZERO_HASH32, EMPTY_COMMIT), None)]
+    last_commit = EMPTY_COMMIT
+    for height in range(1, length + 1):
+        block = make_block(height, chain[-1][0].hash, last_commit)
+        validators = VALIDATORS if height <= CHANGE_AT else NEW_VALIDATORS
+        following = VALIDATORS if height < CHANGE_AT else NEW_VALIDATORS
+        proposer = (KEYS if height <= CHANGE_AT else NEW_KEYS)[0].address
+        block = Block(header=block.header.copy(validators_hash=validators.hash, next_validators_hash=following.hash,
+                                               proposer_address=proposer),
+                      transactions=[], last_commit=last_commit, evidence=[])
+        commit = sign_commit(block, KEYS if height <= CHANGE_AT else NEW_KEYS)
+        chain.append((block, commit))
+        last_commit = commit
+    return chain
+
+
+@pytest.mark.parametrize("attached, problem", [
+    (NEW_VALIDATORS, None),
+    (None, "announces a new validator set but came without it"),
+    (ValidatorSet.of([Validator(pub_key=key.public_key, power=30, owner=b"\x07" * 20) for key in NEW_KEYS]),
+     "validator set other than the one its header announces"),
+])
+def test_the_pool_follows_the_validator_sets_headers_announce(attached: ValidatorSet | None,
+                                                              problem: str | None) -> None:
+    chain = build_changing_chain(8)
+    pool = new_pool(chain)
+    announce(pool, 8, "a")
+    applied: list[int] = []
+    faults: list[Misbehaviour] = []
+    for step in range(5):
+        for peer_id, height in pool.next_requests(step):
+            block, commit = chain[height]
+            assert pool.add_block(peer_id, block, commit, None, attached if height == CHANGE_AT else None) is None
+        while (synced := pool.next_to_apply()) is not None:
+            applied.append(synced.block.number)
+            assert synced.next_validators == (attached if synced.block.number == CHANGE_AT else None)
+        faults.extend(pool.take_misbehaviours())
+    if problem is None:
+        assert applied == list(range(1, 9)) and faults == []
+    else:
+        assert applied == [1, 2] and len(faults) == 1 and problem in faults[0].reason
+
+
+def test_a_pool_requiring_receipts_refuses_blocks_without_them(chain: list[Answer]) -> None:
+    pool = new_pool(chain, require_receipts=True)  # type: ignore[arg-type]
+    announce(pool, CHAIN_LENGTH, "a", "b")
+    requests = dict((height, peer) for peer, height in pool.next_requests(0))
+    fault = pool.add_block(requests[1], *chain[1])
+    assert fault is not None and "without the receipts" in fault.reason
+    assert pool.add_block(requests[2], *chain[2], (b"receipt",)) is None
+
+
+def test_answers_carry_receipts_when_asked_and_the_next_validator_set_when_it_changes(tmp_path: Path) -> None:
+    chain = build_changing_chain(5)
+    store = ChainStore(LevelDB(tmp_path / "changing"))
+    store.commit_block(chain[0][0], [], None, {}, validator_set_change=(1, VALIDATORS))
+    for height in range(1, 6):
+        change = (height + 1, NEW_VALIDATORS) if height == CHANGE_AT else None
+        store.commit_block(chain[height][0], [], chain[height][1], {}, validator_set_change=change)
+    plain = answer_request(BlockRequest(2), store)
+    assert plain == BlockResponse(chain[2][0], chain[2][1])
+    with_receipts = decode_message(encode_message(answer_request(BlockRequest(CHANGE_AT, with_receipts=True), store)))
+    assert with_receipts == BlockResponse(chain[CHANGE_AT][0], chain[CHANGE_AT][1], (), NEW_VALIDATORS)
+    assert decode_message(encode_message(BlockRequest(7, with_receipts=True))) == BlockRequest(7, True)
