@@ -358,9 +358,9 @@ class BlockSyncService:
                                                   message.next_validators))
                 self._feed_pipeline()
                 self._wake.set()
-        elif isinstance(message, NoBlockResponse):
-            if self._pool is not None and not self._is_stale(peer_id, message.height):
-                self._report(self._pool.no_block(peer_id, message.height))
+        elif (isinstance(message, NoBlockResponse) and self._pool is not None
+              and not self._is_stale(peer_id, message.height)):
+            self._report(self._pool.no_block(peer_id, message.height))
 
     def _is_stale(self, peer_id: str, height: int) -> bool:
         """Whether this answers a request of a replaced pool (dropped: the peer did nothing wrong).

@@ -21,8 +21,8 @@ from consensus.types import Block, Header
 from cybermiles_node.application import CyberMilesApp
 from cybermiles_node.dpos_queries import DposQueries
 from cybermiles_node.mempool.errors import MempoolError
-from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.mempool.pool import Mempool
+from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.errors import TooManyLogs
 from rpc.backend import (
     BlockListener,

@@ -28,7 +28,9 @@ from typing import Any
 import coincurve
 import rlp
 from eth_hash.auto import keccak
-from rlp.codec import encode_raw  # RLP of bytes and lists as decoded: no per-item type inference
+from rlp.codec import (
+    encode_raw,  # RLP of bytes and lists as decoded: no per-item type inference
+)
 
 from vm.receipts import Log, logs_bloom
 from vm.trie_root import ordered_trie_root

@@ -533,7 +533,7 @@ def test_the_pool_follows_the_validator_sets_headers_announce(attached: Validato
 def test_a_pool_requiring_receipts_refuses_blocks_without_them(chain: list[Answer]) -> None:
     pool = new_pool(chain, require_receipts=True)  # type: ignore[arg-type]
     announce(pool, CHAIN_LENGTH, "a", "b")
-    requests = dict((height, peer) for peer, height in pool.next_requests(0))
+    requests = {height: peer for peer, height in pool.next_requests(0)}
     fault = pool.add_block(requests[1], *chain[1])
     assert fault is not None and "without the receipts" in fault.reason
     assert pool.add_block(requests[2], *chain[2], (b"receipt",)) is None

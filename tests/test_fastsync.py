@@ -16,7 +16,14 @@ from consensus.blocksync import SyncedBlock
 from consensus.errors import InvalidBlock
 from consensus.keys import ValidatorKey
 from consensus.statesync import FetchedNode, NodeDataResponse, StateSyncScheduler
-from consensus.types import EMPTY_COMMIT, PRECOMMIT, Block, Commit, CommitSig, vote_sign_bytes
+from consensus.types import (
+    EMPTY_COMMIT,
+    PRECOMMIT,
+    Block,
+    Commit,
+    CommitSig,
+    vote_sign_bytes,
+)
 from cybermiles_node.fastsync import FastSync, RecordTag, record_children
 from cybermiles_node.mempool.config import MempoolConfig
 from cybermiles_node.mempool.pool import Mempool

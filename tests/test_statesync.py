@@ -122,7 +122,7 @@ def test_a_silent_peer_times_out_and_its_late_answer_is_still_taken() -> None:
     root, records, children = make_tree(depth=1)
     scheduler = StateSyncScheduler(root, INNER, request_timeout_ms=1_000)
     scheduler.add_peer("slow")
-    [(peer, request)] = scheduler.next_requests(0)
+    [(_, request)] = scheduler.next_requests(0)
     assert scheduler.next_requests(500) == []  # still in flight
     scheduler.add_peer("fast")
     [(other, again)] = scheduler.next_requests(1_000)  # expired: asked of the other peer
