@@ -359,8 +359,10 @@ class Node:
         await self.driver.run()
 
     def _consensus_status(self, node_id: str | None) -> ConsensusStatus:
-        """Height committed, round and step of consensus, this node's validator address."""
+        """Height committed, round and step of consensus, this node's validator address (if its key is in the set)."""
         key_address = self.driver.machine.address if self.driver is not None else None
+        if key_address is not None and self.app.validators.by_address(key_address) is None:
+            key_address = None  # a full node now (its key may be elected later)
         round_, step = (self.driver.machine.round, self.driver.machine.step.name.lower()) if self.driver else (0, "")
         return ConsensusStatus(self.store.latest_height(), round_, step, key_address, node_id, self.config.moniker)
 
