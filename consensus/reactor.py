@@ -293,6 +293,7 @@ class BlockSyncService:
         self._state: StateSyncScheduler | None = None
         self._fetched: list[FetchedNode] = []
         self._wake = asyncio.Event()  # set when a response arrives, to end the sync loop's idle wait early
+        self._applying = asyncio.Lock()  # held while a block is applied; see ``hand_over``
         self._started_ms = self._now_ms()
 
     def _now_ms(self) -> int:
@@ -301,6 +302,15 @@ class BlockSyncService:
     def set_apply(self, apply: Callable[[SyncedBlock], Awaitable[None]]) -> None:
         """Change where fetched blocks go (the application first, the consensus driver later)."""
         self._apply = apply
+
+    def hand_over(self) -> asyncio.Lock:
+        """A lock to hold while consensus takes over: no block is being applied while it is held.
+
+        The node holds it from reading the application's height to ``set_apply``,
+        so a block applied by sync cannot slip in between and leave consensus one
+        height behind the application.
+        """
+        return self._applying
 
     @property
     def phase(self) -> SyncPhase:
@@ -482,7 +492,8 @@ class BlockSyncService:
         applied = False
         ready = self._pool.next_to_apply()
         while ready is not None:
-            await self._apply(ready)
+            async with self._applying:
+                await self._apply(ready)
             applied = True
             ready = self._pool.next_to_apply() if self._pool is not None else None
         for misbehaviour in self._pool.take_misbehaviours() if self._pool is not None else []:

@@ -317,6 +317,14 @@ class Node:
         background.append(asyncio.create_task(gossip.regossip()))
         while not sync.caught_up(CATCH_UP_GRACE_MS):
             await asyncio.sleep(0.1)
+        async with sync.hand_over():
+            driver = self._start_driver(gossip, evidence, sync)
+        self.backend.consensus = lambda: self._consensus_status(self.p2p.node_id if self.p2p else None)
+        await driver.run()
+
+    def _start_driver(self, gossip: ConsensusGossip, evidence: EvidenceGossip,
+                      sync: BlockSyncService) -> ConsensusDriver:
+        """Build the consensus driver at the application's height and route synced blocks to it."""
         log.info("caught up at height %d; starting consensus", self.store.latest_height())
         if self.fast_sync is not None:
             self.fast_sync.close()  # its worker processes are not needed any more
@@ -354,9 +362,8 @@ class Node:
         evidence.attach(self.driver)
         driver = self.driver
         sync.set_apply(lambda synced: driver.adopt(synced.block, synced.commit))
-        self.backend.consensus = lambda: self._consensus_status(self.p2p.node_id if self.p2p else None)
         log.info("consensus running as %s", "a validator" if is_validator else "a full node (not in the validator set)")
-        await self.driver.run()
+        return driver
 
     def _consensus_status(self, node_id: str | None) -> ConsensusStatus:
         """Height committed, round and step of consensus, this node's validator address (if its key is in the set)."""

@@ -185,8 +185,15 @@ class NodeBackend:
         return await self._read(read)
 
     async def get_block_events(self, block_hash: bytes) -> Sequence[Log]:
-        """Events of a committed block's begin/end hooks."""
-        return await self._read(lambda: self._store.get_block_events(block_hash))
+        """Events of a committed block's begin/end hooks (not held for blocks a fast sync skipped)."""
+        def read() -> Sequence[Log]:
+            header = self._store.get_header(block_hash)
+            base = self._store.state_base()
+            if header is not None and 0 < header.number <= base:
+                raise StateUnavailable(
+                    f"block events unavailable: this node's state starts at block {base} (fast sync)")
+            return self._store.get_block_events(block_hash)
+        return await self._read(read)
 
     async def get_tx_location(self, tx_hash: bytes) -> TxLocation | None:
         """Block and index of a committed transaction."""

@@ -104,6 +104,9 @@ def test_late_full_nodes_catch_up_by_full_and_fast_sync_and_follow_consensus(tmp
         with pytest.raises(Web3RPCError, match="historical state unavailable: this node's state starts at block"):
             fast.eth.get_balance(DEAD, 1)
         assert net.w3(1).eth.get_balance(DEAD, early[0].blockNumber) >= 1  # the full-synced node has it all
+        assert fast.provider.make_request("cmt_getBlockEvents", ["0x1"])["error"]["message"].startswith(
+            "block events unavailable: this node's state starts at block")
+        assert net.w3(1).provider.make_request("cmt_getBlockEvents", ["0x1"])["result"]  # the block award
 
         # Both keep following consensus: a transaction sent to the fast-synced node is committed everywhere.
         receipt = fast.eth.wait_for_transaction_receipt(send_transfer(fast, 15), timeout=60)
