@@ -9,8 +9,9 @@ called by the engine's driver on one dedicated executor thread, in order.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from consensus.types import Block, Commit, Header
 from consensus.validators import Validator, ValidatorSet

@@ -29,9 +29,10 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
-from typing import Callable, Protocol
+from typing import Protocol
 
 from consensus.application import Application, ProposalRequest, TxSource
 from consensus.errors import DoubleSignRefused

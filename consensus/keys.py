@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from consensus.errors import KeyFileError
 
@@ -41,7 +44,7 @@ class ValidatorKey:
     seed: bytes
 
     @classmethod
-    def generate(cls) -> "ValidatorKey":
+    def generate(cls) -> ValidatorKey:
         """A fresh random key (key generation is the one place randomness belongs)."""
         return cls(seed=os.urandom(32))
 
@@ -75,7 +78,7 @@ class ValidatorKey:
             json.dump(data, handle, indent=2)
 
     @classmethod
-    def load(cls, path: Path) -> "ValidatorKey":
+    def load(cls, path: Path) -> ValidatorKey:
         """Read a key file written by ``save``."""
         try:
             data = json.loads(Path(path).read_text())

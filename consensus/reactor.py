@@ -29,7 +29,8 @@ import enum
 import logging
 import time
 from collections import deque
-from typing import Awaitable, Callable, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from consensus.blocksync import (
     BlockRequest,

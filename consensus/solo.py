@@ -15,14 +15,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Callable
 
 from consensus.application import Application, ProposalRequest, TxSource
 from consensus.errors import ConsensusError
 from consensus.privval import STEP_PRECOMMIT, PrivValidator
-from consensus.types import EMPTY_COMMIT, PRECOMMIT, Block, Commit, CommitSig, vote_sign_bytes
+from consensus.types import (
+    EMPTY_COMMIT,
+    PRECOMMIT,
+    Block,
+    Commit,
+    CommitSig,
+    vote_sign_bytes,
+)
 from consensus.validators import Validator
 
 log = logging.getLogger(__name__)
@@ -96,7 +103,7 @@ class SingleValidatorEngine:
         if delay > 0:
             try:
                 await asyncio.wait_for(self._stopped.wait(), delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def _sole_validator(self, height: int) -> Validator:

@@ -7,7 +7,7 @@ hash that ``BLOCKHASH``, the RPC and the next header's ``parent_hash`` use.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import rlp
 from eth_hash.auto import keccak

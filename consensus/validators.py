@@ -8,8 +8,8 @@ as in CometBFT.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import rlp
 from eth_hash.auto import keccak
@@ -43,7 +43,7 @@ class ValidatorSet:
     validators: tuple[Validator, ...]
 
     @classmethod
-    def of(cls, validators: list[Validator] | tuple[Validator, ...]) -> "ValidatorSet":
+    def of(cls, validators: list[Validator] | tuple[Validator, ...]) -> ValidatorSet:
         """A set in canonical order."""
         return cls(tuple(sorted(validators, key=lambda v: (-v.power, v.address))))
 
@@ -62,7 +62,7 @@ class ValidatorSet:
         return rlp.encode([[v.pub_key, v.power, v.owner] for v in self.validators])
 
     @classmethod
-    def decode(cls, data: bytes) -> "ValidatorSet":
+    def decode(cls, data: bytes) -> ValidatorSet:
         """Inverse of ``encode``; raises ``InvalidValidatorUpdate`` on malformed bytes."""
         try:
             items = rlp.decode(data)
@@ -73,7 +73,7 @@ class ValidatorSet:
             raise InvalidValidatorUpdate(f"malformed validator set: {exc}") from exc
         return cls.of(validators)
 
-    def updated(self, updates: Iterable[tuple[bytes, int, bytes]]) -> "ValidatorSet":
+    def updated(self, updates: Iterable[tuple[bytes, int, bytes]]) -> ValidatorSet:
         """The set after ``(pub_key, power, owner)`` updates, applied in order (power 0 removes)."""
         by_key = {v.pub_key: v for v in self.validators}
         for pub_key, power, owner in updates:

@@ -28,7 +28,7 @@ from eth_hash.auto import keccak
 
 from consensus.application import AppInfo, FinalizeResult, ProposalRequest
 from consensus.commit import verify_commit
-from consensus.errors import InvalidBlock
+from consensus.errors import InvalidBlock, InvalidValidatorUpdate
 from consensus.evidence import DuplicateVoteEvidence, InvalidEvidence
 from consensus.types import (
     EMPTY_COMMIT,
@@ -39,7 +39,6 @@ from consensus.types import (
     Header,
     evidence_root,
 )
-from consensus.errors import InvalidValidatorUpdate
 from consensus.validators import Validator, ValidatorSet
 from cybermiles_node.natives import check_genesis, genesis_accounts, native_contracts
 from cybermiles_node.storage.chainstore import ChainStore
@@ -154,7 +153,7 @@ class CyberMilesApp:
         return next_base_fee(parent.base_fee_per_gas, parent.gas_used, parent.gas_limit, self.fee_params)
 
     def block_env(self, parent: Header, number: int, timestamp: int, coinbase: bytes,
-                  consensus: ConsensusInfo = ConsensusInfo()) -> BlockEnv:
+                  consensus: ConsensusInfo | None = None) -> BlockEnv:
         """The execution environment of the block after ``parent``."""
         return BlockEnv(
             number=number,
@@ -166,7 +165,7 @@ class CyberMilesApp:
             chain_id=self.chain_id,
             recent_hashes=tuple(self.store.recent_hashes(parent.number)),
             max_tx_gas=self.genesis.params.max_gas_per_tx,
-            consensus=consensus,
+            consensus=consensus or ConsensusInfo(),
         )
 
     def consensus_info(self, number: int, proposer_address: bytes, last_commit: Commit,

@@ -18,7 +18,13 @@ from cybermiles_node.errors import ConfigError
 from middleware.webhooks.abiargs import ArgumentError, method_types
 from middleware.webhooks.errors import SubscriptionError
 from middleware.webhooks.retry import RetryPolicy
-from middleware.webhooks.settings import AllowedCall, Caller, DeliverySettings, InboundSettings, WebhookSettings
+from middleware.webhooks.settings import (
+    AllowedCall,
+    Caller,
+    DeliverySettings,
+    InboundSettings,
+    WebhookSettings,
+)
 from middleware.webhooks.subscription import (
     ID_PATTERN,
     WILDCARD_TOPIC,
@@ -36,7 +42,7 @@ class Address:
     port: int
 
     @classmethod
-    def parse(cls, text: str, where: str = "address") -> "Address":
+    def parse(cls, text: str, where: str = "address") -> Address:
         """Parse ``HOST:PORT`` (IPv6 hosts in brackets)."""
         host, sep, port = str(text).rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:

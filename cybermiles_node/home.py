@@ -16,7 +16,7 @@ class NodeHome:
     root: Path
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike[str] | None) -> "NodeHome":
+    def resolve(cls, home: str | os.PathLike[str] | None) -> NodeHome:
         """The home given, else ``$CMNODE_HOME``, else ``~/.cmnode``."""
         chosen = home if home is not None else os.environ.get(HOME_ENV) or DEFAULT_HOME
         return cls(Path(chosen).expanduser().resolve())

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import platform
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from consensus.types import Block, Header
 from cybermiles_node.application import CyberMilesApp

@@ -99,7 +99,7 @@ def _recover(message: bytes, y_parity: int, r: int, s: int) -> bytes:
     signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([y_parity])
     try:
         public_key = coincurve.PublicKey.from_signature_and_message(signature, keccak(message), hasher=None)
-    except Exception as exc:  # coincurve raises plain Exception subclasses
+    except Exception as exc:  # noqa: BLE001 - coincurve raises plain Exception subclasses
         raise PayloadError(f"signature recovers no key: {exc}") from None
     return keccak(public_key.format(compressed=False)[1:])[12:]
 

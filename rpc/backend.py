@@ -20,8 +20,9 @@ Conventions for implementers:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from consensus.types import Block
 from vm.receipts import Log, Receipt

@@ -7,7 +7,8 @@ mempool (handled by ``eth_getTransactionCount``).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from consensus.types import Block
 from rpc.backend import Backend

@@ -6,8 +6,9 @@ weighted by gas used, the way geth computes them.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 from rpc.chain import ChainReader
 from rpc.dispatch import Handler

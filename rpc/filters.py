@@ -7,8 +7,9 @@ polled within the timeout are dropped; the number of filters is bounded.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from rpc.dispatch import Handler
 from rpc.errors import InvalidParams, LimitExceeded, ServerError

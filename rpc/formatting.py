@@ -5,8 +5,9 @@ addresses are lowercase 0x-hex.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import rlp
 from eth_hash.auto import keccak
@@ -95,7 +96,7 @@ class TxContext:
     base_fee: int
 
     @classmethod
-    def in_block(cls, block: Block, index: int) -> "TxContext":
+    def in_block(cls, block: Block, index: int) -> TxContext:
         """The context of the ``index``-th transaction of ``block``."""
         header = block.header
         return cls(header.hash, header.number, header.timestamp, index, header.base_fee_per_gas)

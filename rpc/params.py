@@ -6,8 +6,9 @@ argument and what is wrong with it, in the wording geth uses
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from rpc.backend import CallRequest
 from rpc.errors import InvalidParams

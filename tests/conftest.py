@@ -1,8 +1,9 @@
 """Shared fixtures: an executor over an in-memory state database, and application nodes over LevelDB."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import pytest
 from eth.db.account import AccountDB
@@ -17,7 +18,14 @@ from cybermiles_node.natives import local_chain_genesis
 from cybermiles_node.storage import ChainStore, LevelDB
 from genesis.document import GenesisDocument
 from genesis.networks import dev_accounts
-from vm.execution import BlockEnv, CallMessage, CallOutcome, ChainExecutor, ExecutionResult, GenesisAccount
+from vm.execution import (
+    BlockEnv,
+    CallMessage,
+    CallOutcome,
+    ChainExecutor,
+    ExecutionResult,
+    GenesisAccount,
+)
 from vm.native.framework import NativeContract
 from vm.native.hooks import ConsensusInfo
 from vm.transactions import decode_transaction
@@ -58,12 +66,12 @@ class MemoryChain:
                 self.db[key] = value
 
     def env(self, *, timestamp: int = GENESIS_TIME + 10, base_fee: int = GWEI, gas_limit: int = 30_000_000,
-            coinbase: bytes = COINBASE, consensus: ConsensusInfo = ConsensusInfo()) -> BlockEnv:
+            coinbase: bytes = COINBASE, consensus: ConsensusInfo | None = None) -> BlockEnv:
         """The environment of the next block."""
         return BlockEnv(
             number=self.number + 1, timestamp=timestamp, coinbase=coinbase, gas_limit=gas_limit,
             base_fee=base_fee, prev_randao=self.hashes[0], chain_id=CHAIN_ID,
-            recent_hashes=tuple(self.hashes[:256]), consensus=consensus,
+            recent_hashes=tuple(self.hashes[:256]), consensus=consensus or ConsensusInfo(),
         )
 
     def execute(self, txs: Sequence[Any], *, strict: bool = False, **env: Any) -> ExecutionResult:

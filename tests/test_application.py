@@ -7,7 +7,14 @@ from eth_utils import to_checksum_address
 
 from consensus.application import ProposalRequest
 from consensus.keys import ValidatorKey
-from consensus.types import EMPTY_COMMIT, PRECOMMIT, Block, Commit, CommitSig, vote_sign_bytes
+from consensus.types import (
+    EMPTY_COMMIT,
+    PRECOMMIT,
+    Block,
+    Commit,
+    CommitSig,
+    vote_sign_bytes,
+)
 from genesis.distribution import GENESIS_SUPPLY
 from vm.errors import BlockExecutionError
 from vm.execution import CallMessage

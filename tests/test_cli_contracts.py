@@ -239,7 +239,7 @@ class ScriptedNode:
         node = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 node.calls.append(request)
                 answer = {"jsonrpc": "2.0", "id": request["id"],

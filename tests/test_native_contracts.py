@@ -15,7 +15,14 @@ from cybermiles_node.solc import CompiledContract, compile_file
 from vm.errors import NativeContractError
 from vm.execution import CallMessage, GenesisAccount
 from vm.native.addresses import VESTING_ADDRESS
-from vm.native.framework import ERROR_SELECTOR, SSTORE_RESET_GAS, SSTORE_SET_GAS, NativeContract, mapping_slot, method
+from vm.native.framework import (
+    ERROR_SELECTOR,
+    SSTORE_RESET_GAS,
+    SSTORE_SET_GAS,
+    NativeContract,
+    mapping_slot,
+    method,
+)
 from vm.native.vesting import VestingContract
 
 GWEI = 10**9
@@ -161,7 +168,7 @@ def test_declared_methods_are_listed_by_signature() -> None:
 
 def test_duplicate_selectors_are_refused_at_class_creation() -> None:
     with pytest.raises(TypeError, match="duplicate selector"):
-        class Twice(NativeContract):  # noqa: F841 - defining the class is the test
+        class Twice(NativeContract):
             address = bytes(20)
             name = "Twice"
 

@@ -1,7 +1,7 @@
 """Block hooks of native contracts, system contexts and byte-string storage."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import eth_abi
 import pytest

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 import aiohttp
 import jsonschema
@@ -332,7 +333,7 @@ class serve:
         await self.http.start_server()
         return Client(self.http)
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.http.close()
 
 

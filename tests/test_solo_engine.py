@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from eth_utils import to_checksum_address
@@ -15,8 +16,8 @@ from consensus.privval import STEP_PRECOMMIT, PrivValidator
 from consensus.solo import EngineConfig, SingleValidatorEngine
 from consensus.types import EMPTY_COMMIT, PRECOMMIT, Block, vote_sign_bytes
 from consensus.validators import Validator, ValidatorSet
-from vm.native.addresses import STAKING_ADDRESS
 from cybermiles_node.application import genesis_validator_set
+from vm.native.addresses import STAKING_ADDRESS
 from vm.transactions import decode_transaction
 
 CHAIN_ID = 15

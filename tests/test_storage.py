@@ -19,7 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from trie.constants import BLANK_NODE_HASH
 
-from consensus.types import EMPTY_COMMIT, EMPTY_OMMERS_HASH, ZERO_HASH32, Block, Commit, CommitSig, Header
+from consensus.types import (
+    EMPTY_COMMIT,
+    EMPTY_OMMERS_HASH,
+    ZERO_HASH32,
+    Block,
+    Commit,
+    CommitSig,
+    Header,
+)
 from cybermiles_node.storage import (
     BlockNotFound,
     ChainStore,

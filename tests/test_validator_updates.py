@@ -1,7 +1,7 @@
 """Validator-set updates from native contracts reach consensus two heights later, through the application."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import eth_abi
 import pytest

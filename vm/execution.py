@@ -13,18 +13,19 @@ returned, so storage can commit them with the rest of the block atomically.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Sequence
+from typing import Any
 
+from eth._utils.address import generate_contract_address
 from eth.abc import DatabaseAPI, StateAPI
+from eth.exceptions import Revert
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.computation import PRAGUE_PRECOMPILES, PragueComputation
 from eth.vm.forks.prague.state import PragueState, PragueTransactionExecutor
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
-from eth._utils.address import generate_contract_address
 from eth.vm.spoof import SpoofTransaction
-from eth.exceptions import Revert
 from eth_utils import ValidationError
 from trie import HexaryTrie
 
@@ -34,8 +35,8 @@ from vm.native.framework import CallContext, NativeContract, precompiles_of
 from vm.native.hooks import ConsensusInfo, ValidatorUpdate
 from vm.receipts import Log, Receipt
 from vm.statedb import overlay_atomic_db
-from vm.trie_root import BLANK_ROOT_HASH, ordered_trie_root
 from vm.transactions import TransactionBuilder, tx_type
+from vm.trie_root import BLANK_ROOT_HASH, ordered_trie_root
 
 FORK_NAME = "prague"
 NATIVE_MARKER_CODE = b"\xfe"  # INVALID: the code of a native contract's account (never executed)
@@ -54,7 +55,7 @@ class BlockEnv:
     chain_id: int
     recent_hashes: tuple[bytes, ...]  # parent first, at most 256
     max_tx_gas: int | None = None  # per-transaction gas cap (None: only the block gas limit)
-    consensus: ConsensusInfo = ConsensusInfo()  # what the block's hooks learn of consensus
+    consensus: ConsensusInfo = field(default_factory=ConsensusInfo)  # what the block's hooks learn of consensus
 
 
 @dataclass(frozen=True)

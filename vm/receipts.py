@@ -72,7 +72,7 @@ class Receipt:
         ]
 
     @classmethod
-    def from_storage(cls, item: list) -> "Receipt":
+    def from_storage(cls, item: list) -> Receipt:
         """Inverse of ``to_storage``."""
         (tx_hash, tx_index, tx_type, sender, to, created, status, gas_used,
          cumulative, price, logs) = item

@@ -9,7 +9,8 @@ checks it).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import rlp
 from eth_hash.auto import keccak

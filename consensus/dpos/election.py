@@ -20,8 +20,8 @@ then every validator whose key is new or whose power changed, in rank order.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from consensus.dpos.records import Candidate
 from consensus.dpos.store import Member, StakingStore

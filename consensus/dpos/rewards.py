@@ -24,8 +24,9 @@ first entry of largest weight.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence, TypeVar
+from typing import TypeVar
 
 from consensus.dpos.errors import DposError
 from consensus.dpos.records import Candidate, Delegation

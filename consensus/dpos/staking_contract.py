@@ -23,8 +23,8 @@ that block's fees.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 from consensus.dpos import candidacy, delegation
 from consensus.dpos.election import elect, validator_updates

@@ -20,8 +20,8 @@ EVM storage schedule for exactly what they touch.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import rlp
 from eth_hash.auto import keccak

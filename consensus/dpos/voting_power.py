@@ -14,7 +14,7 @@ weight in governance votes and in the split of block awards.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 WEI_PER_CMT = 10**18
 BASIS_POINTS = 10_000

@@ -12,10 +12,10 @@ from typing import Any, NamedTuple
 import rlp
 from rlp.sedes import CountableList, List, big_endian_int, binary
 
-from consensus.types import Block, Commit, Header
-from cybermiles_node.storage.errors import DatabaseCorrupted
-from consensus.validators import ValidatorSet
 from consensus.errors import InvalidValidatorUpdate
+from consensus.types import Block, Commit, Header
+from consensus.validators import ValidatorSet
+from cybermiles_node.storage.errors import DatabaseCorrupted
 from vm.receipts import Log, Receipt
 
 _LOG_SEDES = List([binary, CountableList(binary), binary])

@@ -55,7 +55,7 @@ def decode_callback_request(address: bytes, topics: tuple[bytes, ...], data: byt
         return None
     try:
         topic, payload = eth_abi.decode(["string", "bytes"], data)
-    except Exception:  # eth_abi raises several unrelated types for malformed data
+    except Exception:  # noqa: BLE001 - eth_abi raises several unrelated types for malformed data
         return None
     return CallbackRequest(int.from_bytes(topics[1], "big"), topics[2][12:], topic, payload)
 

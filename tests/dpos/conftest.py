@@ -1,7 +1,8 @@
 """Fixtures of the staking tests."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

@@ -1,8 +1,9 @@
 """The staking test harness: a chain with genesis validators, ABI calls, and the supply invariant per block."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import eth_abi
 import rlp

@@ -221,7 +221,7 @@ def test_kill_9_under_load_loses_no_committed_block(tmp_path: Path) -> None:
     try:
         node.wait_for_height(8)
         committed = {}
-        for tx_hash in list(sent):
+        for tx_hash in sent:
             try:
                 committed[tx_hash] = w3.eth.get_transaction_receipt(tx_hash).blockHash
             except Exception:

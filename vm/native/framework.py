@@ -18,8 +18,9 @@ state root, journaled and reverted with the call that made it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import eth_abi
 from eth.abc import ComputationAPI, StateAPI
@@ -129,7 +130,7 @@ class CallContext:
         self._add_log = add_log
 
     @classmethod
-    def for_call(cls, computation: ComputationAPI, address: bytes) -> "CallContext":
+    def for_call(cls, computation: ComputationAPI, address: bytes) -> CallContext:
         """The context of a message call into the native contract at ``address``."""
         return cls(
             computation.state,
@@ -148,7 +149,7 @@ class CallContext:
         address: bytes,
         add_log: Callable[[bytes, tuple[int, ...], bytes], None],
         block_gas_used: int = 0,
-    ) -> "CallContext":
+    ) -> CallContext:
         """An unmetered context for the block hooks of the native contract at ``address``."""
         return cls(
             state, address, sender=SYSTEM_SENDER, value=0, is_static=False, consume_gas=None, add_log=add_log,
@@ -165,7 +166,7 @@ class CallContext:
         """Wei burned by the block's transactions so far (base fee x gas used; end-block hooks)."""
         return self.base_fee * self.block_gas_used
 
-    def for_contract(self, address: bytes) -> "CallContext":
+    def for_contract(self, address: bytes) -> CallContext:
         """The same call, seen from the storage of another native contract (native code only).
 
         Native contracts are part of the node, so one may read and write

@@ -15,8 +15,8 @@ start, period, periods, released.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from eth_hash.auto import keccak
 
