@@ -1,6 +1,6 @@
 """The node's side of fast sync: checking and storing blocks without executing them, and the pivot's state.
 
-``FastSync`` is the ``consensus.reactor.FastSyncApp`` of the node:
+``FastSync`` is the ``consensus.reactor.sync.FastSyncApp`` of the node:
 
 * ``verify`` runs ``syncpayload.check_payload`` for a fetched block in a pool of
   worker processes (one per core), so the signature recoveries and trie roots

@@ -25,7 +25,8 @@ from consensus.blocksync import SyncedBlock
 from consensus.driver import ConsensusDriver, DriverConfig
 from consensus.keys import ValidatorKey
 from consensus.privval import PrivValidator
-from consensus.reactor import BlockSyncService, ConsensusGossip, EvidenceGossip
+from consensus.reactor.gossip import ConsensusGossip, EvidenceGossip
+from consensus.reactor.sync import BlockSyncService
 from consensus.solo import EngineConfig, SingleValidatorEngine
 from consensus.tendermint import TimeoutConfig
 from consensus.types import Block

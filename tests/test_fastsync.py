@@ -298,7 +298,7 @@ class LoopbackNetwork:
 
 def test_the_service_fast_syncs_reports_a_peer_forging_receipts_and_executes_after_the_pivot(
         chain: Chain, open_node) -> None:
-    from consensus.reactor import BlockSyncService, SyncPhase
+    from consensus.reactor.sync import BlockSyncService, SyncPhase
     follower = open_node("follower")
     execution = ThreadPoolExecutor(max_workers=1)
     fast = FastSync(follower.app, execution, ThreadPoolExecutor(max_workers=2))

@@ -1,11 +1,4 @@
-"""Consensus and block-sync gossip over the p2p channels.
-
-``ConsensusGossip`` carries proposals (data channel) and votes (vote channel)
-between drivers. Every message of the height in progress is kept (bounded)
-and sent again to each peer every ``regossip_seconds`` and to every peer that
-connects, so a peer that missed messages (drops, a partition that healed, a
-restart) still completes the round: this is the catch-up of the votes of
-earlier rounds, done by re-sending rather than by tracking each peer's state.
+"""Block sync and state sync over the p2p block-sync channel.
 
 ``BlockSyncService`` answers peers' block-sync and state-sync requests from
 the chain store and, whenever peers report heights at least ``lag_threshold``
@@ -48,7 +41,6 @@ from consensus.blocksync import (
 from consensus.blocksync import decode_message as decode_sync_message
 from consensus.blocksync import encode_message as encode_sync_message
 from consensus.errors import InvalidBlock
-from consensus.messages import Message, Proposal, encode_message
 from consensus.statesync import (
     STATE_SYNC_TAGS,
     FetchedNode,
@@ -63,15 +55,13 @@ from consensus.statesync import encode_message as encode_state_message
 from consensus.validators import ValidatorSet
 from p2p.channels import (
     BLOCKSYNC_CHANNEL,
-    CONSENSUS_DATA_CHANNEL,
-    CONSENSUS_VOTE_CHANNEL,
-    EVIDENCE_CHANNEL,
 )
 
 log = logging.getLogger(__name__)
+from consensus.reactor.gossip import Network
 
-MAX_KEPT_MESSAGES = 512
-REGOSSIP_SECONDS = 1.0
+log = logging.getLogger(__name__)
+
 STATUS_SECONDS = 1.0
 SYNC_TICK_SECONDS = 0.05
 DEFAULT_PIVOT_MARGIN = 2  # every node keeps all states, so the pivot can be close to the tip
@@ -80,128 +70,6 @@ FSYNC_EVERY = 64  # fast-synced blocks per fsynced batch
 PIVOT_GRACE_MS = 2_000  # how long to wait for a peer ahead before giving up on fast sync
 MAX_STALE_REQUESTS = 1024  # requests of replaced pools whose answers are dropped without blame
 DEFAULT_NODE_DATA_BYTES = 2 * 1024 * 1024
-
-
-class Network(Protocol):
-    """The part of the p2p node the reactors use."""
-
-    def send(self, peer_id: str, channel_id: int, payload: bytes) -> bool:
-        """Queue ``payload`` for one peer; False if its queue is full."""
-        ...
-
-    def broadcast(self, channel_id: int, payload: bytes) -> int:
-        """Queue ``payload`` for every peer."""
-        ...
-
-    def connected_ids(self) -> list[str]:
-        """Ids of connected peers."""
-        ...
-
-    def report_misbehavior(self, peer_id: str, reason: str) -> None:
-        """Disconnect and ban a peer."""
-        ...
-
-
-class MessageSink(Protocol):
-    """Where received consensus messages go (the driver)."""
-
-    def deliver(self, payload: bytes, peer_id: str) -> None:
-        """Handle a consensus message from a peer."""
-        ...
-
-
-def _channel_of(message: Message) -> int:
-    return CONSENSUS_DATA_CHANNEL if isinstance(message, Proposal) else CONSENSUS_VOTE_CHANNEL
-
-
-class ConsensusGossip:
-    """Handler of the consensus data and vote channels; the driver's ``ConsensusNetwork``."""
-
-    def __init__(self, network: Network, evidence: EvidenceGossip) -> None:
-        self._network = network
-        self._evidence = evidence
-        self._sink: MessageSink | None = None
-        self._height = 0
-        self._kept: list[tuple[int, bytes]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def attach(self, sink: MessageSink) -> None:
-        """Deliver received messages to ``sink``."""
-        self._sink = sink
-
-    def broadcast_message(self, message: Message) -> None:
-        """Gossip a proposal or vote now, and keep it for re-gossip while its height is in progress."""
-        payload = encode_message(message)
-        channel = _channel_of(message)
-        if message.height > self._height:
-            self._height = message.height
-            self._kept = []
-        if message.height == self._height and len(self._kept) < MAX_KEPT_MESSAGES:
-            self._kept.append((channel, payload))
-        self._network.broadcast(channel, payload)
-
-    def broadcast_evidence(self, payload: bytes) -> None:
-        """Gossip encoded evidence (on the evidence channel)."""
-        self._evidence.broadcast(payload)
-
-    def _send_kept(self, peer_id: str) -> None:
-        for channel, payload in self._kept:
-            if not self._network.send(peer_id, channel, payload):
-                return
-
-    async def regossip(self) -> None:
-        """Re-send the messages of the height in progress to every peer, every ``REGOSSIP_SECONDS``."""
-        while True:
-            await asyncio.sleep(REGOSSIP_SECONDS)
-            for peer_id in self._network.connected_ids():
-                self._send_kept(peer_id)
-
-    async def receive(self, peer_id: str, payload: bytes) -> None:
-        """A proposal or vote from a peer."""
-        if self._sink is not None:
-            self._sink.deliver(payload, peer_id)
-
-    def peer_added(self, peer_id: str) -> None:
-        """Bring a new peer up to date with the height in progress."""
-        self._send_kept(peer_id)
-
-    def peer_removed(self, peer_id: str) -> None:
-        """Nothing kept per peer."""
-
-
-class EvidenceSink(Protocol):
-    """Where gossiped evidence goes (the driver)."""
-
-    def deliver_evidence(self, payload: bytes, peer_id: str) -> None:
-        """Handle encoded evidence from a peer."""
-        ...
-
-
-class EvidenceGossip:
-    """Handler of the evidence channel."""
-
-    def __init__(self, network: Network) -> None:
-        self._network = network
-        self._sink: EvidenceSink | None = None
-
-    def attach(self, sink: EvidenceSink) -> None:
-        """Deliver received evidence to ``sink``."""
-        self._sink = sink
-
-    def broadcast(self, payload: bytes) -> None:
-        """Gossip encoded evidence to every peer."""
-        self._network.broadcast(EVIDENCE_CHANNEL, payload)
-
-    async def receive(self, peer_id: str, payload: bytes) -> None:
-        """Evidence from a peer."""
-        if self._sink is not None:
-            self._sink.deliver_evidence(payload, peer_id)
-
-    def peer_added(self, peer_id: str) -> None:
-        """Nothing to do."""
-
-    def peer_removed(self, peer_id: str) -> None:
-        """Nothing to do."""
 
 
 class FastSyncApp(Protocol):
