@@ -123,3 +123,69 @@ def test_governance_proposals_and_who_may_propose(dev_node: NodeProcess, tmp_pat
                      "--password-file", str(password), "--rpc", dev_node.url, check=False)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert "execution reverted: Governance: only validators and backup validators may propose" in refused.stderr
+
+
+def test_the_validator_grants_from_the_reserve_by_proposal_and_vote(dev_node: NodeProcess, tmp_path: Path) -> None:
+    password = tmp_path / "password.txt"
+    password.write_text("grant horse\n")
+    validator_owner = dev_account(0)  # owns the dev chain's only validator: all the voting power
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(validator_owner.key.hex())
+    run_json("account", "import", str(key_file), "--home", str(tmp_path), "--password-file", str(password),
+             "--light-kdf")
+    signer = ["--home", str(tmp_path), "--password-file", str(password), "--rpc", dev_node.url]
+    recipient = "0x" + "5e" * 20
+    proposed = run_json("gov", "propose-transfer", recipient, "--amount", "1234.5", "--reason", "a grant", *signer)
+    [created] = [e for e in proposed["events"] if e["event"] == "ProposalCreated"]
+    proposal_id = str(created["args"]["id"])
+    voted = run_json("gov", "vote", proposal_id, "yes", *signer)
+    assert voted["status"] == "success"
+    deadline = time.time() + 30
+    while int(dev_node.rpc("eth_getBalance", recipient, "latest"), 16) == 0:  # executed at the end of a block
+        assert time.time() < deadline, "the approved grant was not paid"
+        time.sleep(0.2)
+    assert int(dev_node.rpc("eth_getBalance", recipient, "latest"), 16) == 12_345 * CMT // 10
+    [shown] = [p for p in run_json("gov", "proposals", "--rpc", dev_node.url)["data"] if p["id"] == hex(int(proposal_id))]
+    assert shown["status"] == "executed" and shown["votes"][0]["answer"] == "yes"
+
+
+def test_a_candidacy_is_deactivated_reactivated_discounted_and_withdrawn(dev_node: NodeProcess, tmp_path: Path) -> None:
+    password = tmp_path / "password.txt"
+    password.write_text("life horse\n")
+    owner, delegator = dev_account(10), dev_account(11)
+    for account in (owner, delegator):
+        key_file = tmp_path / f"{account.address}.txt"
+        key_file.write_text(account.key.hex())
+        run_json("account", "import", str(key_file), "--home", str(tmp_path / "wallet"), "--password-file",
+                 str(password), "--light-kdf")
+    signer = ["--keystore", str(tmp_path / "wallet" / "keystore"), "--password-file", str(password),
+              "--rpc", dev_node.url]
+    candidate_home = tmp_path / "candidate"
+    cmnode("init", "--home", str(candidate_home))
+    run_json("stake", "declare", "--home", str(candidate_home), "--max-amount", "50000", "--commission-bp", "2000",
+             "--from", owner.address, *signer)
+    run_json("stake", "delegate", owner.address, "--amount", "1000", "--from", delegator.address, *signer)
+
+    def candidate() -> dict:
+        return run_json("stake", "candidate", owner.address, "--rpc", dev_node.url)["data"]
+
+    discounted = run_json("stake", "set-comp-rate", delegator.address, "--commission-bp", "500", "--from",
+                          owner.address, *signer)
+    assert discounted["status"] == "success"
+    [delegation] = run_json("stake", "delegator", delegator.address, "--rpc", dev_node.url)["data"]["delegations"]
+    assert delegation["commissionBp"] == hex(500)
+    raised = cmnode("stake", "set-comp-rate", delegator.address, "--commission-bp", "3000", "--from", owner.address,
+                    *signer, check=False)
+    assert raised.returncode == 1 and "execution reverted: Staking: " in raised.stderr
+
+    run_json("stake", "deactivate", "--from", owner.address, *signer)
+    assert candidate()["active"] is False
+    run_json("stake", "activate", "--from", owner.address, *signer)
+    assert candidate()["active"] is True
+
+    withdrawn = run_json("stake", "withdraw-candidacy", "--from", owner.address, *signer)
+    assert withdrawn["status"] == "success"
+    gone = cmnode("stake", "candidate", owner.address, "--rpc", dev_node.url, check=False)
+    assert gone.returncode == 1 and f"no candidate owned by {owner.address.lower()}" in (gone.stderr + gone.stdout)
+    unbondings = run_json("stake", "delegator", delegator.address, "--rpc", dev_node.url)["data"]["unbondings"]
+    assert [int(u["amount"], 16) for u in unbondings] == [1_000 * CMT]
