@@ -16,6 +16,30 @@ from eth_account import Account
 MNEMONIC = "test test test test test test test test test test test junk"
 
 
+def free_port_range(count: int) -> int:
+    """A base port with ``count`` consecutive free ports on loopback, searched from a per-process offset.
+
+    Other test runs on this machine may be starting testnets at the same
+    moment; starting the search where they do not makes a collision between
+    the check and the nodes' binding unlikely.
+    """
+    first = 40_000 + (os.getpid() * 37) % 20_000
+    for base in [*range(first, 60_000, 41), *range(40_000, first, 41)]:
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports on loopback")
+
+
 def free_port() -> int:
     """A TCP port free on loopback right now."""
     with socket.socket() as sock:

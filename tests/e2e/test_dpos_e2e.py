@@ -13,8 +13,6 @@ are compared.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -35,7 +33,7 @@ from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.leveldb import LevelDB
 from tests.e2e.chain_audit import audit_chain
 from tests.e2e.double_sign import conflicting_precommits, gossip_evidence
-from tests.e2e.nodeproc import cmnode, dev_account
+from tests.e2e.nodeproc import cmnode, dev_account, free_port_range
 from tests.e2e.test_testnet_e2e import LocalTestnet
 from vm.native.addresses import GOVERNANCE_ADDRESS, STAKING_ADDRESS
 
@@ -66,36 +64,12 @@ SUPPORTERS = (10, 11, 12)
 NEWCOMER_BACKER = 13
 
 
-def free_port_block(count: int) -> int:
-    """A base port with ``count`` consecutive free ports, searched from a per-process offset.
-
-    Other test runs on this machine may be starting testnets at the same
-    moment; starting the search where they do not makes a collision between
-    the check and the nodes' binding unlikely.
-    """
-    first = 40_000 + (os.getpid() * 37) % 20_000
-    for base in [*range(first, 60_000, 41), *range(40_000, first, 41)]:
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no block of free ports")
-
-
 class DposTestnet(LocalTestnet):
     """The loopback testnet of ``cmnode testnet`` with the short staking parameters of these tests."""
 
     def __init__(self, output: Path) -> None:
         args = ["testnet", "--validators", "4", "--full-nodes", "1", "--output", str(output),
-                "--base-port", str(free_port_block(10)), "--json"]
+                "--base-port", str(free_port_range(10)), "--json"]
         for name, value in PARAMS.items():
             args += ["--param", f"{name}={value}"]
         self.nodes = json.loads(cmnode(*args).stdout)

@@ -13,7 +13,8 @@ import pytest
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 
-from tests.e2e.test_testnet_e2e import DEAD, free_port_range, send_transfer
+from tests.e2e.nodeproc import free_port_range
+from tests.e2e.test_testnet_e2e import DEAD, send_transfer
 
 pytestmark = pytest.mark.e2e
 

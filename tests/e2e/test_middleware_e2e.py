@@ -27,8 +27,7 @@ from web3.exceptions import ContractLogicError
 from cybermiles_node.solc import CompiledContract, compile_file
 from middleware.bpm.contract import DEFINITION_COUNT_SLOT
 from middleware.rules.contract import COUNT_SLOT, OWNER_MAPPING
-from tests.e2e.nodeproc import NodeProcess, dev_account
-from tests.e2e.test_testnet_e2e import free_port_range
+from tests.e2e.nodeproc import NodeProcess, dev_account, free_port_range
 from vm.native.addresses import RULES_ADDRESS, WEBHOOKS_ADDRESS, WORKFLOW_ADDRESS
 from vm.native.framework import blob_slot, mapping_slot
 

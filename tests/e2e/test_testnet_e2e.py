@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,30 +12,12 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from tests.e2e.nodeproc import dev_account
+from tests.e2e.nodeproc import dev_account, free_port_range
 
 pytestmark = pytest.mark.e2e
 
 CHAIN_ID = 15
 DEAD = "0x000000000000000000000000000000000000dEaD"
-
-
-def free_port_range(count: int) -> int:
-    """A base port with ``count`` consecutive free ports after it."""
-    for base in range(30000, 60000, 97):
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                sock.bind(("127.0.0.1", port))
-                sockets.append(sock)
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no free port range")
 
 
 class LocalTestnet:
