@@ -112,6 +112,7 @@ class DriverConfig:
     timeouts: TimeoutConfig
     timeout_commit_ms: int
     max_block_bytes: int
+    max_future_drift_ms: int = 10_000  # a proposed block may be timed at most this far ahead of our clock
 
 
 @dataclass(frozen=True)
@@ -338,7 +339,8 @@ class ConsensusDriver:
             block = await self._build(effect.height, effect.round)
             return self._handle_safely(ProposalBlockReady(effect.height, effect.round, block))
         elif isinstance(effect, ValidateBlock):
-            valid = await loop.run_in_executor(self._executor, self._app.process_proposal, effect.block)
+            valid = self._timely(effect.block) and await loop.run_in_executor(
+                self._executor, self._app.process_proposal, effect.block)
             return self._handle_safely(BlockValidated(effect.block.hash, valid))
         elif isinstance(effect, Decide):
             await self._decide(effect)
@@ -373,6 +375,21 @@ class ConsensusDriver:
         self._wal.write_sync(encode_message(signed))
         event: Event = ProposalReceived(signed) if isinstance(signed, Proposal) else VoteReceived(signed)
         return self._handle_safely(event)
+
+    def _timely(self, block: Block) -> bool:
+        """Whether ``block`` is not timed in the future beyond the allowed drift of this node's clock.
+
+        Block time drives the block award and unbonding maturity, so a proposer must
+        not be able to move it ahead: validators prevote nil on a block timed more
+        than ``max_future_drift_ms`` ahead of their clock (blocks already decided,
+        adopted from block sync, are not judged by this node's clock).
+        """
+        ahead_ms = block.header.timestamp * 1000 - int(self._clock() * 1000)
+        if ahead_ms > self._config.max_future_drift_ms:
+            log.warning("block %d 0x%s is timed %d ms ahead of this node's clock: not valid",
+                        block.number, block.hash.hex(), ahead_ms)
+            return False
+        return True
 
     async def _build(self, height: int, round_: int) -> Block:
         proposer = self.machine.validators.by_address(self.machine.proposer(round_))
