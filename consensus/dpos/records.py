@@ -72,13 +72,14 @@ class Delegation:
 
 @dataclass(frozen=True)
 class Unbonding:
-    """``amount`` wei withdrawn by ``delegator`` from ``candidate_id``, paid out at ``mature_time``."""
+    """``amount`` wei withdrawn by ``delegator`` from ``candidate_id`` at block ``height``, paid at ``mature_time``."""
 
     seq: int
     delegator: bytes
     candidate_id: int
     amount: int
     mature_time: int
+    height: int = 0  # the block that queued it: a double sign at or before it still slashes it
 
 
 Record = TypeVar("Record", Candidate, Delegation, Unbonding)

@@ -5,7 +5,9 @@
   while it stays jailed, so evidence of several heights arriving in later
   blocks punishes it once) loses
   ``slash_ratio_bp`` of every delegation to it (each cut rounded down, the
-  owner's included) and is jailed.
+  owner's included) and is jailed. Unbondings from it queued at or after
+  the earliest height the evidence convicts (stake that left after the
+  misbehaviour, to escape it) lose the same share.
 * Downtime: an elected validator absent from the previous block's commit
   (``ConsensusInfo.absent``) has its consecutive missed-block count raised;
   signing (``ConsensusInfo.signed``) resets it. At ``max_slash_blocks``
@@ -15,7 +17,8 @@
 Jailing deactivates the candidate: it leaves the validator set at the end of
 the block and is not elected until its owner sends ``activate``. Slashed wei
 moves to the reserve (the governance contract's balance): the total supply
-does not change. Stake already unbonding is not slashed.
+does not change. Unbondings queued before the misbehaviour are not slashed.
+Finding the unbondings to cut scans the pending queue once per conviction.
 """
 from __future__ import annotations
 
@@ -32,18 +35,32 @@ from vm.native.hooks import ConsensusInfo
 BASIS_POINTS = 10_000
 
 
-def slash(store: StakingStore, candidate: Candidate, ratio_bp: int, double_sign: bool) -> Candidate:
-    """Cut ``ratio_bp`` of every delegation to ``candidate`` and send it to the reserve; returns it stored."""
+def slash(store: StakingStore, candidate: Candidate, ratio_bp: int, double_sign: bool,
+          unbonding_since: int | None = None) -> Candidate:
+    """Cut ``ratio_bp`` of every delegation to ``candidate`` and send it to the reserve; returns it stored.
+
+    With ``unbonding_since``, unbondings from the candidate queued at or after
+    that height are cut by the same share.
+    """
     candidate = settle(store, candidate)
-    total = 0
+    bonded_cut = 0
     for delegation in store.delegations_of_candidate(candidate.candidate_id):
         cut = delegation.amount * ratio_bp // BASIS_POINTS
         if cut:
             store.put_delegation(replace(delegation, amount=delegation.amount - cut, slashed=delegation.slashed + cut))
-            total += cut
-    candidate = replace(candidate, stake=candidate.stake - total)
+            bonded_cut += cut
+    unbonding_cut = 0
+    if unbonding_since is not None:
+        for entry in store.pending_unbondings():
+            if entry.candidate_id == candidate.candidate_id and entry.height >= unbonding_since:
+                cut = entry.amount * ratio_bp // BASIS_POINTS
+                if cut:
+                    store.cut_unbonding(entry, cut)
+                    unbonding_cut += cut
+    candidate = replace(candidate, stake=candidate.stake - bonded_cut)
     store.put_candidate(candidate)
-    store.add_counter(BONDED, -total)
+    store.add_counter(BONDED, -bonded_cut)
+    total = bonded_cut + unbonding_cut
     store.context.transfer(GOVERNANCE_ADDRESS, total)
     store.context.emit(
         SLASHED, indexed=[("address", candidate.owner), ("bytes32", candidate.pub_key)],
@@ -67,16 +84,16 @@ def jail(store: StakingStore, candidate: Candidate, double_sign: bool) -> Candid
 def punish_double_signs(store: StakingStore, params: DposParams, info: ConsensusInfo) -> list[Candidate]:
     """Slash and jail every unjailed candidate the block's evidence convicts (once each); returns them."""
     punished: list[Candidate] = []
-    seen: set[int] = set()
+    earliest: dict[int, int] = {}  # candidate id -> earliest height convicted, in evidence order
     for evidence in info.misbehaviour:
         candidate_id = store.id_of_key(evidence.pub_key)
-        if candidate_id is None or candidate_id in seen:
-            continue
-        seen.add(candidate_id)
+        if candidate_id is not None:
+            earliest[candidate_id] = min(evidence.height, earliest.get(candidate_id, evidence.height))
+    for candidate_id, height in earliest.items():
         candidate = store.candidate(candidate_id)
         if candidate.jailed:
             continue
-        candidate = slash(store, candidate, params.slash_ratio_bp, double_sign=True)
+        candidate = slash(store, candidate, params.slash_ratio_bp, double_sign=True, unbonding_since=height)
         punished.append(jail(store, candidate, double_sign=True))
     return punished
 

@@ -21,7 +21,7 @@ EVM storage schedule for exactly what they touch.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import rlp
 from eth_hash.auto import keccak
@@ -288,13 +288,24 @@ class StakingStore:
         seq = self.counter(QUEUE_TAIL)
         mature_time = max(mature_time, self.counter(QUEUE_LAST_MATURITY))
         entry = Unbonding(seq=seq, delegator=delegator, candidate_id=candidate_id, amount=amount,
-                          mature_time=mature_time)
+                          mature_time=mature_time, height=self.context.block_number)
         self.unbondings_of(delegator).add(seq)
         self.context.store_bytes(_key(b"unb", seq.to_bytes(8, "big")), encode_record(entry))
         self.set_counter(QUEUE_TAIL, seq + 1)
         self.set_counter(QUEUE_LAST_MATURITY, mature_time)
         self.add_counter(UNBONDING, amount)
         return entry
+
+    def pending_unbondings(self) -> list[Unbonding]:
+        """Every unbonding still in the queue, oldest first."""
+        entries = (self.unbonding(seq) for seq in range(self.counter(QUEUE_HEAD), self.counter(QUEUE_TAIL)))
+        return [entry for entry in entries if entry is not None]
+
+    def cut_unbonding(self, entry: Unbonding, cut: int) -> None:
+        """Take ``cut`` wei off a queued unbonding (slashing); the queue keeps its order."""
+        self.context.store_bytes(_key(b"unb", entry.seq.to_bytes(8, "big")),
+                                 encode_record(replace(entry, amount=entry.amount - cut)))
+        self.add_counter(UNBONDING, -cut)
 
     def pop_matured(self, now: int) -> Unbonding | None:
         """Remove and return the queue's head if it has matured by ``now``."""

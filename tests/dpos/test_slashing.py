@@ -77,3 +77,27 @@ def test_jailed_candidate_reactivates_by_transaction_and_returns_at_the_next_ele
     while sc.chain.number % 10:
         sc.block()
     assert key in keys_of(sc)
+
+
+def test_a_double_sign_also_cuts_stake_that_started_unbonding_after_it(staking_chain) -> None:
+    sc = staking_chain(validators=3, params=DposParams(slash_ratio_bp=1_000))
+    offender, early, late = sc.owners[1], sc.users[0], sc.users[1]
+    for user in (early, late):
+        sc.send(user, "delegate(address)", [offender.address], value=50_000 * CMT)
+    sc.send(early, "withdraw(address,uint256)", [offender.address, 20_000 * CMT])  # before the misbehaviour
+    infraction = sc.chain.number + 1
+    sc.block()  # the double sign happens at this height
+    sc.send(late, "withdraw(address,uint256)", [offender.address, 30_000 * CMT])  # trying to run from it
+    unbonding_before = sc.supply()["unbonding"]
+    reserve_before = sc.supply()["reserve"]
+
+    sc.block(misbehaviour=(Misbehaviour(sc.keys[1].public_key, infraction),))
+
+    def unbonding_of(user) -> list[int]:
+        return [row[2] for row in sc.call("getUnbondings(address)", ["(uint256,address,uint256,uint256)[]"],
+                                          [user.address])[0]]
+
+    assert unbonding_of(early) == [20_000 * CMT]  # queued before the double sign: untouched
+    assert unbonding_of(late) == [27_000 * CMT]  # 10% of what left after it
+    assert sc.supply()["unbonding"] == unbonding_before - 3_000 * CMT
+    assert sc.supply()["reserve"] - reserve_before >= 3_000 * CMT  # the bonded cut goes there too
