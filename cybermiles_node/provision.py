@@ -40,15 +40,22 @@ def ensure_keys(home: NodeHome) -> ValidatorKey:
     return key
 
 
+#: A one-node chain elects one validator: a candidacy declared to try staking becomes a
+#: backup (it still earns) instead of taking a share of consensus power the chain's only
+#: node cannot make up for; staking more than that validator does takes its seat.
+SINGLE_VALIDATOR_DPOS = DposGenesis(params=(("max_validators", 1),))
+
+
 def initialise_home(home: NodeHome, network: str, chain_id: int | None, config: NodeConfig) -> None:
-    """Create a node home: validator key, genesis document and config file."""
+    """Create a node home: validator key, genesis document (one elected validator) and config file."""
     if home.is_initialised():
         raise HomeError(f"{home.root} is already initialised (remove it or choose another --home)")
     if network not in NETWORKS:
         raise HomeError(f"unknown network {network!r} (known: {', '.join(sorted(NETWORKS))})")
     home.data.mkdir(parents=True, exist_ok=True)
     key = ensure_keys(home)
-    kwargs: dict[str, object] = {"genesis_time": int(time.time()), "consensus_powers": staking_powers}
+    kwargs: dict[str, object] = {"genesis_time": int(time.time()), "consensus_powers": staking_powers,
+                                 "dpos": SINGLE_VALIDATOR_DPOS}
     if chain_id is not None:
         kwargs["chain_id"] = chain_id
     genesis = NETWORKS[network](key.public_key, **kwargs)
