@@ -62,7 +62,7 @@ from middleware.webhooks.subscription import Subscription, parse_subscription
 from rpc.admin import AdminRequestError
 from rpc.backend import CallRequest
 from rpc.errors import RPCError
-from vm.receipts import Receipt
+from vm.receipts import Log, Receipt
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +183,10 @@ class OracleSubmitter:
                 raise SubmissionRejected(f"transaction refused: {exc.message}") from None
 
 
-def committed_logs(chain_id: int, header: Header, receipts: Sequence[Receipt]) -> list[CommittedLog]:
-    """The logs of a committed block, with their block-wide log index (as ``eth_getLogs`` numbers them)."""
+def committed_logs(chain_id: int, header: Header, receipts: Sequence[Receipt],
+                   block_events: Sequence[Log] = ()) -> list[CommittedLog]:
+    """The logs of a committed block: its transactions' (block-wide log index, as ``eth_getLogs``
+    numbers them), then its hook events (indexed among themselves, as ``cmt_getBlockEvents``)."""
     found: list[CommittedLog] = []
     for receipt in receipts:
         for entry in receipt.logs:
@@ -192,6 +194,9 @@ def committed_logs(chain_id: int, header: Header, receipts: Sequence[Receipt]) -
                 chain_id, header.number, header.hash, header.timestamp, receipt.tx_hash, receipt.tx_index,
                 len(found), entry.address, entry.topics, entry.data,
             ))
+    for index, event in enumerate(block_events):
+        found.append(CommittedLog(chain_id, header.number, header.hash, header.timestamp, None, None, index,
+                                  event.address, event.topics, event.data))
     return found
 
 
@@ -235,8 +240,11 @@ class WebhookService:
     def _deliveries(self, header: Header, receipts: Sequence[Receipt]) -> list[Delivery]:
         subscriptions = self.subscriptions.all()
         deliveries: list[Delivery] = []
-        for entry in committed_logs(self._chain_id, header, receipts):
+        events = self._store.get_block_events(header.hash)
+        for entry in committed_logs(self._chain_id, header, receipts, events):
             for subscription in subscriptions:
+                if entry.tx_hash is None and not subscription.block_events:
+                    continue
                 if subscription.matches(entry.address, entry.topics):
                     deliveries.append(Delivery(subscription.id, subscription.url, entry.idempotency_key,
                                                delivery_body(entry, subscription.id)))

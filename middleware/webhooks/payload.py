@@ -24,14 +24,19 @@ from middleware.webhooks.contract import decode_callback_request
 
 @dataclass(frozen=True)
 class CommittedLog:
-    """A log of a committed block, with its position."""
+    """A log of a committed block, with its position.
+
+    A transaction's log has its transaction hash and index; a *block event* (emitted by
+    a native contract's begin/end-block hook: a workflow timer, a block award, an
+    election) has none, and ``log_index`` counts it among the block's events.
+    """
 
     chain_id: int
     block_number: int
     block_hash: bytes
     block_time: int
-    tx_hash: bytes
-    tx_index: int
+    tx_hash: bytes | None
+    tx_index: int | None
     log_index: int
     address: bytes
     topics: tuple[bytes, ...]
@@ -39,7 +44,9 @@ class CommittedLog:
 
     @property
     def idempotency_key(self) -> str:
-        """Unique per log and stable across retries and restarts: transaction hash and log index."""
+        """Unique per log, stable across retries and restarts: tx hash and log index, or block hash and event index."""
+        if self.tx_hash is None:
+            return f"0x{self.block_hash.hex()}-event-{self.log_index}"
         return f"0x{self.tx_hash.hex()}-{self.log_index}"
 
 
@@ -57,8 +64,9 @@ def delivery_document(log: CommittedLog, subscription_id: str) -> dict[str, Any]
         "blockNumber": log.block_number,
         "blockHash": "0x" + log.block_hash.hex(),
         "blockTime": log.block_time,
-        "transactionHash": "0x" + log.tx_hash.hex(),
+        "transactionHash": None if log.tx_hash is None else "0x" + log.tx_hash.hex(),
         "transactionIndex": log.tx_index,
+        "source": "block" if log.tx_hash is None else "transaction",
         "logIndex": log.log_index,
         "address": "0x" + log.address.hex(),
         "topics": ["0x" + topic.hex() for topic in log.topics],

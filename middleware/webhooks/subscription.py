@@ -32,20 +32,25 @@ MIN_SECRET_LENGTH = 16
 MAX_SECRET_LENGTH = 256
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 WILDCARD_TOPIC = "*"  # any topic at this position (TOML has no null)
-SUBSCRIPTION_KEYS = frozenset({"id", "url", "secret", "addresses", "topics", "callback_topic"})
+SUBSCRIPTION_KEYS = frozenset({"id", "url", "secret", "addresses", "topics", "callback_topic", "block_events"})
 
 TopicFilter = tuple[tuple[bytes, ...] | None, ...]
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """Deliver logs of ``addresses`` matching ``topics`` to ``url``, signed with ``secret``."""
+    """Deliver logs of ``addresses`` matching ``topics`` to ``url``, signed with ``secret``.
+
+    Transactions' logs always; with ``block_events`` also the events native contracts
+    emit in their begin/end-block hooks (workflow timers, block awards, elections).
+    """
 
     id: str
     url: str
     secret: bytes
     addresses: tuple[bytes, ...] = ()
     topics: TopicFilter = ()
+    block_events: bool = False
 
     def matches(self, address: bytes, topics: tuple[bytes, ...]) -> bool:
         """Whether a log emitted by ``address`` with ``topics`` passes this filter."""
@@ -65,6 +70,7 @@ class Subscription:
             "topics": [
                 None if wanted is None else ["0x" + t.hex() for t in wanted] for wanted in self.topics
             ],
+            "blockEvents": self.block_events,
         }
 
 
@@ -149,10 +155,14 @@ def parse_subscription(data: Any, where: str) -> Subscription:
         if topics or addresses:
             raise SubscriptionError(f"{where}.callback_topic: cannot be combined with addresses or topics")
         addresses, topics = (WEBHOOKS_ADDRESS,), callback_filter(name)
+    block_events = data.get("block_events", False)
+    if not isinstance(block_events, bool):
+        raise SubscriptionError(f"{where}.block_events: expected true or false, got {block_events!r}")
     return Subscription(
         id=sub_id,
         url=parse_url(data["url"], f"{where}.url"),
         secret=parse_secret(data["secret"], f"{where}.secret"),
         addresses=tuple(sorted(set(addresses))),
         topics=topics,
+        block_events=block_events,
     )

@@ -12,7 +12,7 @@ from middleware.webhooks.settings import WebhookSettings
 from middleware.webhooks.subscription import parse_subscription
 from rpc.admin import AdminRequestError
 from tests.test_application import Proposer
-from vm.native.addresses import WEBHOOKS_ADDRESS
+from vm.native.addresses import STAKING_ADDRESS, WEBHOOKS_ADDRESS
 
 CHAIN_ID = 15
 GWEI = 10**9
@@ -104,3 +104,28 @@ def test_admin_subscriptions_persist_and_config_ones_cannot_be_removed(chain) ->
         "carrier", "everything"]
     with pytest.raises(AdminRequestError, match="no dead letter 9"):
         reopened.retry_dead_letter(9)
+
+
+def test_block_events_reach_only_subscriptions_that_ask_for_them(chain) -> None:
+    node, proposer, request = chain
+    staking = "0x" + STAKING_ADDRESS.hex()
+    settings = WebhookSettings(subscriptions=(
+        parse_subscription({"id": "awards", "url": "http://127.0.0.1:9/a", "secret": "award secret 0123456",
+                            "addresses": [staking], "block_events": True}, "s"),
+        parse_subscription({"id": "txs-only", "url": "http://127.0.0.1:9/t", "secret": "tx secret 0123456789"}, "s"),
+    ))
+    service = WebhookService(settings, CHAIN_ID, node.store, node.db)
+    service.catch_up()
+    block = committed(proposer, request("carrier.delivery"))
+    service.on_commit(block, node.app.last_receipts)
+    events = node.store.get_block_events(block.hash)
+    award_indexes = [i for i, event in enumerate(events) if event.address == STAKING_ADDRESS]
+    assert award_indexes  # the block award of this block
+    deliveries = [entry.delivery for entry in service.outbox.pending()]
+    by_subscription = {sub: [d for d in deliveries if d.subscription_id == sub] for sub in ("awards", "txs-only")}
+    assert [json.loads(d.body)["source"] for d in by_subscription["txs-only"]] == ["transaction"]
+    awards = [json.loads(d.body) for d in by_subscription["awards"]]
+    assert [a["logIndex"] for a in awards] == award_indexes
+    assert all(a["source"] == "block" and a["transactionHash"] is None for a in awards)
+    assert [d.idempotency_key for d in by_subscription["awards"]] == [
+        f"0x{block.hash.hex()}-event-{i}" for i in award_indexes]
