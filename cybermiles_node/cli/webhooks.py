@@ -48,10 +48,12 @@ def webhooks() -> None:
 @click.option("--topic", "topics", multiple=True,
               help="Topic position: 0x-topic, alternatives a|b, or * for any (repeat in order).")
 @click.option("--callback-topic", help="Match IWebhooks.CallbackRequested of this topic instead of --address/--topic.")
+@click.option("--block-events", is_flag=True,
+              help="Also deliver events of begin/end-block hooks (workflow timers, awards, elections).")
 @rpc_option
 @json_option
 def add(subscription_id: str, url: str, secret_file: Path, addresses: tuple[str, ...], topics: tuple[str, ...],
-        callback_topic: str | None, rpc_url: str, json_output: bool) -> None:
+        callback_topic: str | None, block_events: bool, rpc_url: str, json_output: bool) -> None:
     """Subscribe URL to committed logs matching the filter."""
     with reporting_errors(json_output, (RpcClientError,)):
         lines = read_secret_file(secret_file, "secret file").splitlines()
@@ -62,6 +64,8 @@ def add(subscription_id: str, url: str, secret_file: Path, addresses: tuple[str,
             spec["topics"] = _topic_positions(topics)
         if callback_topic is not None:
             spec["callback_topic"] = callback_topic
+        if block_events:
+            spec["block_events"] = True
         added = _call(rpc_url, "admin_addWebhook", spec)
     emit(json_output, added, [f"added webhook {added['id']} -> {added['url']}"])
 

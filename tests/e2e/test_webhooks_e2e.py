@@ -215,6 +215,11 @@ def test_admin_cli_manages_subscriptions(setup: dict[str, Any], tmp_path: Path) 
     added = cmnode("webhooks", "add", "audit", "http://127.0.0.1:9/audit", "--secret-file", str(secret),
                    "--topic", "*", "--topic", "0x" + "ab" * 32, *rpc)
     assert json.loads(added.stdout)["topics"] == [None, ["0x" + "ab" * 32]]
+    assert json.loads(added.stdout)["blockEvents"] is False
+    timers = cmnode("webhooks", "add", "timers", "http://127.0.0.1:9/timers", "--secret-file", str(secret),
+                    "--address", "0x" + "00" * 18 + "0c11", "--block-events", *rpc)
+    assert json.loads(timers.stdout)["blockEvents"] is True
+    assert json.loads(cmnode("webhooks", "remove", "timers", *rpc).stdout)["removed"] is True
     listed = json.loads(cmnode("webhooks", "list", *rpc).stdout)["subscriptions"]
     assert [(s["id"], s["source"]) for s in listed] == [("carrier", "config"), ("audit", "admin")]
     assert "secret" not in json.dumps(listed)
