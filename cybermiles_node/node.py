@@ -277,6 +277,8 @@ class Node:
         last_commit = self.store.get_seen_commit(self.app.latest_header.number)
         if last_commit is not None:
             self.engine.resume_commit(last_commit)
+        self.backend.consensus = lambda: ConsensusStatus(
+            self.store.latest_height(), 0, "propose", key.address, None, self.config.moniker)
         await self.engine.run()
 
     async def _run_networked(self, background: list[asyncio.Task[None]]) -> None:

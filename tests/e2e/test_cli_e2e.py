@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from consensus.keys import ValidatorKey
 from tests.e2e.nodeproc import NodeProcess, cmnode, dev_account
 
 pytestmark = pytest.mark.e2e
@@ -57,6 +58,8 @@ def test_status_reports_the_running_chain(node: NodeProcess) -> None:
     assert status["chainId"] == 15
     assert status["height"] >= 1
     assert status["catchingUp"] is False
+    own_key = ValidatorKey.load(node.home / "config" / "validator_key.json")
+    assert status["validator"] == "0x" + own_key.address.hex()  # the one-node chain's validator
 
 
 def test_cli_errors_are_one_line_and_non_zero(node: NodeProcess, tmp_path: Path) -> None:
