@@ -36,6 +36,7 @@ from vm.native.hooks import ConsensusInfo, ValidatorUpdate
 from vm.receipts import Log, Receipt
 from vm.statedb import overlay_atomic_db
 from vm.transactions import TransactionBuilder, tx_type
+from vm.transfers import TransferLedger
 from vm.trie_root import BLANK_ROOT_HASH, ordered_trie_root
 
 FORK_NAME = "prague"
@@ -117,11 +118,9 @@ class ChainExecutor:
 
     def __init__(self, natives: Sequence[NativeContract] = ()) -> None:
         self.natives = tuple(natives)
-        computation_class = type(
-            "CyberMilesComputation",
-            (_AnalysedComputation,),
-            {"_precompiles": {**PRAGUE_PRECOMPILES, **precompiles_of(natives)}},
-        )
+        precompiles = {**PRAGUE_PRECOMPILES, **precompiles_of(natives)}
+        self.precompile_addresses = frozenset(precompiles)
+        computation_class = type("CyberMilesComputation", (_AnalysedComputation,), {"_precompiles": precompiles})
         self.state_class = type(
             "CyberMilesState",
             (PragueState,),
@@ -210,33 +209,29 @@ class ChainExecutor:
         included: list[bytes] = []
         rejected: list[tuple[bytes, str]] = []
         cumulative_gas = 0
+        ledger = TransferLedger(state, self.precompile_addresses)
         for tx in transactions:
-            problem = _inclusion_problem(tx, env, cumulative_gas, state)
+            problem = _inclusion_problem(tx, env, cumulative_gas, ledger)
             if problem is not None:
                 if strict:
                     raise BlockExecutionError(f"transaction {tx.hash.hex()}: {problem}")
                 rejected.append((tx.hash, problem))
                 continue
-            state.lock_changes()
-            sender = tx.sender
-            nonce = state.get_nonce(sender)
-            computation = state.apply_transaction(tx)
-            gas_used = PragueVM.finalize_gas_used(tx, computation)
+            if ledger.is_plain_transfer(tx):
+                gas_used, status, logs, created = ledger.apply(tx), 1, (), None
+            else:
+                ledger.flush()
+                gas_used, status, logs, created = _apply_with_evm(state, tx)
             cumulative_gas += gas_used
-            created = generate_contract_address(sender, nonce) if not tx.to else None
-            logs = tuple(
-                Log(address=address, topics=tuple(t.to_bytes(32, "big") for t in topics), data=data)
-                for address, topics, data in computation.get_log_entries()
-            )
             receipts.append(
                 Receipt(
                     tx_hash=tx.hash,
                     tx_index=len(receipts),
                     tx_type=tx_type(tx),
-                    sender=sender,
+                    sender=tx.sender,
                     to=tx.to or None,
                     contract_address=created,
-                    status=0 if computation.is_error else 1,
+                    status=status,
                     gas_used=gas_used,
                     cumulative_gas_used=cumulative_gas,
                     effective_gas_price=state.get_gas_price(tx),
@@ -244,6 +239,7 @@ class ChainExecutor:
                 )
             )
             included.append(tx.encode())
+        ledger.flush()
         state.lock_changes()
         updates: list[ValidatorUpdate] = []
         for native in self.natives:
@@ -337,12 +333,25 @@ class _AnalysedComputation(PragueComputation):
         self.code = AnalysedCodeStream(message.code)
 
 
+def _apply_with_evm(state: StateAPI, tx: Any) -> tuple[int, int, tuple[Log, ...], bytes | None]:
+    """Run ``tx`` through py-evm: its gas used, status, logs and created contract address."""
+    state.lock_changes()
+    nonce = state.get_nonce(tx.sender)
+    computation = state.apply_transaction(tx)
+    logs = tuple(
+        Log(address=address, topics=tuple(t.to_bytes(32, "big") for t in topics), data=data)
+        for address, topics, data in computation.get_log_entries()
+    )
+    created = generate_contract_address(tx.sender, nonce) if not tx.to else None
+    return PragueVM.finalize_gas_used(tx, computation), 0 if computation.is_error else 1, logs, created
+
+
 def _no_system_contracts(self: Any) -> None:
     """This chain has no beacon chain: no beacon-roots or history system contracts."""
 
 
-def _inclusion_problem(tx: Any, env: BlockEnv, cumulative_gas: int, state: StateAPI) -> str | None:
-    """Why ``tx`` cannot be included at this point of the block, or None."""
+def _inclusion_problem(tx: Any, env: BlockEnv, cumulative_gas: int, state: TransferLedger) -> str | None:
+    """Why ``tx`` cannot be included at this point of the block, or None (``state``: pending transfers included)."""
     if env.max_tx_gas is not None and tx.gas > env.max_tx_gas:
         return f"transaction gas limit too high (cap: {env.max_tx_gas}, tx: {tx.gas})"
     if cumulative_gas + tx.gas > env.gas_limit:
@@ -358,7 +367,8 @@ def _inclusion_problem(tx: Any, env: BlockEnv, cumulative_gas: int, state: State
     problem = _gas_and_size_problem(tx)
     if problem is not None:
         return problem
-    if state.get_code(sender) and not state.get_code(sender).startswith(b"\xef\x01\x00"):
+    code = state.get_code(sender)
+    if code and not code.startswith(b"\xef\x01\x00"):
         return "sender not an eoa"
     return None
 
