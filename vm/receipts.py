@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import rlp
 from eth_bloom import BloomFilter
+from rlp.codec import encode_raw
+from rlp.sedes import big_endian_int
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,10 @@ class Receipt:
 
     def consensus_encoding(self) -> bytes:
         """The EIP-2718 receipt encoding that goes into the receipts trie."""
-        payload = rlp.encode(
+        payload = encode_raw(
             [
-                self.status,
-                self.cumulative_gas_used,
+                big_endian_int.serialize(self.status),
+                big_endian_int.serialize(self.cumulative_gas_used),
                 self.bloom.to_bytes(256, "big"),
                 [[log.address, list(log.topics), log.data] for log in self.logs],
             ]

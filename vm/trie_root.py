@@ -4,6 +4,8 @@ Transactions and receipts roots commit to ``rlp(index) -> item`` tries. All
 items are known at once, so instead of inserting them one by one into a
 general trie (which re-hashes the path for every insertion), the trie is
 built bottom-up from the sorted keys: each node is encoded and hashed once.
+Nodes are lists of byte strings, so they are encoded with pyrlp's raw encoder,
+which skips the type inference of ``rlp.encode``.
 The result equals py-evm's ``make_trie_root_and_nodes`` (a differential test
 checks it).
 """
@@ -14,6 +16,8 @@ from typing import Any
 
 import rlp
 from eth_hash.auto import keccak
+from rlp.codec import encode_raw
+from rlp.sedes import big_endian_int
 
 BLANK_ROOT_HASH = keccak(rlp.encode(b""))
 
@@ -39,7 +43,7 @@ def _hex_prefix(nibbles: Sequence[int], leaf: bool) -> bytes:
 
 def _reference(node: Any) -> Any:
     """How a parent refers to ``node``: inline if its encoding is short, else by hash."""
-    encoded = rlp.encode(node)
+    encoded = encode_raw(node)
     return node if len(encoded) < 32 else keccak(encoded)
 
 
@@ -75,5 +79,5 @@ def ordered_trie_root(items: Sequence[bytes]) -> bytes:
     """Root hash of the trie mapping ``rlp(i)`` to ``items[i]``."""
     if not items:
         return BLANK_ROOT_HASH
-    pairs = sorted((_nibbles(rlp.encode(index)), item) for index, item in enumerate(items))
-    return keccak(rlp.encode(_build(pairs, 0)))
+    pairs = sorted((_nibbles(encode_raw(big_endian_int.serialize(index))), item) for index, item in enumerate(items))
+    return keccak(encode_raw(_build(pairs, 0)))
