@@ -14,8 +14,10 @@ from vm.transactions import (
     decode_transaction,
     effective_gas_price,
     effective_tip,
+    signing_message,
     tx_type,
 )
+from vm.transactions import TransactionBuilder as PyEvmTransactions
 
 CHAIN_ID = 15
 GWEI = 10**9
@@ -262,3 +264,35 @@ def test_mutated_fields_never_raise_anything_but_invalid_transaction(raw: bytes,
     )
     encoded = rlp.encode(fields)
     _decode_or_refuse(raw[:1] + encoded if typed else encoded)
+
+
+# -- the signed message ---------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(["legacy", "unprotected", "access-list", "dynamic"]),
+    chain_id=st.sampled_from([1, 15, 1337, 2**31 - 1, 2**64 - 1]),
+    nonce=st.sampled_from([0, 1, 127, 128, 2**32]),
+    value=st.sampled_from([0, 1, 10**18, 2**255]),
+    data=st.binary(max_size=80),
+    create=st.booleans(),
+    entries=st.integers(0, 3),
+)
+def test_signing_message_cut_from_the_encoding_equals_py_evms(kind, chain_id, nonce, value, data, create,
+                                                                entries) -> None:
+    """The message recovered against is the one py-evm would build from the decoded fields."""
+    fields: dict = {"nonce": nonce, "gas": 10**6, "value": value, "data": data, "to": b"" if create else RECIPIENT}
+    if kind in ("legacy", "access-list"):
+        fields["gasPrice"] = 2 * GWEI
+    else:
+        fields.update(maxFeePerGas=5 * GWEI, maxPriorityFeePerGas=GWEI)
+    if kind != "unprotected":
+        fields["chainId"] = chain_id
+    if kind == "access-list":
+        fields["accessList"] = [{"address": "0x" + "cd" * 20, "storageKeys": ["0x" + f"{k:064x}" for k in range(i)]}
+                                for i in range(entries)]
+    raw = bytes(SIGNER.sign_transaction(fields).raw_transaction)
+    tx = PyEvmTransactions.decode(raw)
+    legacy_chain = chain_id if kind == "legacy" else None
+    assert signing_message(raw, legacy_chain) == tx.get_message_for_signing()

@@ -21,6 +21,8 @@ from eth.vm.forks.prague.transactions import (
 )
 from eth_hash.auto import keccak
 from eth_utils import ValidationError
+from rlp.codec import consume_length_prefix, encode_raw, length_prefix
+from rlp.sedes import big_endian_int
 
 from vm.errors import InvalidTransaction
 
@@ -44,6 +46,39 @@ def _recover(message: bytes, y_parity: int, r: int, s: int) -> bytes:
     except Exception as exc:  # coincurve raises plain Exception subclasses
         raise InvalidTransaction("invalid sender") from exc
     return keccak(public_key.format(compressed=False)[1:])[12:]
+
+
+def _item_ends(payload: bytes, start: int) -> list[int]:
+    """End offsets of the items of the RLP list whose payload begins at ``start`` (already validated)."""
+    ends = []
+    position = start
+    while position < len(payload):
+        _, _, length, content = consume_length_prefix(payload, position)
+        position = content + length
+        ends.append(position)
+    return ends
+
+
+def signing_message(raw: bytes, legacy_chain_id: int | None = None) -> bytes:
+    """The message a decoded transaction's signature covers, cut from its canonical encoding ``raw``.
+
+    Typed transactions sign their type byte and the RLP list of every field
+    but the last three (y parity, r, s); legacy transactions sign the list of
+    their first six fields, followed for EIP-155 ones by ``legacy_chain_id``,
+    0 and 0. Cutting the fields out of ``raw`` gives py-evm's
+    ``get_message_for_signing`` without re-encoding them (a test compares the two).
+    """
+    typed = raw[0] <= 0x7F
+    body = raw[1:] if typed else raw
+    _, _, _, content = consume_length_prefix(body, 0)
+    ends = _item_ends(body, content)
+    if typed:
+        fields = body[content:ends[-4]]
+        return raw[:1] + length_prefix(len(fields), 0xC0) + fields
+    fields = body[content:ends[5]]
+    if legacy_chain_id is not None:
+        fields += encode_raw(big_endian_int.serialize(legacy_chain_id)) + b"\x80\x80"
+    return length_prefix(len(fields), 0xC0) + fields
 
 
 class _DecodedOnce:
@@ -73,7 +108,9 @@ class SenderCachingLegacyTransaction(_DecodedOnce, PragueLegacyTransaction):
         if cached is None:
             v = self.v
             y_parity = (v - 35) % 2 if v >= 35 else v - 27
-            cached = _recover(self.get_message_for_signing(), y_parity, self.r, self.s)
+            raw = self.__dict__.get("_raw")
+            message = self.get_message_for_signing() if raw is None else signing_message(raw, legacy_chain_id(v))
+            cached = _recover(message, y_parity, self.r, self.s)
             self.__dict__["_sender"] = cached
         return cached
 
@@ -84,9 +121,9 @@ class SenderCachingTypedTransaction(_DecodedOnce, PragueTypedTransaction):
     def get_sender(self) -> bytes:
         cached = self.__dict__.get("_sender")
         if cached is None:
-            cached = _recover(
-                self.get_message_for_signing(), self.y_parity, self.r, self.s
-            )
+            raw = self.__dict__.get("_raw")
+            message = self.get_message_for_signing() if raw is None else signing_message(raw)
+            cached = _recover(message, self.y_parity, self.r, self.s)
             self.__dict__["_sender"] = cached
         return cached
 
