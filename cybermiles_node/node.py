@@ -313,6 +313,7 @@ class Node:
         self.p2p.register_channel(BLOCKSYNC_CHANNEL, sync)
         self.tx_gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self.backend.admit)
         self.p2p.register_channel(MEMPOOL_CHANNEL, self.tx_gossip)
+        background.append(asyncio.create_task(self.tx_gossip.run()))
         self.backend.network = NetworkStatus(self.p2p, sync, self.store, self.store.latest_height())
         await self.p2p.start()
         log.info("p2p node %s listening on %s", self.p2p.node_id, p2p_settings.addr)
