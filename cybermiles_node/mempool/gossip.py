@@ -90,7 +90,7 @@ class MempoolGossip:
         self._network = network
         self._channel_id = channel_id
         self._admit = admit
-        self._queue: deque[tuple[str, list[bytes], int]] = deque()
+        self._queue: deque[tuple[str, list[tuple[bytes, bytes]], int]] = deque()
         self._queued_bytes = 0
         self._queued = asyncio.Event()
         self._seen: OrderedDict[bytes, None] = OrderedDict()
@@ -110,6 +110,10 @@ class MempoolGossip:
     def relay(self, raw: bytes, source: str | None = None) -> None:
         """Queue an admitted transaction for every peer except ``source``."""
         self._remember(keccak(raw))
+        self._send_later(raw, source)
+
+    def _send_later(self, raw: bytes, source: str | None) -> None:
+        """Queue ``raw`` (already remembered as seen) for the next flush to peers other than ``source``."""
         self._outbox.append((raw, source))
         if self._flush_handle is None:
             self._flush_handle = asyncio.get_running_loop().call_later(FLUSH_DELAY_SECONDS, self._flush)
@@ -131,14 +135,14 @@ class MempoolGossip:
         except MalformedTxMessage as exc:
             self._network.report_misbehavior(peer_id, str(exc))
             return
-        raws = [raw for raw in raws if keccak(raw) not in self._seen]
-        size = sum(len(raw) for raw in raws)
-        if not raws:
+        hashed = [(tx_hash, raw) for raw in raws if (tx_hash := keccak(raw)) not in self._seen]
+        if not hashed:
             return
+        size = sum(len(raw) for _, raw in hashed)
         if self._queued_bytes + size > MAX_QUEUED_BYTES:
             log.debug("mempool gossip from %s dropped: %d bytes already wait for admission", peer_id, self._queued_bytes)
             return
-        self._queue.append((peer_id, raws, size))
+        self._queue.append((peer_id, hashed, size))
         self._queued_bytes += size
         self._queued.set()
 
@@ -149,19 +153,19 @@ class MempoolGossip:
             if not self._queue:
                 self._queued.clear()
                 continue
-            peer_id, raws, size = self._queue.popleft()
+            peer_id, hashed, size = self._queue.popleft()
             self._queued_bytes -= size
             if not self._queue:
                 self._queued.clear()
-            for start in range(0, len(raws), ADMIT_CHUNK):
-                if not self._admit_chunk(peer_id, raws[start:start + ADMIT_CHUNK]):
+            for start in range(0, len(hashed), ADMIT_CHUNK):
+                if not self._admit_chunk(peer_id, hashed[start:start + ADMIT_CHUNK]):
                     break
                 await asyncio.sleep(0)
 
-    def _admit_chunk(self, peer_id: str, raws: list[bytes]) -> bool:
-        """Admit ``raws`` from ``peer_id``; False if the peer turned out to relay invalid transactions."""
-        for raw in raws:
-            if not self._remember(keccak(raw)):
+    def _admit_chunk(self, peer_id: str, hashed: list[tuple[bytes, bytes]]) -> bool:
+        """Admit ``(hash, raw)`` pairs from ``peer_id``; False if the peer turned out to relay invalid transactions."""
+        for tx_hash, raw in hashed:
+            if not self._remember(tx_hash):
                 continue
             try:
                 self._admit(raw)
@@ -171,7 +175,7 @@ class MempoolGossip:
                 return False
             except MempoolError:
                 continue  # already known, nonce raced ahead, pool full: nobody's fault
-            self.relay(raw, source=peer_id)
+            self._send_later(raw, peer_id)
         return True
 
     def peer_added(self, peer_id: str) -> None:
