@@ -6,8 +6,10 @@ from a bounded queue and carries out the effects it returns:
 * ``BuildProposal`` / ``ValidateBlock`` / ``Decide`` run the application's
   blocking calls on the execution thread (one thread, in order);
 * ``SignProposal`` / ``SignVote`` timestamp the message, sign it through the
-  ``PrivValidator`` (which persists its last-signed record first), append it to
-  the WAL with fsync, and only then feed it back and let it be broadcast;
+  ``ConsensusSigner`` (the local ``PrivValidator`` or a remote signer, either of
+  which persists its last-signed record first), append it to the WAL with
+  fsync, and only then feed it back and let it be broadcast; a step the signer
+  refuses or cannot answer goes unsigned (the round goes on without this vote);
 * ``ScheduleTimeout`` arms a loop timer; ``Broadcast`` hands the message to the
   network; ``EvidenceFound`` is kept for the next proposal's evidence.
 
@@ -35,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from consensus.application import Application, ProposalRequest, TxSource
-from consensus.errors import DoubleSignRefused
+from consensus.errors import DoubleSignRefused, RemoteSignerError, SignerUnavailable
 from consensus.evidence import DuplicateVoteEvidence, EvidencePool, InvalidEvidence
 from consensus.messages import (
     MalformedMessage,
@@ -45,7 +47,7 @@ from consensus.messages import (
     decode_message,
     encode_message,
 )
-from consensus.privval import PrivValidator
+from consensus.privval import ConsensusSigner
 from consensus.proposer import ProposerPriorities
 from consensus.tendermint import (
     BlockValidated,
@@ -125,13 +127,13 @@ class Adopt:
 
 
 class ConsensusDriver:
-    """Runs one node's consensus: a validator when given a ``PrivValidator``, else a follower."""
+    """Runs one node's consensus: a validator when given a ``ConsensusSigner``, else a follower."""
 
     def __init__(
         self,
         app: Application,
         txs: TxSource,
-        privval: PrivValidator | None,
+        privval: ConsensusSigner | None,
         wal: WAL,
         network: ConsensusNetwork,
         config: DriverConfig,
@@ -334,7 +336,7 @@ class ConsensusDriver:
         elif isinstance(effect, ScheduleTimeout):
             self._schedule(effect)
         elif isinstance(effect, (SignVote, SignProposal)):
-            return self._sign(effect)
+            return await self._sign(effect)
         elif isinstance(effect, BuildProposal):
             block = await self._build(effect.height, effect.round)
             return self._handle_safely(ProposalBlockReady(effect.height, effect.round, block))
@@ -359,16 +361,19 @@ class ConsensusDriver:
         handle = loop.call_later(effect.duration_ms / 1000, fire)
         self._timers.add(handle)
 
-    def _sign(self, effect: SignVote | SignProposal) -> list[Effect]:
+    async def _sign(self, effect: SignVote | SignProposal) -> list[Effect]:
         if self._privval is None:
             return []
         message: Vote | Proposal = effect.vote if isinstance(effect, SignVote) else effect.proposal
         stamped = replace(message, timestamp_ms=max(int(self._clock() * 1000), self._last_time * 1000))
         try:
-            signature = self._privval.sign(
+            signature = await self._privval.sign_step(
                 stamped.height, stamped.round, effect.privval_step, stamped.sign_bytes(self._config.chain_id)
             )
-        except DoubleSignRefused as exc:
+        except SignerUnavailable as exc:
+            log.debug("not signing at %d/%d: %s", stamped.height, stamped.round, exc)
+            return []
+        except (DoubleSignRefused, RemoteSignerError) as exc:
             log.warning("refused to sign: %s", exc)
             return []
         signed = stamped.with_signature(signature)

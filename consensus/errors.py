@@ -14,7 +14,30 @@ class KeyFileError(ConsensusError):
 
 
 class DoubleSignRefused(ConsensusError):
-    """Signing would conflict with something this validator already signed."""
+    """Signing would conflict with something this validator already signed.
+
+    ``signed`` is the (height, round, step) the signer last signed, when known.
+    """
+
+    def __init__(self, message: str, signed: tuple[int, int, int] | None = None) -> None:
+        super().__init__(message)
+        self.signed = signed
+
+
+class RemoteSignerError(ConsensusError):
+    """Root of the failures of a remote signer connection (``consensus.remote_signer``)."""
+
+
+class SignerUnavailable(RemoteSignerError):
+    """No remote signer is connected, or it did not answer in time: nothing was signed."""
+
+
+class SignerProtocolError(RemoteSignerError):
+    """A remote signer message that is malformed, oversized or unexpected."""
+
+
+class SignRequestRejected(RemoteSignerError):
+    """The signer refused a request that is not what it claims (chain id, height, round, step, bytes)."""
 
 
 class InvalidValidatorUpdate(ConsensusError):

@@ -53,6 +53,55 @@ def proposal_sign_bytes(chain_id: int, height: int, round_: int, pol_round: int,
     return rlp.encode([b"cmt-proposal", chain_id, height, round_, pol_round + 1, block_hash, timestamp_ms])
 
 
+PROPOSAL_KIND = 0
+"""``SignBytesFields.kind`` of a proposal (votes carry their vote type, ``PREVOTE`` or ``PRECOMMIT``)."""
+
+
+@dataclass(frozen=True)
+class SignBytesFields:
+    """What a validator's sign bytes say: a proposal's or vote's chain, position and block."""
+
+    kind: int  # PROPOSAL_KIND, PREVOTE or PRECOMMIT
+    chain_id: int
+    height: int
+    round: int
+    block_hash: bytes
+    timestamp_ms: int
+
+
+def decode_sign_bytes(data: bytes) -> SignBytesFields:
+    """Decode proposal or vote sign bytes strictly; raises ``MalformedMessage`` for anything else.
+
+    The bytes must be exactly what ``proposal_sign_bytes`` or ``vote_sign_bytes``
+    produce for the decoded fields.
+    """
+    try:
+        items = rlp.decode(bytes(data), strict=True)
+    except (DecodingError, DeserializationError, TypeError) as exc:
+        raise MalformedMessage(f"sign bytes are not canonical RLP: {exc}") from exc
+    fields = _expect_list(items, 7, "sign bytes")
+    domain = _bytes(fields[0], "sign bytes domain")
+    values = [_int(item, "sign bytes field") for item in (fields[1], fields[2], fields[3], fields[4], fields[6])]
+    block_hash = _bytes(fields[5], "sign bytes block hash")
+    if domain == b"cmt-proposal":
+        chain_id, height, round_, pol_round_plus_one, timestamp_ms = values
+        decoded = SignBytesFields(PROPOSAL_KIND, chain_id, height, round_, block_hash, timestamp_ms)
+        again = proposal_sign_bytes(chain_id, height, round_, pol_round_plus_one - 1, block_hash, timestamp_ms)
+        if len(block_hash) != HASH_SIZE or pol_round_plus_one > round_:
+            raise MalformedMessage("proposal sign bytes with a bad block hash or POL round")
+    elif domain == b"cmt-vote":
+        chain_id, vote_type, height, round_, timestamp_ms = values
+        decoded = SignBytesFields(vote_type, chain_id, height, round_, block_hash, timestamp_ms)
+        again = vote_sign_bytes(chain_id, vote_type, height, round_, block_hash, timestamp_ms)
+        if vote_type not in (PREVOTE, PRECOMMIT) or len(block_hash) not in (0, HASH_SIZE):
+            raise MalformedMessage("vote sign bytes with a bad vote type or block hash")
+    else:
+        raise MalformedMessage(f"unknown sign bytes domain {domain[:16]!r}")
+    if again != bytes(data):
+        raise MalformedMessage("sign bytes are not in canonical form")
+    return decoded
+
+
 @dataclass(frozen=True)
 class Vote:
     """A signed prevote or precommit; ``block_hash`` is ``NIL`` for a nil vote."""

@@ -5,13 +5,21 @@ for and the hash of the signed bytes are written to ``last_signed.json`` and
 fsynced. A restarted validator reloads that record, so even after ``kill -9``
 it refuses to sign conflicting bytes for a step it already signed, and it
 re-signs identical bytes with the identical signature.
+
+Consensus signs through a ``ConsensusSigner``: this in-process
+``PrivValidator``, or ``consensus.remote_signer.RemoteSigner`` when the key is
+kept by a signer process on another host (which guards with its own
+``PrivValidator``).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from eth_hash.auto import keccak
 
@@ -21,6 +29,23 @@ from consensus.keys import ValidatorKey
 STEP_PROPOSE = 1
 STEP_PREVOTE = 2
 STEP_PRECOMMIT = 3
+
+
+class ConsensusSigner(Protocol):
+    """What the consensus engines sign proposals and votes with."""
+
+    @property
+    def address(self) -> bytes:
+        """The validator address of the signing key."""
+        ...
+
+    async def sign_step(self, height: int, round_: int, step: int, sign_bytes: bytes) -> bytes:
+        """The signature of ``sign_bytes`` for (height, round, step).
+
+        Raises ``DoubleSignRefused`` when it would conflict with an earlier
+        signature, and a ``RemoteSignerError`` when a remote signer cannot answer.
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -41,27 +66,34 @@ class PrivValidator:
         self.key = key
         self._path = Path(state_path)
         self.last = self._load()
+        self._lock = threading.Lock()
 
     @property
     def address(self) -> bytes:
         """The validator address."""
         return self.key.address
 
+    async def sign_step(self, height: int, round_: int, step: int, sign_bytes: bytes) -> bytes:
+        """``sign`` off the event loop (the record's fsync blocks)."""
+        return await asyncio.to_thread(self.sign, height, round_, step, sign_bytes)
+
     def sign(self, height: int, round_: int, step: int, sign_bytes: bytes) -> bytes:
         """Sign ``sign_bytes`` for (height, round, step), refusing any conflicting signature."""
         digest = keccak(sign_bytes)
-        last = self.last
-        if last is not None:
-            position, last_position = (height, round_, step), (last.height, last.round, last.step)
-            if position < last_position:
-                raise DoubleSignRefused(f"already signed a later step {last_position}, refusing {position}")
-            if position == last_position:
-                if digest == last.sign_bytes_hash:
-                    return last.signature
-                raise DoubleSignRefused(f"already signed different data at {position}")
-        signature = self.key.sign(sign_bytes)
-        self._store(SignedStep(height, round_, step, digest, signature))
-        return signature
+        with self._lock:
+            last = self.last
+            if last is not None:
+                position, last_position = (height, round_, step), (last.height, last.round, last.step)
+                if position < last_position:
+                    raise DoubleSignRefused(f"already signed a later step {last_position}, refusing {position}",
+                                            last_position)
+                if position == last_position:
+                    if digest == last.sign_bytes_hash:
+                        return last.signature
+                    raise DoubleSignRefused(f"already signed different data at {position}", last_position)
+            signature = self.key.sign(sign_bytes)
+            self._store(SignedStep(height, round_, step, digest, signature))
+            return signature
 
     def _load(self) -> SignedStep | None:
         try:

@@ -3,12 +3,14 @@
 With one validator holding all voting power, its own precommit is a +2/3
 commit, so each height is one round: propose, check, precommit, commit. The
 engine still goes through the same ``Application`` calls and signs through the
-same ``PrivValidator`` as the multi-validator engine, so a block made here is
+same ``ConsensusSigner`` as the multi-validator engine, so a block made here is
 indistinguishable from one made by a BFT round.
 
-After a crash between signing and committing a height, the engine starts that
-height at the next round: the last-signed record makes re-signing a different
-block at the same round impossible.
+After a crash between signing and committing a height, the engine redoes that
+height at the round after the one the signer last signed: the last-signed
+record makes re-signing a different block at the same round impossible, and
+its refusal names that round. While a remote signer cannot answer, no block is
+made; the engine tries again at the next interval.
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from consensus.application import Application, ProposalRequest, TxSource
-from consensus.errors import ConsensusError
-from consensus.privval import STEP_PRECOMMIT, PrivValidator
+from consensus.errors import ConsensusError, DoubleSignRefused, SignerUnavailable
+from consensus.privval import STEP_PRECOMMIT, ConsensusSigner
 from consensus.types import (
     EMPTY_COMMIT,
     PRECOMMIT,
@@ -52,7 +54,7 @@ class SingleValidatorEngine:
         self,
         app: Application,
         txs: TxSource,
-        privval: PrivValidator,
+        privval: ConsensusSigner,
         config: EngineConfig,
         executor: Executor,
         on_commit: Callable[[Block], None],
@@ -96,7 +98,10 @@ class SingleValidatorEngine:
                 await self._wake.wait()
                 continue
             next_time = loop.time() + interval
-            await self.produce_block()
+            try:
+                await self.produce_block()
+            except SignerUnavailable as exc:
+                log.warning("no block at height %d: %s", self.height + 1, exc)
 
     async def _sleep_until(self, deadline: float) -> None:
         delay = deadline - asyncio.get_running_loop().time()
@@ -122,10 +127,6 @@ class SingleValidatorEngine:
         loop = asyncio.get_running_loop()
         height = self.height + 1
         self._proposer = self._sole_validator(height)
-        round_ = 0
-        last = self._privval.last
-        if last is not None and last.height == height:
-            round_ = last.round + 1
         parent_time = self._last_header.timestamp if self._last_header is not None else 0
         request = ProposalRequest(
             height=height,
@@ -142,8 +143,7 @@ class SingleValidatorEngine:
         if not await loop.run_in_executor(self._executor, self._app.process_proposal, block):
             raise ConsensusError(f"own proposal at height {height} failed its own check")
         timestamp_ms = int(self._clock() * 1000)
-        sign_bytes = vote_sign_bytes(self._config.chain_id, PRECOMMIT, height, round_, block.hash, timestamp_ms)
-        signature = self._privval.sign(height, round_, STEP_PRECOMMIT, sign_bytes)
+        round_, signature = await self._sign_precommit(height, block.hash, timestamp_ms)
         commit = Commit(
             height=height, round=round_, block_hash=block.hash,
             signatures=[CommitSig(self._privval.address, timestamp_ms, signature)],
@@ -160,6 +160,18 @@ class SingleValidatorEngine:
         self._last_commit = commit
         self._on_commit(block)
         return block
+
+    async def _sign_precommit(self, height: int, block_hash: bytes, timestamp_ms: int) -> tuple[int, bytes]:
+        """(round, signature) of this node's precommit of ``block_hash``, in the first round still unsigned."""
+        round_ = 0
+        while True:
+            sign_bytes = vote_sign_bytes(self._config.chain_id, PRECOMMIT, height, round_, block_hash, timestamp_ms)
+            try:
+                return round_, await self._privval.sign_step(height, round_, STEP_PRECOMMIT, sign_bytes)
+            except DoubleSignRefused as exc:
+                if exc.signed is None or exc.signed[0] != height or exc.signed[1] < round_:
+                    raise
+                round_ = exc.signed[1] + 1  # a crash after signing this height: redo it in a later round
 
     def resume_commit(self, commit: Commit) -> None:
         """Set the commit of the last block (read from storage at start-up)."""
