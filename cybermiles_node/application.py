@@ -40,6 +40,7 @@ from consensus.types import (
     evidence_root,
 )
 from consensus.validators import Validator, ValidatorSet
+from cybermiles_node.errors import GenesisMismatch
 from cybermiles_node.natives import check_genesis, genesis_accounts, native_contracts
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.txcache import DecodedTxCache
@@ -92,6 +93,8 @@ class CyberMilesApp:
         self.last_receipts: tuple[Receipt, ...] = ()
         if store.latest_height() < 0:
             self._init_chain()
+        else:
+            self._check_same_genesis()
         self._validator_sets = store.validator_set_changes()
         self.latest_header: Header = store.get_header_by_number(store.latest_height())  # type: ignore[assignment]
 
@@ -128,6 +131,24 @@ class CyberMilesApp:
         block = Block(header=header, transactions=[], last_commit=EMPTY_COMMIT, evidence=[])
         self.store.commit_block(block, [], None, _puts_only(writes), validator_set_change=(1, validators))
         log.info("initialised chain %d: genesis block 0x%s", self.chain_id, header.hash.hex())
+
+    def _check_same_genesis(self) -> None:
+        """Refuse a genesis document other than the one the stored chain began with.
+
+        The stored genesis block carries the document's hash as its ``mix_hash``
+        and its chain id; a changed allocation, parameter or chain id would
+        otherwise run on silently over state and blocks made under the old one.
+        """
+        stored = self.store.get_header_by_number(0)
+        if stored is None:
+            return  # a store without a genesis block fails its own integrity check first
+        expected = self.genesis.hash()
+        if stored.mix_hash != expected or stored.chain_id != self.chain_id:
+            raise GenesisMismatch(
+                f"genesis.json (hash 0x{expected.hex()}, chain id {self.chain_id}) is not the genesis this "
+                f"database was created with (hash 0x{stored.mix_hash.hex()}, chain id {stored.chain_id}): "
+                "restore the original genesis.json, or start a new chain in a new home"
+            )
 
     # -- consensus interface -------------------------------------------------------
 

@@ -18,3 +18,7 @@ class HomeError(NodeError):
 
 class NodeAlreadyRunning(NodeError):
     """Another node process holds this home's database."""
+
+
+class GenesisMismatch(NodeError):
+    """The genesis document differs from the one the node's database was created with."""
