@@ -6,6 +6,7 @@ falls back to a default.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 import tomli_w
 
 from cybermiles_node.errors import ConfigError
+from cybermiles_node.tomlbounds import check_toml_bounds
 from middleware.webhooks.abiargs import ArgumentError, method_types
 from middleware.webhooks.errors import SubscriptionError
 from middleware.webhooks.retry import RetryPolicy
@@ -34,6 +36,9 @@ from middleware.webhooks.subscription import (
 )
 
 
+_HOST_PORT = re.compile(r"(?:(?P<name>[A-Za-z0-9._-]{1,253})|\[(?P<ipv6>[0-9A-Fa-f:.]{2,45})\]):(?P<port>[0-9]{1,5})")
+
+
 @dataclass(frozen=True)
 class Address:
     """A HOST:PORT listening address."""
@@ -43,11 +48,19 @@ class Address:
 
     @classmethod
     def parse(cls, text: str, where: str = "address") -> Address:
-        """Parse ``HOST:PORT`` (IPv6 hosts in brackets)."""
-        host, sep, port = str(text).rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        """Parse ``HOST:PORT``: a host name or IPv4 address, or an IPv6 address in brackets;
+        a port of ASCII digits in 1..65535."""
+        match = _HOST_PORT.fullmatch(text) if isinstance(text, str) else None
+        if match is None or not 0 < int(match["port"]) < 65536:
             raise ConfigError(f"{where}: expected HOST:PORT with a port in 1..65535, got {text!r}")
-        return cls(host.strip("[]"), int(port))
+        host = match["name"]
+        if host is None:
+            host = match["ipv6"]
+            try:
+                ipaddress.IPv6Address(host)
+            except ValueError:
+                raise ConfigError(f"{where}: {host!r} in brackets is not an IPv6 address") from None
+        return cls(host, int(match["port"]))
 
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -122,12 +135,43 @@ class NodeConfig:
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+#: Milliseconds between blocks: ``consensus.block_interval_ms`` and ``cmnode start --block-interval``.
+BLOCK_INTERVAL_MS = (50, 600_000)
+#: Bounds of the integer settings, by key (the same key has the same bounds in every section).
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "block_interval_ms": BLOCK_INTERVAL_MS,
+    "max_body_bytes": (1, 256 * 1024 * 1024),
+    "max_batch_size": (1, 10_000),
+    "max_log_block_range": (1, 1_000_000),
+    "max_ws_connections": (1, 10_000),
+    "max_inbound_peers": (1, 1_000),
+    "max_outbound_peers": (1, 1_000),
+    "max_txs": (1, 1_000_000),
+    "max_bytes": (1, 4 * 1024 * 1024 * 1024),
+    "max_per_sender": (1, 100_000),
+    "max_attempts": (1, 100),
+    "initial_backoff_ms": (1, 3_600_000),
+    "max_backoff_ms": (1, 86_400_000),
+    "max_concurrency": (1, 1_000),
+    "timeout_seconds": (1, 3_600),
+    "max_pending": (1, 10_000_000),
+    "max_dead_letters": (1, 10_000_000),
+    "window_seconds": (1, 86_400),
+    "replay_cache_size": (1, 10_000_000),
+}
+#: Bounds of an integer setting not listed in ``INTEGER_RANGES``.
+DEFAULT_INTEGER_RANGE = (1, 2**31 - 1)
+#: Largest ``config.toml`` read.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def _take(section: dict[str, Any], key: str, kind: type, where: str, default: Any) -> Any:
     if key not in section:
         return default
     value = section.pop(key)
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-        raise ConfigError(f"{where}.{key}: must be a positive integer, got {value!r}")
+    low, high = INTEGER_RANGES.get(key, DEFAULT_INTEGER_RANGE)
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
+        raise ConfigError(f"{where}.{key}: must be an integer in {low}..{high}, got {value!r}")
     if kind is bool and not isinstance(value, bool):
         raise ConfigError(f"{where}.{key}: must be true or false, got {value!r}")
     if kind is str and not isinstance(value, str):
@@ -334,16 +378,30 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
 
 
 def load_config(path: Path) -> NodeConfig:
-    """Read and validate ``config.toml``."""
+    """Read and validate ``config.toml`` (at most ``MAX_CONFIG_BYTES`` of UTF-8 TOML)."""
     try:
-        data = tomllib.loads(path.read_text())
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: not found (run `cmnode init` first)") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: invalid TOML: {exc}") from exc
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    return parse_config(data, path.name)
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return parse_config(parse_toml(raw, path.name), path.name)
+
+
+def parse_toml(raw: bytes, source: str = "config.toml") -> dict[str, Any]:
+    """The TOML document in ``raw``, bounded in size, nesting and key length; ``ConfigError`` naming ``source``."""
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    check_toml_bounds(text, source)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
 
 
 def _subscription_to_toml(subscription: Subscription) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from cybermiles_node.cli.accounts import (
     read_password,
 )
 from cybermiles_node.cli.output import emit, json_option, note, reporting_errors
+from cybermiles_node.cli.params import AsciiFloatRange, AsciiIntRange
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError, RpcResponseError
 from cybermiles_node.keystore import KeystoreError
 from cybermiles_node.solc import (
@@ -482,12 +483,12 @@ def tx_options(command: F) -> F:
     """Add the sender, fee, gas, nonce and waiting options of a signed transaction."""
     for decorator in reversed([
         click.option("--from", "sender", help="Sending account (default: the keystore's only account)."),
-        click.option("--gas", type=click.IntRange(min=21000), help="Gas limit (default: eth_estimateGas)."),
+        click.option("--gas", type=AsciiIntRange(min=21000), help="Gas limit (default: eth_estimateGas)."),
         click.option("--max-fee", help="Max fee per gas, e.g. 2gwei (default: 2 x base fee + tip)."),
         click.option("--priority-fee", help="Priority fee per gas, e.g. 1gwei (default: the node's)."),
-        click.option("--nonce", type=click.IntRange(min=0), help="Nonce (default: the pending nonce)."),
+        click.option("--nonce", type=AsciiIntRange(min=0), help="Nonce (default: the pending nonce)."),
         click.option("--wait/--no-wait", default=True, show_default=True, help="Wait for the receipt."),
-        click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
+        click.option("--timeout", type=AsciiFloatRange(min=0), default=120.0, show_default=True,
                      help="Seconds to wait for the receipt."),
         keystore_options,
         password_option,

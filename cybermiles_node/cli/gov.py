@@ -15,6 +15,7 @@ import click
 
 from cybermiles_node.cli.contracts import format_amount, parse_address, rpc_option
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
+from cybermiles_node.cli.params import AsciiIntRange
 from cybermiles_node.cli.stake import (
     EXPECTED,
     block_option,
@@ -59,7 +60,7 @@ def propose_param(tx: dict[str, Any], name: str, value: str, reason: str) -> Non
 
 
 @transaction_command(gov, "vote")
-@click.argument("proposal_id", type=click.IntRange(min=0))
+@click.argument("proposal_id", type=AsciiIntRange(min=0))
 @click.argument("answer", type=click.Choice(sorted(ANSWERS)))
 def vote(tx: dict[str, Any], proposal_id: int, answer: str) -> None:
     """Answer proposal PROPOSAL_ID with yes, no or abstain (a later vote replaces an earlier one)."""

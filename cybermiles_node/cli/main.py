@@ -22,12 +22,14 @@ from cybermiles_node.cli.bpm import add_bpm_commands
 from cybermiles_node.cli.contracts import call, deploy, send, transact
 from cybermiles_node.cli.gov import add_gov_commands
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
+from cybermiles_node.cli.params import HOST_PORT, AsciiIntRange
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.cli.rules import add_rules_commands
 from cybermiles_node.cli.stake import add_stake_commands
 from cybermiles_node.cli.testnet import testnet
 from cybermiles_node.cli.webhooks import add_webhook_commands
 from cybermiles_node.config import (
+    BLOCK_INTERVAL_MS,
     Address,
     NodeConfig,
     load_config,
@@ -62,7 +64,7 @@ def cli() -> None:
 @cli.command()
 @home_option
 @click.option("--network", default="local", show_default=True, help="Built-in network to create.")
-@click.option("--chain-id", type=click.IntRange(1, 2**53 - 1), default=None, help="Chain id (default: the network's).")
+@click.option("--chain-id", type=AsciiIntRange(1, 2**53 - 1), default=None, help="Chain id (default: the network's).")
 @json_option
 def init(home: Path | None, network: str, chain_id: int | None, json_output: bool) -> None:
     """Create a node home with a new validator key, genesis and config."""
@@ -92,13 +94,13 @@ def _print_dev_banner(config: NodeConfig) -> None:
 
 @cli.command()
 @home_option
-@click.option("--rpc-addr", default=None, help="JSON-RPC listen address HOST:PORT (default 127.0.0.1:8545).")
-@click.option("--p2p-addr", default=None, help="P2P listen address HOST:PORT.")
-@click.option("--block-interval", "block_interval_ms", type=click.IntRange(50, 600_000), default=None,
+@click.option("--rpc-addr", type=HOST_PORT, default=None, help="JSON-RPC listen address HOST:PORT (default 127.0.0.1:8545).")
+@click.option("--p2p-addr", type=HOST_PORT, default=None, help="P2P listen address HOST:PORT.")
+@click.option("--block-interval", "block_interval_ms", type=AsciiIntRange(*BLOCK_INTERVAL_MS), default=None,
               help="Milliseconds between blocks (default: genesis timeout_commit_ms).")
 @click.option("--no-empty-blocks", is_flag=True, help="Only make blocks when transactions wait.")
 @click.option("--dev", is_flag=True, help="Create a local chain in the home if there is none, then start.")
-def start(home: Path | None, rpc_addr: str | None, p2p_addr: str | None, block_interval_ms: int | None,
+def start(home: Path | None, rpc_addr: Address | None, p2p_addr: Address | None, block_interval_ms: int | None,
           no_empty_blocks: bool, dev: bool) -> None:
     """Run the node until interrupted (Ctrl-C / SIGTERM)."""
     from cybermiles_node.node import Node
@@ -112,9 +114,9 @@ def start(home: Path | None, rpc_addr: str | None, p2p_addr: str | None, block_i
                             "or `cmnode start --dev`")
         config = load_config(node_home.config)
         if rpc_addr is not None:
-            config = replace(config, rpc=replace(config.rpc, addr=Address.parse(rpc_addr, "--rpc-addr")))
+            config = replace(config, rpc=replace(config.rpc, addr=rpc_addr))
         if p2p_addr is not None:
-            config = replace(config, p2p=replace(config.p2p, addr=Address.parse(p2p_addr, "--p2p-addr")))
+            config = replace(config, p2p=replace(config.p2p, addr=p2p_addr))
         if block_interval_ms is not None or no_empty_blocks:
             config = replace(config, consensus=replace(
                 config.consensus,

@@ -45,6 +45,7 @@ from cybermiles_node.cli.contracts import (
     unlock_account,
 )
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
+from cybermiles_node.cli.params import AsciiIntRange
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.home import NodeHome
 from cybermiles_node.keystore import KeystoreError
@@ -178,7 +179,7 @@ def _pub_key(text: str | None, home: Path | None) -> bytes:
 @click.option("--pub-key", help="Ed25519 consensus public key, hex (default: the --home node's validator key).")
 @click.option("--max-amount", required=True, help="Most stake the candidacy accepts, in CMT.")
 @click.option("--amount", help="Self-stake sent, in CMT (default: max amount x self_staking_ratio_bp).")
-@click.option("--commission-bp", type=click.IntRange(0, MAX_BASIS_POINTS), default=0, show_default=True,
+@click.option("--commission-bp", type=AsciiIntRange(0, MAX_BASIS_POINTS), default=0, show_default=True,
               help="Commission rate on delegators' awards, in basis points.")
 @description_options
 def declare(tx: dict[str, Any], pub_key: str | None, max_amount: str, amount: str | None, commission_bp: int,
@@ -201,7 +202,7 @@ def declare(tx: dict[str, Any], pub_key: str | None, max_amount: str, amount: st
 @click.option("--pub-key", help="New consensus public key, hex (applies at the next election; default: keep).")
 @click.option("--max-amount", help="New max amount in CMT (default: keep).")
 @click.option("--amount", default="0", show_default=True, help="CMT added to the self-stake.")
-@click.option("--commission-bp", type=click.IntRange(0, MAX_BASIS_POINTS), default=None,
+@click.option("--commission-bp", type=AsciiIntRange(0, MAX_BASIS_POINTS), default=None,
               help="New commission rate in basis points (default: keep).")
 @description_options
 def update(tx: dict[str, Any], pub_key: str | None, max_amount: str | None, amount: str,
@@ -263,7 +264,7 @@ def withdraw(tx: dict[str, Any], candidate: str, amount: str) -> None:
 
 @transaction_command(stake, "set-comp-rate")
 @click.argument("delegator")
-@click.option("--commission-bp", type=click.IntRange(0, MAX_BASIS_POINTS), required=True,
+@click.option("--commission-bp", type=AsciiIntRange(0, MAX_BASIS_POINTS), required=True,
               help="Commission rate in basis points (at most the candidacy's).")
 def set_comp_rate(tx: dict[str, Any], delegator: str, commission_bp: int) -> None:
     """Set the commission the sender's candidacy takes from DELEGATOR."""

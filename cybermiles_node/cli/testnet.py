@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from cybermiles_node.cli.output import json_option, reporting_errors
+from cybermiles_node.cli.params import AsciiIntRange
 from cybermiles_node.errors import NodeError
 from cybermiles_node.provision import parse_param_overrides, write_testnet
 from genesis.errors import GenesisError
@@ -25,15 +26,15 @@ TESTNET_ERRORS = (NodeError, GenesisError, P2PError, OSError)
 
 
 @click.command()
-@click.option("--validators", "validator_count", type=click.IntRange(1, 64), default=4, show_default=True,
+@click.option("--validators", "validator_count", type=AsciiIntRange(1, 64), default=4, show_default=True,
               help="Number of validator nodes.")
-@click.option("--full-nodes", "full_node_count", type=click.IntRange(0, 64), default=0, show_default=True,
+@click.option("--full-nodes", "full_node_count", type=AsciiIntRange(0, 64), default=0, show_default=True,
               help="Number of non-validating full nodes.")
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory to write one home per node into (node0, node1, ...).")
-@click.option("--base-port", type=click.IntRange(1024, 65000), default=26650, show_default=True,
+@click.option("--base-port", type=AsciiIntRange(1024, 65000), default=26650, show_default=True,
               help="Node i listens for p2p on BASE+2i and for JSON-RPC on BASE+2i+1.")
-@click.option("--chain-id", type=click.IntRange(1, 2**53 - 1), default=None, help="Chain id (default 15).")
+@click.option("--chain-id", type=AsciiIntRange(1, 2**53 - 1), default=None, help="Chain id (default 15).")
 @click.option("--rpc-host", default="127.0.0.1", show_default=True,
               help="Interface the nodes' JSON-RPC listens on (0.0.0.0 inside a container).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",

@@ -15,6 +15,7 @@ import click
 from cybermiles_node.cli.accounts import read_secret_file
 from cybermiles_node.cli.contracts import rpc_option
 from cybermiles_node.cli.output import CommandError, emit, json_option, reporting_errors
+from cybermiles_node.cli.params import AsciiIntRange
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError, RpcResponseError
 
 METHOD_NOT_FOUND = -32601
@@ -94,7 +95,7 @@ def list_webhooks(rpc_url: str, json_output: bool) -> None:
 
 
 @webhooks.command("dead-letters")
-@click.option("--retry", "retry_sequence", type=click.IntRange(min=1), default=None,
+@click.option("--retry", "retry_sequence", type=AsciiIntRange(min=1), default=None,
               help="Put this dead letter back into the outbox instead of listing.")
 @rpc_option
 @json_option
