@@ -69,8 +69,8 @@ MAX_NUMBER_TEXT = 100
 MAX_BYTECODE_FILE_BYTES = 1024 * 1024
 #: Seconds between receipt polls.
 RECEIPT_POLL_INTERVAL_S = 0.25
-_AMOUNT = re.compile(r"(\d+)?(?:\.(\d+))?(?:e(\d{1,2}))?\s*([a-z]*)", re.IGNORECASE)
-_ARRAY_TYPE = re.compile(r"(.+)\[(\d*)\]")
+_AMOUNT = re.compile(r"([0-9]+)?(?:\.([0-9]+))?(?:e([0-9]{1,2}))?\s*([a-z]*)", re.IGNORECASE)
+_ARRAY_TYPE = re.compile(r"(.+)\[([0-9]*)\]")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -150,10 +150,9 @@ def parse_integer(text: str, bits: int, signed: bool) -> int:
     negative = cleaned.startswith("-")
     body = cleaned[1:] if negative else cleaned
     if body[:2].lower() == "0x" and len(body) <= MAX_NUMBER_TEXT:
-        try:
-            magnitude = int(body[2:], 16)
-        except ValueError:
-            raise AmountError(f"invalid integer {text!r}") from None
+        if not re.fullmatch(r"[0-9a-fA-F]+", body[2:]):
+            raise AmountError(f"invalid integer {text!r}")
+        magnitude = int(body[2:], 16)
     else:
         try:
             magnitude = parse_amount(body)
@@ -796,7 +795,7 @@ def _load_json(text: str, where: str) -> Any:
 
 def _coerce_scalar(kind: str, value: Any, where: str) -> Any:
     """Convert a text or JSON scalar for the basic ABI type ``kind``."""
-    match = re.fullmatch(r"(u?int)(\d*)", kind)
+    match = re.fullmatch(r"(u?int)([0-9]*)", kind)
     if match:
         bits = int(match.group(2) or 256)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -824,7 +823,7 @@ def _coerce_scalar(kind: str, value: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise ArgumentError(f"{where}: expected a string")
         return value
-    match = re.fullmatch(r"bytes(\d*)", kind)
+    match = re.fullmatch(r"bytes([0-9]*)", kind)
     if match:
         if not isinstance(value, str):
             raise ArgumentError(f"{where}: expected 0x hex for {kind}")
