@@ -18,7 +18,6 @@ import contextlib
 import logging
 import os
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from consensus.blocksync import SyncedBlock
@@ -32,6 +31,7 @@ from consensus.tendermint import TimeoutConfig
 from consensus.types import Block
 from consensus.wal import WAL
 from cybermiles_node.application import CyberMilesApp
+from cybermiles_node.blockfirst import BlockWorkFirst, ExecutionThread
 from cybermiles_node.config import NodeConfig
 from cybermiles_node.errors import NodeError
 from cybermiles_node.fastsync import FastSync
@@ -175,14 +175,15 @@ class Node:
             ),
         )
         self.networked = len(genesis.validators) > 1 or bool(config.p2p.persistent_peers or config.p2p.seeds)
-        self.execution = ThreadPoolExecutor(max_workers=1, thread_name_prefix="execution")
+        self.block_work = BlockWorkFirst()
+        self.execution = ExecutionThread(self.block_work)
         self.engine: SingleValidatorEngine | None = None
         self.driver: ConsensusDriver | None = None
         self.p2p: P2PNode | None = None
         self.wal: WAL | None = None
         self.tx_gossip: MempoolGossip | None = None
         self.fast_sync: FastSync | None = None
-        self.backend = NodeBackend(self.app, self.mempool, self._on_new_tx)
+        self.backend = NodeBackend(self.app, self.mempool, self._on_new_tx, block_work=self.block_work)
         self.rpc: RPCServer | None = None
 
     # -- callbacks -------------------------------------------------------------------

@@ -14,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import platform
 import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from consensus.types import Block, Header
 from cybermiles_node.application import CyberMilesApp
+from cybermiles_node.blockfirst import BlockWorkFirst
 from cybermiles_node.dpos_queries import DposQueries
 from cybermiles_node.mempool.errors import MempoolError
 from cybermiles_node.mempool.pool import Mempool
@@ -50,6 +53,7 @@ from rpc.errors import (
     TransactionRejected,
 )
 from vm.execution import BlockEnv, CallMessage
+from vm.interruptible import CallInterrupted, Checkpoint
 from vm.receipts import Log, Receipt
 
 VERSION = "0.1.0"
@@ -108,12 +112,33 @@ class Standalone:
         return None
 
 
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much RPC read work the node takes on at once.
+
+    Cheap reads (blocks, receipts, balances) and calls (``eth_call``,
+    ``eth_estimateGas``) have pools of their own, so a slow call never makes a
+    balance wait; ``max_pending`` bounds the reads queued or running in both
+    (beyond it a request is refused with -32005); a call is abandoned after
+    ``call_timeout_seconds`` (geth's ``--rpc.evmtimeout``, 5 s by default).
+    """
+
+    readers: int = 2
+    callers: int = 2
+    max_pending: int = 1024
+    call_timeout_seconds: float = 5.0
+
+
 class NodeBackend:
     """Answers the RPC server from the chain store, the state, the mempool and the network."""
 
     def __init__(self, app: CyberMilesApp, mempool: Mempool, on_new_tx: Callable[[bytes], None],
-                 network: NetworkStatus | None = None, readers: int = 2) -> None:
-        """``on_new_tx(raw)`` is called for each transaction admitted over RPC (to gossip it or wake the producer)."""
+                 network: NetworkStatus | None = None, limits: ReadLimits = ReadLimits(),
+                 block_work: BlockWorkFirst | None = None) -> None:
+        """``on_new_tx(raw)`` is called for each transaction admitted over RPC (to gossip it or wake the producer).
+
+        Reads step aside while ``block_work`` runs (see ``cybermiles_node.blockfirst``).
+        """
         self._app = app
         self._store = app.store
         self._mempool = mempool
@@ -122,7 +147,11 @@ class NodeBackend:
         self.consensus: Callable[[], ConsensusStatus] = lambda: ConsensusStatus(
             self._app.latest_header.number, 0, "propose", None, None, "cmnode"
         )
-        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="rpc-read")
+        self._limits = limits
+        self._block_work = block_work or BlockWorkFirst()
+        self._readers = ThreadPoolExecutor(max_workers=limits.readers, thread_name_prefix="rpc-read")
+        self._callers = ThreadPoolExecutor(max_workers=limits.callers, thread_name_prefix="rpc-call")
+        self._pending = 0
         self._listeners: list[BlockListener] = []
         self._latest_state: tuple[bytes, StateAt] | None = None
         self._dpos = DposQueries(app.executor, self._store.state_db, self._call_env)
@@ -137,9 +166,45 @@ class NodeBackend:
     def close(self) -> None:
         """Stop the reader threads."""
         self._readers.shutdown(wait=False, cancel_futures=True)
+        self._callers.shutdown(wait=False, cancel_futures=True)
 
     async def _read(self, function: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._readers, function, *args)
+        return await self._run(self._readers, function, *args)
+
+    async def _run(self, pool: ThreadPoolExecutor, function: Callable[..., Any], *args: Any) -> Any:
+        """Run ``function(*args)`` on ``pool`` after any block work in progress, within the pending bound."""
+        if self._pending >= self._limits.max_pending:
+            raise LimitExceeded(f"node busy: {self._pending} RPC reads pending, at most {self._limits.max_pending}")
+
+        def job() -> Any:
+            self._block_work.step_aside()
+            return function(*args)
+
+        self._pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, job)
+        finally:
+            self._pending -= 1
+
+    async def _guarded_call(self, function: Callable[[Checkpoint], Any]) -> Any:
+        """Run ``function(checkpoint)`` on the call pool; the checkpoint stops it at the call deadline."""
+        timeout = self._limits.call_timeout_seconds
+
+        def run() -> Any:
+            deadline = time.monotonic() + timeout
+
+            def checkpoint() -> None:
+                self._block_work.step_aside()
+                time.sleep(0)  # hand the interpreter to a waiting thread now, not at the next switch interval
+                if time.monotonic() > deadline:
+                    raise CallInterrupted(f"execution aborted (timeout = {timeout:g}s)")
+
+            try:
+                return function(checkpoint)
+            except CallInterrupted as exc:
+                raise ServerError(str(exc)) from None
+
+        return await self._run(self._callers, run)
 
     # -- node ----------------------------------------------------------------------
 
@@ -274,27 +339,27 @@ class NodeBackend:
         )
 
     async def call(self, request: CallRequest, height: int) -> CallResult:
-        """Execute a call on the state after ``height``."""
-        def run() -> CallResult:
+        """Execute a call on the state after ``height`` (abandoned at the call deadline)."""
+        def run(checkpoint: Checkpoint) -> CallResult:
             header = self._state_header(height)
             gas_cap = header.gas_limit
             if request.gas is not None and request.gas > gas_cap:
                 raise TransactionRejected(f"gas required exceeds allowance ({gas_cap})")
             outcome = self._app.executor.call(
-                self._store.state_db(), header.state_root, self._call_env(header), self._message(request)
+                self._store.state_db(), header.state_root, self._call_env(header), self._message(request), checkpoint
             )
             if not outcome.success and outcome.gas_used == 0 and not outcome.output and outcome.error:
                 raise TransactionRejected(outcome.error)
             return CallResult(outcome.success, outcome.output, outcome.gas_used, outcome.error)
-        return await self._read(run)
+        return await self._guarded_call(run)
 
     async def estimate_gas(self, request: CallRequest, height: int) -> int:
-        """Smallest sufficient gas limit for ``request``."""
-        def run() -> int:
+        """Smallest sufficient gas limit for ``request`` (abandoned at the call deadline)."""
+        def run(checkpoint: Checkpoint) -> int:
             header = self._state_header(height)
             outcome = self._app.executor.estimate_gas(
                 self._store.state_db(), header.state_root, self._call_env(header), self._message(request),
-                cap=header.gas_limit,
+                cap=header.gas_limit, checkpoint=checkpoint,
             )
             if outcome.success:
                 return outcome.gas_used
@@ -303,7 +368,7 @@ class NodeBackend:
             if outcome.gas_used == 0:
                 raise TransactionRejected(outcome.error or "execution failed")
             raise TransactionRejected(f"gas required exceeds allowance ({header.gas_limit})")
-        return await self._read(run)
+        return await self._guarded_call(run)
 
     async def send_raw_transaction(self, raw: bytes) -> bytes:
         """Admit a signed transaction to the mempool."""

@@ -4,14 +4,23 @@ Parses a request body, validates single and batch requests, calls the
 registered method handlers, and builds responses. Notifications (requests
 without ``id``) are executed but get no response. Unexpected exceptions are
 logged with their traceback and answered with a bare -32603.
+
+Bodies are parsed with orjson, which bounds nesting at 1024 levels and rejects
+``NaN``, ``Infinity`` and numbers that overflow a double with a decode error.
+The standard library's recursive parser must not see request bodies: py-evm
+raises the interpreter's recursion limit to 100,000 on import, so a body nested
+100,000 levels deep would overflow the C stack and kill the process instead of
+raising ``RecursionError``.
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+
+import orjson
 
 from rpc.errors import (
     InternalError,
@@ -29,6 +38,8 @@ Handler = Callable[[Any, Any], Awaitable[Any]]
 """A method: ``await handler(params, connection)``; ``connection`` is None over HTTP."""
 
 _NO_ID = object()
+MAX_ID_LENGTH = 256
+"""The longest string id echoed back (clients use counters or UUIDs)."""
 
 
 def error_response(error: RPCError, request_id: Any = None) -> dict[str, Any]:
@@ -46,8 +57,8 @@ class Dispatcher:
     async def handle_body(self, body: bytes | str, connection: Any = None) -> Any | None:
         """Answer a raw request body: a response object, a list of them, or None if nothing to send."""
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             return error_response(ParseError(f"parse error: {exc}"))
         if isinstance(payload, list):
             return await self._handle_batch(payload, connection)
@@ -68,10 +79,10 @@ class Dispatcher:
             return error_response(InvalidRequest("invalid request: not a JSON object"))
         request_id = request.get("id", _NO_ID)
         reply_id = None if request_id is _NO_ID else request_id
-        if request_id is not _NO_ID and (
-            isinstance(request_id, (bool, list, dict))
-        ):
-            return error_response(InvalidRequest("invalid request: id must be a string, number or null"))
+        if request_id is not _NO_ID:
+            problem = _id_problem(request_id)
+            if problem is not None:
+                return error_response(InvalidRequest(f"invalid request: {problem}"))
         if request.get("jsonrpc") != "2.0":
             return error_response(InvalidRequest('invalid request: "jsonrpc" must be "2.0"'), reply_id)
         method = request.get("method")
@@ -101,3 +112,14 @@ class Dispatcher:
         except Exception:
             log.exception("internal error in %s", method)
             raise InternalError("internal error") from None
+
+
+def _id_problem(request_id: Any) -> str | None:
+    """Why ``request_id`` cannot be echoed back as a JSON-RPC id, or None."""
+    if request_id is None or isinstance(request_id, int) and not isinstance(request_id, bool):
+        return None
+    if isinstance(request_id, float):
+        return None if math.isfinite(request_id) else "id must be a finite number"
+    if isinstance(request_id, str):
+        return None if len(request_id) <= MAX_ID_LENGTH else f"id longer than {MAX_ID_LENGTH} characters"
+    return "id must be a string, number or null"

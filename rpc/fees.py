@@ -6,6 +6,8 @@ weighted by gas used, the way geth computes them.
 """
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -14,15 +16,18 @@ from rpc.chain import ChainReader
 from rpc.dispatch import Handler
 from rpc.errors import InvalidParams, ResourceNotFound
 from rpc.formatting import quantity
-from rpc.params import Args, ParamError, parse_block_ref, parse_quantity
+from rpc.params import Args, ParamError, brief, parse_block_ref, parse_quantity
 from vm.receipts import Receipt
+
+_DECIMAL = re.compile(r"[0-9]{1,19}")
+"""A block count in decimal, as geth also accepts it: ASCII digits only, at most 19 of them."""
 
 
 def parse_block_count(value: Any) -> int:
     """A block count given as a hex quantity, a decimal string or a JSON integer."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
         return int(value)
     return parse_quantity(value)
 
@@ -33,8 +38,8 @@ def parse_percentiles(value: Any) -> tuple[Fraction, ...]:
         raise ParamError("reward percentiles must be an array")
     percentiles: list[Fraction] = []
     for item in value:
-        if isinstance(item, bool) or not isinstance(item, (int, float)):
-            raise ParamError(f"invalid reward percentile: {item!r}")
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+            raise ParamError(f"invalid reward percentile: {brief(item)}")
         percentile = Fraction(item)
         if not 0 <= percentile <= 100:
             raise ParamError(f"invalid reward percentile: {item}")

@@ -6,6 +6,7 @@ argument and what is wrong with it, in the wording geth uses
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -24,6 +25,17 @@ class ParamError(ValueError):
     """A malformed value; ``Args`` adds the argument position and re-raises ``InvalidParams``."""
 
 
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
+"""Hex digits as geth reads them: no sign, no whitespace, no underscores, no other scripts' digits."""
+_BRIEF_LENGTH = 40
+
+
+def brief(value: Any) -> str:
+    """``value`` as an error message shows it: its ``repr``, cut to a few dozen characters."""
+    text = repr(value) if not isinstance(value, (list, dict)) else _json_type(value)
+    return text if len(text) <= _BRIEF_LENGTH else text[: _BRIEF_LENGTH - 3] + "..."
+
+
 def parse_quantity(value: Any) -> int:
     """A 0x-prefixed hex quantity (no leading zeros required, at most 256 bits)."""
     if not isinstance(value, str):
@@ -35,10 +47,9 @@ def parse_quantity(value: Any) -> int:
         raise ParamError("hex string \"0x\"")
     if len(digits) > MAX_QUANTITY_DIGITS:
         raise ParamError("hex number > 256 bits")
-    try:
-        return int(digits, 16)
-    except ValueError:
-        raise ParamError(f"invalid hex string {value!r}") from None
+    if not _HEX_DIGITS.fullmatch(digits):
+        raise ParamError(f"invalid hex string {brief(value)}")
+    return int(digits, 16)
 
 
 def parse_data(value: Any, length: int | None = None) -> bytes:
@@ -50,10 +61,9 @@ def parse_data(value: Any, length: int | None = None) -> bytes:
     digits = value[2:]
     if len(digits) % 2:
         raise ParamError("hex string of odd length")
-    try:
-        data = bytes.fromhex(digits)
-    except ValueError:
-        raise ParamError(f"invalid hex string {value!r}") from None
+    if digits and not _HEX_DIGITS.fullmatch(digits):
+        raise ParamError(f"invalid hex string {brief(value)}")
+    data = bytes.fromhex(digits)
     if length is not None and len(data) != length:
         raise ParamError(f"hex string has length {len(digits)}, want {2 * length}")
     return data
@@ -99,7 +109,7 @@ def parse_block_ref(value: Any, allow_hash: bool = True) -> BlockRef:
     if allow_hash and isinstance(value, dict):
         unknown = sorted(set(value) - {"blockHash", "blockNumber", "requireCanonical"})
         if unknown:
-            raise ParamError(f"unknown field {unknown[0]!r} in block reference")
+            raise ParamError(f"unknown field {brief(unknown[0])} in block reference")
         if "requireCanonical" in value:
             parse_bool(value["requireCanonical"])
         if ("blockHash" in value) == ("blockNumber" in value):
@@ -127,7 +137,7 @@ def parse_call_request(value: Any) -> CallRequest:
     }
     unknown = sorted(set(value) - known)
     if unknown:
-        raise ParamError(f"unsupported transaction field {unknown[0]!r}")
+        raise ParamError(f"unsupported transaction field {brief(unknown[0])}")
 
     def field(name: str, parser: Callable[[Any], T]) -> T | None:
         raw = value.get(name)
@@ -202,7 +212,7 @@ def parse_filter(value: Any) -> FilterSpec:
         raise ParamError(f"cannot unmarshal {_json_type(value)} into a filter object")
     unknown = sorted(set(value) - {"fromBlock", "toBlock", "blockHash", "address", "topics"})
     if unknown:
-        raise ParamError(f"unknown filter field {unknown[0]!r}")
+        raise ParamError(f"unknown filter field {brief(unknown[0])}")
     block_hash = None
     if value.get("blockHash") is not None:
         if value.get("fromBlock") is not None or value.get("toBlock") is not None:

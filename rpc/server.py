@@ -107,6 +107,10 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return _json_response(too_large, status=413)
+    except ConnectionResetError:
+        # The client went away before its body arrived: nothing to answer, nothing to log.
+        log.debug("client %s disconnected before its request body arrived", request.remote)
+        return web.Response(status=400)
     response = await request.app[DISPATCHER].handle_body(body)
     if response is None:
         return web.Response(status=200)

@@ -19,7 +19,7 @@ from rpc.dispatch import Handler
 from rpc.errors import InvalidParams, LimitExceeded, MethodNotFound
 from rpc.formatting import block_logs, format_header, format_log
 from rpc.ids import new_id
-from rpc.params import Args, ParamError, parse_filter
+from rpc.params import Args, ParamError, brief, parse_filter
 from vm.receipts import Receipt
 
 NEW_HEADS = "newHeads"
@@ -161,7 +161,7 @@ class SubscriptionHub:
                 LogFilter(0, 0, spec.addresses if spec else (), spec.topics if spec else ()),
             )
         else:
-            raise InvalidParams(f"unsupported subscription type {kind!r}: use newHeads or logs")
+            raise InvalidParams(f"unsupported subscription type {brief(kind)}: use newHeads or logs")
         if len(connection.subscriptions) >= self.max_per_connection:
             raise LimitExceeded(f"too many subscriptions on this connection, at most {self.max_per_connection}")
         subscription_id = new_id()

@@ -14,6 +14,7 @@ returned, so storage can commit them with the rest of the block atomically.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,6 +32,7 @@ from trie import HexaryTrie
 
 from vm.code_analysis import AnalysedCodeStream
 from vm.errors import BlockExecutionError
+from vm.interruptible import Checkpoint, InterruptibleCodeStream, checkpoints
 from vm.native.framework import CallContext, NativeContract, precompiles_of
 from vm.native.hooks import ConsensusInfo, ValidatorUpdate
 from vm.receipts import Log, Receipt
@@ -120,30 +122,14 @@ class ChainExecutor:
         self.natives = tuple(natives)
         precompiles = {**PRAGUE_PRECOMPILES, **precompiles_of(natives)}
         self.precompile_addresses = frozenset(precompiles)
-        computation_class = type("CyberMilesComputation", (_AnalysedComputation,), {"_precompiles": precompiles})
-        self.state_class = type(
-            "CyberMilesState",
-            (PragueState,),
-            {"computation_class": computation_class, "set_system_contracts": _no_system_contracts},
-        )
+        self.state_class = _state_class("CyberMiles", _AnalysedComputation, precompiles)
+        self._call_state_class = _state_class("CyberMilesCall", _InterruptibleComputation, precompiles)
 
     # -- state -----------------------------------------------------------------
 
     def open_state(self, db: Any, state_root: bytes, env: BlockEnv) -> StateAPI:
         """A py-evm state at ``state_root`` over an atomic database, in block ``env``."""
-        context = ExecutionContext(
-            coinbase=env.coinbase,
-            timestamp=env.timestamp,
-            block_number=env.number,
-            difficulty=0,
-            mix_hash=env.prev_randao,
-            gas_limit=env.gas_limit,
-            prev_hashes=env.recent_hashes,
-            chain_id=env.chain_id,
-            base_fee_per_gas=env.base_fee,
-            excess_blob_gas=0,
-        )
-        return self.state_class(db, context, state_root)
+        return self.state_class(db, _execution_context(env), state_root)
 
     def genesis_state(self, base: DatabaseAPI, accounts: Iterable[GenesisAccount]) -> tuple[bytes, dict[bytes, bytes | None]]:
         """Build the genesis state; returns its root and the writes that store it.
@@ -268,20 +254,26 @@ class ChainExecutor:
 
     # -- calls -----------------------------------------------------------------
 
-    def call(self, base: DatabaseAPI, state_root: bytes, env: BlockEnv, message: CallMessage) -> CallOutcome:
-        """Run ``message`` against the state at ``state_root`` without keeping any change."""
+    def call(self, base: DatabaseAPI, state_root: bytes, env: BlockEnv, message: CallMessage,
+             checkpoint: Checkpoint | None = None) -> CallOutcome:
+        """Run ``message`` against the state at ``state_root`` without keeping any change.
+
+        With a ``checkpoint``, the opcode loops of the call invoke it regularly; it
+        may raise ``CallInterrupted`` to abandon the call (see ``vm.interruptible``).
+        """
         atomic, _ = overlay_atomic_db(base)
         priced = any(p is not None for p in (message.gas_price, message.max_fee_per_gas))
         if not priced:
             # geth's eth_call semantics: with no price given, the base fee does not apply.
             env = replace(env, base_fee=0)
-        state = self.open_state(atomic, state_root, env)
+        state = self._call_state_class(atomic, _execution_context(env), state_root)
         tx = _spoof(message, state, env)
         problem = _gas_and_size_problem(tx)
         if problem is not None:
             return CallOutcome(False, b"", 0, problem)
         try:
-            computation = state.apply_transaction(tx)
+            with checkpoints(checkpoint) if checkpoint is not None else nullcontext():
+                computation = state.apply_transaction(tx)
         except ValidationError as exc:
             return CallOutcome(False, b"", 0, _geth_wording(str(exc)))
         gas_used = PragueVM.finalize_gas_used(tx, computation)
@@ -291,10 +283,14 @@ class ChainExecutor:
             return CallOutcome(False, b"", gas_used, str(computation.error) or type(computation.error).__name__)
         return CallOutcome(True, computation.output, gas_used)
 
-    def estimate_gas(self, base: DatabaseAPI, state_root: bytes, env: BlockEnv, message: CallMessage, cap: int) -> CallOutcome:
-        """The smallest gas limit for which ``message`` succeeds (binary search, as geth does)."""
+    def estimate_gas(self, base: DatabaseAPI, state_root: bytes, env: BlockEnv, message: CallMessage, cap: int,
+                     checkpoint: Checkpoint | None = None) -> CallOutcome:
+        """The smallest gas limit for which ``message`` succeeds (binary search, as geth does).
+
+        ``checkpoint`` guards every attempt, as in ``call``.
+        """
         def attempt(gas: int) -> CallOutcome:
-            return self.call(base, state_root, env, _with_gas(message, gas))
+            return self.call(base, state_root, env, _with_gas(message, gas), checkpoint)
 
         high = min(message.gas or cap, cap)
         outcome = attempt(high)
@@ -331,6 +327,40 @@ class _AnalysedComputation(PragueComputation):
     def __init__(self, state: StateAPI, message: Any, transaction_context: Any) -> None:
         super().__init__(state, message, transaction_context)
         self.code = AnalysedCodeStream(message.code)
+
+
+class _InterruptibleComputation(PragueComputation):
+    """The computation of calls: analysed code streams that honour the thread's checkpoint."""
+
+    def __init__(self, state: StateAPI, message: Any, transaction_context: Any) -> None:
+        super().__init__(state, message, transaction_context)
+        self.code = InterruptibleCodeStream(message.code)
+
+
+def _state_class(name: str, computation: type[PragueComputation], precompiles: dict[Any, Any]) -> type[PragueState]:
+    """A Prague state class without system contracts whose computations are ``computation`` with ``precompiles``."""
+    computation_class = type(f"{name}Computation", (computation,), {"_precompiles": precompiles})
+    return type(
+        f"{name}State",
+        (PragueState,),
+        {"computation_class": computation_class, "set_system_contracts": _no_system_contracts},
+    )
+
+
+def _execution_context(env: BlockEnv) -> ExecutionContext:
+    """py-evm's execution context of block ``env``."""
+    return ExecutionContext(
+        coinbase=env.coinbase,
+        timestamp=env.timestamp,
+        block_number=env.number,
+        difficulty=0,
+        mix_hash=env.prev_randao,
+        gas_limit=env.gas_limit,
+        prev_hashes=env.recent_hashes,
+        chain_id=env.chain_id,
+        base_fee_per_gas=env.base_fee,
+        excess_blob_gas=0,
+    )
 
 
 def _apply_with_evm(state: StateAPI, tx: Any) -> tuple[int, int, tuple[Log, ...], bytes | None]:
