@@ -45,7 +45,9 @@ WORD_BYTES = 32
 _HEX = re.compile(r"0x[0-9a-fA-F]*")
 _DECIMAL = re.compile(r"-?[0-9]+")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
-_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# A string without its closing quote runs to the end of the text (the decoder rejects it
+# there), and the string pattern never backtracks, so the scan is linear on any input.
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\[\s\S])*+"?|[\[\]{}]')
 
 Converter = Callable[[str, str, Any], Any]
 

@@ -34,6 +34,21 @@ MAX_PARAM_TEXT = 100  # characters of a parameter value written as a string
 MAX_CODE_BYTES = 24_576  # EIP-170
 MAX_TOTAL_VOTING_POWER = (2**63 - 1) // 8  # CometBFT's bound, keeps proposer priorities in int64
 ADDRESS_BYTES = 20
+#: Bounds of the round timeouts in ms: a step waits at least 10 ms, a block at least 50 ms
+#: (as ``cmnode start --block-interval``), nothing longer than 10 minutes, and a round adds at most a minute.
+CONSENSUS_TIMEOUT_RANGES = {
+    "timeout_propose_ms": (10, 600_000),
+    "timeout_propose_delta_ms": (0, 60_000),
+    "timeout_prevote_ms": (10, 600_000),
+    "timeout_prevote_delta_ms": (0, 60_000),
+    "timeout_precommit_ms": (10, 600_000),
+    "timeout_precommit_delta_ms": (0, 60_000),
+    "timeout_commit_ms": (50, 600_000),
+}
+#: Bounds of ``consensus.max_block_bytes`` (Tendermint's largest block is 100 MiB) and the least ``max_tx_bytes``.
+MIN_BLOCK_BYTES = 4 * 1024
+MAX_BLOCK_BYTES = 100 * 1024 * 1024
+MIN_TX_BYTES = 1024
 ED25519_KEY_BYTES = 32
 
 _CHAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -89,11 +104,20 @@ def _label(source: str, path: str, value: Any) -> str:
     return value
 
 
+def _within(source: str, path: str, value: Any, low: int, high: int, unit: str) -> int:
+    """Check that ``value`` is an int with ``low <= value <= high`` (``unit`` names what it counts)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _fail(source, path, "not an integer")
+    if not low <= value <= high:
+        raise _fail(source, path, f"must be {low} to {high} {unit}, got {value}")
+    return value
+
+
 def _validate_consensus(source: str, c: ConsensusParams) -> None:
-    for name in ("timeout_propose_ms", "timeout_prevote_ms", "timeout_precommit_ms", "max_block_bytes", "max_tx_bytes"):
-        _integer(source, f"consensus.{name}", getattr(c, name), minimum=1)
-    for name in ("timeout_propose_delta_ms", "timeout_prevote_delta_ms", "timeout_precommit_delta_ms", "timeout_commit_ms"):
-        _integer(source, f"consensus.{name}", getattr(c, name), minimum=0)
+    for name, (low, high) in CONSENSUS_TIMEOUT_RANGES.items():
+        _within(source, f"consensus.{name}", getattr(c, name), low, high, "ms")
+    _within(source, "consensus.max_block_bytes", c.max_block_bytes, MIN_BLOCK_BYTES, MAX_BLOCK_BYTES, "bytes")
+    _within(source, "consensus.max_tx_bytes", c.max_tx_bytes, MIN_TX_BYTES, MAX_BLOCK_BYTES, "bytes")
     if not isinstance(c.create_empty_blocks, bool):
         raise _fail(source, "consensus.create_empty_blocks", "not a boolean")
     if c.max_tx_bytes > c.max_block_bytes:
