@@ -1,12 +1,31 @@
-"""Peer addresses of the form ``<node id>@<host>:<port>``."""
+"""Peer addresses of the form ``<node id>@<host>:<port>``, and the source an inbound connection is counted under."""
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from p2p.errors import ConfigError
 from p2p.keys import is_node_id
 
 MAX_HOST_LENGTH = 253
+IPV6_SOURCE_PREFIX = 64
+
+
+def source_of(host: str) -> str:
+    """The key under which connections from the IP address ``host`` are limited, struck and banned.
+
+    An IPv4 address is its own source; an IPv6 address counts as its /64 network
+    (what one subscriber is usually given), an IPv4-mapped one as the IPv4 address.
+    """
+    try:
+        ip = ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_SOURCE_PREFIX), strict=False))
+    return str(ip)
 
 
 def check_host_port(host: str, port: int) -> None:

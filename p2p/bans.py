@@ -1,6 +1,7 @@
-"""A bounded list of temporarily banned keys (node ids or IP addresses)."""
+"""Bounded tables of temporarily banned keys (node ids or source addresses) and of strikes against them."""
 from __future__ import annotations
 
+from collections import OrderedDict, deque
 from collections.abc import Callable
 
 
@@ -54,3 +55,42 @@ class BanList:
         now = self._clock()
         self._prune(now)
         return {key: (until - now, reason) for key, (until, reason) in sorted(self._until.items())}
+
+
+class StrikeCounter:
+    """Strikes against keys within a sliding ``window`` of seconds on ``clock``; at most ``capacity`` keys.
+
+    Only the latest ``threshold`` strikes of a key are kept (enough to tell whether
+    the threshold is reached); when the table is full, the key struck least
+    recently is forgotten.
+    """
+
+    def __init__(self, threshold: int, window: float, capacity: int, clock: Callable[[], float]) -> None:
+        self._threshold = threshold
+        self._window = window
+        self._capacity = capacity
+        self._clock = clock
+        self._strikes: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def strike(self, key: str) -> bool:
+        """Record a strike against ``key``; whether it now holds ``threshold`` strikes within the window.
+
+        When it does, its strikes are cleared (the caller bans it).
+        """
+        times = self._strikes.pop(key, None) or deque(maxlen=self._threshold)
+        times.append(self._clock())
+        if self._within_window(times) >= self._threshold:
+            return True
+        self._strikes[key] = times
+        if len(self._strikes) > self._capacity:
+            self._strikes.popitem(last=False)
+        return False
+
+    def count(self, key: str) -> int:
+        """How many strikes ``key`` holds within the window."""
+        times = self._strikes.get(key)
+        return 0 if times is None else self._within_window(times)
+
+    def _within_window(self, times: deque[float]) -> int:
+        since = self._clock() - self._window
+        return sum(1 for stamp in times if stamp > since)

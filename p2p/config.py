@@ -20,8 +20,11 @@ class P2PConfig:
     # Address advertised to peers; defaults to the listen host (or the address peers see) when empty.
     external_host: str = ""
     max_frame_size: int = 1 * MIB
-    handshake_timeout: float = 10.0
+    # Deadline of a connection's handshake and node-info exchange together (until the peer is admitted).
+    handshake_timeout: float = 5.0
+    # Inbound connections in their handshake, in all and per source address (see p2p/pending.py).
     max_pending_handshakes: int = 64
+    max_pending_per_source: int = 4
     max_inbound_peers: int = 40
     max_outbound_peers: int = 10
     # Per-peer, per-channel send queue capacity (messages), and per-peer total queued bytes.
@@ -42,8 +45,12 @@ class P2PConfig:
     ping_interval: float = 10.0
     idle_timeout: float = 45.0
     ban_seconds: float = 600.0
-    # How long an address that sent bytes breaking the handshake is refused (0 disables address bans).
-    handshake_ban_seconds: float = 60.0
+    # A source address collects a strike for each inbound handshake that times out, breaks or is evicted, and
+    # for each ban of a node id connected from it; ``address_strikes`` strikes within ``strike_window`` seconds
+    # refuse its new inbound connections for ``address_ban_seconds`` (0 disables address bans).
+    address_strikes: int = 5
+    strike_window: float = 60.0
+    address_ban_seconds: float = 60.0
     max_bans: int = 10_000
     dial_timeout: float = 5.0
     backoff_base: float = 1.0
@@ -60,7 +67,8 @@ class P2PConfig:
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
                 raise ConfigError(f"p2p setting {spec.name} must not be negative (got {value})")
         positive = (
-            "max_frame_size", "handshake_timeout", "max_pending_handshakes", "send_queue_size", "send_queue_bytes",
+            "max_frame_size", "handshake_timeout", "max_pending_handshakes", "max_pending_per_source",
+            "address_strikes", "strike_window", "send_queue_size", "send_queue_bytes",
             "send_rate", "recv_rate", "send_message_rate", "recv_message_rate", "burst_seconds", "rate_strikes", "write_timeout",
             "ping_interval", "idle_timeout", "max_bans", "dial_timeout", "backoff_base", "backoff_max",
             "pex_interval", "pex_max_addresses", "address_book_size", "max_dial_failures",
@@ -70,6 +78,8 @@ class P2PConfig:
                 raise ConfigError(f"p2p setting {name} must be positive")
         if self.max_frame_size < 4096:
             raise ConfigError("p2p setting max_frame_size must be at least 4096")
+        if self.max_pending_per_source > self.max_pending_handshakes:
+            raise ConfigError("p2p setting max_pending_per_source must not exceed max_pending_handshakes")
         if self.idle_timeout <= self.ping_interval:
             raise ConfigError("p2p setting idle_timeout must exceed ping_interval")
         if self.send_rate > self.recv_rate or self.send_message_rate > self.recv_message_rate:

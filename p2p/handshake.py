@@ -11,7 +11,9 @@
    different shared secrets with each side cannot relay it.
 
 The remote node id is derived from the authenticated public key; a dialer that
-expects a given id refuses any other.
+expects a given id refuses any other. The authentication frame may hold at most
+``MAX_AUTH_MESSAGE`` bytes: a longer one is refused from its length header,
+before its body is read.
 """
 from __future__ import annotations
 
@@ -120,7 +122,7 @@ async def secret_handshake(
         await writer.drain()
     except (ConnectionError, OSError) as exc:
         raise ConnectionClosed(f"connection lost during the handshake: {exc}") from exc
-    remote_key, signature = _parse_auth(await read_frame(reader, opener))
+    remote_key, signature = _parse_auth(await read_frame(reader, opener, MAX_AUTH_MESSAGE))
     if not verify_signature(remote_key, challenge, signature):
         raise AuthenticationError("the remote node's handshake signature does not verify")
     remote_id = node_id_of(remote_key)

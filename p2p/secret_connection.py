@@ -6,6 +6,12 @@ associated data, so it is authenticated too. Each direction has its own key
 and a 96-bit frame counter used as the nonce: a nonce is never reused, and the
 connection refuses to go on once the counter is exhausted. Any frame that fails
 authentication ends the connection.
+
+A frame's size is checked against the limit of the connection's phase from its
+length header, before any of its body is read: during the handshake that limit
+is the size of the largest handshake message (a few hundred bytes), so a
+stranger cannot make the node buffer more than that; once the peer is
+admitted it is the configured maximum frame size.
 """
 from __future__ import annotations
 
@@ -74,13 +80,17 @@ class FrameOpener:
         self._max = max_frame_size
         self._nonce = _CounterNonce()
 
-    def body_length(self, header: bytes) -> int:
-        """The number of bytes following ``header``; refuses lengths outside the allowed range."""
+    def body_length(self, header: bytes, max_size: int | None = None) -> int:
+        """The number of bytes following ``header``; refuses lengths outside the allowed range.
+
+        ``max_size`` lowers the opener's maximum plaintext size for this frame.
+        """
         length: int = HEADER.unpack(header)[0]
         if length < TAG_SIZE:
             raise AuthenticationError(f"frame length {length} is shorter than its tag")
-        if length - TAG_SIZE > self._max:
-            raise FrameTooLarge(f"frame of {length - TAG_SIZE} bytes exceeds the maximum of {self._max}")
+        limit = self._max if max_size is None else min(self._max, max_size)
+        if length - TAG_SIZE > limit:
+            raise FrameTooLarge(f"frame of {length - TAG_SIZE} bytes exceeds the maximum of {limit}")
         return length
 
     def open(self, header: bytes, body: bytes) -> bytes:
@@ -95,14 +105,16 @@ class FrameOpener:
             raise AuthenticationError("frame failed authentication") from exc
 
 
-async def read_frame(reader: asyncio.StreamReader, opener: FrameOpener) -> bytes:
+async def read_frame(reader: asyncio.StreamReader, opener: FrameOpener, max_size: int | None = None) -> bytes:
     """Read one frame from ``reader``: its plaintext, or ``ConnectionClosed`` at end of stream.
 
-    At most one frame (bounded by the opener's maximum) is buffered.
+    At most one frame is buffered, bounded by the opener's maximum or by
+    ``max_size`` if smaller: a longer frame is refused (``FrameTooLarge``) from
+    its header, before its body is read.
     """
     try:
         header = await reader.readexactly(HEADER.size)
-        body = await reader.readexactly(opener.body_length(header))
+        body = await reader.readexactly(opener.body_length(header, max_size))
     except asyncio.IncompleteReadError as exc:
         raise ConnectionClosed("connection closed by the remote side") from exc
     except (ConnectionError, OSError) as exc:
@@ -151,9 +163,9 @@ class SecretConnection:
         self.write(plaintext)
         await self.drain()
 
-    async def recv(self) -> bytes:
-        """Receive one frame's plaintext."""
-        return await read_frame(self._reader, self._opener)
+    async def recv(self, max_size: int | None = None) -> bytes:
+        """Receive one frame's plaintext (of at most ``max_size`` bytes, if given, besides the connection's maximum)."""
+        return await read_frame(self._reader, self._opener, max_size)
 
     async def close(self) -> None:
         """Close the socket (idempotent, never raises)."""

@@ -1,7 +1,11 @@
 """The p2p node: listens and dials, admits authenticated peers, routes channel messages, bans misbehaviour.
 
 Peers are admitted after the encrypted handshake and the node-info check
-(same chain, same protocol version). A node never connects to itself and keeps
+(same chain, same protocol version). Inbound connections wait for admission in
+a bounded table (``p2p.pending``: per source address, eviction of the largest
+holder). Bytes that break a handshake, handshake time-outs and evictions, and
+bans of node ids, are strikes against the source address; enough strikes within a window ban the
+address for a while. Misbehaviour after authentication bans the node id. A node never connects to itself and keeps
 one connection per node id: when two nodes dial each other at once, both keep
 the connection dialed by the node with the smaller id. Persistent peers are
 redialed forever with capped exponential backoff; other addresses come from
@@ -18,9 +22,9 @@ import time
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
-from p2p.address import NetAddress
+from p2p.address import NetAddress, source_of
 from p2p.address_book import AddressBook
-from p2p.bans import BanList
+from p2p.bans import BanList, StrikeCounter
 from p2p.channels import KEEPALIVE_CHANNEL, PEX_CHANNEL, ChannelHandler
 from p2p.config import P2PConfig
 from p2p.errors import (
@@ -42,8 +46,9 @@ from p2p.errors import (
 from p2p.framing import ENVELOPE_OVERHEAD
 from p2p.handshake import secret_handshake
 from p2p.keys import NodeKey, node_id_of
-from p2p.node_info import PROTOCOL_VERSION, NodeInfo
+from p2p.node_info import MAX_NODE_INFO_SIZE, PROTOCOL_VERSION, NodeInfo
 from p2p.peer import Peer, PeerInfo
+from p2p.pending import PendingHandshakes
 from p2p.pex import PexReactor
 from p2p.secret_connection import SecretConnection
 
@@ -87,6 +92,10 @@ class P2PNode:
         clock = time.monotonic
         self._bans = BanList(self.config.max_bans, clock)
         self._address_bans = BanList(self.config.max_bans, clock)
+        self._strikes = StrikeCounter(self.config.address_strikes, self.config.strike_window, self.config.max_bans, clock)
+        self._pending = PendingHandshakes(
+            self.config.max_pending_handshakes, self.config.max_pending_per_source, clock, self._strikes.count
+        )
         self._book = AddressBook(
             self.node_id, self.config.address_book_size, self.config.max_dial_failures,
             self.config.backoff_base, self.config.backoff_max, clock,
@@ -95,7 +104,6 @@ class P2PNode:
         self._channels: dict[int, ChannelHandler] = {PEX_CHANNEL: self._pex}
         self._peers: dict[str, Peer] = {}
         self._dialing: set[str] = set()
-        self._pending_handshakes = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
         self._wakeup: asyncio.Event | None = None
@@ -198,12 +206,12 @@ class P2PNode:
         return peer_id in self._peers
 
     def ban(self, peer_id: str, seconds: float, reason: str) -> None:
-        """Disconnect ``peer_id`` and refuse it (inbound and outbound) for ``seconds``."""
-        log.warning("banning peer %s for %.0f s: %s", peer_id, seconds, reason)
-        self._bans.ban(peer_id, seconds, reason)
+        """Disconnect ``peer_id`` and refuse it (inbound and outbound) for ``seconds``.
+
+        A connected peer's source address collects a strike too.
+        """
         peer = self._peers.get(peer_id)
-        if peer is not None:
-            peer.close()
+        self._ban_node(peer_id, seconds, reason, peer.connection.remote_host if peer is not None else "")
 
     def report_misbehavior(self, peer_id: str, reason: str) -> None:
         """Ban ``peer_id`` for the configured ``ban_seconds`` (for handlers that receive invalid data)."""
@@ -218,8 +226,12 @@ class P2PNode:
         return self._bans.snapshot()
 
     def address_bans(self) -> dict[str, tuple[float, str]]:
-        """Banned IP addresses (that broke the handshake) -> (seconds left, reason)."""
+        """Banned source addresses (that collected too many strikes) -> (seconds left, reason)."""
         return self._address_bans.snapshot()
+
+    def address_strikes(self, host: str) -> int:
+        """How many strikes the source of the IP address ``host`` holds within the strike window."""
+        return self._strikes.count(source_of(host))
 
     def known_addresses(self) -> list[NetAddress]:
         """The addresses in the address book."""
@@ -244,18 +256,30 @@ class P2PNode:
     async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peername = writer.get_extra_info("peername")
         remote_host = str(peername[0]) if peername else ""
-        if not self._running or self._address_bans.is_banned(remote_host):
+        source = source_of(remote_host)
+        if not self._running or self._address_bans.is_banned(source):
             writer.close()
             return
-        if self._pending_handshakes >= self.config.max_pending_handshakes:
-            log.debug("refusing %s: too many handshakes in progress", remote_host)
+
+        def evict() -> None:
+            log.debug("closing the pending connection of %s to admit another address", remote_host)
+            writer.transport.abort()
+            self._strike(remote_host, "a pending handshake was evicted to admit another address")
+
+        try:
+            pending = self._pending.admit(source, evict)
+        except PeerLimitReached as exc:
+            log.debug("refusing %s: %s", remote_host, exc)
             writer.close()
             return
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        await self._establish(reader, writer, outbound=False, expected=None)
+        try:
+            await self._establish(reader, writer, outbound=False, expected=None)
+        finally:
+            self._pending.release(pending)
 
     async def _dial(self, address: NetAddress) -> bool:
         """Dial ``address``; whether a peer was admitted."""
@@ -278,33 +302,35 @@ class P2PNode:
         outbound: bool,
         expected: NetAddress | None,
     ) -> bool:
-        """Handshake, exchange node info and admit the peer; whether it was admitted."""
+        """Handshake, exchange node info and admit the peer (all within ``handshake_timeout``); whether it was admitted.
+
+        Until the peer's key is authenticated, what goes wrong is a strike against the
+        source address of an inbound connection; afterwards, misbehaviour bans the node id.
+        """
         peername = writer.get_extra_info("peername")
         remote_host = str(peername[0]) if peername else ""
-        self._pending_handshakes += 1
         connection: SecretConnection | None = None
+        remote_id = ""
         try:
             try:
                 async with asyncio.timeout(self.config.handshake_timeout):
                     connection = await secret_handshake(
                         reader, writer, self._key, self.config.max_frame_size, expected.node_id if expected else None
                     )
-            except TimeoutError as exc:
-                raise HandshakeTimeout("handshake timed out") from exc
-            except (HandshakeError, *MISBEHAVIOUR) as exc:
-                if not outbound and not isinstance(exc, PeerIdMismatch) and self.config.handshake_ban_seconds > 0:
-                    self._address_bans.ban(remote_host, self.config.handshake_ban_seconds, f"bad handshake: {exc}")
-                raise
-            remote_id = node_id_of(connection.remote_public_key)
-            self._check_identity(remote_id)
-            try:
-                async with asyncio.timeout(self.config.handshake_timeout):
+                    remote_id = node_id_of(connection.remote_public_key)
+                    self._check_identity(remote_id)
                     info = await self._exchange_info(connection)
                 info.check_compatible(self.node_info, remote_id)
             except TimeoutError as exc:
-                raise HandshakeTimeout("node info exchange timed out") from exc
-            except MISBEHAVIOUR as exc:
-                self.ban(remote_id, self.config.ban_seconds, f"bad node info: {exc}")
+                phase = "node info exchange" if connection is not None else "handshake"
+                if not outbound:
+                    self._strike(remote_host, f"{phase} timed out")
+                raise HandshakeTimeout(f"{phase} timed out") from exc
+            except (HandshakeError, *MISBEHAVIOUR) as exc:
+                if connection is None and not outbound and not isinstance(exc, PeerIdMismatch):
+                    self._strike(remote_host, f"bad handshake: {exc}")
+                elif connection is not None and isinstance(exc, MISBEHAVIOUR):
+                    self._ban_node(remote_id, self.config.ban_seconds, f"bad node info: {exc}", remote_host)
                 raise
             if info.listen_host in UNSPECIFIED_HOSTS:
                 info = dataclasses.replace(info, listen_host=remote_host)
@@ -321,8 +347,6 @@ class P2PNode:
         except asyncio.CancelledError:
             writer.close()
             raise
-        finally:
-            self._pending_handshakes -= 1
         self._spawn(self._serve(peer), f"p2p-serve-{peer.node_id[:8]}")
         return True
 
@@ -336,7 +360,28 @@ class P2PNode:
 
     async def _exchange_info(self, connection: SecretConnection) -> NodeInfo:
         await connection.send(self.node_info.encode())
-        return NodeInfo.decode(await connection.recv())
+        return NodeInfo.decode(await connection.recv(MAX_NODE_INFO_SIZE))
+
+    def _ban_node(self, peer_id: str, seconds: float, reason: str, remote_host: str) -> None:
+        """Ban ``peer_id`` (closing its connection) and strike the address it connected from, if known."""
+        log.warning("banning peer %s for %.0f s: %s", peer_id, seconds, reason)
+        self._bans.ban(peer_id, seconds, reason)
+        peer = self._peers.get(peer_id)
+        if peer is not None:
+            peer.close()
+        if remote_host:
+            self._strike(remote_host, f"peer {peer_id} banned: {reason}")
+
+    def _strike(self, remote_host: str, reason: str) -> None:
+        """A strike against the source of ``remote_host``; enough of them within the window ban the source."""
+        seconds = self.config.address_ban_seconds
+        if seconds <= 0:
+            return
+        source = source_of(remote_host)
+        if self._strikes.strike(source):
+            reason = f"{self.config.address_strikes} strikes within {self.config.strike_window:.0f} s, the last: {reason}"
+            log.warning("banning address %s for %.0f s: %s", source, seconds, reason)
+            self._address_bans.ban(source, seconds, reason)
 
     def _admit(self, peer: Peer) -> None:
         """Register ``peer``, applying the limits and the one-connection-per-node rule."""
@@ -385,7 +430,8 @@ class P2PNode:
         reason = await peer.run()
         self._remove(peer)
         if isinstance(reason, MISBEHAVIOUR):
-            self.ban(peer.node_id, self.config.ban_seconds, f"{type(reason).__name__}: {reason}")
+            self._ban_node(peer.node_id, self.config.ban_seconds, f"{type(reason).__name__}: {reason}",
+                           peer.connection.remote_host)
         log.info("peer %s disconnected: %s", peer.node_id, reason or "closed locally")
 
     async def _dispatch(self, peer: Peer, channel_id: int, payload: bytes) -> None:

@@ -27,7 +27,7 @@ FAST = P2PConfig(
     dial_timeout=1.0,
     ping_interval=0.5,
     idle_timeout=5.0,
-    handshake_ban_seconds=30.0,
+    address_ban_seconds=30.0,
     ban_seconds=30.0,
 )
 
@@ -129,10 +129,13 @@ def connected(a: Node, b: Node) -> bool:
 
 
 async def raw_peer(target: Node, key: NodeKey | None = None, chain: str = CHAIN,
-                   max_frame_size: int = 1 << 20) -> tuple[SecretConnection, NodeKey]:
-    """A hand-driven peer: the real handshake and node-info exchange, after which the test sends what it likes."""
+                   max_frame_size: int = 1 << 20, source: str = HOST) -> tuple[SecretConnection, NodeKey]:
+    """A hand-driven peer: the real handshake and node-info exchange, after which the test sends what it likes.
+
+    It connects from the loopback address ``source`` (any 127.x.y.z reaches the node).
+    """
     key = key or NodeKey.generate()
-    reader, writer = await asyncio.open_connection(HOST, target.p2p.listen_address.port)
+    reader, writer = await asyncio.open_connection(HOST, target.p2p.listen_address.port, local_addr=(source, 0))
     connection = await secret_handshake(reader, writer, key, max_frame_size, target.id)
     info = NodeInfo(node_id=key.node_id, listen_host=HOST, listen_port=9, chain_id=chain,
                     protocol_version=PROTOCOL_VERSION, software_version="test", channels=(0, CHANNEL), moniker="raw")
@@ -311,21 +314,43 @@ def test_oversized_frame_disconnects_and_bans_the_sender() -> None:
     run(scenario)
 
 
-def test_garbage_before_the_handshake_bans_the_address_and_the_node_keeps_serving() -> None:
+async def send_garbage(target: Node, source: str = HOST) -> None:
+    """Connect from ``source``, send bytes that are no handshake, and wait until the node hangs up."""
+    reader, writer = await asyncio.open_connection(HOST, target.p2p.listen_address.port, local_addr=(source, 0))
+    writer.write(b"GET / HTTP/1.1\r\nHost: example.org\r\nAccept: */*\r\n\r\n" + os.urandom(64))
+    await writer.drain()
+    await asyncio.wait_for(reader.read(), 5)  # returns once the node closes the connection
+    writer.close()
+
+
+def test_one_garbage_packet_does_not_lock_out_an_honest_peer_behind_the_same_address() -> None:
     async def scenario() -> None:
         a = make_node()
+        async with started(a):
+            await send_garbage(a)
+            assert a.p2p.address_strikes(HOST) == 1 and not a.p2p.address_bans()
+            b = make_node(persistent=(a.address,))  # dials from the same address
+            async with started(b):
+                await eventually(lambda: connected(a, b), what="honest peer behind the struck address admitted")
+
+    run(scenario)
+
+
+def test_repeated_garbage_bans_the_address_and_the_node_keeps_serving() -> None:
+    async def scenario() -> None:
+        a = make_node()
+        attacker = "127.0.0.3"
         async with started(a):
             b = make_node(persistent=(a.address,))
             async with started(b):
                 await eventually(lambda: connected(a, b))
-                reader, writer = await asyncio.open_connection(HOST, a.p2p.listen_address.port)
-                writer.write(b"GET / HTTP/1.1\r\nHost: example.org\r\nAccept: */*\r\n\r\n" + os.urandom(64))
-                await writer.drain()
-                await asyncio.wait_for(reader.read(), 5)  # returns once a closes the connection
-                writer.close()
-                assert HOST in a.p2p.address_bans()
+                for _ in range(FAST.address_strikes):
+                    await send_garbage(a, attacker)
+                assert list(a.p2p.address_bans()) == [attacker]
+                assert "bad handshake" in a.p2p.address_bans()[attacker][1]
                 # The banned address is turned away at once ...
-                reader, writer = await asyncio.open_connection(HOST, a.p2p.listen_address.port)
+                reader, writer = await asyncio.open_connection(HOST, a.p2p.listen_address.port,
+                                                               local_addr=(attacker, 0))
                 assert await asyncio.wait_for(reader.read(), 5) == b""
                 writer.close()
                 # ... while the established peer is unaffected.
@@ -357,7 +382,7 @@ def test_invalid_data_after_the_handshake_bans_the_peer_only(attack: Callable[[S
                 attack(connection)
                 await connection.drain()
                 assert await closed_by_remote(connection)
-                assert a.p2p.is_banned(key.node_id)
+                assert a.p2p.is_banned(key.node_id) and not a.p2p.address_bans()
                 assert not a.p2p.is_banned(good.id) and connected(a, good)
                 assert good.p2p.send(a.id, CHANNEL, b"fine")
                 await eventually(lambda: a.recorder.payloads() == [b"fine"])
