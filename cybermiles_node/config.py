@@ -119,6 +119,16 @@ class MempoolSettings:
 
 
 @dataclass(frozen=True)
+class PrivvalSettings:
+    """Where the validator key is: this home's key file, or a remote signer that dials ``laddr``."""
+
+    laddr: Address | None = None  # set from "tcp://HOST:PORT": the node listens there for its signer
+    signer_id: str | None = None  # node id of the signer's identity key; no other identity is accepted
+    validator_pub_key: bytes | None = None  # the consensus key the signer must hold
+    timeout_ms: int = 3000  # longest wait for one answer of the signer
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     """All node settings."""
 
@@ -130,6 +140,7 @@ class NodeConfig:
     mempool: MempoolSettings = field(default_factory=MempoolSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
+    privval: PrivvalSettings = field(default_factory=PrivvalSettings)
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -311,6 +322,30 @@ def _webhook_settings(webhooks: dict[str, Any], where: str) -> WebhookSettings:
     return WebhookSettings(tuple(subscriptions), delivery_settings, inbound_settings, admin_rpc)
 
 
+def _privval_settings(section: dict[str, Any], where: str) -> PrivvalSettings:
+    """The ``[privval]`` section: a remote signer's listen address, identity and validator key."""
+    laddr = _take(section, "laddr", str, where, None)
+    signer_id = _take(section, "signer_id", str, where, None)
+    pub_key = _take(section, "validator_pub_key", str, where, None)
+    timeout_ms = _take(section, "timeout_ms", int, where, PrivvalSettings().timeout_ms)
+    _no_leftovers(section, where)
+    if laddr is None:
+        if signer_id is not None or pub_key is not None:
+            raise ConfigError(f"{where}: signer_id and validator_pub_key need laddr (the remote signer's address)")
+        return PrivvalSettings(timeout_ms=timeout_ms)
+    scheme, sep, hostport = laddr.partition("://")
+    if scheme != "tcp" or not sep:
+        raise ConfigError(f"{where}.laddr: expected \"tcp://HOST:PORT\", got {laddr!r}")
+    address = Address.parse(hostport, f"{where}.laddr")
+    if signer_id is None or not re.fullmatch(r"[0-9a-f]{40}", signer_id):
+        raise ConfigError(f"{where}.signer_id: expected the signer's id, 40 lowercase hex digits "
+                          f"(`cmnode signer init` prints it), got {signer_id!r}")
+    if pub_key is None or not re.fullmatch(r"(0x)?[0-9a-fA-F]{64}", pub_key):
+        raise ConfigError(f"{where}.validator_pub_key: expected the validator's 32-byte public key in hex "
+                          f"(`cmnode signer init` prints it), got {pub_key!r}")
+    return PrivvalSettings(address, signer_id, bytes.fromhex(pub_key.removeprefix("0x")), timeout_ms)
+
+
 def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfig:
     """Build a ``NodeConfig`` from parsed TOML, raising ``ConfigError`` with the offending key."""
     data = dict(data)
@@ -321,6 +356,7 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
     mempool = _section(data, "mempool", source)
     webhooks = _section(data, "webhooks", source)
     sync = _section(data, "sync", source)
+    privval = _section(data, "privval", source)
     _no_leftovers(data, source)
     where = f"{source}: node"
     moniker = _take(node, "moniker", str, where, "cmnode")
@@ -373,8 +409,9 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
     if mode not in SYNC_MODES:
         raise ConfigError(f"{where}.mode: one of {', '.join(SYNC_MODES)}, got {mode!r}")
     _no_leftovers(sync, where)
+    privval_settings = _privval_settings(privval, f"{source}: privval")
     return NodeConfig(moniker, log_level, p2p_settings, rpc_settings, consensus_settings, mempool_settings,
-                      webhook_settings, SyncSettings(mode))
+                      webhook_settings, SyncSettings(mode), privval_settings)
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -478,6 +515,10 @@ def config_to_toml(config: NodeConfig) -> str:
     }
     if config.sync != SyncSettings():  # written only when it differs from the default (fast)
         data["sync"] = {"mode": config.sync.mode}
+    if config.privval.laddr is not None and config.privval.validator_pub_key is not None:  # a remote signer
+        data["privval"] = {"laddr": f"tcp://{config.privval.laddr}", "signer_id": config.privval.signer_id,
+                           "validator_pub_key": config.privval.validator_pub_key.hex(),
+                           "timeout_ms": config.privval.timeout_ms}
     if config.webhooks != WebhookSettings():  # off by default: written only when configured
         data["webhooks"] = _webhooks_to_toml(config.webhooks)
     if config.consensus.block_interval_ms is not None:
