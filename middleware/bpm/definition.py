@@ -29,6 +29,7 @@ from typing import Any
 from middleware.bpm.errors import DefinitionError
 from middleware.bpm.graph import check_graph
 from middleware.bpm.guards import TIME_VARIABLES, Guard, compile_guard
+from middleware.jsonnesting import first_too_deep
 from middleware.rules.values import TYPE_NAMES, ValueType
 
 MAX_DEFINITION_BYTES = 32 * 1024
@@ -170,26 +171,11 @@ def parse_definition(text: str) -> Definition:
 
 def _check_nesting(text: str) -> None:
     """Refuse objects and lists nested deeper than ``MAX_NESTING`` before the JSON parser recurses into them."""
-    depth = 0
-    in_string = escaped = False
-    for offset, char in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_NESTING:
-                line = text.count("\n", 0, offset) + 1
-                column = offset - text.rfind("\n", 0, offset)
-                raise DefinitionError("", f"line {line}, column {column}: nested deeper than {MAX_NESTING} levels")
-        elif char in "]}":
-            depth -= 1
+    offset = first_too_deep(text, MAX_NESTING)
+    if offset is not None:
+        line = text.count("\n", 0, offset) + 1
+        column = offset - text.rfind("\n", 0, offset)
+        raise DefinitionError("", f"line {line}, column {column}: nested deeper than {MAX_NESTING} levels")
 
 
 def _reject_constant(name: str) -> None:

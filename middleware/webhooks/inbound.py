@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from middleware.jsonnesting import first_too_deep
 from middleware.webhooks.abiargs import ArgumentError, encode_call
 from middleware.webhooks.errors import (
     CallbackRefused,
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 BODY_KEYS = frozenset({"id", "contract", "method", "args"})
 MAX_ID_LENGTH = 128
+MAX_BODY_NESTING = 8  # the body object, its args list and arrays of arrays in args
 
 
 class TxSubmitter(Protocol):
@@ -113,8 +115,14 @@ class InboundEndpoint:
     def _parse(body: bytes) -> tuple[str, bytes, str, Any]:
         """The (id, contract, method, args) of a callback body, or ``MalformedCallback`` naming the problem."""
         try:
-            document = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedCallback(f"body is not UTF-8 text (byte {exc.start})") from None
+        if first_too_deep(text, MAX_BODY_NESTING) is not None:
+            raise MalformedCallback(f"body: nested deeper than {MAX_BODY_NESTING} levels")
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
             raise MalformedCallback(f"body is not JSON: {exc}") from None
         if not isinstance(document, dict):
             raise MalformedCallback("body: expected a JSON object")
