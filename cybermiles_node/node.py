@@ -6,6 +6,11 @@ joins the p2p network, catches up by block sync until no peer is ahead, then
 runs the Tendermint driver: as a validator if its key is in the validator set,
 else as a full node that follows and serves RPC.
 
+Consensus signs with the home's validator key file, or, when ``[privval]
+laddr`` is set, through a remote signer that dials the node there
+(``consensus.remote_signer``); while that signer is away the node does not
+vote and everything else goes on.
+
 Threads: the asyncio event loop (RPC, mempool, p2p, consensus driver), one
 execution thread (block building, checking and committing), and a small pool
 of RPC reader threads. Shutdown on SIGINT/SIGTERM finishes the block in
@@ -23,9 +28,10 @@ from dataclasses import dataclass
 from consensus.blocksync import SyncedBlock
 from consensus.driver import ConsensusDriver, DriverConfig
 from consensus.keys import ValidatorKey
-from consensus.privval import PrivValidator
+from consensus.privval import ConsensusSigner, PrivValidator
 from consensus.reactor.gossip import ConsensusGossip, EvidenceGossip
 from consensus.reactor.sync import BlockSyncService
+from consensus.remote_signer.endpoint import RemoteSigner, RemoteSignerConfig
 from consensus.solo import EngineConfig, SingleValidatorEngine
 from consensus.tendermint import TimeoutConfig
 from consensus.types import Block
@@ -185,6 +191,7 @@ class Node:
         self.fast_sync: FastSync | None = None
         self.backend = NodeBackend(self.app, self.mempool, self._on_new_tx, block_work=self.block_work)
         self.rpc: RPCServer | None = None
+        self.remote_signer: RemoteSigner | None = None
 
     # -- callbacks -------------------------------------------------------------------
 
@@ -237,6 +244,7 @@ class Node:
         try:
             await self.webhooks.start(self.backend, self.home.keystore, self.home.root)
             await self._start_rpc()
+            await self._start_remote_signer()
             mode = "networked" if self.networked else "single-validator"
             log.info("node started (%s): chain %d at height %d", mode, self.genesis.chain_id,
                      self.app.latest_header.number)
@@ -260,12 +268,30 @@ class Node:
                 task.cancel()
             await self.close()
 
+    async def _start_remote_signer(self) -> None:
+        """Listen for the remote signer when ``[privval] laddr`` is set."""
+        settings = self.config.privval
+        if settings.laddr is None or settings.signer_id is None or settings.validator_pub_key is None:
+            return
+        if self.home.validator_key.exists():
+            log.warning("%s is not used: this node signs through its remote signer", self.home.validator_key)
+        self.remote_signer = RemoteSigner(NodeKey.load(self.home.node_key), RemoteSignerConfig(
+            settings.laddr.host, settings.laddr.port, settings.signer_id, settings.validator_pub_key,
+            self.genesis.chain_id, request_timeout_s=settings.timeout_ms / 1000))
+        await self.remote_signer.start()
+
+    def _signer(self) -> ConsensusSigner:
+        """The remote signer if configured, else the home's validator key guarded by its last-signed record."""
+        if self.remote_signer is not None:
+            return self.remote_signer
+        return PrivValidator(ValidatorKey.load(self.home.validator_key), self.home.last_signed)
+
     async def _run_solo(self) -> None:
-        key = ValidatorKey.load(self.home.validator_key)
+        signer = self._signer()
         self.engine = SingleValidatorEngine(
             app=self.app,
             txs=MempoolTxSource(self.mempool, self.app),
-            privval=PrivValidator(key, self.home.last_signed),
+            privval=signer,
             config=EngineConfig(
                 chain_id=self.genesis.chain_id,
                 block_interval_ms=self.options.block_interval_ms,
@@ -279,7 +305,7 @@ class Node:
         if last_commit is not None:
             self.engine.resume_commit(last_commit)
         self.backend.consensus = lambda: ConsensusStatus(
-            self.store.latest_height(), 0, "propose", key.address, None, self.config.moniker)
+            self.store.latest_height(), 0, "propose", signer.address, None, self.config.moniker)
         await self.engine.run()
 
     async def _run_networked(self, background: list[asyncio.Task[None]]) -> None:
@@ -333,16 +359,16 @@ class Node:
         log.info("caught up at height %d; starting consensus", self.store.latest_height())
         if self.fast_sync is not None:
             self.fast_sync.close()  # its worker processes are not needed any more
-        key = ValidatorKey.load(self.home.validator_key)
+        signer = self._signer()
         # Every node signs with its key whenever the key is in the height's validator set
         # (a full node whose key is elected later becomes a validator without a restart).
-        is_validator = self.app.validators.by_address(key.address) is not None
+        is_validator = self.app.validators.by_address(signer.address) is not None
         self.wal = WAL(self.home.wal)
         consensus = self.genesis.consensus
         self.driver = ConsensusDriver(
             app=self.app,
             txs=MempoolTxSource(self.mempool, self.app),
-            privval=PrivValidator(key, self.home.last_signed),
+            privval=signer,
             wal=self.wal,
             network=gossip,
             config=DriverConfig(
@@ -400,6 +426,8 @@ class Node:
         """Stop serving and close the database."""
         if self.rpc is not None:
             await self.rpc.stop()
+        if self.remote_signer is not None:
+            await self.remote_signer.stop()
         if self.p2p is not None:
             await self.p2p.stop()
         await self.webhooks.stop()
