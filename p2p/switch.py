@@ -278,6 +278,10 @@ class P2PNode:
         task.add_done_callback(self._tasks.discard)
         try:
             await self._establish(reader, writer, outbound=False, expected=None)
+        except asyncio.CancelledError:
+            # The node is stopping. This task belongs to the server, which (Python 3.11) reports a
+            # cancelled connection task as an unhandled error: end it quietly instead.
+            return
         finally:
             self._pending.release(pending)
 

@@ -1,0 +1,171 @@
+"""Strangers before authentication, over real sockets: idle floods, huge announced frames, strikes and bans.
+
+Loopback addresses 127.x.y.z all reach a node listening on 127.0.0.1, so each
+test gives its attacker and its honest peers distinct source addresses.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import struct
+
+import psutil
+import pytest
+from Crypto.PublicKey import ECC
+
+from p2p import ConfigError, P2PConfig
+from p2p.handshake import EPHEMERAL_KEY_SIZE
+from tests.test_p2p_network import FAST, HOST, Node, connected, eventually, make_node, raw_peer, run, started
+
+MB = 1024 * 1024
+
+
+async def stranger(target: Node, source: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection to ``target`` from ``source`` that has sent nothing."""
+    return await asyncio.open_connection(HOST, target.p2p.listen_address.port, local_addr=(source, 0))
+
+
+async def announce_frame(target: Node, source: str, frame_bytes: int,
+                         send_body: bool) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A stranger that does the key exchange, then announces a frame of ``frame_bytes`` (and sends its body)."""
+    reader, writer = await stranger(target, source)
+    await reader.readexactly(EPHEMERAL_KEY_SIZE)
+    writer.write(ECC.generate(curve="curve25519").public_key().export_key(format="raw"))
+    writer.write(struct.pack(">I", frame_bytes))
+    with contextlib.suppress(OSError):
+        await writer.drain()
+        sent = 0
+        while send_body and sent < frame_bytes:
+            writer.write(bytes(64 * 1024))
+            await writer.drain()
+            sent += 64 * 1024
+    return reader, writer
+
+
+async def hung_up(reader: asyncio.StreamReader, timeout: float) -> bool:
+    """Whether the remote side closes the connection within ``timeout`` (what it sends meanwhile is skipped)."""
+    try:
+        async with asyncio.timeout(timeout):
+            while await reader.read(65536):
+                pass
+    except TimeoutError:
+        return False
+    except OSError:
+        pass
+    return True
+
+
+def test_a_frame_announced_larger_than_a_handshake_message_is_cut_before_its_body() -> None:
+    async def scenario() -> None:
+        # Frames of admitted peers may hold 8 MiB; the handshake's may not.
+        a = make_node(config=dataclasses.replace(FAST, max_frame_size=8 * MB, handshake_timeout=20.0))
+        async with started(a):
+            reader, writer = await announce_frame(a, "127.0.0.5", 5 * MB, send_body=False)
+            # Cut at once, from the header alone, long before the handshake deadline.
+            assert await hung_up(reader, 3.0)
+            writer.close()
+            assert a.p2p.address_strikes("127.0.0.5") == 1 and not a.p2p.address_bans()
+
+    run(scenario)
+
+
+def test_sixty_strangers_sending_five_mb_frames_leave_memory_flat() -> None:
+    async def scenario() -> None:
+        config = dataclasses.replace(FAST, max_frame_size=8 * MB, handshake_timeout=20.0)
+        a = make_node(config=config)
+        process = psutil.Process()
+        async with started(a):
+            before = process.memory_info().rss
+            peak = before
+
+            async def sample() -> None:
+                nonlocal peak
+                while True:
+                    peak = max(peak, process.memory_info().rss)
+                    await asyncio.sleep(0.02)
+
+            sampler = asyncio.create_task(sample())
+            attackers = await asyncio.gather(*(announce_frame(a, f"127.0.1.{i + 1}", 5 * 1000 * 1000, send_body=True)
+                                               for i in range(60)))
+            for reader, writer in attackers:
+                assert await hung_up(reader, 5.0)
+                writer.close()
+            sampler.cancel()
+            # Before the frame limits of the handshake phase, the node buffered every body: about 300 MB.
+            assert peak - before < 60 * MB, f"RSS grew by {(peak - before) / MB:.0f} MB"
+            assert a.p2p.address_strikes("127.0.1.1") == 1
+
+    run(scenario, timeout=60.0)
+
+
+def test_idle_sockets_renewed_from_a_few_addresses_do_not_keep_an_honest_peer_out() -> None:
+    async def scenario() -> None:
+        config = dataclasses.replace(FAST, max_pending_handshakes=8, handshake_timeout=2.0)
+        a = make_node(config=config)
+        attackers = [f"127.0.2.{i}" for i in range(1, 5)]  # 4 addresses x 4 sockets: twice the table
+        held: list[asyncio.StreamWriter] = []
+
+        async def renew_idle_sockets(source: str) -> None:
+            while True:
+                with contextlib.suppress(OSError):
+                    reader, writer = await stranger(a, source)
+                    held.append(writer)
+                    await hung_up(reader, 30.0)  # the node hangs up (limit, eviction, deadline): open another
+                    writer.close()
+                await asyncio.sleep(0.01)
+
+        async with started(a):
+            flood = [asyncio.create_task(renew_idle_sockets(source)) for source in attackers for _ in range(4)]
+            try:
+                await asyncio.sleep(0.5)
+                honest = make_node(persistent=(a.address,))  # dials from 127.0.0.1
+                async with started(honest):
+                    await eventually(lambda: connected(a, honest), timeout=5.0, what="honest node admitted")
+                connection, key = await raw_peer(a, source="127.0.0.9")
+                await eventually(lambda: a.p2p.is_connected(key.node_id), what="raw peer admitted")
+                await connection.close()
+                # Idle sockets time out or are evicted, and each is a strike: the flooding addresses get banned.
+                await eventually(lambda: set(attackers) <= set(a.p2p.address_bans()), timeout=15.0,
+                                 what="flooding addresses banned")
+                assert not {HOST, "127.0.0.9"} & set(a.p2p.address_bans())
+            finally:
+                for task in flood:
+                    task.cancel()
+                await asyncio.gather(*flood, return_exceptions=True)
+                for writer in held:
+                    writer.close()
+
+    run(scenario, timeout=60.0)
+
+
+def test_repeated_misbehaviour_after_authentication_bans_the_address_too() -> None:
+    async def scenario() -> None:
+        a = make_node()
+        attacker = "127.0.0.7"
+        async with started(a):
+            for strike in range(1, FAST.address_strikes + 1):
+                connection, key = await raw_peer(a, source=attacker)  # a fresh node id each time
+                await eventually(lambda: a.p2p.is_connected(key.node_id))
+                connection.write(b"not msgpack \xc1")
+                await connection.drain()
+                await eventually(lambda: a.p2p.is_banned(key.node_id), what="node id banned")
+                assert (attacker in a.p2p.address_bans()) == (strike == FAST.address_strikes)
+                await connection.close()
+            assert "banned" in a.p2p.address_bans()[attacker][1]
+            reader, writer = await stranger(a, attacker)
+            assert await hung_up(reader, 2.0)
+            writer.close()
+            honest = make_node(persistent=(a.address,))
+            async with started(honest):
+                await eventually(lambda: connected(a, honest), what="a peer from another address admitted")
+
+    run(scenario)
+
+
+def test_pending_handshake_settings_are_validated() -> None:
+    P2PConfig(max_pending_handshakes=4, max_pending_per_source=4).validate()
+    for bad in (P2PConfig(max_pending_per_source=0), P2PConfig(max_pending_handshakes=2, max_pending_per_source=3),
+                P2PConfig(address_strikes=0), P2PConfig(strike_window=0)):
+        with pytest.raises(ConfigError):
+            bad.validate()
