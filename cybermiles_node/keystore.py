@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ from eth_keys import keys
 from eth_utils import ValidationError as EthValidationError
 from eth_utils import is_hex_address, to_checksum_address
 
+from middleware.jsonnesting import first_too_deep
+
 #: geth's standard scrypt cost (N=2^18, r=8, p=1): about a second per unlock.
 STANDARD_SCRYPT_N = 1 << 18
 #: geth's ``--lightkdf`` cost (N=2^12): for throwaway development keys only.
@@ -31,6 +34,18 @@ LIGHT_SCRYPT_N = 1 << 12
 MAX_KEYFILE_BYTES = 64 * 1024
 #: Bytes in a secp256k1 private key.
 PRIVATE_KEY_BYTES = 32
+#: Objects inside one another in a key file (it needs 3).
+MAX_KEYFILE_NESTING = 8
+#: Bounds of the key derivation a key file may ask for: at most geth's standard memory (N=2^18 with
+#: r=8, 256 MiB), four times its work (N * r * p), 4 million PBKDF2 rounds (geth writes 262,144).
+MAX_SCRYPT_N = 1 << 20
+MAX_SCRYPT_R = 8
+MAX_SCRYPT_P = 16
+MAX_SCRYPT_WORK = 4 * STANDARD_SCRYPT_N * 8
+MAX_PBKDF2_ROUNDS = 1 << 22
+MAX_SALT_BYTES = 64
+DERIVED_KEY_BYTES = 32
+_HEX = re.compile(r"[0-9a-fA-F]*")
 
 
 class KeystoreError(Exception):
@@ -122,6 +137,9 @@ class Keystore:
             raise KeystoreError(f"multiple key files hold account {checksum}: {names}")
         path = matches[0]
         document = _read_keyfile(path)["document"]
+        problem = _crypto_problem(document.get("crypto", document.get("Crypto")))
+        if problem is not None:
+            raise MalformedKeyfileError(f"{path}: crypto.{problem}")
         try:
             private_key = decode_keyfile_json(document, password.encode("utf-8"))
         except ValueError as exc:
@@ -130,7 +148,11 @@ class Keystore:
             raise MalformedKeyfileError(f"{path}: {exc}") from exc
         except (KeyError, TypeError) as exc:
             raise MalformedKeyfileError(f"{path}: missing or invalid field {exc}") from exc
-        if keys.PrivateKey(private_key).public_key.to_checksum_address() != checksum:
+        try:
+            owner = keys.PrivateKey(private_key).public_key.to_checksum_address()
+        except EthValidationError:
+            raise MalformedKeyfileError(f"{path}: the decrypted key is outside the secp256k1 range") from None
+        if owner != checksum:
             raise MalformedKeyfileError(f"{path}: the decrypted key does not belong to {checksum}")
         return bytes(private_key)
 
@@ -225,8 +247,14 @@ def _read_keyfile(path: Path) -> dict[str, Any]:
     if len(raw) > MAX_KEYFILE_BYTES:
         raise MalformedKeyfileError(f"{path}: larger than {MAX_KEYFILE_BYTES} bytes")
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedKeyfileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    if first_too_deep(text, MAX_KEYFILE_NESTING) is not None:
+        raise MalformedKeyfileError(f"{path}: nested deeper than {MAX_KEYFILE_NESTING} levels")
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
         raise MalformedKeyfileError(f"{path}: not JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise MalformedKeyfileError(f"{path}: not a JSON object")
@@ -242,3 +270,54 @@ def _read_keyfile(path: Path) -> dict[str, Any]:
         raise MalformedKeyfileError(f"{path}: missing or invalid 'address'")
     address = to_checksum_address(raw_address if raw_address.startswith("0x") else "0x" + raw_address)
     return {"address": address, "document": document}
+
+
+def _hex_of(value: Any, low: int, high: int) -> bool:
+    """Whether ``value`` is hex (no 0x) of ``low`` to ``high`` bytes."""
+    return isinstance(value, str) and low * 2 <= len(value) <= high * 2 and _HEX.fullmatch(value) is not None
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _crypto_problem(crypto: dict[str, Any]) -> str | None:
+    """What is wrong with a key file's ``crypto`` section (the field and why), or None.
+
+    The key derivation's cost is bounded, so a key file cannot make an unlock
+    run for hours or allocate gigabytes.
+    """
+    if crypto.get("cipher") != "aes-128-ctr":
+        return "cipher: only aes-128-ctr is supported"
+    params = crypto.get("cipherparams")
+    if not isinstance(params, dict) or not _hex_of(params.get("iv"), 16, 16):
+        return "cipherparams.iv: expected 16 bytes of hex"
+    if not _hex_of(crypto.get("ciphertext"), PRIVATE_KEY_BYTES, PRIVATE_KEY_BYTES):
+        return f"ciphertext: expected {PRIVATE_KEY_BYTES} bytes of hex"
+    if not _hex_of(crypto.get("mac"), 32, 32):
+        return "mac: expected 32 bytes of hex"
+    kdf, kdfparams = crypto.get("kdf"), crypto.get("kdfparams")
+    if not isinstance(kdfparams, dict):
+        return "kdfparams: missing"
+    if kdfparams.get("dklen") != DERIVED_KEY_BYTES:
+        return f"kdfparams.dklen: must be {DERIVED_KEY_BYTES}"
+    if not _hex_of(kdfparams.get("salt"), 0, MAX_SALT_BYTES):
+        return f"kdfparams.salt: expected at most {MAX_SALT_BYTES} bytes of hex"
+    if kdf == "scrypt":
+        n, r, p = kdfparams.get("n"), kdfparams.get("r"), kdfparams.get("p")
+        if not _whole(n, 2, MAX_SCRYPT_N) or n & (n - 1):
+            return f"kdfparams.n: must be a power of two from 2 to {MAX_SCRYPT_N}"
+        if not _whole(r, 1, MAX_SCRYPT_R) or not _whole(p, 1, MAX_SCRYPT_P):
+            return f"kdfparams: r must be 1 to {MAX_SCRYPT_R} and p 1 to {MAX_SCRYPT_P}"
+        if n * r > STANDARD_SCRYPT_N * MAX_SCRYPT_R:
+            return f"kdfparams: n * r above {STANDARD_SCRYPT_N * MAX_SCRYPT_R} (scrypt would need over 256 MiB)"
+        if n * r * p > MAX_SCRYPT_WORK:
+            return f"kdfparams: n * r * p above {MAX_SCRYPT_WORK}"
+        return None
+    if kdf == "pbkdf2":
+        if kdfparams.get("prf") != "hmac-sha256":
+            return "kdfparams.prf: only hmac-sha256 is supported"
+        if not _whole(kdfparams.get("c"), 1, MAX_PBKDF2_ROUNDS):
+            return f"kdfparams.c: must be 1 to {MAX_PBKDF2_ROUNDS}"
+        return None
+    return "kdf: only scrypt and pbkdf2 are supported"
