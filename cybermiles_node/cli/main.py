@@ -25,6 +25,7 @@ from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.params import HOST_PORT, AsciiIntRange
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.cli.rules import add_rules_commands
+from cybermiles_node.cli.signer import signer
 from cybermiles_node.cli.stake import add_stake_commands
 from cybermiles_node.cli.testnet import testnet
 from cybermiles_node.cli.webhooks import add_webhook_commands
@@ -171,7 +172,7 @@ def status(home: Path | None, rpc_url: str | None, json_output: bool) -> None:
     )
 
 
-for command in (account, send, deploy, call, transact, testnet):
+for command in (account, send, deploy, call, transact, testnet, signer):
     cli.add_command(command)
 add_webhook_commands(cli)
 add_bpm_commands(cli)
