@@ -41,7 +41,7 @@ START_TIMEOUT_S = 120.0
 async def hold_big_frame(p2p_host: str, p2p_port: int, source: str, frame_bytes: int, hold_s: float) -> int:
     """One stranger: key exchange, announce ``frame_bytes``, send all of it but the last byte, hold.
 
-    Returns how many body bytes the validator took before it closed the connection.
+    Returns how many body bytes the client wrote (into the socket buffers) before the connection broke.
     """
     sent = 0
     try:
@@ -85,14 +85,14 @@ async def measure(connections: int, frame_bytes: int, hold_s: float, settle_s: f
                 sources = [f"127.0.{(i + 2) // 256}.{(i + 2) % 256}" for i in range(connections)]
                 taken = await asyncio.gather(
                     *(hold_big_frame(host, int(port), source, frame_bytes, hold_s) for source in sources))
-            cut = sum(1 for n in taken if n < frame_bytes - 1)
+            cut = sum(1 for n in taken if n < frame_bytes - 1)  # the validator hung up before the body was written
             print(f"validator pid {pid}, {connections} pending connections each announcing a "
                   f"{frame_bytes / 1e6:.1f} MB frame")
             print(f"  RSS before: {idle.peak_bytes / MB:.0f} MB")
             print(f"  RSS peak under attack: {attacked.peak_bytes / MB:.0f} MB "
                   f"(+{(attacked.peak_bytes - idle.peak_bytes) / MB:.0f} MB)")
             print(f"  connections cut before their frame's body was sent: {cut} of {connections} "
-                  f"(largest body taken: {max(taken) / 1e6:.2f} MB)")
+                  f"(most body bytes one client wrote, into socket buffers, before the cut: {max(taken) / 1e6:.2f} MB)")
         finally:
             process.stop()
 
