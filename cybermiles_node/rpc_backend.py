@@ -42,8 +42,10 @@ from rpc.backend import (
     DposSupply,
     LogFilter,
     MatchedLog,
+    MinedReceipt,
+    MinedTransaction,
     SyncStatus,
-    TxLocation,
+    TxContext,
 )
 from rpc.errors import (
     ExecutionReverted,
@@ -55,6 +57,7 @@ from rpc.errors import (
 from vm.execution import BlockEnv, CallMessage
 from vm.interruptible import CallInterrupted, Checkpoint
 from vm.receipts import Log, Receipt
+from vm.transactions import decode_transaction
 
 VERSION = "0.1.0"
 DEFAULT_TIP = 1  # wei: blocks are rarely full, any tip is enough
@@ -261,10 +264,31 @@ class NodeBackend:
             return self._store.get_block_events(block_hash)
         return await self._read(read)
 
-    async def get_tx_location(self, tx_hash: bytes) -> TxLocation | None:
-        """Block and index of a committed transaction."""
-        location = await self._read(self._store.get_tx_location, tx_hash)
-        return None if location is None else TxLocation(*location)
+    async def get_mined_transaction(self, tx_hash: bytes) -> MinedTransaction | None:
+        """A committed transaction: its index record, its header and its own bytes, nothing else of its block."""
+        def read() -> MinedTransaction | None:
+            location = self._store.get_tx_location(tx_hash)
+            if location is None:
+                return None
+            header = self._store.get_header(location.block_hash)
+            if header is None:
+                return None
+            tx = decode_transaction(self._store.get_transaction(location), self._app.chain_id)
+            context = TxContext(header.hash, header.number, header.timestamp, location.index, header.base_fee_per_gas)
+            return MinedTransaction(tx, context)
+        return await self._read(read)
+
+    async def get_mined_receipt(self, tx_hash: bytes) -> MinedReceipt | None:
+        """A committed transaction's receipt: its index record and its own receipt record."""
+        def read() -> MinedReceipt | None:
+            location = self._store.get_tx_location(tx_hash)
+            if location is None:
+                return None
+            receipt = self._store.get_receipt(location.block_hash, location.index)
+            if receipt is None:
+                return None
+            return MinedReceipt(receipt, location.block_hash, location.height, location.first_log_index)
+        return await self._read(read)
 
     async def get_pending_transaction(self, tx_hash: bytes) -> Any | None:
         """A transaction waiting in the mempool."""

@@ -111,12 +111,38 @@ class MatchedLog:
 
 
 @dataclass(frozen=True)
-class TxLocation:
-    """Where a committed transaction is: its block and its index in that block."""
+class TxContext:
+    """Where a mined transaction sits, for the contextual fields of a transaction object."""
 
     block_hash: bytes
     block_number: int
+    block_timestamp: int
     index: int
+    base_fee: int
+
+    @classmethod
+    def in_block(cls, block: Block, index: int) -> TxContext:
+        """The context of the ``index``-th transaction of ``block``."""
+        header = block.header
+        return cls(header.hash, header.number, header.timestamp, index, header.base_fee_per_gas)
+
+
+@dataclass(frozen=True)
+class MinedTransaction:
+    """A committed transaction (decoded, sender recovered) and where it sits."""
+
+    tx: Any
+    context: TxContext
+
+
+@dataclass(frozen=True)
+class MinedReceipt:
+    """A committed transaction's receipt, its block, and the block-wide index of its first log."""
+
+    receipt: Receipt
+    block_hash: bytes
+    block_number: int
+    first_log_index: int
 
 
 @dataclass(frozen=True)
@@ -335,8 +361,12 @@ class Backend(Protocol):
         """The events of a committed block's begin/end hooks (rewards, timers, elections), in order."""
         ...
 
-    async def get_tx_location(self, tx_hash: bytes) -> TxLocation | None:
-        """Where a committed transaction is, or None if it is not in a committed block."""
+    async def get_mined_transaction(self, tx_hash: bytes) -> MinedTransaction | None:
+        """A committed transaction, or None; its cost does not grow with the size of its block."""
+        ...
+
+    async def get_mined_receipt(self, tx_hash: bytes) -> MinedReceipt | None:
+        """The receipt of a committed transaction, or None; its cost does not grow with the size of its block."""
         ...
 
     async def get_pending_transaction(self, tx_hash: bytes) -> Any | None:

@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from consensus.types import Block
-from rpc.backend import TxLocation
+from rpc.backend import TxContext
 from rpc.chain import ChainReader
 from rpc.dispatch import Handler
 from rpc.errors import ExecutionReverted, ServerError
 from rpc.formatting import (
-    TxContext,
     data,
     format_block,
     format_block_receipts,
@@ -158,36 +157,22 @@ class EthAPI:
         raw = args.get(0, parse_data)
         return data(await self.backend.send_raw_transaction(raw))
 
-    async def _located(self, tx_hash: bytes) -> tuple[Block, TxLocation] | None:
-        location = await self.backend.get_tx_location(tx_hash)
-        if location is None:
-            return None
-        block = await self.backend.get_block_by_hash(location.block_hash)
-        if block is None:
-            return None
-        return block, location
-
     async def get_transaction_by_hash(self, params: Any, connection: Any) -> dict[str, Any] | None:
         """``eth_getTransactionByHash``: a mined or pending transaction, or null."""
         tx_hash = Args(params, 1, 1).get(0, parse_hash)
-        located = await self._located(tx_hash)
-        if located is not None:
-            block, location = located
-            tx = self.chain.transaction(block, location.index)
-            return format_transaction(tx, TxContext.in_block(block, location.index))
+        mined = await self.backend.get_mined_transaction(tx_hash)
+        if mined is not None:
+            return format_transaction(mined.tx, mined.context)
         pending = await self.backend.get_pending_transaction(tx_hash)
         return None if pending is None else format_transaction(pending, None)
 
     async def get_transaction_receipt(self, params: Any, connection: Any) -> dict[str, Any] | None:
         """``eth_getTransactionReceipt``: the receipt of a mined transaction, or null."""
         tx_hash = Args(params, 1, 1).get(0, parse_hash)
-        located = await self._located(tx_hash)
-        if located is None:
+        mined = await self.backend.get_mined_receipt(tx_hash)
+        if mined is None:
             return None
-        block, location = located
-        receipts = await self.chain.receipts(block)
-        first_log_index = sum(len(receipt.logs) for receipt in receipts[: location.index])
-        return format_receipt(receipts[location.index], block.hash, block.number, first_log_index)
+        return format_receipt(mined.receipt, mined.block_hash, mined.block_number, mined.first_log_index)
 
     def _format_block(self, block: Block | None, full: bool) -> dict[str, Any] | None:
         if block is None:

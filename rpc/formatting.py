@@ -13,7 +13,7 @@ import rlp
 from eth_hash.auto import keccak
 
 from consensus.types import Block, Header
-from rpc.backend import MatchedLog
+from rpc.backend import MatchedLog, TxContext
 from vm.receipts import Receipt
 from vm.transactions import (
     ACCESS_LIST_TX_TYPE,
@@ -83,23 +83,6 @@ def format_block(block: Block, transactions: Sequence[Any] | None) -> dict[str, 
         result["transactions"] = [data(keccak(raw)) for raw in block.transactions]
     result["uncles"] = []
     return result
-
-
-@dataclass(frozen=True)
-class TxContext:
-    """Where a mined transaction sits, for the contextual fields of a transaction object."""
-
-    block_hash: bytes
-    block_number: int
-    block_timestamp: int
-    index: int
-    base_fee: int
-
-    @classmethod
-    def in_block(cls, block: Block, index: int) -> TxContext:
-        """The context of the ``index``-th transaction of ``block``."""
-        header = block.header
-        return cls(header.hash, header.number, header.timestamp, index, header.base_fee_per_gas)
 
 
 def format_transaction(tx: Any, context: TxContext | None) -> dict[str, Any]:

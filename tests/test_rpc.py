@@ -31,8 +31,10 @@ from rpc.backend import (
     ConsensusStatus,
     LogFilter,
     MatchedLog,
+    MinedReceipt,
+    MinedTransaction,
     SyncStatus,
-    TxLocation,
+    TxContext,
 )
 from rpc.config import RPCConfig
 from rpc.errors import ExecutionReverted, TransactionRejected
@@ -115,7 +117,7 @@ class FakeChain:
     def __init__(self) -> None:
         self.blocks: list[Block] = []
         self.receipts: dict[bytes, list[Receipt]] = {}
-        self.locations: dict[bytes, TxLocation] = {}
+        self.locations: dict[bytes, tuple[Block, int]] = {}
         self.pending: dict[bytes, Any] = {}
         self.nonces: dict[bytes, int] = {}
         self.listeners: list[Callable[[Block, Sequence[Receipt]], None]] = []
@@ -153,7 +155,7 @@ class FakeChain:
         self.blocks.append(block)
         self.receipts[block.hash] = receipts
         for index, tx in enumerate(txs):
-            self.locations[tx.hash] = TxLocation(block.hash, number, index)
+            self.locations[tx.hash] = (block, index)
         for listener in list(self.listeners):
             listener(block, receipts)
         return block
@@ -186,8 +188,19 @@ class FakeChain:
     async def get_receipts(self, block_hash: bytes) -> Sequence[Receipt] | None:
         return self.receipts.get(block_hash)
 
-    async def get_tx_location(self, tx_hash: bytes) -> TxLocation | None:
-        return self.locations.get(tx_hash)
+    async def get_mined_transaction(self, tx_hash: bytes) -> MinedTransaction | None:
+        if tx_hash not in self.locations:
+            return None
+        block, index = self.locations[tx_hash]
+        return MinedTransaction(decode_transaction(block.transactions[index], CHAIN_ID), TxContext.in_block(block, index))
+
+    async def get_mined_receipt(self, tx_hash: bytes) -> MinedReceipt | None:
+        if tx_hash not in self.locations:
+            return None
+        block, index = self.locations[tx_hash]
+        receipts = self.receipts[block.hash]
+        first_log_index = sum(len(receipt.logs) for receipt in receipts[:index])
+        return MinedReceipt(receipts[index], block.hash, block.number, first_log_index)
 
     async def get_pending_transaction(self, tx_hash: bytes) -> Any | None:
         return self.pending.get(tx_hash)

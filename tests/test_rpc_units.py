@@ -12,7 +12,8 @@ from eth_account import Account
 from rpc.backend import CallRequest, CallResult, LogFilter
 from rpc.errors import ExecutionReverted, InvalidParams, decode_revert_reason
 from rpc.fees import block_rewards, parse_block_count, parse_percentiles
-from rpc.formatting import TxContext, format_transaction, quantity
+from rpc.backend import TxContext
+from rpc.formatting import format_transaction, quantity
 from rpc.params import (
     Args,
     BlockRef,

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import rlp
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth.db.batch import BatchDB
@@ -465,7 +466,10 @@ def test_commit_and_read_every_kind(store: ChainStore) -> None:
     assert store.get_receipts(block.hash) == receipts
     assert store.get_receipt(block.hash, 1) == receipts[1]
     assert store.get_receipt(block.hash, 2) is None
-    assert store.get_tx_location(receipts[1].tx_hash) == (block.hash, 1, 1)
+    location = store.get_tx_location(receipts[1].tx_hash)
+    assert location[:4] == (block.hash, 1, 1, 2)  # the first transaction's receipt holds logs 0 and 1
+    assert store.get_transaction(location) == block.transactions[1]
+    assert store.get_transaction(store.get_tx_location(receipts[0].tx_hash)) == block.transactions[0]
     assert store.get_seen_commit(1) == seen_commit_for(block)
     assert store.get_seen_commit(0) is None
     assert store.recent_hashes(2) == [third.hash, block.hash, genesis.hash]
@@ -719,7 +723,7 @@ def _check_crashed_store(path: Path, reported: int) -> int:
             receipts = store.get_receipts(block.hash)
             assert [r.tx_hash for r in receipts] == [keccak(tx) for tx in block.transactions]
             for receipt in receipts:
-                assert store.get_tx_location(receipt.tx_hash) == (block.hash, height, receipt.tx_index)
+                assert store.get_tx_location(receipt.tx_hash)[:3] == (block.hash, height, receipt.tx_index)
             assert (store.get_seen_commit(height) == seen_commit_for(block)) if height else True
             assert block.header.state_root in store.state_db()
             parent = block.hash
@@ -762,3 +766,19 @@ def test_kill_9_at_a_random_moment_loses_no_committed_block(tmp_path: Path, seed
 
 if __name__ == "__main__" and sys.argv[1:2] == ["crash-child"]:
     _crash_child(sys.argv[2])
+
+
+def test_transaction_locations_of_older_nodes_are_still_read(store: ChainStore) -> None:
+    """Records of ``[height, index]`` only (no log index, no body span) give the same answers, computed."""
+    commit_next(store, [])
+    logs = (_transfer_log(9, 1, 2), Log(_addr(8), (), b"data"))
+    block, receipts = commit_next(store, [logs, (), logs])
+    current = [store.get_tx_location(receipt.tx_hash) for receipt in receipts]
+    store._db.write(
+        {schema.tx_location_key(r.tx_hash): rlp.encode([1, r.tx_index]) for r in receipts}, (), sync=True
+    )
+    for receipt, expected in zip(receipts, current):
+        legacy = store.get_tx_location(receipt.tx_hash)
+        assert legacy.span is None
+        assert legacy[:4] == expected[:4]
+        assert store.get_transaction(legacy) == store.get_transaction(expected) == block.transactions[receipt.tx_index]

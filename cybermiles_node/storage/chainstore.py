@@ -15,6 +15,7 @@ height the state is held (``mark_state_available``, ``state_base``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from eth.abc import AtomicDatabaseAPI
 
@@ -37,6 +38,16 @@ from vm.receipts import Log, Receipt
 
 BLOOM_SIZE = 256
 RECENT_HASHES = 256
+
+
+class TxLocation(NamedTuple):
+    """Where a committed transaction is: its block, index, first log's block-wide index, and bytes in the body."""
+
+    block_hash: bytes
+    height: int
+    index: int
+    first_log_index: int
+    span: tuple[int, int] | None
 
 
 class ChainStore:
@@ -105,15 +116,19 @@ class ChainStore:
             )
         puts = self._block_puts(block, seen_commit, validator_set_change)
         puts.update({schema.state_key(key): value for key, value in state_writes.items()})
-        has_logs = False
+        spans = codec.transaction_spans(puts[schema.body_key(block_hash)])
+        log_index = 0
         for index, receipt in enumerate(receipts):
             if receipt.tx_index != index:
                 raise InvalidBlockCommit(
                     f"receipt {index} of block {height} is for transaction index {receipt.tx_index}"
                 )
             puts[schema.receipt_key(block_hash, index)] = codec.encode_receipt(receipt)
-            puts[schema.tx_location_key(receipt.tx_hash)] = codec.encode_tx_location(height, index)
-            has_logs = has_logs or bool(receipt.logs)
+            puts[schema.tx_location_key(receipt.tx_hash)] = codec.encode_tx_location(
+                height, index, log_index, spans[index]
+            )
+            log_index += len(receipt.logs)
+        has_logs = log_index > 0
         if has_logs:
             if block.header.logs_bloom == 0:
                 raise InvalidBlockCommit(f"block {height} has logs but an empty logs bloom")
@@ -150,9 +165,12 @@ class ChainStore:
                 f"hashes and {len(receipt_records)} receipts"
             )
         puts = self._block_puts(block, seen_commit, validator_set_change)
+        spans = codec.transaction_spans(puts[schema.body_key(block_hash)])
+        log_index = 0
         for index, (record, tx_hash) in enumerate(zip(receipt_records, tx_hashes)):
             puts[schema.receipt_key(block_hash, index)] = record
-            puts[schema.tx_location_key(tx_hash)] = codec.encode_tx_location(height, index)
+            puts[schema.tx_location_key(tx_hash)] = codec.encode_tx_location(height, index, log_index, spans[index])
+            log_index += len(codec.decode_receipt_logs(record)[1])
         if block.header.logs_bloom != 0:  # a block has logs exactly when its bloom has bits set
             puts[schema.log_bloom_key(height)] = block.header.logs_bloom.to_bytes(BLOOM_SIZE, "big")
         puts[schema.meta_key(MetaName.FAST_SYNC)] = b"\x01"
@@ -282,16 +300,27 @@ class ChainStore:
         data = self._db.get(schema.receipt_key(block_hash, tx_index))
         return None if data is None else codec.decode_receipt(data)
 
-    def get_tx_location(self, tx_hash: bytes) -> tuple[bytes, int, int] | None:
-        """``(block hash, height, index)`` of a committed transaction, or ``None``."""
+    def get_tx_location(self, tx_hash: bytes) -> TxLocation | None:
+        """Where a committed transaction is, or ``None``: a few small reads, whatever the block's size."""
         data = self._db.get(schema.tx_location_key(tx_hash))
         if data is None:
             return None
-        height, index = codec.decode_tx_location(data)
-        block_hash = self.get_hash_by_number(height)
+        stored = codec.decode_tx_location(data)
+        block_hash = self.get_hash_by_number(stored.height)
         if block_hash is None:
-            raise DatabaseCorrupted(f"transaction 0x{tx_hash.hex()} is indexed at missing block {height}")
-        return block_hash, height, index
+            raise DatabaseCorrupted(f"transaction 0x{tx_hash.hex()} is indexed at missing block {stored.height}")
+        first_log_index = stored.first_log_index
+        if first_log_index is None:  # a record of an older node: count the logs before it
+            first_log_index = sum(len(r.logs) for r in self.get_receipts(block_hash)[: stored.index])
+        return TxLocation(block_hash, stored.height, stored.index, first_log_index, stored.span)
+
+    def get_transaction(self, location: TxLocation) -> bytes:
+        """The encoded transaction at ``location``, sliced out of its block's body without decoding it."""
+        body = self._db.get(schema.body_key(location.block_hash))
+        if body is None:
+            raise DatabaseCorrupted(f"block 0x{location.block_hash.hex()} has a transaction index but no body")
+        spans = codec.transaction_spans(body) if location.span is None else None  # a record of an older node
+        return codec.transaction_at(body, location.span if spans is None else spans[location.index])
 
     # -- logs --------------------------------------------------------------------
 

@@ -34,7 +34,8 @@ _RECEIPT_SEDES = List([
 ])
 _RECEIPT_TX_HASH = 0
 _RECEIPT_LOGS = 10
-_TX_LOCATION_SEDES = List([big_endian_int, big_endian_int])
+_TX_LOCATION_SEDES = List([big_endian_int] * 5)
+_LEGACY_TX_LOCATION_SEDES = List([big_endian_int, big_endian_int])
 
 class Body(rlp.Serializable):
     """Everything of a block but its header."""
@@ -143,12 +144,58 @@ def decode_validator_set(data: bytes) -> ValidatorSet:
         raise DatabaseCorrupted(f"stored validator set cannot be decoded: {error}") from None
 
 
-def encode_tx_location(height: int, index: int) -> bytes:
-    """RLP of ``[height, index]``: where a transaction sits in the chain."""
-    return rlp.encode([height, index], sedes=_TX_LOCATION_SEDES)
+class StoredTxLocation(NamedTuple):
+    """Where a transaction sits: enough to read it and its receipt without touching the rest of its block.
+
+    ``first_log_index`` is the block-wide index of its receipt's first log and
+    ``span`` the (offset, length) of its encoding inside the stored block body;
+    both are None in records written before they were kept.
+    """
+
+    height: int
+    index: int
+    first_log_index: int | None
+    span: tuple[int, int] | None
 
 
-def decode_tx_location(data: bytes) -> tuple[int, int]:
-    """Inverse of ``encode_tx_location``."""
-    height, index = _decode(data, _TX_LOCATION_SEDES, "transaction location")
-    return height, index
+def encode_tx_location(height: int, index: int, first_log_index: int, span: tuple[int, int]) -> bytes:
+    """RLP of ``[height, index, first log index, body offset, length]``."""
+    return rlp.encode([height, index, first_log_index, *span], sedes=_TX_LOCATION_SEDES)
+
+
+def decode_tx_location(data: bytes) -> StoredTxLocation:
+    """Inverse of ``encode_tx_location``; also reads the older ``[height, index]`` records."""
+    try:
+        height, index, first_log_index, offset, length = rlp.decode(data, sedes=_TX_LOCATION_SEDES)
+    except (rlp.DecodingError, rlp.DeserializationError):
+        height, index = _decode(data, _LEGACY_TX_LOCATION_SEDES, "transaction location")
+        return StoredTxLocation(height, index, None, None)
+    return StoredTxLocation(height, index, first_log_index, (offset, length))
+
+
+def transaction_spans(body: bytes) -> list[tuple[int, int]]:
+    """The (offset, length) of each transaction's bytes inside a body encoded by ``encode_body``.
+
+    Read from the encoding's own length prefixes, so a transaction can later be
+    sliced out of the stored body without decoding the others.
+    """
+    try:
+        _, _, _, position = rlp.codec.consume_length_prefix(body, 0)  # the body list
+        _, _, length, position = rlp.codec.consume_length_prefix(body, position)  # its transaction list
+        end = position + length
+        spans = []
+        while position < end:
+            _, _, length, start = rlp.codec.consume_length_prefix(body, position)
+            spans.append((start, length))
+            position = start + length
+    except rlp.DecodingError as error:
+        raise DatabaseCorrupted(f"block body cannot be decoded: {error}") from None
+    return spans
+
+
+def transaction_at(body: bytes, span: tuple[int, int]) -> bytes:
+    """The transaction bytes ``span`` names inside ``body``."""
+    offset, length = span
+    if offset + length > len(body):
+        raise DatabaseCorrupted("a transaction location points past the end of its block body")
+    return body[offset:offset + length]
