@@ -32,6 +32,8 @@ DYNAMIC_FEE_TX_TYPE = 2
 BLOB_TX_TYPE = 3
 SET_CODE_TX_TYPE = 4
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+#: Lists inside one another in a transaction: the fields, the access list, an entry, its storage keys.
+MAX_RLP_NESTING = 4
 
 
 def _recover(message: bytes, y_parity: int, r: int, s: int) -> bytes:
@@ -57,6 +59,30 @@ def _item_ends(payload: bytes, start: int) -> list[int]:
         position = content + length
         ends.append(position)
     return ends
+
+
+def _check_nesting(raw: bytes, start: int) -> None:
+    """Refuse RLP lists nested deeper than ``MAX_RLP_NESTING`` before the recursive decoder meets them.
+
+    One pass over the item headers with a stack of list ends: nothing recurses,
+    and a header that does not parse is left for the decoder to reject.
+    """
+    open_ends: list[int] = []
+    position = start
+    while position < len(raw):
+        while open_ends and position >= open_ends[-1]:
+            open_ends.pop()
+        try:
+            _, kind, length, content = consume_length_prefix(raw, position)
+        except rlp.DecodingError:
+            return
+        if kind is list:
+            if len(open_ends) >= MAX_RLP_NESTING:
+                raise InvalidTransaction(f"rlp: lists nested deeper than {MAX_RLP_NESTING} levels")
+            open_ends.append(content + length)
+            position = content
+        else:
+            position = content + length
 
 
 def signing_message(raw: bytes, legacy_chain_id: int | None = None) -> bytes:
@@ -165,6 +191,7 @@ def decode_transaction(raw: bytes, chain_id: int) -> Any:
         raise InvalidTransaction("transaction type not supported: set-code transactions are disabled on this chain")
     if first <= 0x7F and first not in (ACCESS_LIST_TX_TYPE, DYNAMIC_FEE_TX_TYPE):
         raise InvalidTransaction("transaction type not supported")
+    _check_nesting(raw, 0 if first > 0x7F else 1)
     try:
         tx = TransactionBuilder.decode(raw)
     except (rlp.DecodingError, rlp.DeserializationError, ValidationError, ValueError, TypeError, IndexError) as exc:
