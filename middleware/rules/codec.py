@@ -21,7 +21,7 @@ import eth_abi
 import msgpack  # type: ignore[import-untyped]
 
 from middleware.rules.agenda import Activation
-from middleware.rules.errors import FactError
+from middleware.rules.errors import FactError, RecordError
 from middleware.rules.templates import Fact, Template
 from middleware.rules.values import TYPE_NAMES, Value, ValueType
 
@@ -88,9 +88,12 @@ def pack_templates(templates: Mapping[str, Template]) -> bytes:
 
 
 def unpack_templates(data: bytes) -> dict[str, Template]:
-    """The templates stored by :func:`pack_templates`, by name."""
-    templates = [Template(name, tuple((field, TYPE_NAMES[type_name]) for field, type_name in fields))
-                 for name, fields in msgpack.unpackb(data)]
+    """The templates stored by :func:`pack_templates`, by name; RecordError if ``data`` is not such a record."""
+    try:
+        templates = [Template(name, tuple((field, TYPE_NAMES[type_name]) for field, type_name in fields))
+                     for name, fields in msgpack.unpackb(data)]
+    except (ValueError, TypeError, KeyError, msgpack.UnpackException) as exc:
+        raise RecordError("stored templates are malformed") from exc
     return {template.name: template for template in templates}
 
 
@@ -103,5 +106,12 @@ def unpack_index(data: bytes | None) -> tuple[int, list[int], list[Activation]]:
     """(next fact id, live fact ids, consumed matches) from the stored index (an empty memory when None)."""
     if data is None:
         return 1, [], []
-    next_id, fact_ids, consumed = msgpack.unpackb(data)
-    return next_id, list(fact_ids), [(rule, tuple(ids)) for rule, ids in consumed]
+    try:
+        next_id, fact_ids, consumed = msgpack.unpackb(data)
+        index = next_id, list(fact_ids), [(rule, tuple(ids)) for rule, ids in consumed]
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise RecordError("stored working-memory index is malformed") from exc
+    numbers = [next_id, *index[1], *(n for rule, ids in index[2] for n in (rule, *ids))]
+    if not all(type(n) is int for n in numbers):
+        raise RecordError("stored working-memory index holds a non-integer id")
+    return index

@@ -50,3 +50,7 @@ class GasExhausted(RulesError):
 
 class SourceFileError(RulesError):
     """A rule file cannot be read: missing, unreadable, too large or not UTF-8."""
+
+
+class RecordError(RulesError):
+    """Stored bytes of the rules contract that are not a record of the expected shape (a corrupted state)."""
