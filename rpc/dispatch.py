@@ -54,6 +54,11 @@ class Dispatcher:
         self._methods = dict(methods)
         self._max_batch_size = max_batch_size
 
+    @property
+    def method_names(self) -> tuple[str, ...]:
+        """The names of the registered methods, sorted."""
+        return tuple(sorted(self._methods))
+
     async def handle_body(self, body: bytes | str, connection: Any = None) -> Any | None:
         """Answer a raw request body: a response object, a list of them, or None if nothing to send."""
         try:
