@@ -58,6 +58,8 @@ def initialise_signer_home(home: SignerHome, chain_id: int, import_from: NodeHom
     """Create ``home``: a new identity key, and a new validator key or the one of ``import_from``."""
     if home.is_initialised():
         raise HomeError(f"{home.root} is already a signer home")
+    if home.root.is_dir() and any(home.root.iterdir()):
+        raise HomeError(f"{home.root} is not empty: a signer home is made in a new or empty directory")
     if import_from is not None and not import_from.validator_key.exists():
         raise HomeError(f"{import_from.root} has no validator key to import ({import_from.validator_key.name})")
     key = ValidatorKey.load(import_from.validator_key) if import_from is not None else ValidatorKey.generate()
