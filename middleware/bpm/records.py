@@ -39,14 +39,20 @@ class InstanceRecord:
         )
 
 
+_INSTANCE_SHAPE = (int, str, int, int, int, int, list, bytes)
+_HISTORY_SHAPE = (str, str, str, bytes, int)
+
+
 def definition_id_of(raw: bytes) -> int:
     """The definition id of a stored instance record (to load the definition before decoding the rest)."""
-    return int(_unpack(raw, 8)[0])
+    return int(_unpack(raw, _INSTANCE_SHAPE)[0])
 
 
 def decode_instance(raw: bytes, definition: Definition) -> InstanceRecord:
     """The record stored as ``raw``, whose data fields are those of ``definition``."""
-    definition_id, state, entered_at, cursor, timer_due, history_length, members, data = _unpack(raw, 8)
+    definition_id, state, entered_at, cursor, timer_due, history_length, members, data = _unpack(raw, _INSTANCE_SHAPE)
+    if not all(isinstance(member, bytes) and len(member) == 20 for member in members):
+        raise RecordError("record of unexpected shape (members are not 20-byte addresses)")
     fields = definition.fields
     values = decode_values([f.type for f in fields], [f.name for f in fields], data)
     instance = Instance(state, entered_at, tuple(members), values, cursor)
@@ -60,15 +66,19 @@ def encode_history(entry: HistoryEntry) -> bytes:
 
 def decode_history(raw: bytes) -> HistoryEntry:
     """The history entry stored as ``raw``."""
-    source, target, cause, actor, time = _unpack(raw, 5)
+    source, target, cause, actor, time = _unpack(raw, _HISTORY_SHAPE)
     return HistoryEntry(source, target, cause, actor, time)
 
 
-def _unpack(raw: bytes, length: int) -> list:  # type: ignore[type-arg]
+def _unpack(raw: bytes, shape: tuple[type, ...]) -> list:  # type: ignore[type-arg]
+    """The msgpack list in ``raw`` whose items are of the types of ``shape``, or ``RecordError``."""
     try:
         items = msgpack.unpackb(raw, raw=False)
     except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
         raise RecordError(f"unreadable record: {exc}") from None
-    if not isinstance(items, list) or len(items) != length:
-        raise RecordError(f"record of unexpected shape (expected a list of {length})")
+    if not isinstance(items, list) or len(items) != len(shape):
+        raise RecordError(f"record of unexpected shape (expected a list of {len(shape)})")
+    for index, (item, kind) in enumerate(zip(items, shape)):
+        if not isinstance(item, kind) or isinstance(item, bool):
+            raise RecordError(f"record of unexpected shape (item {index} is not {kind.__name__})")
     return items

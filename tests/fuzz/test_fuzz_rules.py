@@ -95,7 +95,7 @@ def test_rule_source_checks_or_gives_a_rules_error(source: str) -> None:
 
 @FUZZ
 @given(st.binary(max_size=300) | edited_record() | st.recursive(
-    st.integers() | st.binary(max_size=40) | st.text(max_size=10) | st.booleans() | st.none(),
+    st.integers(-2**63, 2**64 - 1) | st.binary(max_size=40) | st.text(max_size=10) | st.booleans() | st.none(),
     lambda inner: st.lists(inner, max_size=4), max_leaves=10).map(msgpack.packb))
 def test_stored_records_decode_or_give_a_rules_error(raw: bytes) -> None:
     _record_contract(raw)
