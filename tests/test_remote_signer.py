@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from consensus.remote_signer.protocol import (
     encode,
 )
 from consensus.remote_signer.service import SignerService, SignerServiceConfig
+from consensus.solo import EngineConfig, SingleValidatorEngine
 from consensus.types import PRECOMMIT, PREVOTE, vote_sign_bytes
 from p2p.address import NetAddress
 from p2p.framing import pack
@@ -375,3 +377,48 @@ def test_sign_bytes_decode_to_what_was_encoded_and_nothing_else() -> None:
                 vote(5, 0) + b"\x00", b"\x00" + vote(5, 0)):
         with pytest.raises(MalformedMessage):
             decode_sign_bytes(bad)
+
+
+# -- the single-validator engine -------------------------------------------------------------
+
+
+class NoTransactions:
+    """A transaction source with nothing to offer."""
+
+    def reap(self, max_bytes: int) -> list[object]:
+        return []
+
+    def has_txs(self) -> bool:
+        return False
+
+
+def test_the_single_validator_engine_makes_no_block_without_its_signer_and_goes_on_when_it_connects(
+        open_node, validator_key: ValidatorKey, genesis, tmp_path: Path) -> None:  # noqa: ANN001 - fixtures
+    node = open_node("solo")
+    committed: list[object] = []
+
+    async def scenario() -> None:
+        remote = RemoteSigner(NODE, RemoteSignerConfig("127.0.0.1", 0, SIGNER.node_id, validator_key.public_key,
+                                                       genesis.chain_id, ping_interval_s=0.2))
+        await remote.start()
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                engine = SingleValidatorEngine(node.app, NoTransactions(), remote,
+                                               EngineConfig(chain_id=genesis.chain_id), pool, committed.append)
+                with pytest.raises(SignerUnavailable):
+                    await engine.produce_block()
+                assert engine.height == 0 and committed == []
+                signer = SignerService(SIGNER, PrivValidator(validator_key, tmp_path / "ls.json"), SignerServiceConfig(
+                    NetAddress(NODE.node_id, "127.0.0.1", remote.port), genesis.chain_id, initial_backoff_s=0.05))
+                async with running(signer):
+                    await until(lambda: remote.connected)
+                    block = await engine.produce_block()
+        finally:
+            await remote.stop()
+        commit = node.store.get_seen_commit(block.number)
+        (signature,) = commit.signatures
+        assert block.number == 1 and committed == [block]
+        assert verify(validator_key.public_key, vote_sign_bytes(genesis.chain_id, PRECOMMIT, 1, commit.round, block.hash,
+                                                               signature.timestamp_ms), signature.signature)
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
