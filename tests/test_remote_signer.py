@@ -354,7 +354,7 @@ def test_any_bytes_decode_to_a_message_or_a_protocol_error(data: bytes) -> None:
             pass
 
 
-@given(st.lists(st.one_of(st.integers(-2, 2**64), st.binary(max_size=80), st.text(max_size=10), st.booleans(),
+@given(st.lists(st.one_of(st.integers(-(2**63), 2**64 - 1), st.binary(max_size=80), st.text(max_size=10), st.booleans(),
                           st.none()), max_size=8))
 def test_arrays_of_any_values_decode_to_a_message_or_a_protocol_error(items: list[object]) -> None:
     for decode in (decode_request, decode_response):
