@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from middleware.jsonnesting import first_too_deep
+
 #: Environment variable naming a directory holding solc-js (``node_modules/solc``).
 SOLCJS_ENV = "CMNODE_SOLCJS"
 #: Largest source, artifact or ABI file read.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
+#: Arrays and objects inside one another in an artifact or ABI file (compiler ASTs nest a few dozen deep).
+MAX_JSON_NESTING = 1000
 #: Seconds a compiler run may take.
 COMPILE_TIMEOUT_S = 300.0
 #: Seconds ``npm root -g`` may take.
@@ -328,6 +332,8 @@ def _read_text(path: Path, what: str) -> str:
 def _read_json(path: Path, what: str) -> Any:
     """Read and parse a JSON file with a clear error."""
     text = _read_text(path, what)
+    if first_too_deep(text, MAX_JSON_NESTING) is not None:
+        raise ArtifactError(f"{what} {path} nests deeper than {MAX_JSON_NESTING} levels")
     try:
         return json.loads(text)
     except ValueError as exc:

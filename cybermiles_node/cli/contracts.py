@@ -53,6 +53,7 @@ from cybermiles_node.solc import (
     load_artifact,
     select_contract,
 )
+from middleware.jsonnesting import first_too_deep
 
 #: Node URL used when neither ``--rpc`` nor ``CMNODE_RPC_URL`` is given.
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
@@ -67,6 +68,7 @@ UNITS = {
 MAX_NUMBER_TEXT = 100
 #: Largest bytecode file read for --bytecode (hex text of the largest init code and more).
 MAX_BYTECODE_FILE_BYTES = 1024 * 1024
+MAX_ARGUMENT_NESTING = 64  # arrays and tuples inside one another in --args
 #: Seconds between receipt polls.
 RECEIPT_POLL_INTERVAL_S = 0.25
 _AMOUNT = re.compile(r"([0-9]+)?(?:\.([0-9]+))?(?:e([0-9]{1,2}))?\s*([a-z]*)", re.IGNORECASE)
@@ -787,6 +789,8 @@ def _hex_data(text: str, what: str) -> bytes:
 
 def _load_json(text: str, where: str) -> Any:
     """Parse JSON text from the command line."""
+    if first_too_deep(text, MAX_ARGUMENT_NESTING) is not None:
+        raise ArgumentError(f"{where}: nested deeper than {MAX_ARGUMENT_NESTING} levels")
     try:
         return json.loads(text)
     except ValueError as exc:

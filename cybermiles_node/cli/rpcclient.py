@@ -20,8 +20,12 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
+from middleware.jsonnesting import first_too_deep
+
 #: Largest response body accepted from a node.
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+#: Arrays and objects inside one another in a response body.
+MAX_RESPONSE_NESTING = 256
 #: Selector of Solidity's ``Error(string)`` revert payload.
 ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
 #: Selector of Solidity's ``Panic(uint256)`` revert payload.
@@ -183,8 +187,14 @@ def _revert_data(data: Any) -> bytes | None:
 
 
 def _parse_json(raw: bytes) -> Any:
-    """Parse ``raw`` as JSON, ``None`` when it is not."""
+    """Parse ``raw`` as JSON, ``None`` when it is not (or nests deeper than ``MAX_RESPONSE_NESTING``)."""
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if first_too_deep(text, MAX_RESPONSE_NESTING) is not None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
         return None
