@@ -48,7 +48,8 @@ Messages
     finalised it, its receipts when asked, the next validator set when it
     changes) and ``NoBlockResponse``: one tag byte, then RLP using the
     encodings of ``consensus.types``. Decoding is strict (no trailing bytes,
-    canonical integers) and bounded, and raises ``BlockSyncDecodeError``.
+    canonical integers) and bounded (in size, and in list nesting before the
+    recursive decoder runs), and raises ``BlockSyncDecodeError``.
 """
 from __future__ import annotations
 
@@ -60,9 +61,11 @@ import rlp
 from rlp.sedes import CountableList, List, big_endian_int, binary
 
 from consensus.commit import verify_commit
+from consensus.messages import MAX_RLP_NESTING
 from consensus.errors import ConsensusError, InvalidBlock, InvalidValidatorUpdate
 from consensus.types import Block, Commit, evidence_root
 from consensus.validators import ValidatorSet
+from vm.rlp_nesting import nesting_exceeds
 
 DEFAULT_MAX_PENDING_REQUESTS = 64
 DEFAULT_MAX_PENDING_PER_PEER = 16
@@ -175,6 +178,8 @@ def decode_message(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> B
     if not data:
         raise BlockSyncDecodeError("empty message")
     tag, body = data[0], bytes(data[1:])
+    if nesting_exceeds(body, 0, MAX_RLP_NESTING):
+        raise BlockSyncDecodeError(f"block-sync message (type {tag}) nests lists deeper than {MAX_RLP_NESTING} levels")
     try:
         if tag == _TAG_STATUS_REQUEST:
             rlp.decode(body, _EMPTY_SEDES)

@@ -10,9 +10,10 @@ A ``Proposal`` carries the whole proposed block, the proposal's POL round
 which commits to the block through its header hash.
 
 Both travel over the network as RLP: ``encode_message`` / ``decode_message``.
-Decoding is strict (canonical RLP, exact field count, bounded integers,
-fixed-size addresses, hashes and signatures) and raises ``MalformedMessage``
-for anything else; it never raises another exception type on bad bytes.
+Decoding is strict (canonical RLP, lists nested at most ``MAX_RLP_NESTING``
+deep, exact field count, bounded integers, fixed-size addresses, hashes and
+signatures) and raises ``MalformedMessage`` for anything else; it never raises
+another exception type on bad bytes.
 """
 from __future__ import annotations
 
@@ -25,12 +26,16 @@ from rlp.exceptions import DecodingError, DeserializationError
 from consensus.errors import ConsensusError
 from consensus.keys import verify
 from consensus.types import PRECOMMIT, PREVOTE, Block, vote_sign_bytes
+from vm.rlp_nesting import nesting_exceeds
 
 NIL = b""
 """The block hash of a nil vote."""
 
 MAX_INT = 2**63 - 1
 """Upper bound of every integer field on the wire (heights, rounds, timestamps)."""
+
+MAX_RLP_NESTING = 8
+"""Deepest nesting of RLP lists in a message of the network (a proposal's commit signatures are at depth 5)."""
 
 SIGNATURE_SIZE = 64
 ADDRESS_SIZE = 20
@@ -222,6 +227,8 @@ def decode_message(data: bytes, max_bytes: int) -> Message:
         raise MalformedMessage("consensus message is not bytes")
     if len(data) > max_bytes:
         raise MalformedMessage(f"consensus message of {len(data)} bytes exceeds the limit of {max_bytes}")
+    if nesting_exceeds(bytes(data), 0, MAX_RLP_NESTING):
+        raise MalformedMessage(f"consensus message nests lists deeper than {MAX_RLP_NESTING} levels")
     try:
         items = rlp.decode(bytes(data), strict=True)
     except (DecodingError, DeserializationError) as exc:

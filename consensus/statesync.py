@@ -43,6 +43,7 @@ from eth_hash.auto import keccak
 from rlp.sedes import CountableList, binary
 
 from consensus.blocksync import BlockSyncError, Misbehaviour, PeerId
+from vm.rlp_nesting import nesting_exceeds
 
 MAX_HASHES_PER_REQUEST = 384
 MAX_VALUE_BYTES = 128 * 1024  # a trie node is < 600 bytes; contract code is at most 24 KiB (EIP-170) or 48 KiB initcode
@@ -96,6 +97,8 @@ def decode_message(data: bytes) -> StateSyncMessage:
     if not data or data[0] not in STATE_SYNC_TAGS:
         raise StateSyncDecodeError(f"not a state-sync message (type {data[0] if data else 'none'})")
     tag, body = data[0], bytes(data[1:])
+    if nesting_exceeds(body, 0, 1):
+        raise StateSyncDecodeError(f"state-sync message (type {tag}) is not a flat list")
     try:
         items = rlp.decode(body, _HASHES_SEDES if tag == TAG_NODE_DATA_REQUEST else _VALUES_SEDES)
     except (rlp.exceptions.RLPException, RecursionError) as exc:

@@ -5,9 +5,10 @@ Messages are msgpack maps: ``{"type": "request"}`` and
 peer at most once per ``pex_interval`` and only when its previous request was
 answered. Requests from a peer are policed by a token bucket (two per interval,
 a burst of three, so delays in transit do not make an honest peer look
-abusive). A response is used only if it answers an outstanding request
-(others are ignored) and holds at most ``pex_max_addresses`` well-formed
-entries; anything else is misbehaviour.
+abusive). Every message is decoded strictly (``decode_pex_message``): a
+response holds at most ``pex_max_addresses`` well-formed entries, and
+anything else is misbehaviour. A well-formed response is used only if it
+answers an outstanding request (others are ignored).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from p2p.address import NetAddress
@@ -28,6 +30,48 @@ log = logging.getLogger(__name__)
 
 ADDRESS_ENTRY_SIZE = 128
 REQUEST_BURST = 3
+
+
+@dataclass(frozen=True)
+class AddressRequest:
+    """A peer asks for known addresses."""
+
+
+@dataclass(frozen=True)
+class AddressList:
+    """A peer's answer: addresses it knows."""
+
+    addresses: tuple[NetAddress, ...]
+
+
+PexMessage = AddressRequest | AddressList
+
+
+def max_pex_payload(max_addresses: int) -> int:
+    """The size of the largest valid PEX message carrying at most ``max_addresses`` entries."""
+    return 64 + max_addresses * ADDRESS_ENTRY_SIZE
+
+
+def decode_pex_message(payload: bytes, max_addresses: int) -> PexMessage:
+    """Decode a PEX message strictly; raises ``ProtocolViolation`` if it is malformed or too long."""
+    message = safe_unpack(payload, max_pex_payload(max_addresses), max_items=max_addresses)
+    kind = message.get("type") if isinstance(message, dict) else None
+    if kind == "request" and len(message) == 1:
+        return AddressRequest()
+    if kind != "addrs" or len(message) != 2:
+        raise ProtocolViolation("unknown PEX message")
+    entries = message.get("addrs")
+    if not isinstance(entries, list) or len(entries) > max_addresses:
+        raise ProtocolViolation("address list malformed or too long")
+    addresses = []
+    for entry in entries:
+        if not isinstance(entry, list) or len(entry) != 3:
+            raise ProtocolViolation("address entry must be [node_id, host, port]")
+        try:
+            addresses.append(NetAddress(*entry))
+        except ConfigError as exc:
+            raise ProtocolViolation(f"bad address entry: {exc}") from exc
+    return AddressList(tuple(addresses))
 
 
 class PexHost(Protocol):
@@ -60,10 +104,6 @@ class PexReactor:
         self._last_sent_to: dict[str, float] = {}
         self._awaiting: set[str] = set()
 
-    def max_payload(self) -> int:
-        """Largest valid PEX message."""
-        return 64 + self._max_addresses * ADDRESS_ENTRY_SIZE
-
     def request(self, peer_id: str) -> None:
         """Ask ``peer_id`` for addresses, at most once per ``interval`` and one request at a time."""
         sent = self._last_sent_to.get(peer_id)
@@ -82,14 +122,11 @@ class PexReactor:
     async def receive(self, peer_id: str, payload: bytes) -> None:
         """Handle a request or a response."""
         try:
-            message = safe_unpack(payload, self.max_payload(), max_items=self._max_addresses)
-            kind = message.get("type") if isinstance(message, dict) else None
-            if kind == "request" and len(message) == 1:
+            message = decode_pex_message(payload, self._max_addresses)
+            if isinstance(message, AddressRequest):
                 self._answer(peer_id)
-            elif kind == "addrs" and len(message) == 2:
-                self._learn(peer_id, message.get("addrs"))
             else:
-                raise ProtocolViolation("unknown PEX message")
+                self._learn(peer_id, message.addresses)
         except ProtocolViolation as exc:
             self._host.report_misbehavior(peer_id, f"PEX: {exc}")
 
@@ -104,21 +141,11 @@ class PexReactor:
             peer_id, PEX_CHANNEL, pack({"type": "addrs", "addrs": [[a.node_id, a.host, a.port] for a in addresses]})
         )
 
-    def _learn(self, peer_id: str, entries: object) -> None:
+    def _learn(self, peer_id: str, addresses: tuple[NetAddress, ...]) -> None:
         if peer_id not in self._awaiting:
             log.debug("ignoring an unsolicited address list from %s", peer_id)
             return
         self._awaiting.discard(peer_id)
-        if not isinstance(entries, list) or len(entries) > self._max_addresses:
-            raise ProtocolViolation("address list malformed or too long")
-        addresses = []
-        for entry in entries:
-            if not isinstance(entry, list) or len(entry) != 3:
-                raise ProtocolViolation("address entry must be [node_id, host, port]")
-            try:
-                addresses.append(NetAddress(*entry))
-            except ConfigError as exc:
-                raise ProtocolViolation(f"bad address entry: {exc}") from exc
         learned = sum(self._book.add(address) for address in addresses)
         if learned:
             self._host.addresses_learned()

@@ -25,6 +25,7 @@ from rlp.codec import consume_length_prefix, encode_raw, length_prefix
 from rlp.sedes import big_endian_int
 
 from vm.errors import InvalidTransaction
+from vm.rlp_nesting import nesting_exceeds
 
 LEGACY_TX_TYPE = 0
 ACCESS_LIST_TX_TYPE = 1
@@ -62,27 +63,9 @@ def _item_ends(payload: bytes, start: int) -> list[int]:
 
 
 def _check_nesting(raw: bytes, start: int) -> None:
-    """Refuse RLP lists nested deeper than ``MAX_RLP_NESTING`` before the recursive decoder meets them.
-
-    One pass over the item headers with a stack of list ends: nothing recurses,
-    and a header that does not parse is left for the decoder to reject.
-    """
-    open_ends: list[int] = []
-    position = start
-    while position < len(raw):
-        while open_ends and position >= open_ends[-1]:
-            open_ends.pop()
-        try:
-            _, kind, length, content = consume_length_prefix(raw, position)
-        except rlp.DecodingError:
-            return
-        if kind is list:
-            if len(open_ends) >= MAX_RLP_NESTING:
-                raise InvalidTransaction(f"rlp: lists nested deeper than {MAX_RLP_NESTING} levels")
-            open_ends.append(content + length)
-            position = content
-        else:
-            position = content + length
+    """Refuse RLP lists nested deeper than ``MAX_RLP_NESTING`` before the recursive decoder meets them."""
+    if nesting_exceeds(raw, start, MAX_RLP_NESTING):
+        raise InvalidTransaction(f"rlp: lists nested deeper than {MAX_RLP_NESTING} levels")
 
 
 def signing_message(raw: bytes, legacy_chain_id: int | None = None) -> bytes:
