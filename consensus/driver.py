@@ -416,9 +416,14 @@ class ConsensusDriver:
         await self._finish_height(effect.block, effect.commit)
         # ``timeout_commit`` is the block interval: the wait after a decision is what
         # is left of it since the height started, so a height that took long to
-        # decide and execute is not followed by a full extra interval.
+        # decide and execute is not followed by a full extra interval. A node that
+        # decides late (its messages queued behind a pause or a slow link) counts
+        # from the network's decision, the newest precommit of the commit, instead:
+        # otherwise it waits a full interval per height and never catches up.
         elapsed = asyncio.get_running_loop().time() - self._height_started
-        await asyncio.sleep(max(0.0, self._config.timeout_commit_ms / 1000 - elapsed))
+        newest_precommit_ms = max((s.timestamp_ms for s in effect.commit.signatures), default=0)
+        since_decided = self._clock() - newest_precommit_ms / 1000
+        await asyncio.sleep(max(0.0, self._config.timeout_commit_ms / 1000 - max(elapsed, since_decided)))
         await self._start_height(effect.height + 1, replay=False)
 
     async def _finish_height(self, block: Block, commit: Commit) -> None:
