@@ -34,15 +34,20 @@ LOG_MARKS = ("double signing by validator", "Traceback")
 Precommit = tuple[bytes, int, bytes]  # block hash, timestamp (ms), signature
 
 
-async def scan_final_chains(session: aiohttp.ClientSession, urls: list[str], history: ChainHistory) -> list[int]:
-    """Read every node's whole chain into ``history`` and check the acknowledged transactions; the heads."""
+async def scan_final_chains(session: aiohttp.ClientSession, urls: list[str], upto: int,
+                            history: ChainHistory) -> list[int]:
+    """Read every node's chain up to height ``upto`` into ``history``, check the acknowledged transactions; the heads.
+
+    ``upto`` is a height every node reached (the chain grows meanwhile).
+    """
     heads = []
     blocks: dict[tuple[int, int], tuple[str, set[str]]] = {}
     for index, url in enumerate(urls):
         try:
             head = int(str(await call(session, url, "eth_blockNumber")), 16)
-            for first in range(1, head + 1, SCAN_BATCH):
-                numbers = range(first, min(head, first + SCAN_BATCH - 1) + 1)
+            last = min(head, upto)
+            for first in range(1, last + 1, SCAN_BATCH):
+                numbers = range(first, min(last, first + SCAN_BATCH - 1) + 1)
                 found = await batch(session, url, [("eth_getBlockByNumber", [hex(n), False]) for n in numbers], 30)
                 for number, block in zip(numbers, found):
                     assert isinstance(block, dict)

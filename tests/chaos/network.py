@@ -9,6 +9,7 @@ harness kills, pauses, resumes and restarts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -134,7 +135,8 @@ class ChaosNet:
     async def kill(self, index: int) -> None:
         """``kill -9`` node ``index`` and reap it."""
         process = self.processes.pop(index)
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):  # it may have ended on its own
+            process.kill()
         await process.wait()
         self.paused.discard(index)
 
