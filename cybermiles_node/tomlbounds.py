@@ -45,12 +45,14 @@ def check_toml_bounds(text: str, source: str) -> None:
         if kind == "dot":
             dots += 1
             if dots >= MAX_TOML_KEY_PARTS:
-                raise ConfigError(f"{source}:{_line_of(text, match.start())}: a dotted key of more than {MAX_TOML_KEY_PARTS} parts")
+                where = f"{source}:{_line_of(text, match.start())}"
+                raise ConfigError(f"{where}: a dotted key of more than {MAX_TOML_KEY_PARTS} parts")
         elif kind == "open":
             dots = 0
             depth += 1
             if depth > MAX_TOML_NESTING:
-                raise ConfigError(f"{source}:{_line_of(text, match.start())}: arrays and tables nested deeper than {MAX_TOML_NESTING} levels")
+                where = f"{source}:{_line_of(text, match.start())}"
+                raise ConfigError(f"{where}: arrays and tables nested deeper than {MAX_TOML_NESTING} levels")
         elif kind == "close":
             dots = 0
             depth = max(depth - 1, 0)

@@ -92,9 +92,9 @@ def unpack_templates(data: bytes) -> dict[str, Template]:
     try:
         templates = [Template(name, tuple((field, TYPE_NAMES[type_name]) for field, type_name in fields))
                      for name, fields in msgpack.unpackb(data)]
+        return {template.name: template for template in templates}
     except (ValueError, TypeError, KeyError, msgpack.UnpackException) as exc:
         raise RecordError("stored templates are malformed") from exc
-    return {template.name: template for template in templates}
 
 
 def pack_index(next_id: int, fact_ids: Sequence[int], consumed: Sequence[Activation]) -> bytes:

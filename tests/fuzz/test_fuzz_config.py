@@ -25,6 +25,7 @@ from cybermiles_node.config import (
 )
 from cybermiles_node.errors import ConfigError
 from tests.fuzz.conftest import FUZZ, FUZZ_LONG, corpus_inputs
+from tests.fuzz.mutations import edited_text
 
 FRAGMENTS = [
     "[", "]", "[[", "]]", "{", "}", "=", ".", ",", "\n", " ", "\t", '"', "'", '"""', "'''", "#", "\\",
@@ -48,17 +49,7 @@ SECTIONS = {
 toml_like = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=4), max_size=60).map("".join)
 
 
-@st.composite
-def edited_default(draw: st.DrawFn) -> str:
-    """The default ``config.toml`` with a few fragments inserted or characters deleted."""
-    text = DEFAULT_TEXT
-    for _ in range(draw(st.integers(1, 4))):
-        at = draw(st.integers(0, len(text)))
-        if draw(st.booleans()):
-            text = text[:at] + draw(st.sampled_from(FRAGMENTS)) + text[at:]
-        else:
-            text = text[:at] + text[at + draw(st.integers(1, 8)):]
-    return text
+edited_default = edited_text(DEFAULT_TEXT, FRAGMENTS)
 
 
 toml_values = st.recursive(
@@ -96,7 +87,7 @@ def _assert_in_bounds(config: NodeConfig) -> None:
 
 
 @FUZZ
-@given(st.binary(max_size=200) | toml_like.map(str.encode) | edited_default().map(str.encode))
+@given(st.binary(max_size=200) | toml_like.map(str.encode) | edited_default.map(str.encode))
 def test_config_toml_is_a_config_or_a_config_error(raw: bytes) -> None:
     _config_contract(raw)
 
@@ -123,7 +114,7 @@ def _start_contract(home: Path, args: list[str]) -> None:
     assert "Error:" in result.output and "Traceback" not in result.output
 
 
-cli_values = st.text(max_size=30) | st.lists(st.sampled_from(FRAGMENTS + [":", "8545", "[", "]"]), max_size=8).map("".join)
+cli_values = st.text(max_size=30) | st.lists(st.sampled_from([*FRAGMENTS, ":", "8545", "[", "]"]), max_size=8).map("".join)
 cli_options = st.sampled_from(["--rpc-addr", "--p2p-addr", "--block-interval"])
 
 
@@ -147,7 +138,7 @@ def test_cli_args_corpus(tmp_path: Path, name: str, raw: bytes) -> None:
 
 @pytest.mark.fuzz_long
 @settings(FUZZ_LONG)
-@given(st.binary(max_size=2000) | toml_like.map(str.encode) | edited_default().map(str.encode))
+@given(st.binary(max_size=2000) | toml_like.map(str.encode) | edited_default.map(str.encode))
 def test_config_toml_long(raw: bytes) -> None:
     _config_contract(raw)
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,50 +16,13 @@ from genesis.loader import load_genesis
 from genesis.networks import local_genesis
 from genesis.validation import CONSENSUS_TIMEOUT_RANGES
 from tests.fuzz.conftest import FUZZ, FUZZ_LONG, corpus_inputs
+from tests.fuzz.mutations import edited_json, json_values
 
 VALID = local_genesis(bytes.fromhex("58" + "66" * 31), genesis_time=1_700_000_000).to_json()  # the ed25519 base point
 FRAGMENTS = ["{", "}", "[", "]", ",", ":", '"', "\\", '"a"', "0", "-1", "1e400", "NaN", "true", "null",
              '"0x"', '"0x00"', "9" * 5000, " ", "\n", "\x00", "é", "\ud800"]
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
-    | st.sampled_from(["0x", "0x" + "00" * 20, "1" * 80, "-5", ""]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=6,
-)
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value[:3]):
-            found += _paths(item, (*prefix, index))
-    return found
-
-
-PATHS = [path for path in _paths(VALID) if path]
-
-
-@st.composite
-def edited_document(draw: st.DrawFn) -> bytes:
-    """The local network's genesis with one to three values replaced (or removed)."""
-    document = json.loads(json.dumps(VALID))
-    for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(PATHS))
-        parent = document
-        try:
-            for step in path[:-1]:
-                parent = parent[step]
-            if draw(st.booleans()) or not isinstance(parent, dict):
-                parent[path[-1]] = draw(json_values)
-            else:
-                del parent[path[-1]]
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier edit removed or replaced this place
-    return json.dumps(document).encode()
+genesis_values = json_values | st.sampled_from(["0x", "0x" + "00" * 20, "1" * 80, "-5", ""])
 
 
 @st.composite
@@ -74,7 +35,9 @@ def consensus_values(draw: st.DrawFn) -> bytes:
 
 
 genesis_bytes = (st.binary(max_size=200) | st.lists(st.sampled_from(FRAGMENTS), max_size=40).map(
-    lambda parts: "".join(parts).encode("utf-8", "surrogatepass")) | edited_document() | consensus_values())
+    lambda parts: "".join(parts).encode("utf-8", "surrogatepass"))
+                 | edited_json(VALID, genesis_values).map(lambda document: json.dumps(document).encode())
+                 | consensus_values())
 
 
 def _genesis_contract(folder: Path, raw: bytes) -> None:

@@ -17,26 +17,15 @@ from hypothesis import strategies as st
 
 from cybermiles_node.keystore import LIGHT_SCRYPT_N, Keystore, KeystoreError
 from tests.fuzz.conftest import FUZZ, FUZZ_LONG, corpus_inputs
+from tests.fuzz.mutations import edited_json, json_values
 
 PASSWORD = "fuzz"
 PRIVATE_KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 ADDRESS = keys.PrivateKey(PRIVATE_KEY).public_key.to_checksum_address()
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-4, 1 << 12) | st.text(max_size=12)
-    | st.sampled_from([2**40, 2**20, 2**21 + 1, 10**12, "scrypt", "pbkdf2", "hmac-sha256", "aes-128-ctr", "00" * 16,
-                       "00" * 32, "zz" * 32, 32, 3]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=6,
-)
-
-
-def _paths(value: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*prefix, key))
-    return found
+keyfile_values = json_values | st.integers(-4, 1 << 12) | st.sampled_from(
+    [2**40, 2**20, 2**21 + 1, 10**12, "scrypt", "pbkdf2", "hmac-sha256", "aes-128-ctr", "00" * 16, "00" * 32, "zz" * 32,
+     32, 3])
 
 
 def _keyfile(folder: Path) -> dict[str, Any]:
@@ -48,23 +37,9 @@ def _keyfile(folder: Path) -> dict[str, Any]:
     return document
 
 
-@st.composite
-def edited_keyfile(draw: st.DrawFn, document: dict[str, Any]) -> bytes:
-    """The key file with one or two values replaced (or removed)."""
-    document = json.loads(json.dumps(document))
-    for _ in range(draw(st.integers(1, 2))):
-        path = draw(st.sampled_from([p for p in _paths(document) if p] or [("version",)]))
-        parent = document
-        try:
-            for step in path[:-1]:
-                parent = parent[step]
-            if draw(st.booleans()):
-                parent[path[-1]] = draw(json_values)
-            else:
-                del parent[path[-1]]
-        except (KeyError, TypeError):
-            continue  # an earlier edit removed or replaced this place
-    return json.dumps(document).encode()
+def _edited(keyfile: dict[str, Any]) -> st.SearchStrategy[bytes]:
+    """The key file with one or two values replaced or removed, as file bytes."""
+    return edited_json(keyfile, keyfile_values, most=2).map(lambda document: json.dumps(document).encode())
 
 
 def _keystore_contract(folder: Path, raw: bytes) -> None:
@@ -84,7 +59,7 @@ def keyfile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_keystore_files_list_and_unlock_or_give_a_keystore_error(tmp_path: Path, keyfile: dict[str, Any]) -> None:
     @FUZZ
-    @given(st.binary(max_size=200) | edited_keyfile(keyfile) | json_values.map(lambda v: json.dumps(v).encode()))
+    @given(st.binary(max_size=200) | _edited(keyfile) | keyfile_values.map(lambda v: json.dumps(v).encode()))
     def check(raw: bytes) -> None:
         _keystore_contract(tmp_path, raw)
 
@@ -99,7 +74,7 @@ def test_keystore_corpus(tmp_path: Path, name: str, raw: bytes) -> None:
 @pytest.mark.fuzz_long
 def test_keystore_files_long(tmp_path: Path, keyfile: dict[str, Any]) -> None:
     @settings(FUZZ_LONG)
-    @given(st.binary(max_size=2000) | edited_keyfile(keyfile))
+    @given(st.binary(max_size=2000) | _edited(keyfile))
     def check(raw: bytes) -> None:
         _keystore_contract(tmp_path, raw)
 

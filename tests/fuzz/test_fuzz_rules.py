@@ -19,6 +19,7 @@ from middleware.rules.compiler import RuleSet
 from middleware.rules.errors import PositionedError, RulesError
 from middleware.rules.templates import Fact
 from tests.fuzz.conftest import FUZZ, FUZZ_LONG, corpus_inputs
+from tests.fuzz.mutations import edited_record, edited_text
 
 EXAMPLE = (Path(__file__).parents[2] / "examples" / "rules" / "discount.rules").read_text()
 TOKENS = ["template", "rule", "extends", "salience", "no_loop", "lock_on_active", "when", "then", "update", "insert",
@@ -30,17 +31,7 @@ TEMPLATES = RuleSet.parse(EXAMPLE).templates
 rule_text = st.lists(st.sampled_from(TOKENS) | st.text(max_size=3), max_size=80).map(" ".join)
 
 
-@st.composite
-def edited_example(draw: st.DrawFn) -> str:
-    """The example rule file with a few tokens inserted or characters deleted."""
-    text = EXAMPLE
-    for _ in range(draw(st.integers(1, 4))):
-        at = draw(st.integers(0, len(text)))
-        if draw(st.booleans()):
-            text = text[:at] + draw(st.sampled_from(TOKENS)) + text[at:]
-        else:
-            text = text[:at] + text[at + draw(st.integers(1, 10)):]
-    return text
+edited_example = edited_text(EXAMPLE, TOKENS)
 
 
 def _source_contract(source: str) -> None:
@@ -76,25 +67,14 @@ VALID_RECORDS = [
 ]
 
 
-@st.composite
-def edited_record(draw: st.DrawFn) -> bytes:
-    """A valid stored record with one byte changed, or cut short."""
-    record = bytearray(draw(st.sampled_from(VALID_RECORDS)))
-    at = draw(st.integers(0, len(record) - 1))
-    if draw(st.booleans()):
-        record[at] = draw(st.integers(0, 255))
-        return bytes(record)
-    return bytes(record[:at])
-
-
 @FUZZ
-@given(rule_text | edited_example() | st.text(max_size=200))
+@given(rule_text | edited_example | st.text(max_size=200))
 def test_rule_source_checks_or_gives_a_rules_error(source: str) -> None:
     _source_contract(source)
 
 
 @FUZZ
-@given(st.binary(max_size=300) | edited_record() | st.recursive(
+@given(st.binary(max_size=300) | edited_record(VALID_RECORDS) | st.recursive(
     st.integers(-2**63, 2**64 - 1) | st.binary(max_size=40) | st.text(max_size=10) | st.booleans() | st.none(),
     lambda inner: st.lists(inner, max_size=4), max_leaves=10).map(msgpack.packb))
 def test_stored_records_decode_or_give_a_rules_error(raw: bytes) -> None:
@@ -109,13 +89,13 @@ def test_rules_corpus(tmp_path: Path, name: str, raw: bytes) -> None:
 
 @pytest.mark.fuzz_long
 @settings(FUZZ_LONG)
-@given(rule_text | edited_example() | st.text(max_size=2000))
+@given(rule_text | edited_example | st.text(max_size=2000))
 def test_rule_source_long(source: str) -> None:
     _source_contract(source)
 
 
 @pytest.mark.fuzz_long
 @settings(FUZZ_LONG)
-@given(st.binary(max_size=2000) | edited_record())
+@given(st.binary(max_size=2000) | edited_record(VALID_RECORDS))
 def test_stored_records_long(raw: bytes) -> None:
     _record_contract(raw)
