@@ -95,7 +95,8 @@ def _print_dev_banner(config: NodeConfig) -> None:
 
 @cli.command()
 @home_option
-@click.option("--rpc-addr", type=HOST_PORT, default=None, help="JSON-RPC listen address HOST:PORT (default 127.0.0.1:8545).")
+@click.option("--rpc-addr", type=HOST_PORT, default=None,
+              help="JSON-RPC listen address HOST:PORT (default 127.0.0.1:8545).")
 @click.option("--p2p-addr", type=HOST_PORT, default=None, help="P2P listen address HOST:PORT.")
 @click.option("--block-interval", "block_interval_ms", type=AsciiIntRange(*BLOCK_INTERVAL_MS), default=None,
               help="Milliseconds between blocks (default: genesis timeout_commit_ms).")
