@@ -78,6 +78,8 @@ class RPCSettings:
     max_log_block_range: int = 10_000
     max_ws_connections: int = 100
     cors_origins: tuple[str, ...] = ("*",)
+    call_timeout_ms: int = 5_000  # eth_call / eth_estimateGas stop after this long (geth's --rpc.evmtimeout)
+    max_pending_reads: int = 1_024  # RPC reads queued or running at once; beyond it -32005 "node busy"
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,8 @@ INTEGER_RANGES: dict[str, tuple[int, int]] = {
     "max_batch_size": (1, 10_000),
     "max_log_block_range": (1, 1_000_000),
     "max_ws_connections": (1, 10_000),
+    "call_timeout_ms": (100, 600_000),
+    "max_pending_reads": (1, 1_000_000),
     "max_inbound_peers": (1, 1_000),
     "max_outbound_peers": (1, 1_000),
     "max_txs": (1, 1_000_000),
@@ -377,6 +381,8 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
         max_log_block_range=_take(rpc, "max_log_block_range", int, where, defaults.max_log_block_range),
         max_ws_connections=_take(rpc, "max_ws_connections", int, where, defaults.max_ws_connections),
         cors_origins=tuple(origins),
+        call_timeout_ms=_take(rpc, "call_timeout_ms", int, where, defaults.call_timeout_ms),
+        max_pending_reads=_take(rpc, "max_pending_reads", int, where, defaults.max_pending_reads),
     )
     _no_leftovers(rpc, where)
     where = f"{source}: p2p"
@@ -498,6 +504,8 @@ def config_to_toml(config: NodeConfig) -> str:
             "max_log_block_range": config.rpc.max_log_block_range,
             "max_ws_connections": config.rpc.max_ws_connections,
             "cors_origins": list(config.rpc.cors_origins),
+            "call_timeout_ms": config.rpc.call_timeout_ms,
+            "max_pending_reads": config.rpc.max_pending_reads,
         },
         "p2p": {
             "addr": str(config.p2p.addr),

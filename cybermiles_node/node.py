@@ -45,7 +45,7 @@ from cybermiles_node.home import NodeHome
 from cybermiles_node.mempool.config import MempoolConfig
 from cybermiles_node.mempool.gossip import MempoolGossip
 from cybermiles_node.mempool.pool import Mempool
-from cybermiles_node.rpc_backend import NodeBackend
+from cybermiles_node.rpc_backend import NodeBackend, ReadLimits
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.leveldb import LevelDB
 from cybermiles_node.storage.schema import MetaName
@@ -189,7 +189,11 @@ class Node:
         self.wal: WAL | None = None
         self.tx_gossip: MempoolGossip | None = None
         self.fast_sync: FastSync | None = None
-        self.backend = NodeBackend(self.app, self.mempool, self._on_new_tx, block_work=self.block_work)
+        read_limits = ReadLimits(
+            max_pending=config.rpc.max_pending_reads, call_timeout_seconds=config.rpc.call_timeout_ms / 1000
+        )
+        self.backend = NodeBackend(self.app, self.mempool, self._on_new_tx, limits=read_limits,
+                                   block_work=self.block_work)
         self.rpc: RPCServer | None = None
         self.remote_signer: RemoteSigner | None = None
 

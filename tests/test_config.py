@@ -151,7 +151,7 @@ def test_written_defaults_spell_out_every_setting() -> None:
     data = tomllib.loads(config_to_toml(NodeConfig()))
     assert set(data) == {"node", "rpc", "p2p", "consensus", "mempool"}
     assert set(data["rpc"]) == {"enabled", "addr", "max_body_bytes", "max_batch_size", "max_log_block_range",
-                                "max_ws_connections", "cors_origins"}
+                                "max_ws_connections", "cors_origins", "call_timeout_ms", "max_pending_reads"}
     assert data["consensus"] == {}  # the genesis document decides unless set here
 
 
@@ -177,3 +177,13 @@ def test_errors_name_the_file_they_come_from(tmp_path: Path) -> None:
 def test_unreadable_path_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path)  # a directory
+
+
+def test_rpc_read_limits_are_read_and_range_checked(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[rpc]\ncall_timeout_ms = 2500\nmax_pending_reads = 64\n")
+    config = load_config(path)
+    assert (config.rpc.call_timeout_ms, config.rpc.max_pending_reads) == (2500, 64)
+    path.write_text("[rpc]\ncall_timeout_ms = 0\n")
+    with pytest.raises(ConfigError, match=r"rpc.call_timeout_ms: must be an integer in 100..600000, got 0"):
+        load_config(path)
