@@ -14,8 +14,11 @@ import psutil
 import pytest
 from Crypto.PublicKey import ECC
 
-from p2p import ConfigError, P2PConfig
+from p2p import ConfigError, P2PConfig, PeerLimitReached
+from p2p.address import source_of
+from p2p.bans import StrikeCounter
 from p2p.handshake import EPHEMERAL_KEY_SIZE
+from p2p.pending import PendingHandshakes
 from tests.test_p2p_network import FAST, HOST, Node, connected, eventually, make_node, raw_peer, run, started
 
 MB = 1024 * 1024
@@ -169,3 +172,70 @@ def test_pending_handshake_settings_are_validated() -> None:
                 P2PConfig(address_strikes=0), P2PConfig(strike_window=0)):
         with pytest.raises(ConfigError):
             bad.validate()
+
+
+class Clock:
+    """A hand-moved clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_full_table_evicts_the_oldest_connection_of_the_largest_holder_for_a_new_address() -> None:
+    clock = Clock()
+    closed: list[tuple[str, int]] = []
+    strikes = {"10.0.0.2": 3}
+    table = PendingHandshakes(6, 3, clock, lambda source: strikes.get(source, 0))
+
+    def enter(source: str, number: int) -> None:
+        clock.now += 1
+        table.admit(source, lambda: closed.append((source, number)))
+
+    for number, source in enumerate(["10.0.0.1"] * 3 + ["10.0.0.2"] * 2 + ["10.0.0.3"]):
+        enter(source, number)
+    with pytest.raises(PeerLimitReached):
+        table.admit("10.0.0.1", lambda: None)  # per-source limit
+    enter("10.0.0.9", 6)  # full: 10.0.0.1 holds the most, its oldest goes
+    assert closed == [("10.0.0.1", 0)] and len(table) == 6 and table.count("10.0.0.9") == 1
+    enter("10.0.0.8", 7)  # 10.0.0.1 and 10.0.0.2 hold two each: the one with more strikes gives way
+    assert closed[-1] == ("10.0.0.2", 3) and table.count("10.0.0.2") == 1
+    enter("10.0.0.7", 8)  # 10.0.0.1 is now the only largest holder
+    assert closed[-1] == ("10.0.0.1", 1)
+    with pytest.raises(PeerLimitReached):
+        table.admit("10.0.0.7", lambda: None)  # every source holds one, as many as 10.0.0.7 itself
+    assert len(table) == 6 and len(closed) == 3
+
+
+def test_released_connections_free_their_slots_once() -> None:
+    table = PendingHandshakes(2, 2, Clock(), lambda source: 0)
+    first = table.admit("10.0.0.1", lambda: None)
+    table.release(first)
+    table.release(first)
+    assert len(table) == 0 and table.count("10.0.0.1") == 0
+    table.admit("10.0.0.1", lambda: None)
+    table.admit("10.0.0.1", lambda: None)
+    assert len(table) == 2
+
+
+def test_strikes_ban_only_when_enough_fall_within_the_window() -> None:
+    clock = Clock()
+    counter = StrikeCounter(threshold=3, window=10.0, capacity=2, clock=clock)
+    assert not counter.strike("a") and not counter.strike("a")
+    clock.now = 11.0  # both strikes have aged out
+    assert counter.count("a") == 0 and not counter.strike("a") and not counter.strike("a")
+    assert counter.strike("a") and counter.count("a") == 0  # struck out: cleared for the ban
+    counter.strike("b")
+    counter.strike("c")
+    counter.strike("d")  # capacity 2: the least recently struck key is forgotten
+    assert counter.count("b") == 0 and counter.count("d") == 1
+
+
+def test_sources_group_ipv6_by_slash_64_and_unmap_ipv4() -> None:
+    assert source_of("192.0.2.7") == "192.0.2.7"
+    assert source_of("2001:db8:1:2:aaaa::1") == source_of("2001:db8:1:2:bbbb::2") == "2001:db8:1:2::/64"
+    assert source_of("2001:db8:1:3::1") != source_of("2001:db8:1:2::1")
+    assert source_of("::ffff:192.0.2.7") == "192.0.2.7"
+    assert source_of("fe80::1%eth0") == "fe80::/64"
