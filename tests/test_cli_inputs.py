@@ -107,3 +107,9 @@ def test_files_that_are_not_text_get_one_line(tmp_path: Path, command: list[str]
     result = CliRunner().invoke(cli, [*command, str(path)])
     _refused(result, 1, message)
     assert result.output.count("\n") == 1
+
+
+def test_testnet_rpc_host_that_no_node_could_listen_on_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["testnet", "--validators", "1", "--rpc-host", "a b", "--output", str(tmp_path)])
+    _refused(result, 2, "Invalid value for '--rpc-host': expected a host name, an IPv4 address or an IPv6 address")
+    assert not any(tmp_path.iterdir())

@@ -59,5 +59,22 @@ class HostPort(click.ParamType):
             self.fail(str(exc).removeprefix("address: "), param, ctx)
 
 
+class Host(click.ParamType):
+    """A host to listen on: a host name, an IPv4 address or an IPv6 address (brackets optional)."""
+
+    name = "host"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """The host of ``value``; a usage error when it is none of those."""
+        text = value if isinstance(value, str) else repr(value)
+        bracketed = f"[{text}]" if ":" in text and not text.startswith("[") else text
+        try:
+            return Address.parse(f"{bracketed}:1", "host").host
+        except ConfigError:
+            self.fail(f"expected a host name, an IPv4 address or an IPv6 address, got {text!r}", param, ctx)
+
+
 #: The ``HOST:PORT`` type of ``--rpc-addr``, ``--p2p-addr`` and the like.
 HOST_PORT = HostPort()
+#: The host type of ``--rpc-host``.
+HOST = Host()

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from cybermiles_node.cli.output import json_option, reporting_errors
-from cybermiles_node.cli.params import AsciiIntRange
+from cybermiles_node.cli.params import HOST, AsciiIntRange
 from cybermiles_node.errors import NodeError
 from cybermiles_node.provision import parse_param_overrides, write_testnet
 from genesis.errors import GenesisError
@@ -35,7 +35,7 @@ TESTNET_ERRORS = (NodeError, GenesisError, P2PError, OSError)
 @click.option("--base-port", type=AsciiIntRange(1024, 65000), default=26650, show_default=True,
               help="Node i listens for p2p on BASE+2i and for JSON-RPC on BASE+2i+1.")
 @click.option("--chain-id", type=AsciiIntRange(1, 2**53 - 1), default=None, help="Chain id (default 15).")
-@click.option("--rpc-host", default="127.0.0.1", show_default=True,
+@click.option("--rpc-host", type=HOST, default="127.0.0.1", show_default=True,
               help="Interface the nodes' JSON-RPC listens on (0.0.0.0 inside a container).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Genesis chain parameter override (dpos.params), e.g. election_interval=5; repeatable.")
