@@ -11,6 +11,17 @@ MAX_HOST_LENGTH = 253
 IPV6_SOURCE_PREFIX = 64
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback IP address (127.0.0.0/8, ::1, or IPv4-mapped loopback)."""
+    try:
+        ip = ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
 def source_of(host: str) -> str:
     """The key under which connections from the IP address ``host`` are limited, struck and banned.
 

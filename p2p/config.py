@@ -51,6 +51,10 @@ class P2PConfig:
     address_strikes: int = 5
     strike_window: float = 60.0
     address_ban_seconds: float = 60.0
+    # Whether loopback connections are limited per source, struck and banned like any other address. Off by
+    # default: every node of a local testnet, or every peer relayed by a local proxy, comes from 127.0.0.1,
+    # so each loopback connection counts as a source of its own (node ids are still banned).
+    limit_loopback: bool = False
     max_bans: int = 10_000
     dial_timeout: float = 5.0
     backoff_base: float = 1.0

@@ -3,7 +3,8 @@
 A connection is pending from its accept until the peer is admitted (the
 encrypted handshake and the node-info exchange), at most ``handshake_timeout``
 seconds. Connections are counted per source (``address.source_of``: an IPv4
-address, or an IPv6 /64 network), and the rule is:
+address, or an IPv6 /64 network; the node makes each loopback connection a
+source of its own unless ``limit_loopback`` is set), and the rule is:
 
 1. A source holds at most ``per_source`` pending connections; one more is refused.
 2. While the table holds fewer than ``capacity`` connections, a new one enters.

@@ -22,7 +22,7 @@ import time
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
-from p2p.address import NetAddress, source_of
+from p2p.address import NetAddress, is_loopback, source_of
 from p2p.address_book import AddressBook
 from p2p.bans import BanList, StrikeCounter
 from p2p.channels import KEEPALIVE_CHANNEL, PEX_CHANNEL, ChannelHandler
@@ -256,7 +256,7 @@ class P2PNode:
     async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peername = writer.get_extra_info("peername")
         remote_host = str(peername[0]) if peername else ""
-        source = source_of(remote_host)
+        source = f"{remote_host} port {peername[1]}" if self._exempt(remote_host) else source_of(remote_host)
         if not self._running or self._address_bans.is_banned(source):
             writer.close()
             return
@@ -376,10 +376,14 @@ class P2PNode:
         if remote_host:
             self._strike(remote_host, f"peer {peer_id} banned: {reason}")
 
+    def _exempt(self, remote_host: str) -> bool:
+        """Whether ``remote_host`` is a loopback address exempt from per-source limits, strikes and bans."""
+        return not self.config.limit_loopback and is_loopback(remote_host)
+
     def _strike(self, remote_host: str, reason: str) -> None:
         """A strike against the source of ``remote_host``; enough of them within the window ban the source."""
         seconds = self.config.address_ban_seconds
-        if seconds <= 0:
+        if seconds <= 0 or self._exempt(remote_host):
             return
         source = source_of(remote_host)
         if self._strikes.strike(source):

@@ -28,6 +28,7 @@ FAST = P2PConfig(
     ping_interval=0.5,
     idle_timeout=5.0,
     address_ban_seconds=30.0,
+    limit_loopback=True,  # the tests' strangers and peers come from distinct 127.x.y.z addresses
     ban_seconds=30.0,
 )
 

@@ -15,11 +15,22 @@ import pytest
 from Crypto.PublicKey import ECC
 
 from p2p import ConfigError, P2PConfig, PeerLimitReached
-from p2p.address import source_of
+from p2p.address import is_loopback, source_of
 from p2p.bans import StrikeCounter
 from p2p.handshake import EPHEMERAL_KEY_SIZE
 from p2p.pending import PendingHandshakes
-from tests.test_p2p_network import FAST, HOST, Node, connected, eventually, make_node, raw_peer, run, started
+from tests.test_p2p_network import (
+    FAST,
+    HOST,
+    Node,
+    connected,
+    eventually,
+    make_node,
+    raw_peer,
+    run,
+    send_garbage,
+    started,
+)
 
 MB = 1024 * 1024
 
@@ -166,6 +177,25 @@ def test_repeated_misbehaviour_after_authentication_bans_the_address_too() -> No
     run(scenario)
 
 
+def test_loopback_connections_are_not_limited_or_banned_by_default() -> None:
+    async def scenario() -> None:
+        config = dataclasses.replace(FAST, limit_loopback=False, max_pending_handshakes=8)
+        a = make_node(config=config)
+        async with started(a):
+            idle = [await stranger(a, HOST) for _ in range(6)]  # more than max_pending_per_source
+            for _ in range(FAST.address_strikes):
+                await send_garbage(a)
+            assert not a.p2p.address_bans() and a.p2p.address_strikes(HOST) == 0
+            for reader, writer in idle:
+                assert not await hung_up(reader, 0.05)  # all six still pending
+                writer.close()
+            b = make_node(persistent=(a.address,))
+            async with started(b):
+                await eventually(lambda: connected(a, b), what="local peer admitted")
+
+    run(scenario)
+
+
 def test_pending_handshake_settings_are_validated() -> None:
     P2PConfig(max_pending_handshakes=4, max_pending_per_source=4).validate()
     for bad in (P2PConfig(max_pending_per_source=0), P2PConfig(max_pending_handshakes=2, max_pending_per_source=3),
@@ -239,3 +269,5 @@ def test_sources_group_ipv6_by_slash_64_and_unmap_ipv4() -> None:
     assert source_of("2001:db8:1:3::1") != source_of("2001:db8:1:2::1")
     assert source_of("::ffff:192.0.2.7") == "192.0.2.7"
     assert source_of("fe80::1%eth0") == "fe80::/64"
+    assert is_loopback("127.3.2.1") and is_loopback("::1") and is_loopback("::ffff:127.0.0.1")
+    assert not is_loopback("10.0.0.1") and not is_loopback("not an address")
