@@ -2,10 +2,11 @@
 
 Writes a 2-validator ``cmnode testnet`` in a temporary folder and starts its
 first validator alone. Then ``--connections`` clients, each from its own
-loopback address (127.0.0.2, 127.0.0.3, ...: as if from that many hosts, none
-of which a per-address limit turns away at accept), do the first step of the handshake (the ephemeral
-key exchange), announce a frame of ``--frame-mb`` MB and send its body but
-the last byte, and hold the connection. The validator's resident memory is
+loopback address (127.0.0.2, 127.0.0.3, ...: as if from that many hosts,
+none of which a per-address limit turns away at accept), do the first step
+of the handshake (the ephemeral key exchange), announce a frame of
+``--frame-mb`` MB and send its body but the last byte, and hold the
+connection. The validator's resident memory is
 sampled throughout; the script prints it before and at the peak, and how many
 clients the validator cut off before their frame's body was sent.
 

@@ -92,7 +92,9 @@ class P2PNode:
         clock = time.monotonic
         self._bans = BanList(self.config.max_bans, clock)
         self._address_bans = BanList(self.config.max_bans, clock)
-        self._strikes = StrikeCounter(self.config.address_strikes, self.config.strike_window, self.config.max_bans, clock)
+        self._strikes = StrikeCounter(
+            self.config.address_strikes, self.config.strike_window, self.config.max_bans, clock
+        )
         self._pending = PendingHandshakes(
             self.config.max_pending_handshakes, self.config.max_pending_per_source, clock, self._strikes.count
         )
@@ -387,7 +389,8 @@ class P2PNode:
             return
         source = source_of(remote_host)
         if self._strikes.strike(source):
-            reason = f"{self.config.address_strikes} strikes within {self.config.strike_window:.0f} s, the last: {reason}"
+            window = self.config.strike_window
+            reason = f"{self.config.address_strikes} strikes within {window:.0f} s, the last: {reason}"
             log.warning("banning address %s for %.0f s: %s", source, seconds, reason)
             self._address_bans.ban(source, seconds, reason)
 
