@@ -1,6 +1,6 @@
 """One chaos run: a testnet under transfer load, a seeded fault schedule, healing, and the checks.
 
-``run_chaos(seed, workdir, profile)`` returns a report whose ``violations`` must
+``run_chaos(seed, workdir, profile)`` returns a report whose ``failures`` must
 be empty; its ``describe()`` names the seed and the schedule, which reproduce the
 run (``CMNODE_CHAOS_SEED=<seed>`` reruns one in the test).
 """
@@ -45,7 +45,13 @@ class ChaosReport:
     precommits_compared: int = 0
     final_catch_up_s: float | None = None
     duration_s: float = 0.0
-    violations: list[str] = field(default_factory=list)
+    safety_violations: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)  # liveness and robustness: recovery, exits, tracebacks
+
+    @property
+    def failures(self) -> list[str]:
+        """Every violation found, safety first."""
+        return [*self.safety_violations, *self.violations]
 
     @property
     def faults_by_kind(self) -> Counter[str]:
@@ -63,6 +69,7 @@ class ChaosReport:
                      f"{self.precommits_compared} precommits compared; every node at the final height after "
                      f"{self.final_catch_up_s if self.final_catch_up_s is None else round(self.final_catch_up_s, 1)} s; "
                      f"{self.duration_s:.0f} s in all")
+        lines.extend(f"  SAFETY VIOLATION: {violation}" for violation in self.safety_violations)
         lines.extend(f"  VIOLATION: {violation}" for violation in self.violations)
         return "\n".join(lines)
 
@@ -104,6 +111,32 @@ async def _heal(net: ChaosNet, fault: Fault) -> None:
         await net.command_proxy({"heal": True})
 
 
+async def _strike_all(net: ChaosNet, session: aiohttp.ClientSession, report: ChaosReport, seed: int,
+                      load: TransferLoad, tasks: list[asyncio.Task[None]]) -> None:
+    """Start the load once the chain runs, then strike and heal each fault, timing the recoveries."""
+    urls = net.rpc_urls
+    if await wait_for_progress(session, urls, 1, START_BOUND_S) is None:
+        report.violations.append(f"the testnet did not reach height 2 within {START_BOUND_S:.0f} s")
+        return
+    tasks.append(asyncio.create_task(load.run()))
+    for fault in report.schedule:
+        await asyncio.sleep(fault.gap_s)
+        await _strike(net, fault, seed, report)
+        await _heal(net, fault)
+        top = await _current_top(session, urls)
+        recovery = await wait_for_progress(session, urls, top, RECOVERY_BOUND_S)
+        report.recoveries_s.append(recovery)
+        crashed = net.exited()
+        if crashed:
+            report.violations.append(f"nodes exited on their own (index: code): {crashed}")
+        if recovery is None:
+            report.violations.append(
+                f"no new block on every node within {RECOVERY_BOUND_S:.0f} s of healing {fault.describe()}")
+        if report.violations:
+            return
+    await asyncio.sleep(SETTLE_S)
+
+
 async def _run(net: ChaosNet, report: ChaosReport, history: ChainHistory, seed: int) -> None:
     async with aiohttp.ClientSession() as session:
         urls = net.rpc_urls
@@ -111,26 +144,7 @@ async def _run(net: ChaosNet, report: ChaosReport, history: ChainHistory, seed: 
         load = TransferLoad(session, urls, history, SENDERS, random.Random(seed))
         tasks = [asyncio.create_task(observer.run())]
         try:
-            if await wait_for_progress(session, urls, 1, START_BOUND_S) is None:
-                report.violations.append(f"the testnet did not reach height 2 within {START_BOUND_S:.0f} s")
-                return
-            tasks.append(asyncio.create_task(load.run()))
-            for fault in report.schedule:
-                await asyncio.sleep(fault.gap_s)
-                await _strike(net, fault, seed, report)
-                await _heal(net, fault)
-                top = await _current_top(session, urls)
-                recovery = await wait_for_progress(session, urls, top, RECOVERY_BOUND_S)
-                report.recoveries_s.append(recovery)
-                crashed = net.exited()
-                if crashed:
-                    report.violations.append(f"nodes exited on their own (index: code): {crashed}")
-                if recovery is None:
-                    report.violations.append(
-                        f"no new block on every node within {RECOVERY_BOUND_S:.0f} s of healing {fault.describe()}")
-                if report.violations:
-                    return
-            await asyncio.sleep(SETTLE_S)
+            await _strike_all(net, session, report, seed, load, tasks)
         finally:
             for task in tasks:
                 task.cancel()
@@ -138,10 +152,11 @@ async def _run(net: ChaosNet, report: ChaosReport, history: ChainHistory, seed: 
             report.sent = load.sent
         await observer.poll_once()
         top = max([await _current_top(session, urls), *(a.block_number for a in history.acknowledged.values())])
-        report.final_catch_up_s = await wait_for_progress(session, urls, top - 1, RECOVERY_BOUND_S)
-        if report.final_catch_up_s is None:
-            report.violations.append(f"not every node reached height {top} within {RECOVERY_BOUND_S:.0f} s "
-                                     "after the load stopped")
+        if not report.violations:
+            report.final_catch_up_s = await wait_for_progress(session, urls, top - 1, RECOVERY_BOUND_S)
+            if report.final_catch_up_s is None:
+                report.violations.append(f"not every node reached height {top} within {RECOVERY_BOUND_S:.0f} s "
+                                         "after the load stopped")
         report.heads = await scan_final_chains(session, urls, top, history)
 
 
@@ -164,9 +179,9 @@ async def run_chaos_async(seed: int, workdir: Path, profile: Profile, block_inte
     finally:
         await net.close()
     report.precommits_compared = audit_stores(net.homes, history)
-    check_logs([net.log_path(index) for index in range(net.size)], history)
+    report.violations.extend(check_logs([net.log_path(index) for index in range(net.size)], history))
     report.acknowledged = len(history.acknowledged)
-    report.violations.extend(history.violations)
+    report.safety_violations = history.violations
     report.duration_s = time.monotonic() - started
     return report
 

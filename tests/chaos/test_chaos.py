@@ -29,7 +29,7 @@ CHOSEN = os.environ.get("CMNODE_CHAOS_SEED")
 def test_chaos_testnet_stays_safe_and_recovers(seed: int, tmp_path: Path) -> None:
     report = run_chaos(seed, tmp_path, SHORT)
     print(report.describe())
-    assert not report.violations, report.describe()
+    assert not report.failures, report.describe()
     assert report.acknowledged > 0, report.describe()
 
 
@@ -39,4 +39,4 @@ def test_chaos_testnet_stays_safe_and_recovers(seed: int, tmp_path: Path) -> Non
 def test_chaos_testnet_long_schedules(seed: int, tmp_path: Path) -> None:
     report = run_chaos(seed, tmp_path, LONG)
     print(report.describe())
-    assert not report.violations, report.describe()
+    assert not report.failures, report.describe()
