@@ -35,6 +35,7 @@ from vm.errors import BlockExecutionError
 from vm.interruptible import Checkpoint, InterruptibleCodeStream, checkpoints
 from vm.native.framework import CallContext, NativeContract, precompiles_of
 from vm.native.hooks import ConsensusInfo, ValidatorUpdate
+from vm.overrides import NO_OVERRIDES, CallOverrides, apply_state_overrides
 from vm.receipts import Log, Receipt
 from vm.statedb import overlay_atomic_db
 from vm.transactions import TransactionBuilder, tx_type
@@ -113,6 +114,7 @@ class CallOutcome:
     output: bytes
     gas_used: int
     error: str | None = field(default=None)
+    logs: tuple[Log, ...] = ()  # the logs of a successful call
 
 
 class ChainExecutor:
@@ -254,43 +256,49 @@ class ChainExecutor:
 
     # -- calls -----------------------------------------------------------------
 
-    def call(self, base: DatabaseAPI, state_root: bytes, env: BlockEnv, message: CallMessage,
-             checkpoint: Checkpoint | None = None) -> CallOutcome:
-        """Run ``message`` against the state at ``state_root`` without keeping any change.
+    def call_state(self, base: DatabaseAPI, state_root: bytes, env: BlockEnv,
+                   overrides: CallOverrides = NO_OVERRIDES, state_class: type[PragueState] | None = None) -> StateAPI:
+        """A throw-away state for calls at ``state_root`` in block ``env``, with ``overrides`` applied.
 
-        With a ``checkpoint``, the opcode loops of the call invoke it regularly; it
-        may raise ``CallInterrupted`` to abandon the call (see ``vm.interruptible``).
+        Its writes go to an overlay that is dropped with it. ``state_class``
+        (a subclass of ``call_state_class``) may observe the calls it runs.
         """
         atomic, _ = overlay_atomic_db(base)
-        priced = any(p is not None for p in (message.gas_price, message.max_fee_per_gas))
-        if not priced:
-            # geth's eth_call semantics: with no price given, the base fee does not apply.
-            env = replace(env, base_fee=0)
-        state = self._call_state_class(atomic, _execution_context(env), state_root)
-        tx = _spoof(message, state, env)
-        problem = _gas_and_size_problem(tx)
-        if problem is not None:
-            return CallOutcome(False, b"", 0, problem)
-        try:
-            with checkpoints(checkpoint) if checkpoint is not None else nullcontext():
-                computation = state.apply_transaction(tx)
-        except ValidationError as exc:
-            return CallOutcome(False, b"", 0, _geth_wording(str(exc)))
-        gas_used = PragueVM.finalize_gas_used(tx, computation)
-        if computation.is_error:
-            if isinstance(computation.error, Revert):
-                return CallOutcome(False, computation.output, gas_used, "execution reverted")
-            return CallOutcome(False, b"", gas_used, str(computation.error) or type(computation.error).__name__)
-        return CallOutcome(True, computation.output, gas_used)
+        state = self.open_call_state(atomic, state_root, env, state_class)
+        apply_state_overrides(state, overrides.state)
+        return state
+
+    def open_call_state(self, db: Any, state_root: bytes, env: BlockEnv,
+                        state_class: type[PragueState] | None = None) -> StateAPI:
+        """A call state at ``state_root`` over an atomic database, in block ``env`` (writes go to ``db``)."""
+        return (state_class or self.call_state_class)(db, _execution_context(env), state_root)
+
+    @property
+    def call_state_class(self) -> type[PragueState]:
+        """The state class of calls: its code streams honour the thread's checkpoint."""
+        return self._call_state_class
+
+    def call(self, base: DatabaseAPI, state_root: bytes, env: BlockEnv, message: CallMessage,
+             checkpoint: Checkpoint | None = None, overrides: CallOverrides = NO_OVERRIDES) -> CallOutcome:
+        """Run ``message`` against the state at ``state_root`` without keeping any change.
+
+        ``overrides`` change the state and the block first (``vm.overrides``).
+        As geth's ``eth_call``, the message's nonce is not checked: the call
+        runs with the sender's current nonce. With a ``checkpoint``, the opcode
+        loops of the call invoke it regularly; it may raise ``CallInterrupted``
+        to abandon the call (see ``vm.interruptible``).
+        """
+        env = call_env(env, message, overrides)
+        return run_call(self.call_state(base, state_root, env, overrides), env, message, checkpoint)
 
     def estimate_gas(self, base: DatabaseAPI, state_root: bytes, env: BlockEnv, message: CallMessage, cap: int,
-                     checkpoint: Checkpoint | None = None) -> CallOutcome:
+                     checkpoint: Checkpoint | None = None, overrides: CallOverrides = NO_OVERRIDES) -> CallOutcome:
         """The smallest gas limit for which ``message`` succeeds (binary search, as geth does).
 
-        ``checkpoint`` guards every attempt, as in ``call``.
+        ``checkpoint`` guards every attempt and ``overrides`` apply to each, as in ``call``.
         """
         def attempt(gas: int) -> CallOutcome:
-            return self.call(base, state_root, env, _with_gas(message, gas), checkpoint)
+            return self.call(base, state_root, env, _with_gas(message, gas), checkpoint, overrides)
 
         high = min(message.gas or cap, cap)
         outcome = attempt(high)
@@ -308,6 +316,48 @@ class ChainExecutor:
             else:
                 low = middle
         return CallOutcome(True, outcome.output, high)
+
+
+def call_env(env: BlockEnv, message: CallMessage, overrides: CallOverrides = NO_OVERRIDES,
+             *, validate: bool = False) -> BlockEnv:
+    """The block a call runs in: ``env`` with the block overrides, and no base fee for an unpriced call.
+
+    Without ``validate``, a message with no gas price runs with a zero base
+    fee (geth's ``eth_call`` charges it nothing), even one given as a block
+    override; a priced message sees the block's (or the overriding) base fee.
+    """
+    if overrides.block is not None:
+        env = replace(env, **overrides.block.env_changes())
+    priced = any(p is not None for p in (message.gas_price, message.max_fee_per_gas))
+    if not validate and not priced:
+        env = replace(env, base_fee=0)
+    return env
+
+
+def run_call(state: StateAPI, env: BlockEnv, message: CallMessage, checkpoint: Checkpoint | None = None,
+             *, validate: bool = False) -> CallOutcome:
+    """Run ``message`` on ``state`` (a ``ChainExecutor.call_state``) in block ``env``; the state keeps its changes.
+
+    Without ``validate`` the message's nonce is ignored (the sender's current
+    nonce is used); with it, a given nonce must be the sender's next one, as
+    for a transaction.
+    """
+    tx = _spoof(message, state, env, validate)
+    problem = _gas_and_size_problem(tx)
+    if problem is not None:
+        return CallOutcome(False, b"", 0, problem)
+    try:
+        with checkpoints(checkpoint) if checkpoint is not None else nullcontext():
+            computation = state.apply_transaction(tx)
+    except ValidationError as exc:
+        return CallOutcome(False, b"", 0, _geth_wording(str(exc)))
+    gas_used = PragueVM.finalize_gas_used(tx, computation)
+    logs = _logs_of(computation)
+    if computation.is_error:
+        if isinstance(computation.error, Revert):
+            return CallOutcome(False, computation.output, gas_used, "execution reverted")
+        return CallOutcome(False, b"", gas_used, str(computation.error) or type(computation.error).__name__)
+    return CallOutcome(True, computation.output, gas_used, logs=logs)
 
 
 def _release_trie_cache() -> None:
@@ -368,12 +418,17 @@ def _apply_with_evm(state: StateAPI, tx: Any) -> tuple[int, int, tuple[Log, ...]
     state.lock_changes()
     nonce = state.get_nonce(tx.sender)
     computation = state.apply_transaction(tx)
-    logs = tuple(
+    logs = _logs_of(computation)
+    created = generate_contract_address(tx.sender, nonce) if not tx.to else None
+    return PragueVM.finalize_gas_used(tx, computation), 0 if computation.is_error else 1, logs, created
+
+
+def _logs_of(computation: Any) -> tuple[Log, ...]:
+    """The logs a finished computation emitted, in order."""
+    return tuple(
         Log(address=address, topics=tuple(t.to_bytes(32, "big") for t in topics), data=data)
         for address, topics, data in computation.get_log_entries()
     )
-    created = generate_contract_address(tx.sender, nonce) if not tx.to else None
-    return PragueVM.finalize_gas_used(tx, computation), 0 if computation.is_error else 1, logs, created
 
 
 def _no_system_contracts(self: Any) -> None:
@@ -415,8 +470,8 @@ def _gas_and_size_problem(tx: Any) -> str | None:
     return None
 
 
-def _spoof(message: CallMessage, state: StateAPI, env: BlockEnv) -> SpoofTransaction:
-    nonce = state.get_nonce(message.sender) if message.nonce is None else message.nonce
+def _spoof(message: CallMessage, state: StateAPI, env: BlockEnv, validate: bool) -> SpoofTransaction:
+    nonce = message.nonce if validate and message.nonce is not None else state.get_nonce(message.sender)
     gas = message.gas if message.gas is not None else env.gas_limit
     if message.max_fee_per_gas is not None or message.max_priority_fee_per_gas is not None:
         max_fee = message.max_fee_per_gas if message.max_fee_per_gas is not None else env.base_fee + (message.max_priority_fee_per_gas or 0)

@@ -1,0 +1,123 @@
+"""Simulation of a sequence of blocks of calls on top of a committed state (``eth_simulateV1``).
+
+Every simulated block runs on the state the previous one left, with its own
+state overrides applied first and its own block environment; nothing is
+kept. Without ``validate`` a call is an ``eth_call`` (no nonce check, no base
+fee unless one is given); with it, each call must be a valid transaction
+(its nonce, if given, is the sender's next one; its fee covers the base fee;
+its sender can pay). A call that cannot start stops the simulation with a
+``SimulationError``; a call that fails or reverts is reported and the
+simulation goes on.
+
+Simulated blocks have no signatures and no header of the chain's format: a
+block's ``hash`` is the keccak of the RLP list of its fields, and a call's
+``tx_hash`` the keccak of the RLP list of its sender, nonce and message
+fields. They identify the simulated items within one answer, and the
+``BLOCKHASH`` of a simulated block returns that hash.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import rlp
+from eth.abc import DatabaseAPI
+from eth_hash.auto import keccak
+
+from vm.errors import VMError
+from vm.execution import BlockEnv, CallMessage, CallOutcome, ChainExecutor, run_call
+from vm.interruptible import Checkpoint
+from vm.overrides import StateOverrides, apply_state_overrides
+from vm.statedb import overlay_atomic_db
+
+
+class SimulationError(VMError):
+    """A simulated call could not start (``reason`` in geth's wording); the simulation stops."""
+
+    def __init__(self, reason: str, block_index: int, call_index: int) -> None:
+        super().__init__(f"block {block_index}, call {call_index}: {reason}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SimulatedBlockInput:
+    """One block to simulate: its environment, the state overrides applied before it, and its calls."""
+
+    env: BlockEnv
+    state: StateOverrides
+    calls: tuple[CallMessage, ...]
+
+
+@dataclass(frozen=True)
+class SimulatedCall:
+    """A simulated call: its synthetic hash, sender, nonce and outcome (with its logs)."""
+
+    tx_hash: bytes
+    sender: bytes
+    nonce: int
+    message: CallMessage
+    outcome: CallOutcome
+
+
+@dataclass(frozen=True)
+class SimulatedBlock:
+    """A simulated block: its environment, parent, digest hash, state root, gas used and calls."""
+
+    env: BlockEnv
+    parent_hash: bytes
+    hash: bytes
+    state_root: bytes
+    gas_used: int
+    calls: tuple[SimulatedCall, ...]
+
+
+def simulate(executor: ChainExecutor, base: DatabaseAPI, state_root: bytes, parent_hash: bytes,
+             blocks: Sequence[SimulatedBlockInput], *, validate: bool,
+             checkpoint: Checkpoint | None = None) -> list[SimulatedBlock]:
+    """Run ``blocks`` in order on the state at ``state_root`` (the block ``parent_hash``'s post-state).
+
+    Each block's ``env.recent_hashes`` are the base chain's hashes before the
+    first simulated block; the hashes of earlier simulated blocks are put in
+    front of them.
+    """
+    atomic, _ = overlay_atomic_db(base)
+    results: list[SimulatedBlock] = []
+    root = state_root
+    simulated_hashes: list[bytes] = []
+    for block_index, block in enumerate(blocks):
+        env = replace(block.env, recent_hashes=(*reversed(simulated_hashes), *block.env.recent_hashes)[:256])
+        state = executor.open_call_state(atomic, root, env)
+        apply_state_overrides(state, block.state)
+        calls: list[SimulatedCall] = []
+        gas_used = 0
+        for call_index, message in enumerate(block.calls):
+            remaining = env.gas_limit - gas_used
+            if message.gas is not None and message.gas > remaining:
+                raise SimulationError("block gas limit reached", block_index, call_index)
+            if message.gas is None:
+                message = replace(message, gas=remaining)
+            nonce = state.get_nonce(message.sender)
+            outcome = run_call(state, env, message, checkpoint, validate=validate)
+            if not outcome.success and outcome.gas_used == 0 and not outcome.output:
+                raise SimulationError(outcome.error or "invalid transaction", block_index, call_index)
+            state.lock_changes()
+            gas_used += outcome.gas_used
+            calls.append(SimulatedCall(_call_hash(message, nonce, env), message.sender, nonce, message, outcome))
+        state.persist()
+        root = state.state_root
+        block_hash = keccak(rlp.encode([
+            parent_hash, env.number, env.timestamp, env.coinbase, env.gas_limit, env.base_fee, env.prev_randao,
+            root, gas_used, [call.tx_hash for call in calls],
+        ]))
+        results.append(SimulatedBlock(env, parent_hash, block_hash, root, gas_used, tuple(calls)))
+        simulated_hashes.append(block_hash)
+        parent_hash = block_hash
+    return results
+
+
+def _call_hash(message: CallMessage, nonce: int, env: BlockEnv) -> bytes:
+    """A digest naming one simulated call: its sender, nonce, message fields and block number."""
+    return keccak(rlp.encode([
+        message.sender, nonce, message.to or b"", message.value, message.data, message.gas or 0,
+        message.gas_price or 0, message.max_fee_per_gas or 0, message.max_priority_fee_per_gas or 0, env.number,
+    ]))
