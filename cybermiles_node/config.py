@@ -117,7 +117,7 @@ class MempoolSettings:
 
     max_txs: int = 10_000
     max_bytes: int = 32 * 1024 * 1024
-    max_per_sender: int = 64
+    max_per_sender: int = 64  # queued (future-nonce) transactions a sender may hold beyond its pending run
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ class Node:
             MempoolConfig(
                 max_txs=config.mempool.max_txs,
                 max_bytes=config.mempool.max_bytes,
-                max_per_sender=config.mempool.max_per_sender,
+                max_queued_per_sender=config.mempool.max_per_sender,
                 max_tx_bytes=genesis.consensus.max_tx_bytes,
                 block_gas_limit=params.gas_limit,
                 max_tx_gas=params.max_gas_per_tx,

@@ -145,13 +145,68 @@ def test_nonce_too_low(pool, state):
     assert str(err.value) == "nonce too low: next nonce 5, tx nonce 3"
 
 
-def test_nonce_too_high_beyond_the_per_sender_window(state):
-    pool = Mempool(CHAIN_ID, MempoolConfig(max_per_sender=4))
+def test_nonce_too_high_beyond_the_queue_window_after_the_pending_run(state):
+    pool = Mempool(CHAIN_ID, MempoolConfig(max_queued_per_sender=4))
     state.nonces[addr(A)] = 10
-    pool.add(sign(A, 13), state, base_fee=0)
+    pool.add(sign(A, 14), state, base_fee=0)
     with pytest.raises(NonceTooHighError) as err:
-        pool.add(sign(A, 14), state, base_fee=0)
-    assert str(err.value).startswith("nonce too high")
+        pool.add(sign(A, 15), state, base_fee=0)
+    assert str(err.value) == "nonce too high: next nonce 10, tx nonce 15, at most 4 queued ahead"
+    for nonce in (10, 11):
+        pool.add(sign(A, nonce), state, base_fee=0)
+    pool.add(sign(A, 16), state, base_fee=0)  # the window moves with the pending run
+    assert pending_of(pool, A) == [10, 11] and queued_of(pool, A) == [14, 16]
+    with pytest.raises(NonceTooHighError):
+        pool.check_tx(sign(A, 17), state, base_fee=0)
+
+
+def test_a_burst_of_one_hundred_from_one_sender_is_all_pending(pool, state):
+    hashes = [pool.add(sign(A, nonce), state, base_fee=0) for nonce in range(100)]
+    assert pending_of(pool, A) == list(range(100)) and queued_of(pool, A) == []
+    assert [tx.hash for tx in pool.reap(30_000_000, 1 << 22, base_fee=0)] == hashes
+    assert pool.pending_nonce(addr(A), state) == 100
+
+
+def test_the_global_queue_evicts_its_cheapest_tail_for_a_better_paying_newcomer(state):
+    pool = Mempool(CHAIN_ID, MempoolConfig(max_queued=2))
+    pool.add(sign(A, 1, tip=1 * GWEI), state, base_fee=0)
+    b2 = pool.add(sign(B, 2, tip=3 * GWEI), state, base_fee=0)
+    pool.add(sign(C, 0, tip=1 * GWEI), state, base_fee=0)  # pending: not counted in the queue
+    with pytest.raises(PoolFullError):
+        pool.add(sign(D, 1, tip=1 * GWEI), state, base_fee=0)  # does not outbid the cheapest queued
+    with pytest.raises(PoolFullError):
+        pool.add(sign(A, 2, tip=2 * GWEI), state, base_fee=0)  # A's own cheaper one is not a victim, B's pays more
+    d1 = pool.add(sign(D, 1, tip=2 * GWEI), state, base_fee=0)
+    assert queued_of(pool, A) == [] and pool.get(b2) is not None and pool.get(d1) is not None
+    assert pool.stats().queued == 2 and pool.stats().pending == 1
+    pool.add(sign(A, 0, tip=1 * GWEI), state, base_fee=0)  # pending newcomers never count against the queue
+    assert pool.stats().queued == 2
+
+
+def test_filling_a_gap_frees_queue_slots(state):
+    pool = Mempool(CHAIN_ID, MempoolConfig(max_queued=2))
+    pool.add(sign(A, 1), state, base_fee=0)
+    pool.add(sign(A, 2), state, base_fee=0)
+    with pytest.raises(PoolFullError):
+        pool.add(sign(B, 1), state, base_fee=0)
+    pool.add(sign(A, 0), state, base_fee=0)
+    assert pool.stats().queued == 0
+    pool.add(sign(B, 1), state, base_fee=0)
+    assert queued_of(pool, B) == [1]
+
+
+def test_update_trims_a_demoted_run_to_the_queue_bounds(state):
+    pool = Mempool(CHAIN_ID, MempoolConfig(max_queued_per_sender=3, max_queued=4))
+    for nonce in range(8):
+        pool.add(sign(A, nonce, value=(20 if nonce == 1 else 0) * ETHER), state, base_fee=0)
+    pool.add(sign(B, 1, tip=5 * GWEI), state, base_fee=0)
+    pool.add(sign(B, 2, tip=5 * GWEI), state, base_fee=0)
+    state.balances[addr(A)] = 10 * ETHER  # nonce 1 is no longer affordable: 2..7 fall behind a gap
+    pool.update([], state, base_fee=0, senders=[addr(A)])
+    assert pending_of(pool, A) == [0]
+    assert queued_of(pool, A) == [2, 3]  # 5..7 lie beyond the window, then the cheapest tails go
+    assert queued_of(pool, B) == [1, 2]
+    assert pool.stats().queued == 4
 
 
 def test_insufficient_funds_is_checked_against_gas_times_max_fee_plus_value(pool, state):
@@ -623,7 +678,7 @@ _DRAIN = st.tuples(st.just("drain"), st.integers(0, 3), st.integers(0, 10))
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(_ADD, _ADD, _ADD, _ADD, _BLOCK, _DRAIN), min_size=10, max_size=60))
 def test_random_operations_keep_the_pool_consistent(ops):
-    config = MempoolConfig(max_txs=5, max_per_sender=5)
+    config = MempoolConfig(max_txs=5, max_queued_per_sender=2, max_queued=2)
     pool = Mempool(CHAIN_ID, config)
     state = DictState()
     for index in range(4):
@@ -692,7 +747,7 @@ def _check_invariants(pool: Mempool, state: DictState, config: MempoolConfig) ->
         assert list(queued) == sorted(queued)
         if queued:
             assert min(queued) > state_nonce + len(pending)
-        assert max([*pending, *queued]) < state_nonce + config.max_per_sender
+        assert max([*pending, *queued]) <= state_nonce + len(pending) + config.max_queued_per_sender
         for nonce, tx in [*pending.items(), *queued.items()]:
             assert tx.nonce == nonce and tx.sender == address
             assert pool.get(tx.hash) is tx
@@ -706,4 +761,5 @@ def _check_invariants(pool: Mempool, state: DictState, config: MempoolConfig) ->
     assert held == len(pool) == stats.pending + stats.queued
     assert stats.senders == len(set(content["pending"]) | set(content["queued"]))
     assert len(pool) <= config.max_txs
+    assert stats.queued <= config.max_queued
     assert total_bytes == stats.size_bytes <= config.max_bytes

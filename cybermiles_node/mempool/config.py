@@ -12,9 +12,13 @@ class MempoolConfig:
 
     max_txs: transactions held in total (pending and queued).
     max_bytes: encoded bytes held in total.
-    max_per_sender: how far ahead of its account nonce a sender may queue
-        (a nonce ``>= state nonce + max_per_sender`` is "nonce too high"); this
-        also bounds the transactions held per sender.
+    max_queued_per_sender: queued slots of one sender (geth's account queue,
+        64): a nonce may lie at most this far beyond the sender's pending run
+        (further is "nonce too high"). Pending transactions of a sender are
+        bounded only by ``max_txs`` and ``max_bytes``.
+    max_queued: queued (future-nonce) transactions held in total (geth's
+        global queue, 1024); beyond it a queued newcomer must outbid the
+        cheapest queued transaction of another sender.
     max_tx_bytes: largest encoded transaction accepted (geth: 128 KiB).
     block_gas_limit: gas limit of a block; no transaction may ask for more.
     max_tx_gas: gas cap of a single transaction (at most ``block_gas_limit``).
@@ -24,7 +28,8 @@ class MempoolConfig:
 
     max_txs: int = 10_000
     max_bytes: int = 32 * 1024 * 1024
-    max_per_sender: int = 64
+    max_queued_per_sender: int = 64
+    max_queued: int = 1024
     max_tx_bytes: int = 128 * 1024
     block_gas_limit: int = 30_000_000
     max_tx_gas: int = 30_000_000
@@ -32,7 +37,10 @@ class MempoolConfig:
     price_bump_percent: int = 10
 
     def __post_init__(self) -> None:
-        for name in ("max_txs", "max_bytes", "max_per_sender", "max_tx_bytes", "block_gas_limit", "max_tx_gas"):
+        for name in (
+            "max_txs", "max_bytes", "max_queued_per_sender", "max_queued", "max_tx_bytes", "block_gas_limit",
+            "max_tx_gas",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise MempoolConfigError(f"mempool.{name}: must be a positive integer, got {value!r}")

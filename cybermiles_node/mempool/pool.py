@@ -3,11 +3,17 @@
 Threading: a ``Mempool`` is not thread-safe. The node calls every method from
 its asyncio event-loop thread only; ``StateView`` reads happen inline.
 
-Costs: ``add`` is O(log n) plus work bounded by ``max_per_sender`` (one
-sender's nonce list); ``reap`` is O(S + k log S) for S senders with pending
+Costs: ``add`` is O(log n) plus C-level list moves in one sender's nonce
+list; ``reap`` is O(S + k log S) for S senders with pending
 transactions and k chosen; ``update`` touches only the senders whose state a
 committed block changed (see ``update``), plus an O(S) rebuild of the eviction
-heap when the base fee moved. Nothing rescans the whole pool per transaction.
+heaps when the base fee moved. Nothing rescans the whole pool per transaction.
+
+Bounds (geth's legacypool): a sender's pending run is not capped, only the
+pool (``max_txs``, ``max_bytes``); queued transactions lie at most
+``max_queued_per_sender`` nonces beyond their sender's pending run, and at
+most ``max_queued`` are held in total. Whatever must make room goes from the
+tail of a sender's nonce list, cheapest first.
 
 Determinism: every ordering (selection, eviction) is keyed by price and then
 the arrival number ``seq``; addresses are visited in sorted order. No clock,
@@ -47,7 +53,9 @@ class Mempool:
         self._senders: dict[bytes, SenderTxs] = {}
         self._bytes = 0
         self._next_seq = 0
+        self._queued = 0
         self._eviction = EvictionQueue(base_fee=0)
+        self._queued_eviction = EvictionQueue(base_fee=0)
 
     # ------------------------------------------------------------------ admission
 
@@ -56,8 +64,8 @@ class Mempool:
 
         Checks, in order: already known, size, decoding (type, chain id,
         signature, tip <= fee cap), gas caps, init-code size, intrinsic and
-        floor gas, minimum price, base fee, nonce (not used, not too far ahead)
-        and balance for gas * max fee + value. Replacement and pool capacity
+        floor gas, minimum price, base fee, nonce (not used, at most
+        ``max_queued_per_sender`` beyond the sender's pending run) and balance for gas * max fee + value. Replacement and pool capacity
         depend on the pool's contents and are checked by ``add``. The
         returned ``seq`` is the number ``add`` would give it now.
         Raises a ``MempoolError`` subclass with geth's wording.
@@ -73,7 +81,9 @@ class Mempool:
         transactions (a sender's highest nonce, lowest effective tip, newest
         first) make room, if the new one pays strictly more than each of them;
         a transaction that would be queued never evicts a pending one, and
-        nobody evicts their own transactions. Otherwise "txpool is full".
+        nobody evicts their own transactions. A new queued transaction when
+        ``max_queued`` are queued must likewise outbid the cheapest queued
+        tail of another sender, which it evicts. Otherwise "txpool is full".
         A sender whose state nonce moved since the pool last looked (a block
         this pool was not told about) is resynced first.
         """
@@ -91,13 +101,23 @@ class Mempool:
         if old is not None:
             self._check_replacement(old, tx)
         will_be_pending = sender.is_pending(tx.nonce) if sender is not None else tx.nonce == state_nonce
-        victims = self._plan_eviction(
-            tx,
-            will_be_pending,
-            extra_count=0 if old is not None else 1,
-            extra_bytes=tx.size - (old.size if old is not None else 0),
-        )
-        for victim in victims:
+        queue_victims = []
+        if not will_be_pending and old is None and self._queued >= self.config.max_queued:
+            queue_victims.append(self._plan_queue_eviction(tx))
+        try:
+            victims = self._plan_eviction(
+                tx,
+                will_be_pending,
+                extra_count=(0 if old is not None else 1) - len(queue_victims),
+                extra_bytes=tx.size - (old.size if old is not None else 0) - sum(v.size for v in queue_victims),
+                evicted_per_sender={victim.sender: 1 for victim in queue_victims},
+            )
+        except PoolFullError:
+            for victim in queue_victims:
+                self._eviction.push(self._eviction.candidate(victim))
+                self._queued_eviction.push(self._queued_eviction.candidate(victim))
+            raise
+        for victim in [*queue_victims, *victims]:
             self._remove(victim)
         self._insert(tx, state_nonce)
         self._compact_eviction()
@@ -115,6 +135,7 @@ class Mempool:
             config=self.config,
             state=state,
             base_fee=base_fee,
+            run_end=self._run_end,
         )
 
     def _check_replacement(self, old: PooledTx, new: PooledTx) -> None:
@@ -128,17 +149,50 @@ class Mempool:
         ):
             raise ReplacementUnderpricedError("replacement transaction underpriced")
 
+    def _plan_queue_eviction(self, new: PooledTx) -> PooledTx:
+        """The queued tail to evict so that queued ``new`` fits ``max_queued``; raise ``PoolFullError`` if none may go."""
+        new_tip = new.effective_tip(self._queued_eviction.base_fee)
+        kept: list[Candidate] = []
+        try:
+            while (entry := self._queued_eviction.pop()) is not None:
+                tx = self._by_hash.get(entry.hash)
+                if tx is None or not self._is_queued_tail(tx):
+                    continue
+                kept.append(entry)
+                if tx.sender == new.sender:
+                    continue
+                if new_tip <= entry.tip:
+                    break
+                kept.pop()
+                return tx
+            raise PoolFullError("txpool is full")
+        finally:
+            for entry in kept:
+                self._queued_eviction.push(entry)
+
+    def _is_queued_tail(self, tx: PooledTx) -> bool:
+        """Whether ``tx`` is its sender's highest nonce and behind a gap."""
+        sender = self._senders[tx.sender]
+        return sender.tail() is tx and not sender.is_pending(tx.nonce)
+
     def _plan_eviction(
-        self, new: PooledTx, will_be_pending: bool, extra_count: int, extra_bytes: int
+        self,
+        new: PooledTx,
+        will_be_pending: bool,
+        extra_count: int,
+        extra_bytes: int,
+        evicted_per_sender: dict[bytes, int],
     ) -> list[PooledTx]:
-        """The transactions to evict so that ``new`` fits; raise ``PoolFullError`` if it may not."""
+        """The transactions to evict so that ``new`` fits; raise ``PoolFullError`` if it may not.
+
+        ``evicted_per_sender`` counts transactions already planned to go from the tail of each sender.
+        """
         count_over = len(self._by_hash) + extra_count - self.config.max_txs
         bytes_over = self._bytes + extra_bytes - self.config.max_bytes
         if count_over <= 0 and bytes_over <= 0:
             return []
         new_tip = new.effective_tip(self._eviction.base_fee)
         victims: list[PooledTx] = []
-        evicted_per_sender: dict[bytes, int] = {}
         unused: list[Candidate] = []
         while count_over > 0 or bytes_over > 0:
             entry = self._eviction.pop()
@@ -205,6 +259,9 @@ class Mempool:
         covers, promotes queued transactions that became contiguous and
         demotes those behind a new gap.
 
+        Finally, if more than ``max_queued`` transactions are queued (a
+        demotion queues a whole run), the cheapest queued tails go.
+
         Affected senders are the senders of committed transactions held here
         plus ``senders`` (pass the senders of committed transactions this
         pool never saw, e.g. from another validator's block). Only its own
@@ -225,7 +282,15 @@ class Mempool:
                 self._resync(address, sender, state.get_nonce(address), state.get_balance(address))
         if base_fee != self._eviction.base_fee:
             self._rebuild_eviction(base_fee)
+        self._truncate_queue()
         self._compact_eviction()
+
+    def _truncate_queue(self) -> None:
+        """Evict the cheapest queued tails until at most ``max_queued`` transactions are queued."""
+        while self._queued > self.config.max_queued and (entry := self._queued_eviction.pop()) is not None:
+            tx = self._by_hash.get(entry.hash)
+            if tx is not None and self._is_queued_tail(tx):
+                self._remove(tx)
 
     # ------------------------------------------------------------------ queries
 
@@ -238,11 +303,18 @@ class Mempool:
 
     def pending_nonce(self, address: bytes, state: StateView) -> int:
         """The next nonce ``address`` would use: state nonce plus its contiguous pooled run."""
-        nonce = state.get_nonce(address)
+        return self._run_end(address, state.get_nonce(address))
+
+    def _run_end(self, address: bytes, state_nonce: int) -> int:
+        """The first nonce after the run of pooled nonces of ``address`` that starts at ``state_nonce``."""
         sender = self._senders.get(address)
-        if sender is not None:
-            while sender.get(nonce) is not None:
-                nonce += 1
+        if sender is None:
+            return state_nonce
+        if sender.state_nonce == state_nonce:
+            return sender.next_nonce()
+        nonce = state_nonce
+        while sender.get(nonce) is not None:
+            nonce += 1
         return nonce
 
     def content(self) -> dict[str, dict[bytes, dict[int, PooledTx]]]:
@@ -253,16 +325,15 @@ class Mempool:
             sender = self._senders[address]
             if sender.pending:
                 pending[address] = {tx.nonce: tx for tx in sender.pending_txs()}
-            if sender.pending < len(sender):
+            if sender.queued:
                 queued[address] = {tx.nonce: tx for tx in sender.queued_txs()}
         return {"pending": pending, "queued": queued}
 
     def stats(self) -> MempoolStats:
         """Counts of pending and queued transactions, bytes held and senders."""
-        pending = sum(sender.pending for sender in self._senders.values())
         return MempoolStats(
-            pending=pending,
-            queued=len(self._by_hash) - pending,
+            pending=len(self._by_hash) - self._queued,
+            queued=self._queued,
             size_bytes=self._bytes,
             senders=len(self._senders),
         )
@@ -274,7 +345,9 @@ class Mempool:
         sender = self._senders.get(tx.sender)
         if sender is None:
             sender = self._senders[tx.sender] = SenderTxs(state_nonce)
+        queued_before = sender.queued
         old = sender.put(tx)
+        self._queued += sender.queued - queued_before
         if old is not None:
             del self._by_hash[old.hash]
             self._bytes -= old.size
@@ -285,7 +358,9 @@ class Mempool:
 
     def _remove(self, tx: PooledTx) -> None:
         sender = self._senders[tx.sender]
+        queued_before = sender.queued
         sender.remove(tx.nonce)
+        self._queued += sender.queued - queued_before
         del self._by_hash[tx.hash]
         self._bytes -= tx.size
         if len(sender):
@@ -294,31 +369,46 @@ class Mempool:
             del self._senders[tx.sender]
 
     def _resync(self, address: bytes, sender: SenderTxs, state_nonce: int, balance: int | None) -> None:
-        for tx in sender.resync(state_nonce, balance):
+        queued_before = sender.queued
+        for tx in sender.resync(state_nonce, balance, self.config.max_queued_per_sender):
             del self._by_hash[tx.hash]
             self._bytes -= tx.size
+        self._queued += sender.queued - queued_before
         if len(sender):
             self._index_top(sender)
         else:
             del self._senders[address]
 
     def _index_top(self, sender: SenderTxs) -> None:
-        """Make the sender's current top transaction an eviction candidate if it is not one yet."""
+        """Make the sender's current top transaction an eviction candidate (of the queue too, if queued)."""
         top = sender.tail()
-        if top is not None and top.hash != sender.indexed_tail:
+        if top is None:
+            return
+        if top.hash != sender.indexed_tail:
             self._eviction.push(self._eviction.candidate(top))
             sender.indexed_tail = top.hash
+        if not sender.queued:
+            sender.indexed_queued_tail = None
+        elif top.hash != sender.indexed_queued_tail:
+            self._queued_eviction.push(self._queued_eviction.candidate(top))
+            sender.indexed_queued_tail = top.hash
 
     def _rebuild_eviction(self, base_fee: int) -> None:
         tops = []
+        queued_tops = []
         for address in sorted(self._senders):
             sender = self._senders[address]
             top = sender.tail()
             if top is not None:
                 tops.append(top)
                 sender.indexed_tail = top.hash
+                sender.indexed_queued_tail = top.hash if sender.queued else None
+                if sender.queued:
+                    queued_tops.append(top)
         self._eviction.rebuild(tops, base_fee)
+        self._queued_eviction.rebuild(queued_tops, base_fee)
 
     def _compact_eviction(self) -> None:
-        if len(self._eviction) > 2 * len(self._senders) + _STALE_ENTRY_SLACK:
+        limit = 2 * len(self._senders) + _STALE_ENTRY_SLACK
+        if len(self._eviction) > limit or len(self._queued_eviction) > limit:
             self._rebuild_eviction(self._eviction.base_fee)

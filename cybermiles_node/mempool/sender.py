@@ -2,9 +2,11 @@
 
 Every held nonce is at least the sender's state nonce. The pending run is the
 contiguous run of nonces starting at the state nonce (executable now, in that
-order); the transactions after the first gap are queued. A sender holds at
-most ``max_per_sender`` transactions, so the linear steps here are bounded by
-that constant.
+order); the transactions after the first gap are queued. Queued nonces lie
+within a window after the pending run (``resync`` drops those a shorter run
+leaves beyond it); the pending run is bounded only by the pool's size, and the
+list operations here are linear in one sender's transactions (C-level list
+moves).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from cybermiles_node.mempool.model import PooledTx
 class SenderTxs:
     """The nonce-ordered transactions of one sender."""
 
-    __slots__ = ("indexed_tail", "nonces", "pending", "state_nonce", "txs")
+    __slots__ = ("indexed_queued_tail", "indexed_tail", "nonces", "pending", "state_nonce", "txs")
 
     def __init__(self, state_nonce: int) -> None:
         """An empty queue for a sender whose committed nonce is ``state_nonce``."""
@@ -25,9 +27,15 @@ class SenderTxs:
         self.txs: dict[int, PooledTx] = {}
         self.nonces: list[int] = []
         self.indexed_tail: bytes | None = None
+        self.indexed_queued_tail: bytes | None = None
 
     def __len__(self) -> int:
         return len(self.nonces)
+
+    @property
+    def queued(self) -> int:
+        """The number of transactions behind a nonce gap."""
+        return len(self.nonces) - self.pending
 
     def get(self, nonce: int) -> PooledTx | None:
         """The transaction held at ``nonce``, if any."""
@@ -65,11 +73,12 @@ class SenderTxs:
             self.pending = nonce - self.state_nonce
         return tx
 
-    def resync(self, state_nonce: int, balance: int | None) -> list[PooledTx]:
+    def resync(self, state_nonce: int, balance: int | None, queue_window: int) -> list[PooledTx]:
         """Adopt a new state nonce (and balance, if given); return the transactions that no longer fit.
 
         Drops every nonce below ``state_nonce`` and, with a balance, every
-        transaction whose maximum cost exceeds it; then recounts the pending run.
+        transaction whose maximum cost exceeds it; then recounts the pending
+        run and drops queued nonces more than ``queue_window`` beyond it.
         """
         cut = bisect_left(self.nonces, state_nonce)
         dropped = [self.txs.pop(nonce) for nonce in self.nonces[:cut]]
@@ -82,6 +91,9 @@ class SenderTxs:
         self.state_nonce = state_nonce
         self.pending = 0
         self._extend_pending()
+        limit = self.next_nonce() + queue_window
+        while self.nonces and self.nonces[-1] > limit:
+            dropped.append(self.txs.pop(self.nonces.pop()))
         return dropped
 
     def pending_txs(self) -> list[PooledTx]:

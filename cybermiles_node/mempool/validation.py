@@ -8,6 +8,8 @@ is not added.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from eth.constants import CREATE_CONTRACT_ADDRESS
 from eth.vm.forks.prague.state import PragueTransactionExecutor
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
@@ -42,10 +44,14 @@ def validate_transaction(
     config: MempoolConfig,
     state: StateView,
     base_fee: int,
+    run_end: Callable[[bytes, int], int],
 ) -> tuple[PooledTx, int]:
     """Check ``raw`` for admission; return it as a ``PooledTx`` numbered ``seq`` and the sender's state nonce.
 
-    Raises a ``MempoolError`` subclass worded as geth words it.
+    ``run_end(sender, state_nonce)`` is the first nonce after the sender's
+    pending run in the pool; a nonce more than ``max_queued_per_sender``
+    beyond it is "nonce too high". Raises a ``MempoolError`` subclass worded
+    as geth words it.
     """
     size = len(raw)
     if size > config.max_tx_bytes:
@@ -93,11 +99,13 @@ def validate_transaction(
     state_nonce = state.get_nonce(sender)
     if pooled.nonce < state_nonce:
         raise NonceTooLowError(f"nonce too low: next nonce {state_nonce}, tx nonce {pooled.nonce}")
-    if pooled.nonce >= state_nonce + config.max_per_sender:
-        raise NonceTooHighError(
-            f"nonce too high: next nonce {state_nonce}, tx nonce {pooled.nonce}, "
-            f"at most {config.max_per_sender} ahead"
-        )
+    if pooled.nonce > state_nonce + config.max_queued_per_sender:
+        next_nonce = run_end(sender, state_nonce)
+        if pooled.nonce > next_nonce + config.max_queued_per_sender:
+            raise NonceTooHighError(
+                f"nonce too high: next nonce {next_nonce}, tx nonce {pooled.nonce}, "
+                f"at most {config.max_queued_per_sender} queued ahead"
+            )
     balance = state.get_balance(sender)
     cost = pooled.cost
     if balance < cost:
