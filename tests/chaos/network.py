@@ -143,6 +143,8 @@ class ChaosNet:
     async def stop(self, index: int) -> int:
         """Stop node ``index`` with SIGTERM; its exit code (``kill -9`` after ``STOP_TIMEOUT_S``: -9)."""
         process = self.processes.pop(index)
+        if process.returncode is not None:
+            return process.returncode  # it ended on its own (the run reports that)
         if index in self.paused:
             process.send_signal(signal.SIGCONT)
             self.paused.discard(index)

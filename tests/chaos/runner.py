@@ -27,6 +27,7 @@ VALIDATORS = 4
 FULL_NODES = 1
 SENDERS = 6
 START_BOUND_S = 120.0
+START_POLL_S = 2.0
 RECOVERY_BOUND_S = 60.0
 SETTLE_S = 3.0
 
@@ -115,9 +116,12 @@ async def _strike_all(net: ChaosNet, session: aiohttp.ClientSession, report: Cha
                       load: TransferLoad, tasks: list[asyncio.Task[None]]) -> None:
     """Start the load once the chain runs, then strike and heal each fault, timing the recoveries."""
     urls = net.rpc_urls
-    if await wait_for_progress(session, urls, 1, START_BOUND_S) is None:
-        report.violations.append(f"the testnet did not reach height 2 within {START_BOUND_S:.0f} s")
-        return
+    deadline = time.monotonic() + START_BOUND_S
+    while await wait_for_progress(session, urls, 1, START_POLL_S) is None:
+        if net.exited() or time.monotonic() > deadline:
+            report.violations.append(f"the testnet did not reach height 2 within {START_BOUND_S:.0f} s; "
+                                     f"nodes that exited (index: code): {net.exited()}")
+            return
     tasks.append(asyncio.create_task(load.run()))
     for fault in report.schedule:
         await asyncio.sleep(fault.gap_s)
