@@ -18,3 +18,7 @@ class BlockExecutionError(VMError):
 
 class NativeContractError(VMError):
     """A native contract call that failed; the message becomes the revert reason."""
+
+
+class TraceLimitExceeded(VMError):
+    """A trace grew past its bounds (recorded steps, frames or bytes); the trace is abandoned."""
