@@ -20,6 +20,7 @@ from benchmarks.targets import LaunchPlan, NodeProcess, free_port
 
 DATABASE_DIR_NAME = "chain.ldb"  # the node's LevelDB directory inside its home's data folder
 REPO = Path(__file__).resolve().parents[1]
+RPC_BATCH_CAP = 100  # calls the node answers in one JSON-RPC batch (``[rpc] max_batch_size``)
 
 
 @dataclass(frozen=True)

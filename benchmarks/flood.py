@@ -22,7 +22,6 @@ import asyncio
 import json
 import math
 import os
-import re
 import signal
 import sys
 import time
@@ -38,7 +37,7 @@ from eth_account.signers.local import LocalAccount
 if __package__ in (None, ""):  # run as a script: import the harness from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from benchmarks.devnode import REPO, node_under_test
+from benchmarks.devnode import REPO, RPC_BATCH_CAP, node_under_test
 from benchmarks.errors import BenchmarkError, SetupError
 from benchmarks.hdkeys import DEV_MNEMONIC, derive_accounts
 from benchmarks.load import positive_float, positive_int, rpc_url
@@ -47,12 +46,10 @@ from benchmarks.prepare import ETHER, fund_senders, pending_nonces, read_fees
 from benchmarks.report import MB, format_value, percentile, render_table
 from benchmarks.rpcclient import RpcClient
 from benchmarks.rss import RssSampler
+from benchmarks.tally import json_ready, refusal_reason
 from benchmarks.txbuild import build_workload
 
-RPC_BATCH_CAP = 100  # the node's JSON-RPC batch cap (rpc.config max_batch_size)
 FUNDED_AT_GENESIS = 20  # the first accounts of the dev mnemonic: the development chain funds them
-RPC_ERROR = re.compile(r"^\w+: error (-?\d+): ([^:]*)")
-NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+")
 
 
 @dataclass(frozen=True)
@@ -115,21 +112,7 @@ class FloodFigures:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready figures; undefined numbers become null."""
-        def clean(value: object) -> object:
-            if isinstance(value, float) and math.isnan(value):
-                return None
-            if isinstance(value, dict):
-                return {k: clean(v) for k, v in value.items()}
-            return value
-        return {k: clean(v) for k, v in asdict(self).items()}
-
-
-def refusal_reason(message: str) -> str:
-    """The kind of a refusal: the node's message without its numbers (``nonce too high (-32000)``)."""
-    match = RPC_ERROR.match(message)
-    if match:
-        return f"{match.group(2).strip()} ({match.group(1)})"
-    return NUMBER.sub("N", message)[:120]
+        return {k: json_ready(v) for k, v in asdict(self).items()}
 
 
 def latency_summary(values: Sequence[float]) -> dict[str, float]:
