@@ -29,6 +29,7 @@ from consensus.keys import ValidatorKey
 STEP_PROPOSE = 1
 STEP_PREVOTE = 2
 STEP_PRECOMMIT = 3
+REWOUND_ROUND = 2**31 - 1  # the round recorded by ``rewind``: above any round a height reaches
 
 
 class ConsensusSigner(Protocol):
@@ -94,6 +95,16 @@ class PrivValidator:
             signature = self.key.sign(sign_bytes)
             self._store(SignedStep(height, round_, step, digest, signature))
             return signature
+
+    def rewind(self, height: int) -> None:
+        """Let the next signature be for ``height + 1`` after a development chain was rolled back to ``height``.
+
+        Only a development chain (``cmnode start --dev``, one validator, no peers) rewinds:
+        its blocks above ``height`` were deleted, so nobody holds votes for them. The
+        record becomes "every step of ``height`` signed", which still refuses that height.
+        """
+        with self._lock:
+            self._store(SignedStep(height, REWOUND_ROUND, STEP_PRECOMMIT, b"", b""))
 
     def _load(self) -> SignedStep | None:
         try:

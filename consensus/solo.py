@@ -74,6 +74,9 @@ class SingleValidatorEngine:
         self._proposer = self._sole_validator(self.height + 1)
         self._last_header = info.last_header
         self._last_commit = EMPTY_COMMIT
+        self.block_lock = asyncio.Lock()  # held while a block is made (and by a development chain's rewind)
+        self.auto_blocks = True  # whether blocks are made on the interval; if not, only by ``produce_block`` calls
+        self.block_time: Callable[[int], int] = lambda parent_time: max(int(self._clock()), parent_time)
 
     def notify_tx(self) -> None:
         """Tell the engine a transaction arrived (matters when empty blocks are off)."""
@@ -93,6 +96,11 @@ class SingleValidatorEngine:
             await self._sleep_until(next_time)
             if self._stopped.is_set():
                 break
+            if not self.auto_blocks:
+                self._wake.clear()
+                await self._wake.wait()
+                next_time = loop.time() + interval
+                continue
             if not self._config.create_empty_blocks and not self._txs.has_txs():
                 self._wake.clear()
                 await self._wake.wait()
@@ -123,14 +131,18 @@ class SingleValidatorEngine:
         return proposer
 
     async def produce_block(self) -> Block:
-        """Propose, check, sign and commit the next block."""
+        """Propose, check, sign and commit the next block (one at a time)."""
+        async with self.block_lock:
+            return await self._produce_block()
+
+    async def _produce_block(self) -> Block:
         loop = asyncio.get_running_loop()
         height = self.height + 1
         self._proposer = self._sole_validator(height)
         parent_time = self._last_header.timestamp if self._last_header is not None else 0
         request = ProposalRequest(
             height=height,
-            timestamp=max(int(self._clock()), parent_time),
+            timestamp=self.block_time(parent_time),
             proposer_address=self._proposer.address,
             proposer_owner=self._proposer.owner,
             last_commit=self._last_commit,
@@ -176,3 +188,11 @@ class SingleValidatorEngine:
     def resume_commit(self, commit: Commit) -> None:
         """Set the commit of the last block (read from storage at start-up)."""
         self._last_commit = commit
+
+    def reset(self, last_commit: Commit) -> None:
+        """Continue from the application's last block, whose commit is ``last_commit`` (after a rewind)."""
+        info = self._app.info()
+        self.height = info.last_height
+        self._last_header = info.last_header
+        self._last_commit = last_commit
+        self._wake.set()

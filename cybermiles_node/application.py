@@ -40,6 +40,7 @@ from consensus.types import (
     evidence_root,
 )
 from consensus.validators import Validator, ValidatorSet
+from cybermiles_node.devblocks import DevBlockBuilder
 from cybermiles_node.errors import GenesisMismatch
 from cybermiles_node.natives import check_genesis, genesis_accounts, native_contracts
 from cybermiles_node.storage.chainstore import ChainStore
@@ -69,6 +70,7 @@ def genesis_validator_set(genesis: GenesisDocument) -> ValidatorSet:
 class _Executed:
     block: Block
     result: ExecutionResult
+    dev_record: bytes | None = None
 
 
 class CyberMilesApp:
@@ -91,6 +93,7 @@ class CyberMilesApp:
         )
         self._cache: OrderedDict[bytes, _Executed] = OrderedDict()
         self.last_receipts: tuple[Receipt, ...] = ()
+        self.dev_blocks: DevBlockBuilder | None = None  # set on a development chain (``cmnode start --dev``)
         if store.latest_height() < 0:
             self._init_chain()
         else:
@@ -219,15 +222,20 @@ class CyberMilesApp:
         info = self.consensus_info(request.height, request.proposer_address, request.last_commit,
                                    list(request.evidence))
         env = self.block_env(parent, request.height, request.timestamp, STAKING_ADDRESS, info)
-        result = self.executor.execute_block(
-            self.store.state_db(), parent.state_root, env, list(request.txs), strict=False
-        )
+        dev_record = None
+        if self.dev_blocks is not None:
+            result, dev_record = self.dev_blocks.execute(
+                self.executor, self.store.state_db(), parent.state_root, env, list(request.txs))
+        else:
+            result = self.executor.execute_block(
+                self.store.state_db(), parent.state_root, env, list(request.txs), strict=False
+            )
         for tx_hash, reason in result.rejected:
             log.debug("left out tx 0x%s: %s", tx_hash.hex(), reason)
         header = self._header(parent, env, request.proposer_address, request.last_commit, request.evidence, result)
         block = Block(header=header, transactions=list(result.transactions), last_commit=request.last_commit,
                       evidence=list(request.evidence))
-        self._remember(block, result)
+        self._remember(block, result, dev_record)
         return block
 
     def process_proposal(self, block: Block) -> bool:
@@ -258,6 +266,7 @@ class CyberMilesApp:
         self.store.commit_block(
             block, list(executed.result.receipts), commit, _puts_only(executed.result.state_writes),
             block_events=executed.result.block_events, validator_set_change=change,
+            dev_record=executed.dev_record,
         )
         self._cache.clear()
         if change is not None:
@@ -385,8 +394,8 @@ class CyberMilesApp:
         cached = self.decoded_txs.get(keccak(raw))
         return cached if cached is not None else decode_transaction(raw, self.chain_id)
 
-    def _remember(self, block: Block, result: ExecutionResult) -> None:
-        self._cache[block.hash] = _Executed(block, result)
+    def _remember(self, block: Block, result: ExecutionResult, dev_record: bytes | None = None) -> None:
+        self._cache[block.hash] = _Executed(block, result, dev_record)
         while len(self._cache) > MAX_CACHED_RESULTS:
             self._cache.popitem(last=False)
 

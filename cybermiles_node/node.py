@@ -25,6 +25,7 @@ import os
 import signal
 from dataclasses import dataclass
 
+from consensus.application import TxSource
 from consensus.blocksync import SyncedBlock
 from consensus.driver import ConsensusDriver, DriverConfig
 from consensus.keys import ValidatorKey
@@ -39,6 +40,8 @@ from consensus.wal import WAL
 from cybermiles_node.application import CyberMilesApp
 from cybermiles_node.blockfirst import BlockWorkFirst, ExecutionThread
 from cybermiles_node.config import NodeConfig
+from cybermiles_node.devblocks import DevBlockBuilder
+from cybermiles_node.devchain import DevChain, DevTxSource
 from cybermiles_node.errors import NodeError
 from cybermiles_node.fastsync import FastSync
 from cybermiles_node.home import NodeHome
@@ -64,6 +67,7 @@ from p2p.switch import P2PNode
 from rpc.admin import AdminAPI
 from rpc.backend import ConsensusStatus, SyncStatus
 from rpc.config import RPCConfig
+from rpc.dev import DevAPI
 from rpc.server import RPCServer
 
 log = logging.getLogger("cmnode")
@@ -153,7 +157,8 @@ def p2p_network_name(genesis: GenesisDocument) -> str:
 class Node:
     """A running node: the single-validator producer, or a BFT validator / full node on a p2p network."""
 
-    def __init__(self, home: NodeHome, config: NodeConfig, genesis: GenesisDocument) -> None:
+    def __init__(self, home: NodeHome, config: NodeConfig, genesis: GenesisDocument, dev: bool = False) -> None:
+        """``dev``: a development chain (``cmnode start --dev``) with the ``evm_``/``hardhat_`` methods."""
         self.home = home
         self.config = config
         self.genesis = genesis
@@ -196,6 +201,8 @@ class Node:
                                    block_work=self.block_work)
         self.rpc: RPCServer | None = None
         self.remote_signer: RemoteSigner | None = None
+        self.dev_chain: DevChain | None = None
+        self.dev = dev
 
     # -- callbacks -------------------------------------------------------------------
 
@@ -247,6 +254,7 @@ class Node:
         background: list[asyncio.Task[None]] = []
         try:
             await self.webhooks.start(self.backend, self.home.keystore, self.home.root)
+            self._build_dev_chain()
             await self._start_rpc()
             await self._start_remote_signer()
             mode = "networked" if self.networked else "single-validator"
@@ -294,11 +302,29 @@ class Node:
             return self.remote_signer
         return PrivValidator(ValidatorKey.load(self.home.validator_key), self.home.last_signed)
 
+    def _build_dev_chain(self) -> None:
+        """On a development chain, make the engine now with the controls the RPC server offers."""
+        if not self.dev:
+            return
+        if self.networked or self.config.privval.laddr is not None:
+            log.warning("--dev ignored: a development chain has one validator, no peers and its key in the home")
+            return
+        signer = PrivValidator(ValidatorKey.load(self.home.validator_key), self.home.last_signed)
+        txs = DevTxSource(MempoolTxSource(self.mempool, self.app), DevBlockBuilder())
+        engine = self._solo_engine(signer, txs)
+        self.dev_chain = DevChain(engine, self.app, self.mempool, self.backend, signer, self.execution, txs.builder)
+
     async def _run_solo(self) -> None:
-        signer = self._signer()
+        engine = self.engine or self._solo_engine(self._signer(), MempoolTxSource(self.mempool, self.app))
+        last_commit = self.store.get_seen_commit(self.app.latest_header.number)
+        if last_commit is not None:
+            engine.resume_commit(last_commit)
+        await engine.run()
+
+    def _solo_engine(self, signer: ConsensusSigner, txs: TxSource) -> SingleValidatorEngine:
         self.engine = SingleValidatorEngine(
             app=self.app,
-            txs=MempoolTxSource(self.mempool, self.app),
+            txs=txs,
             privval=signer,
             config=EngineConfig(
                 chain_id=self.genesis.chain_id,
@@ -309,12 +335,9 @@ class Node:
             executor=self.execution,
             on_commit=self._on_commit,
         )
-        last_commit = self.store.get_seen_commit(self.app.latest_header.number)
-        if last_commit is not None:
-            self.engine.resume_commit(last_commit)
         self.backend.consensus = lambda: ConsensusStatus(
             self.store.latest_height(), 0, "propose", signer.address, None, self.config.moniker)
-        await self.engine.run()
+        return self.engine
 
     async def _run_networked(self, background: list[asyncio.Task[None]]) -> None:
         p2p_settings = self.config.p2p
@@ -424,7 +447,8 @@ class Node:
                     max_ws_connections=rpc.max_ws_connections,
                     cors_origins=rpc.cors_origins,
                 ),
-                [AdminAPI(self.webhooks)] if self.config.webhooks.admin_rpc else (),
+                [*([AdminAPI(self.webhooks)] if self.config.webhooks.admin_rpc else ()),
+                 *([DevAPI(self.dev_chain, self.backend)] if self.dev_chain is not None else ())],
             )
             await self.rpc.start(rpc.addr.host, rpc.addr.port)
             log.info("JSON-RPC (HTTP and WebSocket) listening on http://%s", rpc.addr)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from consensus.types import Block, Header
 from cybermiles_node.application import CyberMilesApp
 from cybermiles_node.blockfirst import BlockWorkFirst
+from cybermiles_node.devblocks import impersonated_sender, set_sender
 from cybermiles_node.dpos_queries import DposQueries
 from cybermiles_node.mempool.errors import MempoolError
 from cybermiles_node.mempool.pool import Mempool
@@ -151,6 +152,7 @@ class NodeBackend:
             self._app.latest_header.number, 0, "propose", None, None, "cmnode"
         )
         self._limits = limits
+        self.dev_records = False  # a development chain: its blocks may name impersonated senders
         self._block_work = block_work or BlockWorkFirst()
         self._readers = ThreadPoolExecutor(max_workers=limits.readers, thread_name_prefix="rpc-read")
         self._callers = ThreadPoolExecutor(max_workers=limits.callers, thread_name_prefix="rpc-call")
@@ -274,6 +276,10 @@ class NodeBackend:
             if header is None:
                 return None
             tx = decode_transaction(self._store.get_transaction(location), self._app.chain_id)
+            if self.dev_records:
+                sender = impersonated_sender(self._store.get_dev_record(location.block_hash), tx_hash)
+                if sender is not None:
+                    set_sender(tx, sender)
             context = TxContext(header.hash, header.number, header.timestamp, location.index, header.base_fee_per_gas)
             return MinedTransaction(tx, context)
         return await self._read(read)

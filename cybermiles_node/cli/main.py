@@ -130,7 +130,7 @@ def start(home: Path | None, rpc_addr: Address | None, p2p_addr: Address | None,
             level=config.log_level.upper(), stream=sys.stderr,
             format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
         )
-        node = Node(node_home, config, genesis)
+        node = Node(node_home, config, genesis, dev=dev)
         if dev:
             _print_dev_banner(config)
         asyncio.run(node.run())

@@ -97,6 +97,7 @@ class ChainStore:
         *,
         block_events: Sequence[Log] = (),
         validator_set_change: tuple[int, ValidatorSet] | None = None,
+        dev_record: bytes | None = None,
     ) -> None:
         """Persist a finalised block and everything it brings in one atomic, fsynced batch.
 
@@ -105,8 +106,9 @@ class ChainStore:
         votes on); ``state_writes`` the py-evm database writes (trie nodes, code) its
         execution made, keyed as py-evm keys them; ``block_events`` the events of its
         begin/end hooks; ``validator_set_change`` a validator set and the height from
-        which it governs, when the block changed it. The block must be the next height
-        and extend the last stored block.
+        which it governs, when the block changed it; ``dev_record`` what a development
+        chain applied besides the transactions (``cybermiles_node.devblocks``). The block
+        must be the next height and extend the last stored block.
         """
         height = block.header.number
         block_hash = block.header.hash
@@ -135,8 +137,43 @@ class ChainStore:
             puts[schema.log_bloom_key(height)] = block.header.logs_bloom.to_bytes(BLOOM_SIZE, "big")
         if block_events:
             puts[schema.block_events_key(block_hash)] = codec.encode_block_events(tuple(block_events))
+        if dev_record is not None:
+            puts[schema.dev_record_key(block_hash)] = dev_record
         self._db.write(puts, (), sync=True)
         self._latest = height
+
+    def rewind_to(self, height: int) -> None:
+        """Delete every block above ``height`` (development chains only), in one fsynced batch.
+
+        Removed with each block: header, number-to-hash, body, seen commit, receipts,
+        transaction index entries, logs bloom, block events, development record, and the
+        validator sets its end-block hooks scheduled (those taking effect after
+        ``height + 2``); the last-height record becomes ``height``. State records are
+        content-addressed and shared between heights, so they stay.
+        """
+        if not 0 <= height <= self._latest:
+            raise BlockNotFound(f"no committed block at height {height} (latest is {self._latest})")
+        deletes: list[bytes] = []
+        for number in range(height + 1, self._latest + 1):
+            block_hash = self.get_hash_by_number(number)
+            if block_hash is None:
+                raise DatabaseCorrupted(f"block {number} is below the last height but has no hash")
+            for key, record in self._db.iterate(prefix=schema.receipts_prefix(block_hash)):
+                deletes.append(key)
+                deletes.append(schema.tx_location_key(codec.decode_receipt_logs(record)[0]))
+            deletes.extend((
+                schema.header_key(block_hash), schema.canonical_hash_key(number), schema.body_key(block_hash),
+                schema.seen_commit_key(number), schema.log_bloom_key(number), schema.block_events_key(block_hash),
+                schema.dev_record_key(block_hash),
+            ))
+        deletes.extend(key for key, _ in self._db.iterate(
+            start=schema.validator_set_key(height + 3), stop=schema.validator_set_key(self._latest + 3)))
+        self._db.write({schema.meta_key(MetaName.LAST_HEIGHT): schema.encode_height(height)}, deletes, sync=True)
+        self._latest = height
+
+    def get_dev_record(self, block_hash: bytes) -> bytes | None:
+        """A development-chain block's record (``cybermiles_node.devblocks``), or ``None``."""
+        return self._db.get(schema.dev_record_key(block_hash))
 
     def commit_synced_block(
         self,

@@ -45,6 +45,7 @@ WEBHOOK_DEAD_LETTER_PREFIX: Final = b"d"
 WEBHOOK_SUBSCRIPTION_PREFIX: Final = b"u"
 VALIDATOR_SET_PREFIX: Final = b"v"
 BLOCK_EVENTS_PREFIX: Final = b"e"
+DEV_RECORD_PREFIX: Final = b"x"
 
 HASH_SIZE: Final = 32
 HEIGHT_SIZE: Final = 8
@@ -151,6 +152,11 @@ def validator_set_key(height: int) -> bytes:
 def block_events_key(block_hash: bytes) -> bytes:
     """Key of the begin/end-block events of a block."""
     return BLOCK_EVENTS_PREFIX + _hash(block_hash, "block hash")
+
+
+def dev_record_key(block_hash: bytes) -> bytes:
+    """Key of a development-chain block's record: its state edits and impersonated senders."""
+    return DEV_RECORD_PREFIX + _hash(block_hash, "block hash")
 
 
 def meta_key(name: bytes) -> bytes:
