@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from consensus.types import Block, Header
@@ -45,6 +45,7 @@ from rpc.backend import (
     MatchedLog,
     MinedReceipt,
     MinedTransaction,
+    SimulationRequest,
     SyncStatus,
     TxContext,
 )
@@ -55,9 +56,13 @@ from rpc.errors import (
     ServerError,
     TransactionRejected,
 )
-from vm.execution import BlockEnv, CallMessage
+from vm.access_list import AccessListOutcome, create_access_list
+from vm.execution import BlockEnv, CallMessage, CallOutcome
 from vm.interruptible import CallInterrupted, Checkpoint
+from vm.overrides import NO_OVERRIDES, CallOverrides
+from vm.proofs import AccountProof, prove_account
 from vm.receipts import Log, Receipt
+from vm.simulation import BlockPlan, SimulatedBlock, plan_blocks, simulate
 from vm.transactions import decode_transaction
 
 VERSION = "0.1.0"
@@ -77,6 +82,18 @@ class StateAt:
     def get_nonce(self, address: bytes) -> int:
         """Account nonce."""
         return self._accounts.get_nonce(address)
+
+
+def _check_gas_cap(request: CallRequest, header: Header) -> None:
+    """Refuse a call asking for more gas than the block's gas limit (geth's RPC gas cap)."""
+    if request.gas is not None and request.gas > header.gas_limit:
+        raise TransactionRejected(f"gas required exceeds allowance ({header.gas_limit})")
+
+
+def _reject_if_not_started(outcome: CallOutcome) -> None:
+    """Raise ``TransactionRejected`` for a call that could not start (funds, intrinsic gas, size)."""
+    if not outcome.success and outcome.gas_used == 0 and not outcome.output and outcome.error:
+        raise TransactionRejected(outcome.error)
 
 
 class StateUnavailable(ServerError):
@@ -368,28 +385,26 @@ class NodeBackend:
             nonce=request.nonce,
         )
 
-    async def call(self, request: CallRequest, height: int) -> CallResult:
+    async def call(self, request: CallRequest, height: int, overrides: CallOverrides = NO_OVERRIDES) -> CallResult:
         """Execute a call on the state after ``height`` (abandoned at the call deadline)."""
         def run(checkpoint: Checkpoint) -> CallResult:
             header = self._state_header(height)
-            gas_cap = header.gas_limit
-            if request.gas is not None and request.gas > gas_cap:
-                raise TransactionRejected(f"gas required exceeds allowance ({gas_cap})")
+            _check_gas_cap(request, header)
             outcome = self._app.executor.call(
-                self._store.state_db(), header.state_root, self._call_env(header), self._message(request), checkpoint
+                self._store.state_db(), header.state_root, self._call_env(header), self._message(request), checkpoint,
+                overrides,
             )
-            if not outcome.success and outcome.gas_used == 0 and not outcome.output and outcome.error:
-                raise TransactionRejected(outcome.error)
+            _reject_if_not_started(outcome)
             return CallResult(outcome.success, outcome.output, outcome.gas_used, outcome.error)
         return await self._guarded_call(run)
 
-    async def estimate_gas(self, request: CallRequest, height: int) -> int:
+    async def estimate_gas(self, request: CallRequest, height: int, overrides: CallOverrides = NO_OVERRIDES) -> int:
         """Smallest sufficient gas limit for ``request`` (abandoned at the call deadline)."""
         def run(checkpoint: Checkpoint) -> int:
             header = self._state_header(height)
             outcome = self._app.executor.estimate_gas(
                 self._store.state_db(), header.state_root, self._call_env(header), self._message(request),
-                cap=header.gas_limit, checkpoint=checkpoint,
+                cap=header.gas_limit, checkpoint=checkpoint, overrides=overrides,
             )
             if outcome.success:
                 return outcome.gas_used
@@ -398,6 +413,38 @@ class NodeBackend:
             if outcome.gas_used == 0:
                 raise TransactionRejected(outcome.error or "execution failed")
             raise TransactionRejected(f"gas required exceeds allowance ({header.gas_limit})")
+        return await self._guarded_call(run)
+
+    async def create_access_list(self, request: CallRequest, height: int,
+                                 overrides: CallOverrides = NO_OVERRIDES) -> AccessListOutcome:
+        """The access list of a call on the state after ``height`` (abandoned at the call deadline)."""
+        def run(checkpoint: Checkpoint) -> AccessListOutcome:
+            header = self._state_header(height)
+            _check_gas_cap(request, header)
+            found = create_access_list(self._app.executor, self._store.state_db(), header.state_root,
+                                       self._call_env(header), self._message(request), checkpoint, overrides)
+            _reject_if_not_started(found.outcome)
+            return found
+        return await self._guarded_call(run)
+
+    async def get_proof(self, address: bytes, slots: Sequence[int], height: int) -> AccountProof:
+        """EIP-1186 proof of ``address`` and ``slots`` after block ``height``."""
+        return await self._read(
+            lambda: prove_account(self._store.state_db(), self._state_header(height).state_root, address, slots)
+        )
+
+    async def simulate(self, request: SimulationRequest, height: int) -> Sequence[SimulatedBlock]:
+        """Simulate blocks of calls on top of block ``height`` (abandoned at the call deadline)."""
+        def run(checkpoint: Checkpoint) -> Sequence[SimulatedBlock]:
+            header = self._state_header(height)
+            parent = replace(self._call_env(header), recent_hashes=tuple(self._store.recent_hashes(header.number)))
+            plans = [
+                BlockPlan(block.block, block.state, tuple(self._message(call) for call in block.calls))
+                for block in request.blocks
+            ]
+            blocks = plan_blocks(parent, plans, validate=request.validation)
+            return simulate(self._app.executor, self._store.state_db(), header.state_root, header.hash, blocks,
+                            validate=request.validation, checkpoint=checkpoint)
         return await self._guarded_call(run)
 
     async def send_raw_transaction(self, raw: bytes) -> bytes:

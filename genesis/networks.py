@@ -10,7 +10,8 @@ tried; dev account 0 is the foundation and, by default, the validator's owner.
 The first validator bonds ``LOCAL_VALIDATOR_STAKE`` as its owner's self-stake;
 every genesis validator's stake is carved out of its owner's allocation (so
 dev account 0 holds 34,000,000 CMT and the genesis supply stays
-1,000,000,000 CMT).
+1,000,000,000 CMT). Multicall3 and the CREATE2 deployer are predeployed
+(``genesis.predeploys``).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from genesis.document import (
     Validator,
     checksum_address,
 )
+from genesis.predeploys import PREDEPLOYS
 from genesis.validation import validate_genesis
 
 MNEMONIC = "test test test test test test test test test test test junk"
@@ -112,7 +114,7 @@ def local_genesis(
         chain_name=LOCAL_CHAIN_NAME,
         genesis_time=genesis_time,
         validators=validators,
-        alloc=carve_stakes(distribution.alloc, validators),
+        alloc=(*carve_stakes(distribution.alloc, validators), *PREDEPLOYS),
         vesting=distribution.vesting,
         foundation=accounts[0].address,
         params=ChainParams(foundation_reserve=distribution.foundation_reserve),

@@ -25,7 +25,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from consensus.types import Block
+from vm.access_list import AccessListOutcome
+from vm.overrides import NO_OVERRIDES, BlockOverrides, CallOverrides, StateOverrides
+from vm.proofs import AccountProof
 from vm.receipts import Log, Receipt
+from vm.simulation import SimulatedBlock
 
 EXECUTION_REVERTED = "execution reverted"
 
@@ -68,6 +72,24 @@ class CallResult:
     def reverted(self) -> bool:
         """True when the call ended in ``REVERT`` (``output`` is then the revert data)."""
         return not self.success and self.error == EXECUTION_REVERTED
+
+
+@dataclass(frozen=True)
+class SimulatedBlockRequest:
+    """One block of ``eth_simulateV1``: block overrides (None: the defaults), state overrides, calls."""
+
+    block: BlockOverrides | None
+    state: StateOverrides
+    calls: tuple[CallRequest, ...]
+
+
+@dataclass(frozen=True)
+class SimulationRequest:
+    """An ``eth_simulateV1`` payload: its blocks and whether calls must be valid transactions."""
+
+    blocks: tuple[SimulatedBlockRequest, ...]
+    validation: bool = False
+    trace_transfers: bool = False
 
 
 @dataclass(frozen=True)
@@ -393,20 +415,37 @@ class Backend(Protocol):
         """The storage word at ``slot`` after block ``height``."""
         ...
 
-    async def call(self, request: CallRequest, height: int) -> CallResult:
-        """Execute ``request`` on the state after block ``height`` and discard the changes.
+    async def call(self, request: CallRequest, height: int, overrides: CallOverrides = NO_OVERRIDES) -> CallResult:
+        """Execute ``request`` on the state after block ``height`` (with ``overrides``) and discard the changes.
 
         Raises ``TransactionRejected`` when the call cannot start (e.g.
         ``insufficient funds for gas * price + value``).
         """
         ...
 
-    async def estimate_gas(self, request: CallRequest, height: int) -> int:
-        """The smallest gas limit with which ``request`` succeeds on the state after ``height``.
+    async def estimate_gas(self, request: CallRequest, height: int, overrides: CallOverrides = NO_OVERRIDES) -> int:
+        """The smallest gas limit with which ``request`` succeeds on the state after ``height`` (with ``overrides``).
 
         Raises ``ExecutionReverted`` (with the revert data) when it reverts at
         any gas, ``TransactionRejected`` for other failures (geth wording,
         e.g. ``gas required exceeds allowance (30000000)``).
+        """
+        ...
+
+    async def create_access_list(self, request: CallRequest, height: int,
+                                 overrides: CallOverrides = NO_OVERRIDES) -> AccessListOutcome:
+        """The access list of ``request`` on the state after ``height`` and the outcome of a run with it."""
+        ...
+
+    async def get_proof(self, address: bytes, slots: Sequence[int], height: int) -> AccountProof:
+        """The EIP-1186 proof of ``address`` and ``slots`` in the state after block ``height``."""
+        ...
+
+    async def simulate(self, request: SimulationRequest, height: int) -> Sequence[SimulatedBlock]:
+        """Simulate ``request``'s blocks on top of block ``height``; nothing is kept.
+
+        Raises ``vm.simulation.SimulationError`` when a call cannot start
+        (invalid nonce, funds, gas) and ``ServerError`` past the call deadline.
         """
         ...
 

@@ -16,6 +16,7 @@ from rpc.formatting import (
     data,
     format_block,
     format_block_receipts,
+    format_header,
     format_receipt,
     format_transaction,
     quantity,
@@ -28,11 +29,15 @@ from rpc.params import (
     parse_address,
     parse_block_ref,
     parse_bool,
-    parse_call_request,
+    parse_call_args,
     parse_data,
     parse_hash,
     parse_quantity,
 )
+
+
+MIN_BLOB_BASE_FEE = 1
+"""EIP-4844's minimum blob base fee: the answer of ``eth_blobBaseFee`` on a chain without blobs."""
 
 
 def _block_number_or_tag(value: Any) -> BlockRef:
@@ -71,6 +76,11 @@ class EthAPI:
             "eth_getBlockReceipts": self.get_block_receipts,
             "eth_getUncleCountByBlockNumber": self.get_uncle_count_by_block_number,
             "eth_getUncleCountByBlockHash": self.get_uncle_count_by_block_hash,
+            "eth_getHeaderByNumber": self.get_header_by_number,
+            "eth_getHeaderByHash": self.get_header_by_hash,
+            "eth_getUncleByBlockNumberAndIndex": self.get_uncle_by_block_number_and_index,
+            "eth_getUncleByBlockHashAndIndex": self.get_uncle_by_block_hash_and_index,
+            "eth_blobBaseFee": self.blob_base_fee,
         }
 
     async def chain_id(self, params: Any, connection: Any) -> str:
@@ -133,11 +143,10 @@ class EthAPI:
         return storage_word(await self.backend.get_storage_at(address, slot, height))
 
     async def call(self, params: Any, connection: Any) -> str:
-        """``eth_call``: the return data, or error 3 with the revert data."""
-        args = Args(params, 1, 2)
-        request = args.get(0, parse_call_request)
-        height = await self.chain.state_height(args.optional(1, parse_block_ref, LATEST))
-        result = await self.backend.call(request, height)
+        """``eth_call``: the return data, or error 3 with the revert data; state and block overrides as geth."""
+        call = parse_call_args(params)
+        height = await self.chain.state_height(call.block)
+        result = await self.backend.call(call.request, height, call.overrides)
         if result.success:
             return data(result.output)
         if result.reverted:
@@ -145,11 +154,10 @@ class EthAPI:
         raise ServerError(result.error or "execution failed")
 
     async def estimate_gas(self, params: Any, connection: Any) -> str:
-        """``eth_estimateGas``."""
-        args = Args(params, 1, 2)
-        request = args.get(0, parse_call_request)
-        height = await self.chain.state_height(args.optional(1, parse_block_ref, LATEST))
-        return quantity(await self.backend.estimate_gas(request, height))
+        """``eth_estimateGas``; state and block overrides as for ``eth_call``."""
+        call = parse_call_args(params)
+        height = await self.chain.state_height(call.block)
+        return quantity(await self.backend.estimate_gas(call.request, height, call.overrides))
 
     async def send_raw_transaction(self, params: Any, connection: Any) -> str:
         """``eth_sendRawTransaction``: the transaction hash once the mempool accepted it."""
@@ -234,3 +242,30 @@ class EthAPI:
         """``eth_getUncleCountByBlockHash``: 0 (a BFT chain has no uncles)."""
         block = await self.backend.get_block_by_hash(Args(params, 1, 1).get(0, parse_hash))
         return None if block is None else "0x0"
+
+    async def get_header_by_number(self, params: Any, connection: Any) -> dict[str, Any] | None:
+        """``eth_getHeaderByNumber``: the header fields of a block object (geth's shape), or null."""
+        block = await self.chain.block(Args(params, 1, 1).get(0, _block_number_or_tag))
+        return None if block is None else format_header(block.header)
+
+    async def get_header_by_hash(self, params: Any, connection: Any) -> dict[str, Any] | None:
+        """``eth_getHeaderByHash``: the header fields of a block object, or null."""
+        block = await self.backend.get_block_by_hash(Args(params, 1, 1).get(0, parse_hash))
+        return None if block is None else format_header(block.header)
+
+    async def get_uncle_by_block_number_and_index(self, params: Any, connection: Any) -> None:
+        """``eth_getUncleByBlockNumberAndIndex``: null (a BFT chain has no uncles)."""
+        args = Args(params, 2, 2)
+        args.get(0, _block_number_or_tag)
+        args.get(1, parse_quantity)
+
+    async def get_uncle_by_block_hash_and_index(self, params: Any, connection: Any) -> None:
+        """``eth_getUncleByBlockHashAndIndex``: null (a BFT chain has no uncles)."""
+        args = Args(params, 2, 2)
+        args.get(0, parse_hash)
+        args.get(1, parse_quantity)
+
+    async def blob_base_fee(self, params: Any, connection: Any) -> str:
+        """``eth_blobBaseFee``: 1 wei, EIP-4844's minimum (the chain takes no blob transactions)."""
+        Args(params, 0, 0)
+        return quantity(MIN_BLOB_BASE_FEE)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from rpc.backend import CallRequest
 from rpc.errors import InvalidParams
+from vm.overrides import AccountOverride, BlockOverrides, CallOverrides, StateOverrides
 
 T = TypeVar("T")
 
@@ -310,3 +311,129 @@ def _json_type(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+_ACCOUNT_OVERRIDE_FIELDS = ("balance", "nonce", "code", "state", "stateDiff")
+_BLOCK_OVERRIDE_FIELDS = ("number", "time", "gasLimit", "feeRecipient", "prevRandao", "baseFeePerGas")
+MAX_UINT64 = 2**64 - 1
+
+
+def parse_state_overrides(value: Any) -> StateOverrides:
+    """geth's ``StateOverride``: address to ``{balance, nonce, code, state | stateDiff}``."""
+    if not isinstance(value, dict):
+        raise ParamError(f"cannot unmarshal {_json_type(value)} into a state override object")
+    overrides = []
+    for key, fields in value.items():
+        address = parse_address(key)
+        if not isinstance(fields, dict):
+            raise ParamError(f"account {key}: cannot unmarshal {_json_type(fields)} into an account override")
+        unknown = sorted(set(fields) - set(_ACCOUNT_OVERRIDE_FIELDS))
+        if unknown:
+            raise ParamError(f"account {key}: unknown field {brief(unknown[0])}")
+        if fields.get("state") is not None and fields.get("stateDiff") is not None:
+            raise ParamError(f"account {key} has both 'state' and 'stateDiff'")
+
+        def field(name: str, parser: Callable[[Any], T], account: str = key, raw: dict[str, Any] = fields) -> T | None:
+            if raw.get(name) is None:
+                return None
+            try:
+                return parser(raw[name])
+            except ParamError as exc:
+                raise ParamError(f"account {account}: {name}: {exc}") from None
+
+        overrides.append((address, AccountOverride(
+            balance=field("balance", parse_quantity),
+            nonce=field("nonce", _uint64),
+            code=field("code", parse_data),
+            state=field("state", _storage_words),
+            state_diff=field("stateDiff", _storage_words) or (),
+        )))
+    return tuple(overrides)
+
+
+def parse_block_overrides(value: Any) -> BlockOverrides:
+    """geth's ``BlockOverrides``: ``number``, ``time``, ``gasLimit``, ``feeRecipient``, ``prevRandao``, ``baseFeePerGas``."""
+    if not isinstance(value, dict):
+        raise ParamError(f"cannot unmarshal {_json_type(value)} into a block override object")
+    unknown = sorted(set(value) - set(_BLOCK_OVERRIDE_FIELDS))
+    if unknown:
+        raise ParamError(f"unsupported block override field {brief(unknown[0])}")
+
+    def field(name: str, parser: Callable[[Any], T]) -> T | None:
+        if value.get(name) is None:
+            return None
+        try:
+            return parser(value[name])
+        except ParamError as exc:
+            raise ParamError(f"{name}: {exc}") from None
+
+    return BlockOverrides(
+        number=field("number", _uint64),
+        time=field("time", _uint64),
+        gas_limit=field("gasLimit", _uint64),
+        fee_recipient=field("feeRecipient", parse_address),
+        prev_randao=field("prevRandao", parse_hash),
+        base_fee=field("baseFeePerGas", parse_quantity),
+    )
+
+
+def _uint64(value: Any) -> int:
+    number = parse_quantity(value)
+    if number > MAX_UINT64:
+        raise ParamError("hex number > 64 bits")
+    return number
+
+
+def _storage_words(value: Any) -> tuple[tuple[int, int], ...]:
+    """A storage map: 32-byte slot to 32-byte value."""
+    if not isinstance(value, dict):
+        raise ParamError(f"cannot unmarshal {_json_type(value)} into a storage map")
+    return tuple(
+        (int.from_bytes(parse_hash(slot), "big"), int.from_bytes(parse_hash(word), "big"))
+        for slot, word in value.items()
+    )
+
+
+@dataclass(frozen=True)
+class CallArgs:
+    """The parameters of ``eth_call``-like methods: the call, the block, and state and block overrides."""
+
+    request: CallRequest
+    block: BlockRef
+    overrides: CallOverrides
+
+
+def parse_call_args(params: Any) -> CallArgs:
+    """``[call, block?, stateOverrides?, blockOverrides?]`` as ``eth_call`` and ``eth_estimateGas`` take them."""
+    args = Args(params, 1, 4)
+    state = args.optional(2, parse_state_overrides, ())
+    block = args.optional(3, parse_block_overrides, None)
+    return CallArgs(args.get(0, parse_call_request), args.optional(1, parse_block_ref, LATEST), CallOverrides(state, block))
+
+
+MAX_PROOF_KEYS = 1024
+"""Storage keys one ``eth_getProof`` may ask for."""
+
+
+def parse_storage_keys(value: Any) -> list[tuple[str, int]]:
+    """``eth_getProof`` storage keys as geth reads them: 0x-hex of at most 32 bytes (odd lengths allowed).
+
+    Each key comes with its text, which the answer echoes.
+    """
+    if not isinstance(value, list):
+        raise ParamError(f"cannot unmarshal {_json_type(value)} into a list of storage keys")
+    if len(value) > MAX_PROOF_KEYS:
+        raise ParamError(f"too many storage keys: {len(value)}, at most {MAX_PROOF_KEYS}")
+    keys = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ParamError(f"cannot unmarshal {_json_type(item)} into a storage key")
+        if not item.startswith(("0x", "0X")):
+            raise ParamError("unable to decode storage key: hex string without 0x prefix")
+        digits = item[2:]
+        if len(digits) > 64:
+            raise ParamError("unable to decode storage key: hex string too long, want at most 32 bytes")
+        if digits and not _HEX_DIGITS.fullmatch(digits):
+            raise ParamError(f"unable to decode storage key: invalid hex string {brief(item)}")
+        keys.append((item, int(digits or "0", 16)))
+    return keys

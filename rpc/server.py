@@ -23,10 +23,12 @@ from rpc.config import RPCConfig
 from rpc.dispatch import Dispatcher, error_response
 from rpc.errors import InvalidRequest, LimitExceeded
 from rpc.eth import EthAPI
+from rpc.eth_state import StateProofAPI
 from rpc.fees import FeeAPI
 from rpc.filters import FilterAPI
 from rpc.logs import LogQuery
 from rpc.net import NetAPI
+from rpc.simulate import SimulateAPI
 from rpc.subscriptions import SubscriptionHub, WSConnection
 from rpc.web3 import Web3API
 
@@ -52,6 +54,8 @@ def build_dispatcher(backend: Backend, config: RPCConfig,
         NetAPI(backend),
         CmtAPI(backend),
         EthAPI(chain),
+        StateProofAPI(chain),
+        SimulateAPI(chain),
         FeeAPI(chain, config.max_fee_history_blocks, config.max_fee_history_percentiles),
         query,
         FilterAPI(query, config.max_filters, config.filter_timeout_seconds, config.max_filter_blocks),

@@ -30,6 +30,7 @@ from genesis import (
 )
 from genesis.distribution import carve_stakes, split_offering
 from genesis.document import checksum_address
+from genesis.predeploys import PREDEPLOYS
 
 KEY1 = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
 KEY2 = bytes.fromhex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
@@ -142,10 +143,12 @@ def test_local_genesis_funds_every_dev_account_from_the_offering() -> None:
     accounts = dev_accounts()
     assert doc.chain_id == 15
     assert doc.genesis_time == GENESIS_TIME
-    assert [a.address for a in doc.alloc] == [a.address for a in accounts]
+    funded, predeployed = doc.alloc[:len(accounts)], doc.alloc[len(accounts):]
+    assert [a.address for a in funded] == [a.address for a in accounts]
+    assert predeployed == PREDEPLOYS
     # the validator's 1,000,000 CMT self-stake comes out of its owner's (dev account 0's) share
-    assert doc.alloc[0].balance == 34_000_000 * CMT
-    assert all(a.balance == 35_000_000 * CMT for a in doc.alloc[1:])
+    assert funded[0].balance == 34_000_000 * CMT
+    assert all(a.balance == 35_000_000 * CMT for a in funded[1:])
     assert doc.foundation == accounts[0].address
     assert doc.params.foundation_reserve == 100_000_000 * CMT
     assert [(v.name, v.beneficiary) for v in doc.vesting] == [
@@ -227,7 +230,7 @@ def test_local_genesis_is_deterministic_and_survives_a_file(tmp_path: Path) -> N
     save_genesis(doc, path)
     assert load_genesis(path) == doc
     assert parse_genesis(json.loads(path.read_text())).hash() == doc.hash()
-    assert doc.hash().hex() == "04e41a939feb665754df4c73b35b8aded5fe061eade3423843d8342f39a9c821"
+    assert doc.hash().hex() == "b371ddecc27536cf7b5ffe51562c53709bdcfd7e54ebe427c113289e47e67ed9"
 
 
 def test_network_registry() -> None:

@@ -13,6 +13,7 @@ returned, so storage can commit them with the rest of the block atomically.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -304,6 +305,9 @@ class ChainExecutor:
         outcome = attempt(high)
         if not outcome.success:
             return outcome
+        if not message.data and attempt(outcome.gas_used).success:
+            # No call data (a plain transfer): what it used is enough, so exactly 21,000 as geth answers.
+            return CallOutcome(True, outcome.output, outcome.gas_used)
         low = outcome.gas_used - 1
         # Most calls need little more than what they used: try a tight bound first.
         optimistic = min(high, (outcome.gas_used + 2_300) * 64 // 63)
@@ -505,5 +509,9 @@ def _geth_wording(message: str) -> str:
     if "intrinsic" in lowered:
         return "intrinsic gas too low"
     if "nonce" in lowered:
+        numbers = re.findall(r"\d+", message)
+        if len(numbers) == 2 and "expected" in lowered:  # py-evm: "Expected <next>, but got <nonce>"
+            expected, got = int(numbers[0]), int(numbers[1])
+            return f"nonce too {'low' if got < expected else 'high'}: next nonce {expected}, tx nonce {got}"
         return "nonce too low" if "low" in lowered else message
     return message

@@ -27,8 +27,15 @@ from eth_hash.auto import keccak
 from vm.errors import VMError
 from vm.execution import BlockEnv, CallMessage, CallOutcome, ChainExecutor, run_call
 from vm.interruptible import Checkpoint
-from vm.overrides import StateOverrides, apply_state_overrides
+from vm.overrides import BlockOverrides, StateOverrides, apply_state_overrides
 from vm.statedb import overlay_atomic_db
+
+MAX_SIMULATED_BLOCKS = 256
+"""Blocks one simulation may span, gaps filled with empty blocks included (geth's bound)."""
+MAX_SIMULATED_CALLS = 1000
+"""Calls one simulation may run, across all its blocks."""
+SECONDS_PER_SIMULATED_BLOCK = 12
+"""How far a block's time follows its parent's when no ``time`` override is given (as geth)."""
 
 
 class SimulationError(VMError):
@@ -46,6 +53,53 @@ class SimulatedBlockInput:
     env: BlockEnv
     state: StateOverrides
     calls: tuple[CallMessage, ...]
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """A block as a simulation request names it: optional block overrides, state overrides, calls."""
+
+    overrides: BlockOverrides | None
+    state: StateOverrides
+    calls: tuple[CallMessage, ...]
+
+
+def plan_blocks(parent: BlockEnv, plans: Sequence[BlockPlan], *, validate: bool) -> list[SimulatedBlockInput]:
+    """The blocks to simulate after ``parent`` (the base block, its own hash first in ``recent_hashes``).
+
+    Numbers and times must increase; a number that skips ahead is preceded
+    by empty blocks, as geth does. Unless overridden, a block keeps the
+    parent's gas limit and fee recipient, its base fee is the parent's under
+    ``validate`` and zero otherwise, and PREVRANDAO is zero.
+    """
+    if sum(len(plan.calls) for plan in plans) > MAX_SIMULATED_CALLS:
+        raise SimulationError(f"too many calls: at most {MAX_SIMULATED_CALLS}", len(plans), 0)
+    blocks: list[SimulatedBlockInput] = []
+    number, timestamp = parent.number, parent.timestamp
+    default_fee = parent.base_fee if validate else 0
+    for index, plan in enumerate(plans):
+        overrides = plan.overrides or BlockOverrides()
+        target = number + 1 if overrides.number is None else overrides.number
+        if target <= number:
+            raise SimulationError(f"block numbers must be in order: {target} <= {number}", index, 0)
+        if target - parent.number > MAX_SIMULATED_BLOCKS:
+            raise SimulationError(f"too many blocks: at most {MAX_SIMULATED_BLOCKS}", index, 0)
+        empty_count = target - number - 1
+        time = timestamp + SECONDS_PER_SIMULATED_BLOCK * (empty_count + 1) if overrides.time is None else overrides.time
+        latest_time = timestamp + SECONDS_PER_SIMULATED_BLOCK * empty_count
+        if time <= latest_time:
+            raise SimulationError(f"block timestamps must be in order: {time} <= {latest_time}", index, 0)
+        template = replace(parent, coinbase=overrides.fee_recipient or parent.coinbase,
+                           gas_limit=overrides.gas_limit or parent.gas_limit, prev_randao=b"\x00" * 32,
+                           base_fee=default_fee if overrides.base_fee is None else overrides.base_fee)
+        for _ in range(empty_count):
+            number += 1
+            timestamp += SECONDS_PER_SIMULATED_BLOCK
+            blocks.append(SimulatedBlockInput(replace(template, number=number, timestamp=timestamp), (), ()))
+        env = replace(template, number=target, timestamp=time, prev_randao=overrides.prev_randao or b"\x00" * 32)
+        blocks.append(SimulatedBlockInput(env, plan.state, plan.calls))
+        number, timestamp = target, time
+    return blocks
 
 
 @dataclass(frozen=True)
