@@ -74,8 +74,8 @@ class RPCSettings:
     enabled: bool = True
     addr: Address = Address("127.0.0.1", 8545)
     max_body_bytes: int = 5 * 1024 * 1024
-    max_batch_size: int = 100
-    max_log_block_range: int = 10_000
+    max_batch_size: int = 1000  # requests in one JSON-RPC batch (geth: 1000)
+    max_log_block_range: int = 100_000  # blocks one eth_getLogs may span (results are bounded too)
     max_ws_connections: int = 100
     cors_origins: tuple[str, ...] = ("*",)
     call_timeout_ms: int = 5_000  # eth_call / eth_estimateGas stop after this long (geth's --rpc.evmtimeout)

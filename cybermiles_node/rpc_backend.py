@@ -45,12 +45,16 @@ from rpc.backend import (
     MatchedLog,
     MinedReceipt,
     MinedTransaction,
+    PendingListener,
+    PoolContent,
+    PoolStatus,
     SimulationRequest,
     SyncStatus,
     TxContext,
 )
 from rpc.errors import (
     ExecutionReverted,
+    InvalidParams,
     LimitExceeded,
     ResourceNotFound,
     ServerError,
@@ -175,6 +179,7 @@ class NodeBackend:
         self._callers = ThreadPoolExecutor(max_workers=limits.callers, thread_name_prefix="rpc-call")
         self._pending = 0
         self._listeners: list[BlockListener] = []
+        self._pending_listeners: list[PendingListener] = []
         self._latest_state: tuple[bytes, StateAt] | None = None
         self._dpos = DposQueries(app.executor, self._store.state_db, self._call_env)
 
@@ -464,7 +469,28 @@ class NodeBackend:
         pooled = self._mempool.get(tx_hash)
         if pooled is not None:
             self._app.decoded_txs.put(tx_hash, pooled.tx)
+            for listener in list(self._pending_listeners):
+                listener(pooled.tx)
         return tx_hash
+
+    def add_pending_listener(self, listener: PendingListener) -> Callable[[], None]:
+        """Register ``listener(tx)`` for transactions admitted to the mempool (over RPC or from a peer)."""
+        self._pending_listeners.append(listener)
+        return lambda: self._pending_listeners.remove(listener) if listener in self._pending_listeners else None
+
+    async def txpool_content(self, sender: bytes | None = None) -> PoolContent:
+        """The mempool's pending and queued transactions (of ``sender`` only, if given)."""
+        content = self._mempool.content(sender)
+        pending, queued = (
+            {address: {nonce: pooled.tx for nonce, pooled in txs.items()} for address, txs in content[group].items()}
+            for group in ("pending", "queued")
+        )
+        return PoolContent(pending, queued)
+
+    async def txpool_status(self) -> PoolStatus:
+        """The mempool's pending and queued counts."""
+        stats = self._mempool.stats()
+        return PoolStatus(stats.pending, stats.queued)
 
     # -- delegated proof of stake ---------------------------------------------------
 
@@ -525,7 +551,7 @@ class NodeBackend:
                     [None if t is None else list(t) for t in log_filter.topics], log_filter.max_results,
                 )
             except TooManyLogs as exc:
-                raise LimitExceeded(f"query returned more than {log_filter.max_results} results") from exc
+                raise InvalidParams(f"query returned more than {log_filter.max_results} results") from exc
             return [MatchedLog(*match) for match in found]
         return await self._read(run)
 

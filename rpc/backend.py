@@ -20,9 +20,11 @@ Conventions for implementers:
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from eth.abc import SignedTransactionAPI
 
 from consensus.types import Block
 from vm.access_list import AccessListOutcome
@@ -339,6 +341,25 @@ class DposSupply:
 
 BlockListener = Callable[[Block, Sequence[Receipt]], None]
 
+PendingListener = Callable[[SignedTransactionAPI], None]
+"""Called with each transaction the mempool admits (decoded, its sender recovered)."""
+
+
+@dataclass(frozen=True)
+class PoolContent:
+    """Mempool transactions by sender and nonce, both ascending: executable (``pending``) and behind a gap."""
+
+    pending: Mapping[bytes, Mapping[int, SignedTransactionAPI]]
+    queued: Mapping[bytes, Mapping[int, SignedTransactionAPI]]
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    """How many transactions the mempool holds: executable and queued behind a nonce gap."""
+
+    pending: int
+    queued: int
+
 
 class Backend(Protocol):
     """The node as seen by the JSON-RPC server."""
@@ -518,4 +539,19 @@ class Backend(Protocol):
         in height order, and must not block. Calling the returned function
         stops the notifications.
         """
+        ...
+
+    def add_pending_listener(self, listener: PendingListener) -> Callable[[], None]:
+        """Call ``listener(tx)`` for each transaction the mempool admits (over RPC or from a peer); return a remover.
+
+        Called on the server's event loop thread; listeners must not block.
+        """
+        ...
+
+    async def txpool_content(self, sender: bytes | None = None) -> PoolContent:
+        """The mempool's transactions, or only those of ``sender``."""
+        ...
+
+    async def txpool_status(self) -> PoolStatus:
+        """The mempool's pending and queued counts."""
         ...

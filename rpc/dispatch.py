@@ -2,7 +2,10 @@
 
 Parses a request body, validates single and batch requests, calls the
 registered method handlers, and builds responses. Notifications (requests
-without ``id``) are executed but get no response. Unexpected exceptions are
+without ``id``) are executed but get no response. A batch holds at most
+``max_batch_size`` requests; as in geth, once the results of a batch add up
+past ``max_batch_response_bytes`` of JSON, that request and the ones after it
+are answered with -32003 "response too large" instead of their results. Unexpected exceptions are
 logged with their traceback and answered with a bare -32603.
 
 Bodies are parsed with orjson, which bounds nesting at 1024 levels and rejects
@@ -15,6 +18,7 @@ raising ``RecursionError``.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +31,7 @@ from rpc.errors import (
     InvalidRequest,
     MethodNotFound,
     ParseError,
+    ResponseTooLarge,
     RPCError,
     ServerError,
 )
@@ -50,9 +55,11 @@ def error_response(error: RPCError, request_id: Any = None) -> dict[str, Any]:
 class Dispatcher:
     """Routes JSON-RPC requests to method handlers."""
 
-    def __init__(self, methods: Mapping[str, Handler], max_batch_size: int) -> None:
+    def __init__(self, methods: Mapping[str, Handler], max_batch_size: int, max_batch_response_bytes: int) -> None:
+        """Route to ``methods``; batches are bounded by request count and by the JSON size of their results."""
         self._methods = dict(methods)
         self._max_batch_size = max_batch_size
+        self._max_batch_response_bytes = max_batch_response_bytes
 
     @property
     def method_names(self) -> tuple[str, ...]:
@@ -76,7 +83,18 @@ class Dispatcher:
             return error_response(InvalidRequest(f"batch too large: {len(batch)} requests, at most {self._max_batch_size}"))
         responses = await asyncio.gather(*(self.handle_request(item, connection) for item in batch))
         answered = [response for response in responses if response is not None]
-        return answered or None
+        return self._bound_response(answered) or None
+
+    def _bound_response(self, responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``responses`` with those from the one that crosses the size bound on replaced by -32003 errors."""
+        total = 0
+        for index, response in enumerate(responses):
+            if "result" in response:
+                total += len(json.dumps(response["result"], separators=(",", ":")))
+                if total > self._max_batch_response_bytes:
+                    too_large = ResponseTooLarge("response too large")
+                    return responses[:index] + [error_response(too_large, late["id"]) for late in responses[index:]]
+        return responses
 
     async def handle_request(self, request: Any, connection: Any = None) -> dict[str, Any] | None:
         """Answer one request object; None for a notification."""

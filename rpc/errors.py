@@ -102,6 +102,12 @@ class LimitExceeded(RPCError):
     code = -32005
 
 
+class ResponseTooLarge(RPCError):
+    """A batch request of a batch whose results add up past the response-size bound (geth's -32003)."""
+
+    code = -32003
+
+
 class ExecutionReverted(RPCError):
     """A call or gas estimation that ended in ``REVERT``.
 

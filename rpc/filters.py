@@ -1,8 +1,10 @@
-"""Polling filters: ``eth_newFilter``, ``eth_newBlockFilter``, ``eth_getFilterChanges``,
-``eth_getFilterLogs`` and ``eth_uninstallFilter``.
+"""Polling filters: ``eth_newFilter``, ``eth_newBlockFilter``, ``eth_newPendingTransactionFilter``,
+``eth_getFilterChanges``, ``eth_getFilterLogs`` and ``eth_uninstallFilter``.
 
-A filter remembers the first height it has not reported yet. Filters not
-polled within the timeout are dropped; the number of filters is bounded.
+A block or log filter remembers the first height it has not reported yet; a
+pending-transaction filter remembers its place in the shared ``PendingLog``
+(so a poll returns at most the log's capacity of hashes). Filters not polled
+within the timeout are dropped; the number of filters is bounded.
 """
 from __future__ import annotations
 
@@ -13,17 +15,20 @@ from typing import Any
 
 from rpc.dispatch import Handler
 from rpc.errors import InvalidParams, LimitExceeded, ServerError
-from rpc.formatting import data
+from rpc.formatting import data, format_transaction
 from rpc.ids import new_id
 from rpc.logs import LogQuery
-from rpc.params import Args, FilterSpec, ParamError, parse_filter
+from rpc.params import Args, FilterSpec, ParamError, parse_bool, parse_filter
+from rpc.pending_log import PendingLog
 
 
 @dataclass
 class _Filter:
-    spec: FilterSpec | None  # None for a block filter
+    spec: FilterSpec | None  # None for a block or pending-transaction filter
     next_height: int
     last_poll: float
+    next_pending: int | None = None  # the next PendingLog number to report, for a pending-transaction filter
+    full: bool = False  # a pending-transaction filter reporting whole transactions, not hashes
 
 
 def _parse_filter_id(value: Any) -> str:
@@ -41,9 +46,12 @@ class FilterAPI:
         max_filters: int,
         timeout_seconds: float,
         max_blocks_per_poll: int,
+        pending_log: PendingLog,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """Filters answered from ``query`` (logs, blocks) and ``pending_log`` (admitted transactions)."""
         self.query = query
+        self.pending_log = pending_log
         self.backend = query.chain.backend
         self.max_filters = max_filters
         self.timeout_seconds = timeout_seconds
@@ -56,6 +64,7 @@ class FilterAPI:
         return {
             "eth_newFilter": self.new_filter,
             "eth_newBlockFilter": self.new_block_filter,
+            "eth_newPendingTransactionFilter": self.new_pending_transaction_filter,
             "eth_getFilterChanges": self.get_filter_changes,
             "eth_getFilterLogs": self.get_filter_logs,
             "eth_uninstallFilter": self.uninstall_filter,
@@ -66,13 +75,14 @@ class FilterAPI:
         for filter_id in [key for key, item in self._filters.items() if item.last_poll < deadline]:
             del self._filters[filter_id]
 
-    async def _install(self, spec: FilterSpec | None) -> str:
+    async def _install(self, spec: FilterSpec | None, pending: bool = False, full: bool = False) -> str:
         self._expire()
         if len(self._filters) >= self.max_filters:
             raise LimitExceeded(f"too many filters installed, at most {self.max_filters}")
         filter_id = new_id()
         start = await self.backend.latest_height() + 1
-        self._filters[filter_id] = _Filter(spec, start, self.clock())
+        next_pending = self.pending_log.next_number if pending else None
+        self._filters[filter_id] = _Filter(spec, start, self.clock(), next_pending, full)
         return filter_id
 
     def _get(self, filter_id: str) -> _Filter:
@@ -95,9 +105,21 @@ class FilterAPI:
         Args(params, 0, 0)
         return await self._install(None)
 
+    async def new_pending_transaction_filter(self, params: Any, connection: Any) -> str:
+        """``eth_newPendingTransactionFilter``: a filter reporting the transactions the mempool admits.
+
+        Hashes, or with geth's optional ``true`` parameter whole transaction objects.
+        """
+        full = Args(params, 0, 1).optional(0, parse_bool, False)
+        return await self._install(None, pending=True, full=full)
+
     async def get_filter_changes(self, params: Any, connection: Any) -> list[Any]:
         """``eth_getFilterChanges``: what is new since the last poll (bounded per poll)."""
         item = self._get(Args(params, 1, 1).get(0, _parse_filter_id))
+        if item.next_pending is not None:
+            txs = self.pending_log.since(item.next_pending)
+            item.next_pending = self.pending_log.next_number
+            return [format_transaction(tx, None) if item.full else data(tx.hash) for tx in txs]
         latest = await self.backend.latest_height()
         first = item.next_height
         last = min(latest, first + self.max_blocks_per_poll - 1)
@@ -119,7 +141,7 @@ class FilterAPI:
         """``eth_getFilterLogs``: every log matching a log filter's criteria."""
         item = self._get(Args(params, 1, 1).get(0, _parse_filter_id))
         if item.spec is None:
-            raise ServerError("filter not found")
+            raise ServerError("filter not found")  # geth's answer for a block or pending-transaction filter
         return await self.query.run(await self.query.resolve(item.spec))
 
     async def uninstall_filter(self, params: Any, connection: Any) -> bool:

@@ -1,4 +1,11 @@
-"""``eth_getLogs``: resolving a filter to a bounded block range and querying the backend."""
+"""``eth_getLogs``: resolving a filter to a bounded block range and querying the backend.
+
+A range wider than ``max_block_range`` blocks and an answer of more than
+``max_results`` logs are refused with -32602 (invalid params) in the words
+indexers look for (``exceed maximum block range: N``, ``query returned more
+than N results``), never with -32005, which clients such as Foundry read as
+rate limiting and retry unchanged.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +13,7 @@ from typing import Any
 from rpc.backend import LogFilter
 from rpc.chain import ChainReader
 from rpc.dispatch import Handler
-from rpc.errors import InvalidParams, LimitExceeded, ResourceNotFound
+from rpc.errors import InvalidParams, ResourceNotFound
 from rpc.formatting import format_log
 from rpc.params import Args, FilterSpec, parse_filter
 
@@ -48,14 +55,14 @@ class LogQuery:
         if first > last:
             raise InvalidParams("invalid block range params: fromBlock is after toBlock")
         if last - first + 1 > self.max_block_range:
-            raise LimitExceeded(f"block range too large: {last - first + 1} blocks, at most {self.max_block_range}")
+            raise InvalidParams(f"exceed maximum block range: {self.max_block_range}")
         return LogFilter(first, last, spec.addresses, spec.topics, self.max_results)
 
     async def run(self, log_filter: LogFilter | None) -> list[dict[str, Any]]:
-        """The formatted logs of a query; raises ``LimitExceeded`` past the result bound."""
+        """The formatted logs of a query; raises ``InvalidParams`` past the result bound."""
         if log_filter is None:
             return []
         entries = await self.chain.backend.get_logs(log_filter)
         if len(entries) > self.max_results:
-            raise LimitExceeded(f"query returned more than {self.max_results} results")
+            raise InvalidParams(f"query returned more than {self.max_results} results")
         return [format_log(entry) for entry in entries]

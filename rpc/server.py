@@ -2,7 +2,8 @@
 
 ``create_app`` builds the application for a ``Backend``; ``RPCServer`` runs
 it on a host and port. Request bodies and WebSocket messages are bounded by
-``RPCConfig.max_body_bytes``, batches by ``max_batch_size``, WebSocket
+``RPCConfig.max_body_bytes``, batches by ``max_batch_size`` requests and
+``max_batch_response_bytes`` of results, WebSocket
 connections and subscriptions by their own limits. Browsers are served with
 CORS headers for the configured origins.
 """
@@ -28,8 +29,10 @@ from rpc.fees import FeeAPI
 from rpc.filters import FilterAPI
 from rpc.logs import LogQuery
 from rpc.net import NetAPI
+from rpc.pending_log import PendingLog
 from rpc.simulate import SimulateAPI
 from rpc.subscriptions import SubscriptionHub, WSConnection
+from rpc.txpool import TxPoolAPI
 from rpc.web3 import Web3API
 
 log = logging.getLogger(__name__)
@@ -47,7 +50,8 @@ def build_dispatcher(backend: Backend, config: RPCConfig,
     """Every namespace's methods (plus ``extra_apis``, e.g. ``admin_``) behind one dispatcher, and the hub."""
     chain = ChainReader(backend, config.decoded_block_cache)
     query = LogQuery(chain, config.max_log_block_range, config.max_log_results)
-    hub = SubscriptionHub(backend, config.max_ws_connections, config.max_subscriptions_per_connection)
+    pending_log = PendingLog(config.pending_filter_capacity)
+    hub = SubscriptionHub(backend, config.max_ws_connections, config.max_subscriptions_per_connection, pending_log)
     methods: dict[str, Any] = {}
     for api in (
         Web3API(backend),
@@ -58,12 +62,13 @@ def build_dispatcher(backend: Backend, config: RPCConfig,
         SimulateAPI(chain),
         FeeAPI(chain, config.max_fee_history_blocks, config.max_fee_history_percentiles),
         query,
-        FilterAPI(query, config.max_filters, config.filter_timeout_seconds, config.max_filter_blocks),
+        FilterAPI(query, config.max_filters, config.filter_timeout_seconds, config.max_filter_blocks, pending_log),
+        TxPoolAPI(backend),
         hub,
         *extra_apis,
     ):
         methods.update(api.methods())
-    return Dispatcher(methods, config.max_batch_size), hub
+    return Dispatcher(methods, config.max_batch_size, config.max_batch_response_bytes), hub
 
 
 def _origin_allowed(config: RPCConfig, origin: str) -> bool:

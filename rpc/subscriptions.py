@@ -1,7 +1,11 @@
-"""WebSocket connections and ``eth_subscribe`` / ``eth_unsubscribe`` (``newHeads``, ``logs``).
+"""WebSocket connections and ``eth_subscribe`` / ``eth_unsubscribe`` (``newHeads``, ``logs``,
+``newPendingTransactions``).
 
 One block listener registered with the backend fans each committed block out
-to the subscriptions of every open connection. Every connection has a
+to the subscriptions of every open connection, and one pending listener fans
+out each transaction the mempool admits (its hash, or with geth's ``true``
+second parameter the whole transaction) and records it in the
+``PendingLog`` that pending-transaction filters read. Every connection has a
 bounded outgoing queue; a client that falls that far behind is disconnected
 rather than letting memory grow.
 """
@@ -13,25 +17,30 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth.abc import SignedTransactionAPI
+
 from consensus.types import Block
 from rpc.backend import Backend, LogFilter
 from rpc.dispatch import Handler
 from rpc.errors import InvalidParams, LimitExceeded, MethodNotFound
-from rpc.formatting import block_logs, format_header, format_log
+from rpc.formatting import block_logs, data, format_header, format_log, format_transaction
 from rpc.ids import new_id
-from rpc.params import Args, ParamError, brief, parse_filter
+from rpc.params import Args, ParamError, brief, parse_bool, parse_filter
+from rpc.pending_log import PendingLog
 from vm.receipts import Receipt
 
 NEW_HEADS = "newHeads"
 LOGS = "logs"
+NEW_PENDING_TRANSACTIONS = "newPendingTransactions"
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """One subscription of a connection; ``log_filter`` only for ``logs``."""
+    """One subscription of a connection; ``log_filter`` only for ``logs``, ``full`` for whole pending transactions."""
 
     kind: str
     log_filter: LogFilter | None = None
+    full: bool = False
 
 
 class WSConnection:
@@ -83,23 +92,29 @@ def _parse_subscription_id(value: Any) -> str:
 class SubscriptionHub:
     """Open WebSocket connections and the delivery of block and log notifications."""
 
-    def __init__(self, backend: Backend, max_connections: int, max_per_connection: int) -> None:
+    def __init__(self, backend: Backend, max_connections: int, max_per_connection: int,
+                 pending_log: PendingLog) -> None:
+        """A hub without connections; admitted transactions' hashes go to ``pending_log`` once started."""
         self.backend = backend
         self.max_connections = max_connections
         self.max_per_connection = max_per_connection
+        self.pending_log = pending_log
         self._connections: dict[WSConnection, None] = {}
-        self._remove_listener: Callable[[], None] | None = None
+        self._remove_listeners: list[Callable[[], None]] = []
 
     def start(self) -> None:
-        """Start receiving committed blocks from the backend."""
-        if self._remove_listener is None:
-            self._remove_listener = self.backend.add_block_listener(self.on_block)
+        """Start receiving committed blocks and admitted transactions from the backend."""
+        if not self._remove_listeners:
+            self._remove_listeners = [
+                self.backend.add_block_listener(self.on_block),
+                self.backend.add_pending_listener(self.on_pending),
+            ]
 
     def stop(self) -> None:
-        """Stop receiving blocks and close every connection."""
-        if self._remove_listener is not None:
-            self._remove_listener()
-            self._remove_listener = None
+        """Stop receiving blocks and transactions and close every connection."""
+        for remove in self._remove_listeners:
+            remove()
+        self._remove_listeners = []
         for connection in list(self._connections):
             connection.close()
         self._connections.clear()
@@ -127,6 +142,8 @@ class SubscriptionHub:
         entries = None
         for connection in list(self._connections):
             for subscription_id, subscription in list(connection.subscriptions.items()):
+                if subscription.kind == NEW_PENDING_TRANSACTIONS:
+                    continue
                 if subscription.kind == NEW_HEADS:
                     if head is None:
                         head = format_header(block.header)
@@ -139,12 +156,25 @@ class SubscriptionHub:
                     if log_filter is not None and log_filter.matches(entry.log):
                         connection.push(_notification(subscription_id, format_log(entry)))
 
+    def on_pending(self, tx: SignedTransactionAPI) -> None:
+        """Record an admitted transaction's hash and deliver it to ``newPendingTransactions`` subscriptions."""
+        self.pending_log.append(tx)
+        tx_hash = data(tx.hash)
+        full: dict[str, Any] | None = None
+        for connection in list(self._connections):
+            for subscription_id, subscription in list(connection.subscriptions.items()):
+                if subscription.kind != NEW_PENDING_TRANSACTIONS:
+                    continue
+                if subscription.full and full is None:
+                    full = format_transaction(tx, None)
+                connection.push(_notification(subscription_id, full if subscription.full else tx_hash))
+
     def methods(self) -> dict[str, Handler]:
         """Method name to handler."""
         return {"eth_subscribe": self.subscribe, "eth_unsubscribe": self.unsubscribe}
 
     async def subscribe(self, params: Any, connection: WSConnection | None) -> str:
-        """``eth_subscribe``: ``["newHeads"]`` or ``["logs", {address, topics}]``."""
+        """``eth_subscribe``: ``["newHeads"]``, ``["logs", {address, topics}]`` or ``["newPendingTransactions", full?]``."""
         if connection is None:
             raise MethodNotFound("notifications not supported: subscribe over WebSocket")
         args = Args(params, 1, 2)
@@ -160,8 +190,12 @@ class SubscriptionHub:
                 LOGS,
                 LogFilter(0, 0, spec.addresses if spec else (), spec.topics if spec else ()),
             )
+        elif kind == NEW_PENDING_TRANSACTIONS:
+            subscription = Subscription(NEW_PENDING_TRANSACTIONS, full=args.optional(1, parse_bool, False))
         else:
-            raise InvalidParams(f"unsupported subscription type {brief(kind)}: use newHeads or logs")
+            raise InvalidParams(
+                f"unsupported subscription type {brief(kind)}: use newHeads, logs or newPendingTransactions"
+            )
         if len(connection.subscriptions) >= self.max_per_connection:
             raise LimitExceeded(f"too many subscriptions on this connection, at most {self.max_per_connection}")
         subscription_id = new_id()

@@ -25,8 +25,8 @@ def test_empty_file_gives_the_defaults() -> None:
     assert config == NodeConfig()
     assert config.moniker == "cmnode" and config.log_level == "info"
     assert config.rpc.enabled and config.rpc.addr == Address("127.0.0.1", 8545)
-    assert config.rpc.max_body_bytes == 5 * 1024 * 1024 and config.rpc.max_batch_size == 100
-    assert config.rpc.max_log_block_range == 10_000 and config.rpc.cors_origins == ("*",)
+    assert config.rpc.max_body_bytes == 5 * 1024 * 1024 and config.rpc.max_batch_size == 1000
+    assert config.rpc.max_log_block_range == 100_000 and config.rpc.cors_origins == ("*",)
     assert config.p2p.addr == Address("0.0.0.0", 26656)
     assert config.p2p.persistent_peers == () and config.p2p.seeds == ()
     assert config.consensus == ConsensusSettings(None, None)  # genesis decides

@@ -121,6 +121,7 @@ class FakeChain:
         self.pending: dict[bytes, Any] = {}
         self.nonces: dict[bytes, int] = {}
         self.listeners: list[Callable[[Block, Sequence[Receipt]], None]] = []
+        self.pending_listeners: list[Callable[[Any], None]] = []
         self.sync_status: SyncStatus | None = None
         self.calls: list[tuple[CallRequest, int]] = []
         self.commit([])
@@ -243,6 +244,8 @@ class FakeChain:
         if tx.nonce < self.nonces.get(tx.sender, 0):
             raise TransactionRejected(f"nonce too low: next nonce {self.nonces[tx.sender]}, tx nonce {tx.nonce}")
         self.pending[tx.hash] = tx
+        for listener in list(self.pending_listeners):
+            listener(tx)
         return tx.hash
 
     async def gas_price(self) -> int:
@@ -267,6 +270,10 @@ class FakeChain:
     def add_block_listener(self, listener: Callable[[Block, Sequence[Receipt]], None]) -> Callable[[], None]:
         self.listeners.append(listener)
         return lambda: self.listeners.remove(listener)
+
+    def add_pending_listener(self, listener: Callable[[Any], None]) -> Callable[[], None]:
+        self.pending_listeners.append(listener)
+        return lambda: self.pending_listeners.remove(listener)
 
 
 ALICE_BYTES = bytes.fromhex(ALICE.address[2:])
@@ -603,9 +610,9 @@ async def test_get_logs_filters_and_bounds() -> None:
         assert await client.result("eth_getLogs", {"fromBlock": "0x40"}) == []
 
         too_many = await client.error("eth_getLogs", {"fromBlock": "0x1", "toBlock": "0x2"})
-        assert too_many == {"code": -32005, "message": "query returned more than 2 results"}
+        assert too_many == {"code": -32602, "message": "query returned more than 2 results"}
         too_wide = await client.error("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest"})
-        assert too_wide["code"] == -32005 and "block range" in too_wide["message"]
+        assert too_wide == {"code": -32602, "message": "exceed maximum block range: 2"}
         backwards = await client.error("eth_getLogs", {"fromBlock": "0x2", "toBlock": "0x1"})
         assert backwards["code"] == -32602
         both = await client.error("eth_getLogs", {"fromBlock": "0x1", "blockHash": hx(chain.blocks[1].hash)})
@@ -795,7 +802,7 @@ async def test_websocket_requests_and_subscriptions() -> None:
 
         assert (await ws_call(ws, 5, "eth_unsubscribe", heads))["result"] is True
         assert (await ws_call(ws, 6, "eth_unsubscribe", heads))["result"] is False
-        unsupported = await ws_call(ws, 7, "eth_subscribe", "newPendingTransactions")
+        unsupported = await ws_call(ws, 7, "eth_subscribe", "newBlocks")
         assert unsupported["error"]["code"] == -32602
         chain.commit([])
         assert (await ws_call(ws, 8, "eth_blockNumber"))["result"] == "0x4"
@@ -835,7 +842,7 @@ async def test_rpc_server_serves_on_a_port() -> None:
                 assert (await response.json())["result"] == "0x2"
     finally:
         await server.stop()
-    assert chain.listeners == []
+    assert chain.listeners == [] and chain.pending_listeners == []
 
 
 @async_test

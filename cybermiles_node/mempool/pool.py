@@ -317,11 +317,15 @@ class Mempool:
             nonce += 1
         return nonce
 
-    def content(self) -> dict[str, dict[bytes, dict[int, PooledTx]]]:
-        """``{"pending": {sender: {nonce: tx}}, "queued": {...}}``, senders and nonces ascending."""
+    def content(self, only: bytes | None = None) -> dict[str, dict[bytes, dict[int, PooledTx]]]:
+        """``{"pending": {sender: {nonce: tx}}, "queued": {...}}``, senders and nonces ascending.
+
+        With ``only``, just that sender's transactions.
+        """
         pending: dict[bytes, dict[int, PooledTx]] = {}
         queued: dict[bytes, dict[int, PooledTx]] = {}
-        for address in sorted(self._senders):
+        addresses = sorted(self._senders) if only is None else [only] if only in self._senders else []
+        for address in addresses:
             sender = self._senders[address]
             if sender.pending:
                 pending[address] = {tx.nonce: tx for tx in sender.pending_txs()}
