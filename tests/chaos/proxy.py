@@ -134,13 +134,12 @@ def apply_command(links: dict[str, Link], command: dict[str, object]) -> dict[st
     names = command.get("links")
     if not isinstance(names, list) or not all(isinstance(n, str) and n in links for n in names):
         return {"ok": False, "error": f"unknown links in {names!r}"}
+    cut, delay_ms, drop = command.get("cut", False), command.get("delay_ms", 0), command.get("drop", 0.0)
+    if not isinstance(cut, bool) or not isinstance(delay_ms, int) or not isinstance(drop, (int, float)):
+        return {"ok": False, "error": "cut must be a boolean, delay_ms an integer and drop a number"}
     for name in names:
-        links[name].set_faults(LinkFaults(
-            cut=bool(command.get("cut", False)),
-            delay_ms=int(command.get("delay_ms", 0)),  # type: ignore[call-overload]
-            drop=float(command.get("drop", 0.0)),  # type: ignore[arg-type]
-            rng=random.Random(f"{command.get('seed', 0)}:{name}"),
-        ))
+        rng = random.Random(f"{command.get('seed', 0)}:{name}")
+        links[name].set_faults(LinkFaults(cut=cut, delay_ms=delay_ms, drop=float(drop), rng=rng))
     return {"ok": True}
 
 
