@@ -5,10 +5,13 @@ validator key in the home) has a ``DevChain``; no other node registers these
 methods. Everything still goes through blocks the single-validator engine
 makes and signs:
 
-* Mining: ``mine`` makes blocks at once; with automine on (the default, as in
-  Hardhat and anvil) each transaction sent over RPC returns after a block that
-  includes it; ``set_automine(False)`` also stops the interval blocks, so
-  blocks are made only when asked.
+* Mining: ``mine`` makes blocks at once. A development chain starts making
+  blocks on its interval, as any chain does. With automine on (``cmnode start
+  --dev --automine``, or ``evm_setAutomine(true)``: Hardhat Network's and
+  anvil's default) each transaction sent over RPC returns after the block that
+  includes it and there are no interval blocks, so a test counts blocks
+  exactly; with automine off (``evm_setAutomine(false)``) blocks are made only
+  when asked.
 * Time: blocks are stamped with the clock plus an offset (``increase_time``),
   or with the timestamp pinned by ``set_next_timestamp``; never earlier than
   the parent.
@@ -47,7 +50,7 @@ from genesis.networks import dev_accounts
 from rpc.backend import CallRequest
 from rpc.dev import DevRequestError
 from rpc.errors import ServerError, TransactionRejected
-from vm.transactions import TransactionBuilder
+from vm.transactions import TransactionBuilder, decode_transaction
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +95,18 @@ def impersonated_transaction(request: CallRequest, chain_id: int, nonce: int, ga
         access_list = tuple((address, slots) for address, slots in request.access_list)
         tx = TransactionBuilder.new_dynamic_fee_transaction(chain_id, nonce, tip, max_fee, gas, to, request.value,
                                                             request.data, access_list, 0, r, s)
-    set_sender(tx, sender)
-    return tx
+    decoded = decode_transaction(tx.encode(), chain_id)  # the sender-caching form the chain executes
+    set_sender(decoded, sender)
+    return decoded
 
 
 class DevChain:
     """The controls of a development chain; methods raise ``rpc.errors`` types to refuse."""
 
     def __init__(self, engine: SingleValidatorEngine, app: CyberMilesApp, mempool: Mempool, backend: NodeBackend,
-                 signer: PrivValidator, execution: Executor, builder: DevBlockBuilder) -> None:
+                 signer: PrivValidator, execution: Executor, builder: DevBlockBuilder,
+                 automine: bool = False) -> None:
+        """``automine``: start with a block per transaction instead of interval blocks."""
         self._engine = engine
         self._app = app
         self._mempool = mempool
@@ -117,7 +123,10 @@ class DevChain:
         self._next_timestamp: int | None = None
         self._snapshots: dict[int, Snapshot] = {}
         self._next_snapshot = 1
-        self.automine = True
+        self._start_automine = automine
+        self.automine = False
+        if automine:
+            self.set_automine(True)
 
     # -- time and mining ---------------------------------------------------------------
 
@@ -151,10 +160,9 @@ class DevChain:
         self._offset = timestamp - int(time.time())
 
     def set_automine(self, enabled: bool) -> None:
-        """On: a block per transaction sent over RPC, and the interval blocks; off: blocks only when asked."""
+        """On: a block per transaction sent over RPC; off: blocks only when asked. No interval blocks either way."""
         self.automine = enabled
-        self._engine.auto_blocks = enabled
-        self._engine.notify_tx()
+        self._engine.auto_blocks = False
 
     async def transaction_sent(self) -> None:
         """After a transaction was accepted over RPC: make its block now when automine is on."""
@@ -204,12 +212,14 @@ class DevChain:
         return True
 
     async def reset(self) -> None:
-        """Back to the genesis block: no snapshots, impersonation, time offset or pending edits; automine on."""
+        """Back to the genesis block as started: no snapshots, impersonation, time offset or pending edits."""
         self._snapshots.clear()
         self._impersonated.clear()
         await self._rewind(0)
         self._offset = 0
-        self.set_automine(True)
+        self.automine = self._start_automine
+        self._engine.auto_blocks = not self._start_automine
+        self._engine.notify_tx()
 
     async def _rewind(self, height: int) -> None:
         loop = asyncio.get_running_loop()

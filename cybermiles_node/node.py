@@ -157,8 +157,10 @@ def p2p_network_name(genesis: GenesisDocument) -> str:
 class Node:
     """A running node: the single-validator producer, or a BFT validator / full node on a p2p network."""
 
-    def __init__(self, home: NodeHome, config: NodeConfig, genesis: GenesisDocument, dev: bool = False) -> None:
-        """``dev``: a development chain (``cmnode start --dev``) with the ``evm_``/``hardhat_`` methods."""
+    def __init__(self, home: NodeHome, config: NodeConfig, genesis: GenesisDocument, dev: bool = False,
+                 automine: bool = False) -> None:
+        """``dev``: a development chain (``cmnode start --dev``) with the ``evm_``/``hardhat_`` methods;
+        ``automine``: it makes a block per transaction instead of interval blocks."""
         self.home = home
         self.config = config
         self.genesis = genesis
@@ -203,6 +205,7 @@ class Node:
         self.remote_signer: RemoteSigner | None = None
         self.dev_chain: DevChain | None = None
         self.dev = dev
+        self.automine = automine
 
     # -- callbacks -------------------------------------------------------------------
 
@@ -312,7 +315,8 @@ class Node:
         signer = PrivValidator(ValidatorKey.load(self.home.validator_key), self.home.last_signed)
         txs = DevTxSource(MempoolTxSource(self.mempool, self.app), DevBlockBuilder())
         engine = self._solo_engine(signer, txs)
-        self.dev_chain = DevChain(engine, self.app, self.mempool, self.backend, signer, self.execution, txs.builder)
+        self.dev_chain = DevChain(engine, self.app, self.mempool, self.backend, signer, self.execution, txs.builder,
+                                  automine=self.automine)
 
     async def _run_solo(self) -> None:
         engine = self.engine or self._solo_engine(self._signer(), MempoolTxSource(self.mempool, self.app))

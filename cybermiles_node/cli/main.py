@@ -102,8 +102,10 @@ def _print_dev_banner(config: NodeConfig) -> None:
               help="Milliseconds between blocks (default: genesis timeout_commit_ms).")
 @click.option("--no-empty-blocks", is_flag=True, help="Only make blocks when transactions wait.")
 @click.option("--dev", is_flag=True, help="Create a local chain in the home if there is none, then start.")
+@click.option("--automine", is_flag=True,
+              help="With --dev: a block per transaction instead of interval blocks (as Hardhat Network and anvil).")
 def start(home: Path | None, rpc_addr: Address | None, p2p_addr: Address | None, block_interval_ms: int | None,
-          no_empty_blocks: bool, dev: bool) -> None:
+          no_empty_blocks: bool, dev: bool, automine: bool) -> None:
     """Run the node until interrupted (Ctrl-C / SIGTERM)."""
     from cybermiles_node.node import Node
 
@@ -130,7 +132,9 @@ def start(home: Path | None, rpc_addr: Address | None, p2p_addr: Address | None,
             level=config.log_level.upper(), stream=sys.stderr,
             format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
         )
-        node = Node(node_home, config, genesis, dev=dev)
+        if automine and not dev:
+            raise click.UsageError("--automine needs --dev")
+        node = Node(node_home, config, genesis, dev=dev, automine=automine)
         if dev:
             _print_dev_banner(config)
         asyncio.run(node.run())
