@@ -13,12 +13,9 @@ interface Vm {
     function warp(uint256 newTimestamp) external;
     function expectRevert(bytes calldata revertData) external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData) external;
-    function startBroadcast(uint256 privateKey) external;
+    function startBroadcast() external;
     function stopBroadcast() external;
-    function envUint(string calldata name) external view returns (uint256 value);
-    function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
     function envOr(string calldata name, address defaultValue) external view returns (address value);
-    function addr(uint256 privateKey) external pure returns (address keyAddr);
     function rpc(string calldata method, string calldata params) external returns (bytes memory data);
     function toString(bytes calldata value) external pure returns (string memory stringifiedValue);
     function toString(address value) external pure returns (string memory stringifiedValue);
