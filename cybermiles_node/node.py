@@ -54,6 +54,7 @@ from cybermiles_node.storage.leveldb import LevelDB
 from cybermiles_node.storage.schema import MetaName
 from cybermiles_node.webhooks import WebhookService
 from genesis.document import GenesisDocument
+from genesis.networks import dev_accounts
 from p2p.channels import (
     BLOCKSYNC_CHANNEL,
     CONSENSUS_DATA_CHANNEL,
@@ -68,6 +69,7 @@ from rpc.admin import AdminAPI
 from rpc.backend import ConsensusStatus, SyncStatus
 from rpc.config import RPCConfig
 from rpc.dev import DevAPI
+from rpc.dev_signing import DevSigningAPI
 from rpc.server import RPCServer
 
 log = logging.getLogger("cmnode")
@@ -452,7 +454,9 @@ class Node:
                     cors_origins=rpc.cors_origins,
                 ),
                 [*([AdminAPI(self.webhooks)] if self.config.webhooks.admin_rpc else ()),
-                 *([DevAPI(self.dev_chain, self.backend)] if self.dev_chain is not None else ())],
+                 *([DevAPI(self.dev_chain, self.backend)] if self.dev_chain is not None else ()),
+                 *([DevSigningAPI({a.address: a.private_key for a in dev_accounts()})]
+                   if self.dev_chain is not None else ())],
             )
             await self.rpc.start(rpc.addr.host, rpc.addr.port)
             log.info("JSON-RPC (HTTP and WebSocket) listening on http://%s", rpc.addr)

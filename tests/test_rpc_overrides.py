@@ -6,6 +6,7 @@ verified against the block's ``stateRoot`` with the trie library's verifier.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -13,6 +14,8 @@ import eth_abi
 import pytest
 import rlp
 from eth.rlp.accounts import Account as TrieAccount
+from eth_account import Account
+from eth_account.messages import encode_defunct, encode_typed_data
 from eth_hash.auto import keccak
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from trie import HexaryTrie
@@ -22,6 +25,7 @@ from cybermiles_node.mempool.pool import Mempool
 from cybermiles_node.rpc_backend import NodeBackend, ReadLimits
 from genesis.predeploys import CREATE2_DEPLOYER_ADDRESS, MULTICALL3_ADDRESS, MULTICALL3_CODE_HASH
 from rpc.config import RPCConfig
+from rpc.dev_signing import DevSigningAPI
 from rpc.server import build_dispatcher
 from tests.test_application import CHAIN_ID, GWEI, Proposer
 from tests.test_rpc import assert_matches_spec
@@ -243,3 +247,30 @@ def test_multicall3_and_the_create2_deployer_are_predeployed(rpc) -> None:
                                    "input": "0x" + (salt + init).hex()})
     expected = keccak(b"\xff" + CREATE2_DEPLOYER_ADDRESS + salt + keccak(init))[12:]
     assert bytes.fromhex(deployed[2:]) == expected
+
+
+def test_message_signing_only_where_the_node_holds_the_dev_keys(rpc, dev_keys) -> None:
+    client, _, _ = rpc
+    assert client.error("eth_sign", dev_keys[0].address, "0x01")["code"] == -32601
+    keys = {bytes.fromhex(key.address[2:]): bytes(key.key) for key in dev_keys}
+    dispatcher, _ = build_dispatcher(client.backend, RPCConfig(), [DevSigningAPI(keys)])
+    client.dispatcher = dispatcher
+    signer = dev_keys[2].address
+    signature = client("eth_sign", signer, "0x" + b"hello".hex())
+    assert Account.recover_message(encode_defunct(b"hello"), signature=signature) == signer
+    assert client("personal_sign", "0x" + b"hello".hex(), signer) == signature
+    typed = {
+        "types": {"EIP712Domain": [{"name": "name", "type": "string"}], "Mail": [{"name": "note", "type": "string"}]},
+        "primaryType": "Mail", "domain": {"name": "Shop"}, "message": {"note": "paid"},
+    }
+    typed_signature = client("eth_signTypedData_v4", signer, json.dumps(typed))
+    assert Account.recover_message(encode_typed_data(full_message=typed), signature=typed_signature) == signer
+    assert client("eth_signTypedData_v4", signer, typed) == typed_signature
+    assert client.error("eth_sign", "0x" + "12" * 20, "0x01") == {"code": -32000, "message": "unknown account"}
+    broken = client.error("eth_signTypedData_v4", signer, {**typed, "primaryType": "Nope"})
+    assert broken["code"] == -32602 and broken["message"].startswith("invalid argument 1: invalid typed data")
+    deep: Any = "x"
+    for _ in range(100):
+        deep = [deep]
+    too_deep = client.error("eth_signTypedData_v4", signer, {**typed, "message": {"note": deep}})
+    assert too_deep == {"code": -32602, "message": "invalid argument 1: typed data nested deeper than 32 levels"}
