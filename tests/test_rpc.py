@@ -40,6 +40,7 @@ from rpc.config import RPCConfig
 from rpc.errors import ExecutionReverted, TransactionRejected
 from rpc.formatting import block_logs
 from rpc.server import RPCServer, create_app
+from vm.overrides import NO_OVERRIDES, CallOverrides
 from vm.receipts import Log, Receipt, logs_bloom
 from vm.transactions import decode_transaction, effective_gas_price, tx_type
 
@@ -222,7 +223,7 @@ class FakeChain:
     async def get_storage_at(self, address: bytes, slot: int, height: int) -> int:
         return STORAGE_SLOT_VALUE if (address, slot) == (TOKEN, 1) else 0
 
-    async def call(self, request: CallRequest, height: int) -> CallResult:
+    async def call(self, request: CallRequest, height: int, overrides: CallOverrides = NO_OVERRIDES) -> CallResult:
         self.calls.append((request, height))
         if request.to == REVERTER:
             return CallResult(False, REVERT_DATA, 30_000, "execution reverted")
@@ -232,7 +233,7 @@ class FakeChain:
             return CallResult(False, b"", request.gas or 0, "out of gas")
         return CallResult(True, (42).to_bytes(32, "big"), 25_000)
 
-    async def estimate_gas(self, request: CallRequest, height: int) -> int:
+    async def estimate_gas(self, request: CallRequest, height: int, overrides: CallOverrides = NO_OVERRIDES) -> int:
         if request.to == REVERTER:
             raise ExecutionReverted(REVERT_DATA)
         if request.to == BURNER:
