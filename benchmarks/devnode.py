@@ -5,6 +5,7 @@ can be found, the node's LevelDB directory (for its size on disk).
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import sys
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.errors import BenchmarkError
-from benchmarks.load import node_pid_for
+from benchmarks.load import node_pid_for, positive_float, positive_int, rpc_url
 from benchmarks.targets import LaunchPlan, NodeProcess, free_port
 
 DATABASE_DIR_NAME = "chain.ldb"  # the node's LevelDB directory inside its home's data folder
@@ -30,6 +31,16 @@ class NodeUnderTest:
     url: str
     pid: int
     database: Path | None
+
+
+def add_node_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options naming the node to watch: ``--rpc``/``--pid`` of a running one, or how to start one."""
+    parser.add_argument("--rpc", type=rpc_url, help="JSON-RPC URL of a running node (default: start cmnode start --dev)")
+    parser.add_argument("--pid", type=positive_int, help="that node's process (default: the one listening on the RPC port)")
+    parser.add_argument("--repo", type=Path, default=REPO, help="checkout whose node is started (default: this one)")
+    parser.add_argument("--block-interval", type=positive_int, help="block interval in ms of the started node")
+    parser.add_argument("--start-timeout", type=positive_float, default=90.0,
+                        help="seconds the started node may take to answer RPC (default 90)")
 
 
 def dev_plan(home: Path, port: int, block_interval_ms: int | None, repo: Path = REPO) -> LaunchPlan:

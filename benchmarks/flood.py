@@ -37,10 +37,10 @@ from eth_account.signers.local import LocalAccount
 if __package__ in (None, ""):  # run as a script: import the harness from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from benchmarks.devnode import REPO, RPC_BATCH_CAP, node_under_test
+from benchmarks.devnode import RPC_BATCH_CAP, add_node_arguments, node_under_test
 from benchmarks.errors import BenchmarkError, SetupError
 from benchmarks.hdkeys import DEV_MNEMONIC, derive_accounts
-from benchmarks.load import positive_float, positive_int, rpc_url
+from benchmarks.load import positive_float, positive_int
 from benchmarks.measure import RunRecord, send_and_observe
 from benchmarks.prepare import ETHER, fund_senders, pending_nonces, read_fees
 from benchmarks.report import MB, format_value, percentile, render_table
@@ -270,11 +270,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line of the flood benchmark."""
     parser = argparse.ArgumentParser(prog="python benchmarks/flood.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rpc", type=rpc_url, help="JSON-RPC URL of a running node (default: start cmnode start --dev)")
-    parser.add_argument("--pid", type=positive_int, help="that node's process (default: the one listening on the RPC port)")
-    parser.add_argument("--block-interval", type=positive_int, help="block interval in ms of the started node")
-    parser.add_argument("--repo", type=Path, default=REPO,
-                        help="checkout whose node is started (default: this one)")
+    add_node_arguments(parser)
     parser.add_argument("-n", "--transactions", type=positive_int, default=50_000, help="transfers (default 50000)")
     parser.add_argument("--senders", type=positive_int, default=200, help="sending accounts (default 200)")
     parser.add_argument("--batch", type=positive_int, default=100, help="calls per JSON-RPC batch (default 100)")
@@ -286,8 +282,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--settle", type=positive_float, default=10.0,
                         help="seconds to keep probing after the drain, before the last RSS reading (default 10)")
     parser.add_argument("--fund-ether", type=positive_int, default=10, help="ether each sender is topped up to (default 10)")
-    parser.add_argument("--start-timeout", type=positive_float, default=90.0,
-                        help="seconds the started node may take to answer RPC (default 90)")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     return parser.parse_args(argv)
 

@@ -56,10 +56,10 @@ if __package__ in (None, ""):  # run as a script: import the harness from the re
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from benchmarks.contract import TOKEN_SOURCE, compile_token
-from benchmarks.devnode import REPO, RPC_BATCH_CAP, NodeUnderTest, directory_bytes, node_under_test
+from benchmarks.devnode import RPC_BATCH_CAP, NodeUnderTest, add_node_arguments, directory_bytes, node_under_test
 from benchmarks.errors import BenchmarkError, RpcError
 from benchmarks.hdkeys import DEV_MNEMONIC, derive_accounts
-from benchmarks.load import positive_float, positive_int, rpc_url
+from benchmarks.load import positive_float, positive_int
 from benchmarks.prepare import ETHER, TOKEN_SUPPLY, Chain, pending_nonces, prepare_chain, read_fees
 from benchmarks.report import MB, format_value, percentile, render_table
 from benchmarks.rpcclient import Call, RpcClient
@@ -544,10 +544,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line of the soak benchmark."""
     parser = argparse.ArgumentParser(prog="python benchmarks/soak.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rpc", type=rpc_url, help="JSON-RPC URL of a running node (default: start cmnode start --dev)")
-    parser.add_argument("--pid", type=positive_int, help="that node's process (default: the one listening on the RPC port)")
-    parser.add_argument("--repo", type=Path, default=REPO, help="checkout whose node is started (default: this one)")
-    parser.add_argument("--block-interval", type=positive_int, help="block interval in ms of the started node")
+    add_node_arguments(parser)
     parser.add_argument("--minutes", type=positive_float, default=60.0, help="length of the load (default 60)")
     parser.add_argument("--sample-seconds", type=positive_float, default=30.0, help="seconds between samples (default 30)")
     parser.add_argument("--senders", type=positive_int, default=40, help="sending accounts, at most 100 (default 40)")
@@ -561,8 +558,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds after which a transaction not in a block counts as lost (default 120)")
     parser.add_argument("--rss-slope-limit", type=positive_float, default=10.0,
                         help="RSS growth in MB/h over the second half above which the verdict says growing (default 10)")
-    parser.add_argument("--start-timeout", type=positive_float, default=90.0,
-                        help="seconds the started node may take to answer RPC (default 90)")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     args = parser.parse_args(argv)
     if args.senders > 100 or args.tx_rate > 100:
