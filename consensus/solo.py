@@ -11,6 +11,11 @@ height at the round after the one the signer last signed: the last-signed
 record makes re-signing a different block at the same round impossible, and
 its refusal names that round. While a remote signer cannot answer, no block is
 made; the engine tries again at the next interval.
+
+A development chain drives the same engine: it pauses the interval blocks
+(``auto_blocks``), asks for blocks (``produce_block``), stamps them
+(``block_time``) and, after rewinding the store, continues from the stored
+head (``reset``).
 """
 from __future__ import annotations
 
