@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 
 # Errors that show the remote side sent bytes no honest node sends.
 MISBEHAVIOUR = (AuthenticationError, FrameTooLarge, ProtocolViolation)
+# Bytes of an established connection that fail to authenticate or to frame may have been damaged on the
+# path (anyone on it can alter them): a persistent peer's connection is then dropped and redialed, not banned.
+STREAM_DAMAGE = (AuthenticationError, FrameTooLarge)
 UNSPECIFIED_HOSTS = ("", "0.0.0.0", "::")
 
 
@@ -440,7 +443,7 @@ class P2PNode:
     async def _serve(self, peer: Peer) -> None:
         reason = await peer.run()
         self._remove(peer)
-        if isinstance(reason, MISBEHAVIOUR):
+        if isinstance(reason, MISBEHAVIOUR) and not (peer.persistent and isinstance(reason, STREAM_DAMAGE)):
             self._ban_node(peer.node_id, self.config.ban_seconds, f"{type(reason).__name__}: {reason}",
                            peer.connection.remote_host)
         log.info("peer %s disconnected: %s", peer.node_id, reason or "closed locally")
