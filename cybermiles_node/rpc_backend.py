@@ -29,6 +29,7 @@ from cybermiles_node.mempool.errors import MempoolError
 from cybermiles_node.mempool.pool import Mempool
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.errors import TooManyLogs
+from cybermiles_node.trace_backend import TraceRunner
 from rpc.backend import (
     BlockListener,
     CallRequest,
@@ -67,6 +68,7 @@ from vm.overrides import NO_OVERRIDES, CallOverrides
 from vm.proofs import AccountProof, prove_account
 from vm.receipts import Log, Receipt
 from vm.simulation import BlockPlan, SimulatedBlock, plan_blocks, simulate
+from vm.tracing.session import BlockTraces, TraceSpec, TransactionTrace
 from vm.transactions import decode_transaction
 
 VERSION = "0.1.0"
@@ -181,6 +183,7 @@ class NodeBackend:
         self._listeners: list[BlockListener] = []
         self._pending_listeners: list[PendingListener] = []
         self._latest_state: tuple[bytes, StateAt] | None = None
+        self._traces = TraceRunner(app)
         self._dpos = DposQueries(app.executor, self._store.state_db, self._call_env)
 
     def latest_state(self) -> StateAt:
@@ -213,9 +216,12 @@ class NodeBackend:
         finally:
             self._pending -= 1
 
-    async def _guarded_call(self, function: Callable[[Checkpoint], Any]) -> Any:
-        """Run ``function(checkpoint)`` on the call pool; the checkpoint stops it at the call deadline."""
-        timeout = self._limits.call_timeout_seconds
+    async def _guarded_call(self, function: Callable[[Checkpoint], Any], timeout: float | None = None) -> Any:
+        """Run ``function(checkpoint)`` on the call pool; the checkpoint stops it at the deadline.
+
+        The deadline is ``timeout`` seconds away (default: the call timeout).
+        """
+        timeout = self._limits.call_timeout_seconds if timeout is None else timeout
 
         def run() -> Any:
             deadline = time.monotonic() + timeout
@@ -491,6 +497,36 @@ class NodeBackend:
         """The mempool's pending and queued counts."""
         stats = self._mempool.stats()
         return PoolStatus(stats.pending, stats.queued)
+
+    # -- tracing -------------------------------------------------------------------
+
+    async def trace_block(self, height: int, spec: TraceSpec, with_hooks: bool = False) -> BlockTraces:
+        """Replay block ``height`` under ``spec``'s tracers (abandoned at the spec's deadline)."""
+        def run(checkpoint: Checkpoint) -> BlockTraces:
+            block = self._store.get_block_by_number(height)
+            if block is None:
+                raise ResourceNotFound(f"block {height} not found")
+            check_state_available(self._store, max(height - 1, 0))
+            return self._traces.trace_block(block, spec, checkpoint, with_hooks=with_hooks)
+        return await self._guarded_call(run, spec.timeout_seconds)
+
+    async def trace_transaction(self, tx_hash: bytes, spec: TraceSpec) -> BlockTraces | None:
+        """Replay a committed transaction's block up to it under ``spec``'s tracers."""
+        def run(checkpoint: Checkpoint) -> BlockTraces | None:
+            location = self._store.get_tx_location(tx_hash)
+            if location is not None:
+                check_state_available(self._store, max(location.height - 1, 0))
+            return self._traces.trace_transaction(tx_hash, spec, checkpoint)
+        return await self._guarded_call(run, spec.timeout_seconds)
+
+    async def trace_call(self, request: CallRequest, height: int, spec: TraceSpec) -> TransactionTrace:
+        """Trace a call on the state after ``height`` under ``spec``'s tracers."""
+        def run(checkpoint: Checkpoint) -> TransactionTrace:
+            header = self._state_header(height)
+            if request.gas is not None and request.gas > header.gas_limit:
+                raise TransactionRejected(f"gas required exceeds allowance ({header.gas_limit})")
+            return self._traces.trace_call(self._message(request), header, self._call_env(header), spec, checkpoint)
+        return await self._guarded_call(run, spec.timeout_seconds)
 
     # -- delegated proof of stake ---------------------------------------------------
 

@@ -32,6 +32,7 @@ from vm.overrides import NO_OVERRIDES, BlockOverrides, CallOverrides, StateOverr
 from vm.proofs import AccountProof
 from vm.receipts import Log, Receipt
 from vm.simulation import SimulatedBlock
+from vm.tracing.session import BlockTraces, TraceSpec, TransactionTrace
 
 EXECUTION_REVERTED = "execution reverted"
 
@@ -496,6 +497,25 @@ class Backend(Protocol):
         The server has already bounded the range; the backend returns at most
         ``log_filter.max_results + 1`` entries.
         """
+        ...
+
+    # -- tracing (``debug_trace*``, ``trace_*``) ---------------------------------------
+
+    async def trace_block(self, height: int, spec: TraceSpec, with_hooks: bool = False) -> BlockTraces:
+        """Replay block ``height`` and trace each of its transactions as ``spec`` says.
+
+        ``with_hooks`` also reports what the begin/end-block hooks changed. Raises
+        ``ServerError`` past ``spec.timeout_seconds`` and ``LimitExceeded`` when a
+        trace outgrows its bounds.
+        """
+        ...
+
+    async def trace_transaction(self, tx_hash: bytes, spec: TraceSpec) -> BlockTraces | None:
+        """The trace of a committed transaction (its block replayed up to it), or None if unknown."""
+        ...
+
+    async def trace_call(self, request: CallRequest, height: int, spec: TraceSpec) -> TransactionTrace:
+        """Trace ``request`` run as ``eth_call`` on the state after block ``height``."""
         ...
 
     # -- delegated proof of stake (``cmt_query*``) -----------------------------------

@@ -21,6 +21,7 @@ from rpc.backend import Backend
 from rpc.chain import ChainReader
 from rpc.cmt import CmtAPI
 from rpc.config import RPCConfig
+from rpc.debug import DebugAPI
 from rpc.dispatch import Dispatcher, error_response
 from rpc.errors import InvalidRequest, LimitExceeded
 from rpc.eth import EthAPI
@@ -29,9 +30,10 @@ from rpc.fees import FeeAPI
 from rpc.filters import FilterAPI
 from rpc.logs import LogQuery
 from rpc.net import NetAPI
-from rpc.pending_log import PendingLog
 from rpc.simulate import SimulateAPI
+from rpc.pending_log import PendingLog
 from rpc.subscriptions import SubscriptionHub, WSConnection
+from rpc.trace import TraceAPI
 from rpc.txpool import TxPoolAPI
 from rpc.web3 import Web3API
 
@@ -64,6 +66,8 @@ def build_dispatcher(backend: Backend, config: RPCConfig,
         query,
         FilterAPI(query, config.max_filters, config.filter_timeout_seconds, config.max_filter_blocks, pending_log),
         TxPoolAPI(backend),
+        DebugAPI(chain),
+        TraceAPI(chain),
         hub,
         *extra_apis,
     ):

@@ -56,6 +56,7 @@ class PrestateTracer(Tracer):
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
         self.accounts: dict[bytes, AccountState] = {}
+        self.changes: StateDiff | None = None  # set by ``finish``
         self._entries = 0
 
     def account(self, state: StateAPI, address: bytes) -> None:
@@ -77,6 +78,10 @@ class PrestateTracer(Tracer):
         self._entries += 1
         if self._entries > self.max_entries:
             raise TraceLimitExceeded(f"trace too large: more than {self.max_entries} accounts and storage slots")
+
+    def finish(self, state: StateAPI) -> None:
+        """Keep the transaction's changes (``changes``)."""
+        self.changes = self.diff(state)
 
     def diff(self, state: StateAPI) -> StateDiff:
         """The changes between the recorded values and ``state`` now, as geth's ``diffMode`` shows them."""

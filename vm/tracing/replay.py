@@ -96,6 +96,8 @@ def replay_block(executor: ChainExecutor, base: DatabaseAPI, parent_root: bytes,
             state.tracer = tracer
             computation = state.apply_transaction(tx)
             state.tracer = None
+            if tracer is not None:
+                tracer.finish(state)
             gas_used = PragueVM.finalize_gas_used(tx, computation)
             block_gas += gas_used
             if tracer is not None:
@@ -130,4 +132,7 @@ def trace_call(executor: ChainExecutor, base: DatabaseAPI, state_root: bytes, en
     block_env = call_env(env, message, overrides)
     state = executor.call_state(base, state_root, block_env, overrides, _traced_class(executor))
     state.tracer = tracer  # type: ignore[attr-defined]
-    return run_call(state, block_env, message, checkpoint)
+    outcome = run_call(state, block_env, message, checkpoint)
+    state.tracer = None  # type: ignore[attr-defined]
+    tracer.finish(state)
+    return outcome

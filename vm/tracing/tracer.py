@@ -4,7 +4,8 @@ A traced state (``vm.tracing.hooks``) calls these methods while py-evm runs:
 ``enter``/``exit`` around every message call or creation (precompiles and
 native contracts included), ``step``/``step_done`` around every opcode,
 ``log`` for every event, ``account``/``storage`` before any read or change
-of an account or a storage slot (native contracts and block hooks included).
+of an account or a storage slot (native contracts and block hooks included),
+``finish`` once the transaction's effects are in the state.
 Every method does nothing by default; a tracer overrides what it needs.
 """
 from __future__ import annotations
@@ -48,6 +49,9 @@ class Tracer:
     def storage(self, state: StateAPI, address: bytes, slot: int) -> None:
         """Storage ``slot`` of ``address`` is about to be read or changed."""
 
+    def finish(self, state: StateAPI) -> None:
+        """The transaction or call ended; ``state`` holds its effects (before the next one runs)."""
+
 
 class FanOut(Tracer):
     """Forwards every event to several tracers, in order."""
@@ -89,3 +93,8 @@ class FanOut(Tracer):
         """Forwarded."""
         for tracer in self.tracers:
             tracer.storage(state, address, slot)
+
+    def finish(self, state: StateAPI) -> None:
+        """Forwarded."""
+        for tracer in self.tracers:
+            tracer.finish(state)
