@@ -119,12 +119,13 @@ class Observer:
     def _sample_signed(self, index: int) -> None:
         try:
             data = json.loads((self._homes[index] / "data" / "last_signed.json").read_text())
+            step = (int(data["height"]), int(data["round"]), int(data["step"]))
         except FileNotFoundError:
             return
-        except ValueError as exc:
-            self.history.violations.append(f"node {index}'s last_signed.json is unreadable: {exc}")
+        except (ValueError, KeyError, TypeError) as exc:
+            self.history.violations.append(f"node {index}'s last_signed.json is unreadable: {exc!r}")
             return
-        self.history.record_signed_step(index, (int(data["height"]), int(data["round"]), int(data["step"])))
+        self.history.record_signed_step(index, step)
 
 
 async def wait_for_progress(session: aiohttp.ClientSession, urls: list[str], above: int, bound_s: float) -> float | None:

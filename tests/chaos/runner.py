@@ -152,7 +152,9 @@ async def _run(net: ChaosNet, report: ChaosReport, history: ChainHistory, seed: 
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(outcome, Exception):
+                    report.violations.append(f"the harness's observer or load failed: {outcome!r}")
             report.sent = load.sent
         await observer.poll_once()
         top = max([await _current_top(session, urls), *(a.block_number for a in history.acknowledged.values())])
