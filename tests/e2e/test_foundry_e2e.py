@@ -138,6 +138,13 @@ def test_forge_script_stakes_and_fires_rules_on_the_node(built: None, node: str)
     (fired,) = rules.events.RulesFired().process_receipt(receipt, errors=DISCARD)
     assert fired.args.fired == 1
 
+    # cast run cannot replay a native call; the node's own trace of it is there through cast rpc
+    result = run_tool(CAST, "rpc", "debug_traceTransaction", fire_hash, '{"tracer":"callTracer"}', "--rpc-url", node)
+    assert result.returncode == 0, result.stderr
+    trace = json.loads(result.stdout)
+    assert trace["to"] == RULES.lower() and trace["from"] == staker.address.lower()
+    assert "error" not in trace and eth_abi.decode(["uint256"], bytes.fromhex(trace["output"][2:])) == (1,)
+
 
 def test_forge_fork_test_against_the_node(built: None, node: str) -> None:
     result = run_tool(FORGE, "test", "--fork-url", node, "--json", env={"FOUNDRY_PROFILE": "fork"})
