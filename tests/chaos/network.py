@@ -23,6 +23,7 @@ import tomli_w
 from tests.e2e.nodeproc import free_port_range
 
 PROXY_READY_S = 30.0
+PORTS_LOW, PORTS_HIGH = 20_000, 32_000
 STOP_TIMEOUT_S = 60.0
 
 
@@ -66,7 +67,9 @@ class ChaosNet:
     async def create(self) -> None:
         """Write the homes with ``cmnode testnet`` and point every persistent peer at the relay."""
         pairs = list(permutations(range(self.size), 2))
-        base = free_port_range(2 * self.size + len(pairs))
+        # Below Linux's ephemeral ports (32768..60999): polling a node that is not listening yet could
+        # otherwise connect a socket to itself on that node's port and keep the node from binding it.
+        base = free_port_range(2 * self.size + len(pairs), PORTS_LOW, PORTS_HIGH)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "cybermiles_node.cli", "testnet", "--validators", str(self.validators),
             "--full-nodes", str(self.size - self.validators), "--output", str(self.workdir / "net"),

@@ -16,15 +16,15 @@ from eth_account import Account
 MNEMONIC = "test test test test test test test test test test test junk"
 
 
-def free_port_range(count: int) -> int:
-    """A base port with ``count`` consecutive free ports on loopback, searched from a per-process offset.
+def free_port_range(count: int, low: int = 40_000, high: int = 60_000) -> int:
+    """A base port with ``count`` consecutive free ports on loopback in ``low..high``, searched from a per-process offset.
 
     Other test runs on this machine may be starting testnets at the same
     moment; starting the search where they do not makes a collision between
     the check and the nodes' binding unlikely.
     """
-    first = 40_000 + (os.getpid() * 37) % 20_000
-    for base in [*range(first, 60_000, 41), *range(40_000, first, 41)]:
+    first = low + (os.getpid() * 37) % (high - low)
+    for base in [*range(first, high, 41), *range(low, first, 41)]:
         sockets: list[socket.socket] = []
         try:
             for port in range(base, base + count):
