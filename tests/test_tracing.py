@@ -14,8 +14,13 @@ import pytest
 from eth_utils.logging import DEBUG2_LEVEL_NUM
 
 from cybermiles_node.solc import compile_file
+from rpc.debug import parse_duration, parse_trace_config
+from rpc.errors import InvalidParams
+from rpc.params import Args
+from rpc.trace_format import flat_traces, format_call_trace, format_struct_trace
 from tests.conftest import GWEI
 from tests.dpos.harness import CMT, StakingChain, address_of, make_staking_chain, selector
+from tests.test_rpc import assert_matches_component
 from vm.errors import TraceLimitExceeded
 from vm.execution import BlockEnv, CallMessage
 from vm.interruptible import CallInterrupted
@@ -25,6 +30,7 @@ from vm.tracing.calls import CallTracer
 from vm.tracing.frames import CallFrame
 from vm.tracing.prestate import PrestateTracer
 from vm.tracing.replay import BlockReplay, replay_block, trace_call
+from vm.tracing.session import TraceSpec, TxTracers
 from vm.tracing.structlog import StructLogConfig, StructLogger
 
 INTERFACE = Path(__file__).resolve().parents[1] / "consensus" / "dpos" / "IStaking.sol"
@@ -225,3 +231,120 @@ def opcode_mnemonic(opcode: int) -> str:
     from eth.vm.forks.prague.computation import PragueComputation
     implementation = PragueComputation.opcodes[opcode]
     return getattr(implementation, "mnemonic", None) or implementation.__wrapped__.mnemonic
+
+
+def test_prestate_diff_of_a_transaction_and_the_block_hooks_effects(chain: TracedChain) -> None:
+    user = address_of(chain.sc.users[0])
+    chain.block([chain.tx(run_data(9, address_of(chain.sc.owners[0])), 1, value=1_000 * CMT)])
+    tracer = PrestateTracer()
+    replay = chain.replay(tracer, with_hooks=True)
+    diff = tracer.changes
+    assert diff is not None
+    assert diff.post[user].nonce == diff.pre[user].nonce + 1
+    assert diff.post[user].balance is not None and diff.post[user].balance < diff.pre[user].balance
+    assert diff.post[chain.callee].storage == {0: 9} and diff.pre[chain.callee].storage == {0: 0}
+    assert diff.post[chain.caller].storage[1] == 18  # last = put(9)
+    staking = diff.post[STAKING_ADDRESS]
+    assert staking.balance is not None  # the delegated value, and the priority fee (staking is the coinbase)
+    assert 0 < staking.balance - diff.pre[STAKING_ADDRESS].balance - 1_000 * CMT < receipt_fee_bound()
+    assert staking.storage  # the native contract's own storage writes are seen too
+    assert STAKING_ADDRESS in tracer.accounts and tracer.accounts[user].nonce == 1
+    phases = [effects.phase for effects in replay.hooks]
+    assert phases == ["begin_block", "end_block"]
+    minted = [effects.diff.post[STAKING_ADDRESS].balance for effects in replay.hooks
+              if STAKING_ADDRESS in effects.diff.post]
+    assert minted, "the block award is minted into the staking contract by a hook"
+
+
+def test_a_traced_call_shows_the_same_tree_as_the_transaction(chain: TracedChain) -> None:
+    data = run_data(3, address_of(chain.sc.owners[0]))
+    message = CallMessage(sender=address_of(chain.sc.users[0]), to=chain.caller, data=data, gas=2_000_000)
+    tracer = CallTracer()
+    sc = chain.sc
+    outcome = trace_call(sc.chain.executor, sc.chain.db, sc.chain.root, sc.chain.env(timestamp=sc.time + 10),
+                         message, tracer, lambda: None)
+    assert outcome.success and eth_abi.decode(["uint256"], outcome.output) == (6,)
+    assert tracer.root is not None and [call.to for call in tracer.root.calls] == [
+        chain.callee, chain.callee, STAKING_ADDRESS]
+
+
+def receipt_fee_bound() -> int:
+    return 2_000_000 * 10 * GWEI
+
+
+LOOP_RUNTIME = bytes.fromhex("5b600056")  # JUMPDEST PUSH1 0 JUMP
+LOOP_INIT = bytes.fromhex("63") + LOOP_RUNTIME + bytes.fromhex("6000526004601cf3")
+
+
+def test_bounds_steps_size_and_deadline(chain: TracedChain, sign_tx: Any) -> None:
+    sc = chain.sc
+    deploy = sign_tx(sc.users[1], nonce=0, to=b"", data=LOOP_INIT, gas=200_000)
+    receipt = chain.block([deploy]).receipts[0]
+    loop = receipt.contract_address
+    chain.block([sign_tx(sc.users[1], nonce=1, to=loop, data=b"", gas=1_000_000)])
+    limited = StructLogger(StructLogConfig(limit=10))
+    chain.replay(limited)
+    assert len(limited.logs) == 10
+    with pytest.raises(TraceLimitExceeded, match="struct logs exceed 100000 bytes"):
+        chain.replay(StructLogger(StructLogConfig(max_bytes=100_000)))
+    calls = 0
+
+    def deadline() -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 3:
+            raise CallInterrupted("execution aborted (timeout = 5s)")
+
+    assert chain.env is not None
+    with pytest.raises(CallInterrupted):
+        replay_block(sc.chain.executor, sc.chain.db, chain.parent_root, chain.env, chain.txs,
+                     lambda index: CallTracer(), deadline)
+    assert calls == 4  # stopped inside the loop, at the first checkpoint past the deadline
+    finished = replay_block(sc.chain.executor, sc.chain.db, chain.parent_root, chain.env, chain.txs,
+                            lambda index: CallTracer(), lambda: None)
+    assert not finished.transactions[0].success  # without a deadline it runs out of gas, as in the block
+
+
+def test_rpc_shapes_struct_logs_validate_against_execution_apis_and_call_frames_carry_reasons(
+        chain: TracedChain) -> None:
+    receipt = chain.block([chain.tx(run_data(4, address_of(chain.sc.owners[0])), 1, value=1_000 * CMT)]).receipts[0]
+    logger = StructLogger(StructLogConfig(enable_memory=True, enable_return_data=True))
+    traced = chain.replay(logger).transactions[0]
+    result = format_struct_trace(logger.result(traced.gas_used, not traced.success, traced.output))
+    assert_matches_component("OpcodeTransactionTrace", result)
+    assert result["gas"] == receipt.gas_used and result["returnValue"] == "0x" + eth_abi.encode(["uint256"], [8]).hex()
+    sload = next(entry for entry in result["structLogs"] if entry["op"] == "SLOAD")
+    assert all(len(key) == 66 for key in sload["storage"])
+    session = TxTracers(TraceSpec(kind="call", with_logs=True))
+    traced = chain.replay(session.tracer).transactions[0]
+    tree = format_call_trace(session.of(traced))
+    assert tree["gasUsed"] == hex(receipt.gas_used) and tree["type"] == "CALL"
+    assert tree["calls"][1]["revertReason"] == "callee says no" and "value" not in tree["calls"][1]
+    assert tree["logs"][0]["position"] == "0x4"
+    flat = flat_traces(session.of(traced).call, {})  # type: ignore[arg-type]
+    assert [t["traceAddress"] for t in flat] == [[], [0], [1], [2], [3]]
+    assert flat[2]["error"] == "Reverted" and flat[3]["action"]["callType"] == "staticcall"
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"timeout": "5 s"}, 'invalid argument 1: time: invalid duration "5 s"'),
+    ({"tracer": 5}, "invalid argument 1: json: cannot unmarshal number into Go struct field TraceConfig.tracer "
+                    "of type string"),
+    ({"tracer": "{step: function() {}}"}, "invalid argument 1: tracer not found"),
+    ({"tracer": "callTracer", "tracerConfig": {"onlyTopCall": "yes"}},
+     "invalid argument 1: json: cannot unmarshal string into Go struct field tracerConfig.onlyTopCall of type bool"),
+    ({"limit": -1}, "invalid argument 1: json: cannot unmarshal number into Go struct field TraceConfig.limit"),
+    ([], "invalid argument 1: json: cannot unmarshal array into Go value of type tracers.TraceConfig"),
+])
+def test_bad_trace_configs_get_invalid_params_in_geths_words(config: Any, message: str) -> None:
+    with pytest.raises(InvalidParams) as raised:
+        Args(["0x" + "00" * 32, config], 1, 2).optional(1, parse_trace_config, TraceSpec())
+    assert raised.value.code == -32602 and raised.value.message.startswith(message)
+
+
+def test_trace_config_options_and_durations() -> None:
+    spec = parse_trace_config({"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}, "timeout": "1m30s"})
+    assert spec.kind == "prestate" and spec.diff_mode and spec.timeout_seconds == 60.0  # capped
+    spec = parse_trace_config({"enableMemory": True, "disableStack": True, "limit": 7, "timeout": "250ms"})
+    assert spec.struct == StructLogConfig(enable_memory=True, disable_stack=True, limit=7)
+    assert spec.timeout_seconds == 0.25 and parse_duration("1.5h") == 5400.0
