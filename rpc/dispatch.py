@@ -5,7 +5,10 @@ registered method handlers, and builds responses. Notifications (requests
 without ``id``) are executed but get no response. A batch holds at most
 ``max_batch_size`` requests; as in geth, once the results of a batch add up
 past ``max_batch_response_bytes`` of JSON, that request and the ones after it
-are answered with -32003 "response too large" instead of their results. Unexpected exceptions are
+are answered with -32003 "response too large" instead of their results. At
+most ``BATCH_CONCURRENCY`` requests of one batch run at once, so a batch of
+1,000 reads never fills the node's queue of pending reads by itself.
+Unexpected exceptions are
 logged with their traceback and answered with a bare -32603.
 
 Bodies are parsed with orjson, which bounds nesting at 1024 levels and rejects
@@ -43,6 +46,8 @@ Handler = Callable[[Any, Any], Awaitable[Any]]
 """A method: ``await handler(params, connection)``; ``connection`` is None over HTTP."""
 
 _NO_ID = object()
+BATCH_CONCURRENCY = 64
+"""Requests of one batch handled at the same time."""
 MAX_ID_LENGTH = 256
 """The longest string id echoed back (clients use counters or UUIDs)."""
 
@@ -81,7 +86,13 @@ class Dispatcher:
             return error_response(InvalidRequest("empty batch"))
         if len(batch) > self._max_batch_size:
             return error_response(InvalidRequest(f"batch too large: {len(batch)} requests, at most {self._max_batch_size}"))
-        responses = await asyncio.gather(*(self.handle_request(item, connection) for item in batch))
+        gate = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+        async def handle(item: Any) -> dict[str, Any] | None:
+            async with gate:
+                return await self.handle_request(item, connection)
+
+        responses = await asyncio.gather(*(handle(item) for item in batch))
         answered = [response for response in responses if response is not None]
         return self._bound_response(answered) or None
 
