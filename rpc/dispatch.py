@@ -8,8 +8,8 @@ past ``max_batch_response_bytes`` of JSON, that request and the ones after it
 are answered with -32003 "response too large" instead of their results. At
 most ``BATCH_CONCURRENCY`` requests of one batch run at once, so a batch of
 1,000 reads never fills the node's queue of pending reads by itself.
-Unexpected exceptions are
-logged with their traceback and answered with a bare -32603.
+Unexpected exceptions are logged with their traceback and answered with a bare
+-32603.
 
 Bodies are parsed with orjson, which bounds nesting at 1024 levels and rejects
 ``NaN``, ``Infinity`` and numbers that overflow a double with a decode error.
