@@ -18,7 +18,7 @@ from typing import Any
 from rpc.chain import ChainReader
 from rpc.dispatch import Handler
 from rpc.errors import ServerError
-from rpc.params import Args, ParamError, parse_block_ref, parse_call_request, parse_hash
+from rpc.params import Args, ParamError, _json_type, parse_block_ref, parse_call_request, parse_hash
 from rpc.trace_format import format_call_trace, format_prestate, format_state_diff, format_struct_trace
 from vm.tracing.session import BlockTraces, TraceSpec, TransactionTrace
 from vm.tracing.structlog import StructLogConfig
@@ -64,24 +64,14 @@ def _checked(value: dict[str, Any], fields: dict[str, type], struct: str) -> Non
         if kind is int and isinstance(item, float) and item.is_integer():
             wrong = False
         if wrong or (kind is int and item < 0):
-            raise ParamError(f"json: cannot unmarshal {_json_kind(item)} into Go struct field {struct}.{name} "
+            raise ParamError(f"json: cannot unmarshal {_json_type(item)} into Go struct field {struct}.{name} "
                              f"of type {_GO_TYPES[kind]}")
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def parse_trace_config(value: Any) -> TraceSpec:
     """geth's ``TraceConfig`` object as a ``TraceSpec``."""
     if not isinstance(value, dict):
-        raise ParamError(f"json: cannot unmarshal {_json_kind(value)} into Go value of type tracers.TraceConfig")
+        raise ParamError(f"json: cannot unmarshal {_json_type(value)} into Go value of type tracers.TraceConfig")
     _checked(value, _CONFIG_FIELDS, "TraceConfig")
     name = value.get("tracer") or ""
     if name not in TRACERS:

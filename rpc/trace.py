@@ -18,7 +18,7 @@ from typing import Any
 from rpc.chain import ChainReader
 from rpc.dispatch import Handler
 from rpc.errors import InvalidParams, LimitExceeded, ResourceNotFound
-from rpc.params import Args, BlockRef, ParamError, brief, parse_address, parse_block_ref, parse_hash, parse_quantity
+from rpc.params import Args, BlockRef, ParamError, brief, parse_address, parse_block_ref, parse_hash
 from rpc.trace_format import flat_traces, parity_state_diff, reward_traces
 from vm.tracing.session import BlockTraces, TraceSpec
 
