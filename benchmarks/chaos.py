@@ -19,11 +19,13 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from types import FrameType
 
 if __package__ in (None, ""):  # run as a script: import the harness from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
@@ -70,18 +72,28 @@ def figures(reports: list[ChaosReport], elapsed_s: float) -> dict[str, object]:
     }
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM and SIGINT into an exception, so that the run in progress stops its nodes on the way out."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the seeds, print each run and the figures; exit 1 if any run found a violation."""
     args = parse_args(argv)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _terminate)
     reports = []
     started = time.monotonic()
-    for seed in range(args.first, args.first + args.seeds):
-        workdir = Path(tempfile.mkdtemp(prefix=f"chaos-{seed}-"))
-        report = run_chaos(seed, workdir, PROFILES[args.profile])
-        reports.append(report)
-        print(report.describe(), file=sys.stderr, flush=True)
-        if not report.failures:
-            shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        for seed in range(args.first, args.first + args.seeds):
+            workdir = Path(tempfile.mkdtemp(prefix=f"chaos-{seed}-"))
+            report = run_chaos(seed, workdir, PROFILES[args.profile])
+            reports.append(report)
+            print(report.describe(), file=sys.stderr, flush=True)
+            if not report.failures:
+                shutil.rmtree(workdir, ignore_errors=True)
+    except KeyboardInterrupt:
+        print(f"interrupted; the figures cover the {len(reports)} finished seeds", file=sys.stderr)
     result = figures(reports, time.monotonic() - started)
     if args.json:
         print(json.dumps(result, indent=2))
