@@ -119,6 +119,24 @@ def test_validator_and_full_node_trace_the_same_call_tree(tmp_path: Path) -> Non
         assert rewards and rewards == [t for t in call(validator, "trace_block", hex(receipt.blockNumber))
                                        if t["type"] == "reward"]
 
+        replayed = call(full, "trace_replayBlockTransactions", hex(receipt.blockNumber), ["trace", "stateDiff"])
+        ours = next(r for r in replayed if r["transactionHash"] == tx_hash)
+        assert len(ours["trace"]) == 5 and ours["vmTrace"] is None
+        changed = ours["stateDiff"][deployed.contractAddress.lower()]["storage"]
+        assert {v["*"]["to"] for v in changed.values()} == {"0x" + (10).to_bytes(32, "big").hex()}  # last = 10
+        found = call(validator, "trace_filter", {"fromBlock": hex(receipt.blockNumber),
+                                                 "toBlock": hex(receipt.blockNumber),
+                                                 "toAddress": [deployed.contractAddress]})
+        assert found == flat[:1]
+        diff = call(full, "debug_traceBlockByNumber", hex(receipt.blockNumber),
+                    {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}})
+        assert [entry["txHash"] for entry in diff] == [tx_hash]
+        assert user.address.lower() in diff[0]["result"]["post"]
+        traced_call = call(validator, "debug_traceCall", {"from": user.address, "to": deployed.contractAddress,
+                                                          "data": "0x" + run.hex()}, "latest",
+                           {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": True}})
+        assert "calls" not in traced_call and "error" not in traced_call
+        assert traced_call["output"] == "0x" + (10).to_bytes(32, "big").hex()
         bad = validator.provider.make_request("debug_traceTransaction", [tx_hash, {"timeout": "soon"}])
         assert bad["error"]["code"] == -32602 and 'time: invalid duration "soon"' in bad["error"]["message"]
     finally:
