@@ -333,20 +333,13 @@ def parse_state_overrides(value: Any) -> StateOverrides:
         if fields.get("state") is not None and fields.get("stateDiff") is not None:
             raise ParamError(f"account {key} has both 'state' and 'stateDiff'")
 
-        def field(name: str, parser: Callable[[Any], T], account: str = key, raw: dict[str, Any] = fields) -> T | None:
-            if raw.get(name) is None:
-                return None
-            try:
-                return parser(raw[name])
-            except ParamError as exc:
-                raise ParamError(f"account {account}: {name}: {exc}") from None
-
+        where = f"account {key}: "
         overrides.append((address, AccountOverride(
-            balance=field("balance", parse_quantity),
-            nonce=field("nonce", _uint64),
-            code=field("code", parse_data),
-            state=field("state", _storage_words),
-            state_diff=field("stateDiff", _storage_words) or (),
+            balance=optional_field(fields, "balance", parse_quantity, where),
+            nonce=optional_field(fields, "nonce", _uint64, where),
+            code=optional_field(fields, "code", parse_data, where),
+            state=optional_field(fields, "state", _storage_words, where),
+            state_diff=optional_field(fields, "stateDiff", _storage_words, where) or (),
         )))
     return tuple(overrides)
 
@@ -359,22 +352,24 @@ def parse_block_overrides(value: Any) -> BlockOverrides:
     if unknown:
         raise ParamError(f"unsupported block override field {brief(unknown[0])}")
 
-    def field(name: str, parser: Callable[[Any], T]) -> T | None:
-        if value.get(name) is None:
-            return None
-        try:
-            return parser(value[name])
-        except ParamError as exc:
-            raise ParamError(f"{name}: {exc}") from None
-
     return BlockOverrides(
-        number=field("number", _uint64),
-        time=field("time", _uint64),
-        gas_limit=field("gasLimit", _uint64),
-        fee_recipient=field("feeRecipient", parse_address),
-        prev_randao=field("prevRandao", parse_hash),
-        base_fee=field("baseFeePerGas", parse_quantity),
+        number=optional_field(value, "number", _uint64),
+        time=optional_field(value, "time", _uint64),
+        gas_limit=optional_field(value, "gasLimit", _uint64),
+        fee_recipient=optional_field(value, "feeRecipient", parse_address),
+        prev_randao=optional_field(value, "prevRandao", parse_hash),
+        base_fee=optional_field(value, "baseFeePerGas", parse_quantity),
     )
+
+
+def optional_field(value: dict[str, Any], name: str, parser: Callable[[Any], T], where: str = "") -> T | None:
+    """Field ``name`` of a JSON object parsed, None when absent or null; errors say ``<where><name>: ...``."""
+    if value.get(name) is None:
+        return None
+    try:
+        return parser(value[name])
+    except ParamError as exc:
+        raise ParamError(f"{where}{name}: {exc}") from None
 
 
 def _uint64(value: Any) -> int:

@@ -29,6 +29,7 @@ from rpc.params import (
     Args,
     ParamError,
     brief,
+    optional_field,
     parse_block_overrides,
     parse_block_ref,
     parse_bool,
@@ -97,7 +98,8 @@ def parse_simulation(value: Any) -> SimulationRequest:
     calls = sum(len(block.calls) for block in parsed)
     if calls > MAX_SIMULATED_CALLS:
         raise ParamError(f"too many calls: {calls}, at most {MAX_SIMULATED_CALLS}")
-    flags = {name: _flag(value, name) for name in ("validation", "traceTransfers", "returnFullTransactions")}
+    flags = {name: optional_field(value, name, parse_bool) or False
+             for name in ("validation", "traceTransfers", "returnFullTransactions")}
     return SimulationRequest(parsed, validation=flags["validation"], trace_transfers=flags["traceTransfers"])
 
 
@@ -111,8 +113,8 @@ def _block_request(index: int, value: Any) -> SimulatedBlockRequest:
     if not isinstance(calls, list):
         raise ParamError(f"blockStateCalls[{index}].calls: must be an array")
     try:
-        block = parse_block_overrides(value["blockOverrides"]) if value.get("blockOverrides") is not None else None
-        state = parse_state_overrides(value["stateOverrides"]) if value.get("stateOverrides") is not None else ()
+        block = optional_field(value, "blockOverrides", parse_block_overrides)
+        state = optional_field(value, "stateOverrides", parse_state_overrides) or ()
         parsed_calls = []
         for position, call in enumerate(calls):
             try:
@@ -122,15 +124,6 @@ def _block_request(index: int, value: Any) -> SimulatedBlockRequest:
     except ParamError as exc:
         raise ParamError(f"blockStateCalls[{index}]: {exc}") from None
     return SimulatedBlockRequest(block, state, tuple(parsed_calls))
-
-
-def _flag(value: dict[str, Any], name: str) -> bool:
-    if value.get(name) is None:
-        return False
-    try:
-        return parse_bool(value[name])
-    except ParamError as exc:
-        raise ParamError(f"{name}: {exc}") from None
 
 
 def _error_code(reason: str) -> int:

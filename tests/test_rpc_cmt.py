@@ -14,7 +14,7 @@ from consensus.dpos.governance_execution import PARAM_CHANGED_EVENT
 from consensus.keys import ValidatorKey
 from cybermiles_node.mempool.config import MempoolConfig
 from cybermiles_node.mempool.pool import Mempool
-from cybermiles_node.rpc_backend import NodeBackend
+from cybermiles_node.rpc_backend import NodeBackend, ReadLimits
 from genesis.distribution import GENESIS_SUPPLY
 from rpc.config import RPCConfig
 from rpc.server import build_dispatcher
@@ -33,8 +33,8 @@ def calldata(signature: str, types: list[str], values: list[Any]) -> bytes:
 class Rpc:
     """Calls JSON-RPC methods on the dispatcher the node serves, with the node's backend."""
 
-    def __init__(self, node) -> None:
-        self.backend = NodeBackend(node.app, Mempool(CHAIN_ID, MempoolConfig()), lambda raw: None)
+    def __init__(self, node, limits: ReadLimits = ReadLimits()) -> None:
+        self.backend = NodeBackend(node.app, Mempool(CHAIN_ID, MempoolConfig()), lambda raw: None, limits=limits)
         self.dispatcher, _ = build_dispatcher(self.backend, RPCConfig())
 
     def answer(self, method: str, *params: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ verified against the block's ``stateRoot`` with the trie library's verifier.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -20,15 +19,14 @@ from eth_hash.auto import keccak
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from trie import HexaryTrie
 
-from cybermiles_node.mempool.config import MempoolConfig
-from cybermiles_node.mempool.pool import Mempool
-from cybermiles_node.rpc_backend import NodeBackend, ReadLimits
+from cybermiles_node.rpc_backend import ReadLimits
 from genesis.predeploys import CREATE2_DEPLOYER_ADDRESS, MULTICALL3_ADDRESS, MULTICALL3_CODE_HASH
 from rpc.config import RPCConfig
 from rpc.dev_signing import DevSigningAPI
 from rpc.server import build_dispatcher
 from tests.test_application import CHAIN_ID, GWEI, Proposer
 from tests.test_rpc import assert_matches_spec
+from tests.test_rpc_cmt import Rpc
 
 STORE = "0x6000356020355500"  # stores the word calldata[0] at slot calldata[32]
 # Returns SLOAD(calldata[0]).
@@ -43,30 +41,6 @@ def hx(value: int) -> str:
 
 def word(value: int) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
-
-
-class Rpc:
-    """JSON-RPC requests to the dispatcher the node serves, with the node's real backend."""
-
-    def __init__(self, node: Any, limits: ReadLimits = ReadLimits()) -> None:
-        self.backend = NodeBackend(node.app, Mempool(CHAIN_ID, MempoolConfig()), lambda raw: None, limits=limits)
-        self.dispatcher, _ = build_dispatcher(self.backend, RPCConfig())
-
-    def answer(self, method: str, *params: Any) -> dict[str, Any]:
-        request = {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
-        response = asyncio.run(self.dispatcher.handle_request(request))
-        assert response is not None
-        return response
-
-    def __call__(self, method: str, *params: Any) -> Any:
-        response = self.answer(method, *params)
-        assert "error" not in response, response
-        return response["result"]
-
-    def error(self, method: str, *params: Any) -> dict[str, Any]:
-        response = self.answer(method, *params)
-        assert "error" in response, response
-        return response["error"]
 
 
 @pytest.fixture

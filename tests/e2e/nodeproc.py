@@ -82,10 +82,11 @@ class NodeProcess:
     def init(self) -> None:
         cmnode("init", "--home", str(self.home))
 
-    def start(self) -> None:
+    def start(self, dev: bool = False) -> None:
+        """Start ``cmnode start`` (with ``--dev``: a development chain, its home created if need be)."""
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cybermiles_node.cli", "start", "--home", str(self.home),
+            [sys.executable, "-m", "cybermiles_node.cli", "start", *(["--dev"] if dev else []), "--home", str(self.home),
              "--rpc-addr", f"127.0.0.1:{self.port}", "--block-interval", str(self.block_interval_ms)],
             stdout=log, stderr=subprocess.STDOUT,
         )

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -35,21 +33,7 @@ READ_SLOT = bytes.fromhex("600035545f5260205ff3")  # returns SLOAD(calldata[0])
 def dev_node(tmp_path_factory: pytest.TempPathFactory):
     """A node started with ``cmnode start --dev`` on a home it creates."""
     proc = NodeProcess(tmp_path_factory.mktemp("tools") / "home", block_interval_ms=300)
-    with open(proc.log_path, "a") as log:
-        proc.process = subprocess.Popen(
-            [sys.executable, "-m", "cybermiles_node.cli", "start", "--dev", "--home", str(proc.home),
-             "--rpc-addr", f"127.0.0.1:{proc.port}", "--block-interval", str(proc.block_interval_ms)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    deadline = time.time() + 60
-    while True:
-        assert proc.process.poll() is None, proc.log_path.read_text()
-        try:
-            proc.rpc("eth_blockNumber")
-            break
-        except OSError:
-            assert time.time() < deadline, "the node did not serve RPC within 60 s"
-            time.sleep(0.1)
+    proc.start(dev=True)
     yield proc
     proc.stop()
 
