@@ -51,6 +51,11 @@ class TracedOpcode:
             self._implementation(computation=computation)
             return
         depth = computation.msg.depth
+        if not tracer.wants_steps:
+            if self.opcode in _CALL_OPCODES:
+                state.current_opcodes[depth] = self.opcode
+            self._implementation(computation=computation)
+            return
         counter = computation.code.program_counter
         # Past the end of the code the stream yields STOP without moving the counter (geth: STOP at len(code)).
         implicit_stop = counter == state.frame_counters.get(depth, 0)

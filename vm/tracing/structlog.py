@@ -76,6 +76,8 @@ def stack_values(computation: ComputationAPI) -> tuple[int, ...]:
 class StructLogger(Tracer):
     """Records a ``StructLog`` per opcode, bounded by ``config``."""
 
+    wants_steps = True
+
     def __init__(self, config: StructLogConfig = StructLogConfig()) -> None:
         self.config = config
         self.logs: list[StructLog] = []

@@ -28,6 +28,8 @@ def opcode_name(opcode: int, mnemonic: str | None) -> str:
 class Tracer:
     """Receives the events of a traced execution; every hook is a no-op unless overridden."""
 
+    wants_steps = False  # whether ``step``/``step_done`` matter (opcode reports cost interpreter time)
+
     def enter(self, call_type: str, message: MessageAPI, parent: ComputationAPI | None) -> None:
         """A message call or creation of ``call_type`` (``CALL``, ``CREATE2``, ...) starts."""
 
@@ -58,6 +60,7 @@ class FanOut(Tracer):
 
     def __init__(self, tracers: Sequence[Tracer]) -> None:
         self.tracers = tuple(tracers)
+        self.wants_steps = any(tracer.wants_steps for tracer in self.tracers)
 
     def enter(self, call_type: str, message: MessageAPI, parent: ComputationAPI | None) -> None:
         """Forwarded."""
