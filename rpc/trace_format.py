@@ -185,8 +185,9 @@ def reward_traces(hooks: tuple[HookEffects, ...], context: dict[str, Any]) -> li
             previous = before.balance if before is not None else 0
             if change.balance is None or change.balance <= previous:
                 continue
+            reward = quantity(change.balance - previous)
             traces.append({
-                "action": {"author": data(address), "rewardType": "block", "value": quantity(change.balance - previous)},
+                "action": {"author": data(address), "rewardType": "block", "value": reward},
                 **context, "result": None, "subtraces": 0, "traceAddress": [], "type": "reward",
             })
     return traces

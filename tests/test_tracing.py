@@ -26,12 +26,14 @@ from vm.execution import BlockEnv, CallMessage
 from vm.interruptible import CallInterrupted
 from vm.native.addresses import STAKING_ADDRESS
 from vm.native.hooks import ConsensusInfo
+from vm.overrides import AccountOverride, CallOverrides
 from vm.tracing.calls import CallTracer
-from vm.tracing.frames import CallFrame
+from vm.tracing.frames import CallFrame, geth_error
 from vm.tracing.prestate import PrestateTracer
 from vm.tracing.replay import BlockReplay, replay_block, trace_call
 from vm.tracing.session import TraceSpec, TxTracers
 from vm.tracing.structlog import StructLogConfig, StructLogger
+from vm.tracing.tracer import FanOut
 
 INTERFACE = Path(__file__).resolve().parents[1] / "consensus" / "dpos" / "IStaking.sol"
 SOURCE = """// SPDX-License-Identifier: Apache-2.0
@@ -348,3 +350,20 @@ def test_trace_config_options_and_durations() -> None:
     spec = parse_trace_config({"enableMemory": True, "disableStack": True, "limit": 7, "timeout": "250ms"})
     assert spec.struct == StructLogConfig(enable_memory=True, disable_stack=True, limit=7)
     assert spec.timeout_seconds == 0.25 and parse_duration("1.5h") == 5400.0
+
+
+def test_failed_opcodes_are_worded_as_geth_words_them(chain: TracedChain) -> None:
+    target = b"\x42" * 20
+    overrides = CallOverrides(state=((target, AccountOverride(code=bytes.fromhex("6001fe"))),))  # PUSH1 1 INVALID
+    message = CallMessage(sender=address_of(chain.sc.users[0]), to=target, gas=100_000)
+    sc = chain.sc
+    session = TxTracers(TraceSpec(kind="struct"))
+    calls = CallTracer()
+    tracer = FanOut([session.tracer, calls])
+    outcome = trace_call(sc.chain.executor, sc.chain.db, sc.chain.root, sc.chain.env(), message, tracer, lambda: None,
+                         overrides)
+    assert not outcome.success and outcome.gas_used == 100_000
+    assert session.struct is not None
+    assert [(e.op, e.error) for e in session.struct.logs] == [("PUSH1", None), ("INVALID", "invalid opcode: INVALID")]
+    assert calls.root is not None and calls.root.error is not None
+    assert geth_error(calls.root.error) == "invalid opcode: INVALID"

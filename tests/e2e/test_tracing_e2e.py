@@ -68,7 +68,9 @@ def send(w3: Web3, account: Any, **fields: Any) -> Any:
           "nonce": w3.eth.get_transaction_count(account.address, "pending"), **fields}
     tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
-    assert receipt.status == 1, json.dumps(w3.provider.make_request("debug_traceTransaction", ["0x" + bytes(tx_hash).hex(), {"tracer": "callTracer"}]))
+    if receipt.status != 1:  # the call tree says why it failed
+        trace = w3.provider.make_request("debug_traceTransaction", ["0x" + bytes(tx_hash).hex(), {"tracer": "callTracer"}])
+        raise AssertionError(json.dumps(trace))
     return receipt
 
 

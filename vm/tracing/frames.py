@@ -1,6 +1,7 @@
 """Call frames as a trace shows them, and py-evm's errors in geth's and OpenEthereum's words."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from eth.exceptions import (
@@ -17,6 +18,7 @@ from eth.exceptions import (
 )
 
 from vm.receipts import Log
+from vm.tracing.tracer import opcode_name
 
 _GETH_WORDS: tuple[tuple[type[Exception], str], ...] = (
     (Revert, "execution reverted"),
@@ -49,7 +51,8 @@ def geth_error(error: Exception) -> str:
         if isinstance(error, kind):
             return words
     if isinstance(error, InvalidInstruction):
-        return f"invalid opcode: {str(error) or 'INVALID'}"
+        found = re.match(r"Invalid opcode 0x([0-9a-f]+)", str(error))
+        return f"invalid opcode: {opcode_name(int(found.group(1), 16), None) if found else 'INVALID'}"
     return str(error) or type(error).__name__
 
 

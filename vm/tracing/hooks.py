@@ -39,7 +39,8 @@ class TracedOpcode:
         self.opcode = opcode
         mnemonic = None
         if implementation is not None:
-            mnemonic = getattr(implementation, "mnemonic", None) or implementation.__wrapped__.mnemonic  # type: ignore[attr-defined]
+            wrapped = getattr(implementation, "__wrapped__", implementation)  # some entries are decorated functions
+            mnemonic = getattr(implementation, "mnemonic", None) or wrapped.mnemonic
         self.name = opcode_name(opcode, mnemonic)
         self.mnemonic = mnemonic or "INVALID"  # read by py-evm's debug logging
         self._implementation = implementation or InvalidOpcode(opcode)
@@ -114,7 +115,8 @@ def traced_state_class(base: type[PragueState]) -> type[TracedState]:
             tracer = state.tracer  # type: ignore[attr-defined]
             if tracer is None or message.is_create:  # creations are announced by apply_create_message
                 return super().apply_message(state, message, transaction_context, parent_computation)
-            tracer.enter(_call_type(state, message, parent_computation), message, parent_computation)  # type: ignore[arg-type]
+            call_type = _call_type(state, message, parent_computation)  # type: ignore[arg-type]
+            tracer.enter(call_type, message, parent_computation)
             state.frame_counters[message.depth] = 0  # type: ignore[attr-defined]
             computation = super().apply_message(state, message, transaction_context, parent_computation)
             tracer.exit(message, computation)
@@ -127,7 +129,8 @@ def traced_state_class(base: type[PragueState]) -> type[TracedState]:
             tracer = state.tracer  # type: ignore[attr-defined]
             if tracer is None:
                 return super().apply_create_message(state, message, transaction_context, parent_computation)
-            tracer.enter(_call_type(state, message, parent_computation), message, parent_computation)  # type: ignore[arg-type]
+            call_type = _call_type(state, message, parent_computation)  # type: ignore[arg-type]
+            tracer.enter(call_type, message, parent_computation)
             state.frame_counters[message.depth] = 0  # type: ignore[attr-defined]
             computation = super().apply_create_message(state, message, transaction_context, parent_computation)
             tracer.exit(message, computation)

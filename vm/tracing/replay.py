@@ -79,7 +79,8 @@ def replay_block(executor: ChainExecutor, base: DatabaseAPI, parent_root: bytes,
     ``with_hooks`` records the effects of the begin- and end-block hooks
     (the end-block hooks then run after the last transaction).
     """
-    state: TracedState = executor.call_state(base, parent_root, env, NO_OVERRIDES, _traced_class(executor))  # type: ignore[assignment]
+    state: TracedState = executor.call_state(  # type: ignore[assignment]
+        base, parent_root, env, NO_OVERRIDES, _traced_class(executor))
     hooks: list[HookEffects] = []
     traced: list[TracedTransaction] = []
     with checkpoints(checkpoint):
