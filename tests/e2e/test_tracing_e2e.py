@@ -69,7 +69,8 @@ def send(w3: Web3, account: Any, **fields: Any) -> Any:
     tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
     if receipt.status != 1:  # the call tree says why it failed
-        trace = w3.provider.make_request("debug_traceTransaction", ["0x" + bytes(tx_hash).hex(), {"tracer": "callTracer"}])
+        trace = w3.provider.make_request("debug_traceTransaction",
+                                         ["0x" + bytes(tx_hash).hex(), {"tracer": "callTracer"}])
         raise AssertionError(json.dumps(trace))
     return receipt
 
