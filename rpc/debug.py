@@ -35,7 +35,7 @@ _CONFIG_FIELDS = {
 }
 _TRACER_CONFIG_FIELDS = {"onlyTopCall": bool, "withLog": bool, "diffMode": bool, "disableCode": bool,
                          "disableStorage": bool}
-_GO_TYPES = {str: "string", dict: "object", bool: "bool", int: "number"}
+_GO_TYPES = {str: "string", dict: "object", bool: "bool", int: "int"}
 
 
 def parse_duration(value: str) -> float:
