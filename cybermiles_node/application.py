@@ -18,6 +18,7 @@ evidence proves double-signed.
 from __future__ import annotations
 
 import logging
+import time
 from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class _Executed:
     block: Block
     result: ExecutionResult
     dev_record: bytes | None = None
+    seconds: float = 0.0  # how long executing the block took
 
 
 class CyberMilesApp:
@@ -93,6 +95,8 @@ class CyberMilesApp:
         )
         self._cache: OrderedDict[bytes, _Executed] = OrderedDict()
         self.last_receipts: tuple[Receipt, ...] = ()
+        self.last_execution_seconds = 0.0  # of the last committed block (monitoring)
+        self.last_store_seconds = 0.0  # writing the last committed block's batch
         self.dev_blocks: DevBlockBuilder | None = None  # set on a development chain (``cmnode start --dev``)
         if store.latest_height() < 0:
             self._init_chain()
@@ -223,6 +227,7 @@ class CyberMilesApp:
                                    list(request.evidence))
         env = self.block_env(parent, request.height, request.timestamp, STAKING_ADDRESS, info)
         dev_record = None
+        started = time.perf_counter()
         if self.dev_blocks is not None:
             result, dev_record = self.dev_blocks.execute(
                 self.executor, self.store.state_db(), parent.state_root, env, list(request.txs))
@@ -235,7 +240,7 @@ class CyberMilesApp:
         header = self._header(parent, env, request.proposer_address, request.last_commit, request.evidence, result)
         block = Block(header=header, transactions=list(result.transactions), last_commit=request.last_commit,
                       evidence=list(request.evidence))
-        self._remember(block, result, dev_record)
+        self._remember(block, result, dev_record, time.perf_counter() - started)
         return block
 
     def process_proposal(self, block: Block) -> bool:
@@ -263,11 +268,14 @@ class CyberMilesApp:
             self._verify(block)
             executed = self._cache[block.hash]
         change = self._validator_set_change(block, executed.result)
+        started = time.perf_counter()
         self.store.commit_block(
             block, list(executed.result.receipts), commit, _puts_only(executed.result.state_writes),
             block_events=executed.result.block_events, validator_set_change=change,
             dev_record=executed.dev_record,
         )
+        self.last_store_seconds = time.perf_counter() - started
+        self.last_execution_seconds = executed.seconds
         self._cache.clear()
         if change is not None:
             self._validator_sets.append(change)
@@ -383,19 +391,22 @@ class CyberMilesApp:
         info = self.consensus_info(header.number, header.proposer_address, block.last_commit, list(block.evidence))
         env = self.block_env(parent, header.number, header.timestamp, header.coinbase, info)
         txs = [self._decoded(raw) for raw in block.transactions]
+        started = time.perf_counter()
         result = self.executor.execute_block(self.store.state_db(), parent.state_root, env, txs, strict=True)
+        seconds = time.perf_counter() - started
         expected = self._header(parent, env, header.proposer_address, block.last_commit, block.evidence, result)
         if expected.hash != header.hash:
             raise BlockExecutionError(f"header does not match execution (state root 0x{result.state_root.hex()})")
-        self._remember(block, result)
+        self._remember(block, result, seconds=seconds)
 
     def _decoded(self, raw: bytes) -> Any:
         """The transaction decoded at admission if this node admitted it, else decoded now."""
         cached = self.decoded_txs.get(keccak(raw))
         return cached if cached is not None else decode_transaction(raw, self.chain_id)
 
-    def _remember(self, block: Block, result: ExecutionResult, dev_record: bytes | None = None) -> None:
-        self._cache[block.hash] = _Executed(block, result, dev_record)
+    def _remember(self, block: Block, result: ExecutionResult, dev_record: bytes | None = None,
+                  seconds: float = 0.0) -> None:
+        self._cache[block.hash] = _Executed(block, result, dev_record, seconds)
         while len(self._cache) > MAX_CACHED_RESULTS:
             self._cache.popitem(last=False)
 

@@ -16,6 +16,7 @@ from typing import Any
 import tomli_w
 
 from cybermiles_node.errors import ConfigError
+from cybermiles_node.logs import parse_log_levels
 from cybermiles_node.tomlbounds import check_toml_bounds
 from middleware.webhooks.abiargs import ArgumentError, method_types
 from middleware.webhooks.errors import SubscriptionError
@@ -131,6 +132,27 @@ class PrivvalSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """The Prometheus endpoint (``/metrics``, with ``/health`` and ``/ready``): off unless enabled."""
+
+    enabled: bool = False
+    addr: Address = Address("127.0.0.1", 26660)
+
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """Log line format and an optional log file, rotated by size."""
+
+    format: str = "text"
+    file: str | None = None  # a path (relative paths are under the node home)
+    file_max_bytes: int = 100 * 1024 * 1024
+    file_backups: int = 5
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     """All node settings."""
 
@@ -143,9 +165,8 @@ class NodeConfig:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     privval: PrivvalSettings = field(default_factory=PrivvalSettings)
-
-
-LOG_LEVELS = ("debug", "info", "warning", "error")
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    logs: LogSettings = field(default_factory=LogSettings)
 
 
 #: Milliseconds between blocks: ``consensus.block_interval_ms`` and ``cmnode start --block-interval``.
@@ -173,6 +194,8 @@ INTEGER_RANGES: dict[str, tuple[int, int]] = {
     "max_dead_letters": (1, 10_000_000),
     "window_seconds": (1, 86_400),
     "replay_cache_size": (1, 10_000_000),
+    "log_file_max_bytes": (64 * 1024, 2**40),
+    "log_file_backups": (0, 1_000),
 }
 #: Bounds of an integer setting not listed in ``INTEGER_RANGES``.
 DEFAULT_INTEGER_RANGE = (1, 2**31 - 1)
@@ -361,12 +384,21 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
     webhooks = _section(data, "webhooks", source)
     sync = _section(data, "sync", source)
     privval = _section(data, "privval", source)
+    metrics = _section(data, "metrics", source)
     _no_leftovers(data, source)
     where = f"{source}: node"
     moniker = _take(node, "moniker", str, where, "cmnode")
     log_level = _take(node, "log_level", str, where, "info")
-    if log_level not in LOG_LEVELS:
-        raise ConfigError(f"{where}.log_level: one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    parse_log_levels(log_level, f"{where}.log_level")
+    log_defaults = LogSettings()
+    log_settings = LogSettings(
+        format=_take(node, "log_format", str, where, log_defaults.format),
+        file=_take(node, "log_file", str, where, None) or None,
+        file_max_bytes=_take(node, "log_file_max_bytes", int, where, log_defaults.file_max_bytes),
+        file_backups=_take(node, "log_file_backups", int, where, log_defaults.file_backups),
+    )
+    if log_settings.format not in LOG_FORMATS:
+        raise ConfigError(f"{where}.log_format: one of {', '.join(LOG_FORMATS)}, got {log_settings.format!r}")
     _no_leftovers(node, where)
     where = f"{source}: rpc"
     defaults = RPCSettings()
@@ -416,8 +448,15 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
         raise ConfigError(f"{where}.mode: one of {', '.join(SYNC_MODES)}, got {mode!r}")
     _no_leftovers(sync, where)
     privval_settings = _privval_settings(privval, f"{source}: privval")
+    where = f"{source}: metrics"
+    metrics_defaults = MetricsSettings()
+    metrics_settings = MetricsSettings(
+        enabled=_take(metrics, "enabled", bool, where, metrics_defaults.enabled),
+        addr=Address.parse(_take(metrics, "addr", str, where, str(metrics_defaults.addr)), f"{where}.addr"),
+    )
+    _no_leftovers(metrics, where)
     return NodeConfig(moniker, log_level, p2p_settings, rpc_settings, consensus_settings, mempool_settings,
-                      webhook_settings, SyncSettings(mode), privval_settings)
+                      webhook_settings, SyncSettings(mode), privval_settings, metrics_settings, log_settings)
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -495,7 +534,9 @@ def _webhooks_to_toml(webhooks: WebhookSettings) -> dict[str, Any]:
 def config_to_toml(config: NodeConfig) -> str:
     """The TOML text of ``config`` (every setting spelled out)."""
     data: dict[str, Any] = {
-        "node": {"moniker": config.moniker, "log_level": config.log_level},
+        "node": {"moniker": config.moniker, "log_level": config.log_level, "log_format": config.logs.format,
+                 **({"log_file": config.logs.file} if config.logs.file else {}),
+                 "log_file_max_bytes": config.logs.file_max_bytes, "log_file_backups": config.logs.file_backups},
         "rpc": {
             "enabled": config.rpc.enabled,
             "addr": str(config.rpc.addr),
@@ -520,6 +561,7 @@ def config_to_toml(config: NodeConfig) -> str:
             "max_bytes": config.mempool.max_bytes,
             "max_per_sender": config.mempool.max_per_sender,
         },
+        "metrics": {"enabled": config.metrics.enabled, "addr": str(config.metrics.addr)},
     }
     if config.sync != SyncSettings():  # written only when it differs from the default (fast)
         data["sync"] = {"mode": config.sync.mode}

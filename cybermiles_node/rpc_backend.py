@@ -182,6 +182,7 @@ class NodeBackend:
         self._pending = 0
         self._listeners: list[BlockListener] = []
         self._pending_listeners: list[PendingListener] = []
+        self.admission_observer: Callable[[str | None], None] | None = None  # monitoring: None or why refused
         self._latest_state: tuple[bytes, StateAt] | None = None
         self._traces = TraceRunner(app)
         self._dpos = DposQueries(app.executor, self._store.state_db, self._call_env)
@@ -471,7 +472,14 @@ class NodeBackend:
         """Add a transaction (from RPC or a peer) to the mempool and lend its decoding to block checks."""
         if self._store.fast_sync_in_progress():
             raise MempoolError("node is fast-syncing: no state to check transactions against yet")
-        tx_hash = self._mempool.add(raw, self.latest_state(), self._app.next_base_fee())
+        try:
+            tx_hash = self._mempool.add(raw, self.latest_state(), self._app.next_base_fee())
+        except MempoolError as exc:
+            if self.admission_observer is not None:
+                self.admission_observer(type(exc).__name__)
+            raise
+        if self.admission_observer is not None:
+            self.admission_observer(None)
         pooled = self._mempool.get(tx_hash)
         if pooled is not None:
             self._app.decoded_txs.put(tx_hash, pooled.tx)

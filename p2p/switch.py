@@ -51,6 +51,7 @@ from p2p.peer import Peer, PeerInfo
 from p2p.pending import PendingHandshakes
 from p2p.pex import PexReactor
 from p2p.secret_connection import SecretConnection
+from p2p.traffic import TrafficCounters
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class P2PNode:
         self._server: asyncio.Server | None = None
         self._wakeup: asyncio.Event | None = None
         self._running = False
+        self.traffic = TrafficCounters()  # messages, payload bytes and bans, for monitoring
 
     # ----- public API -------------------------------------------------------------------------------------------
 
@@ -192,7 +194,10 @@ class P2PNode:
         peer = self._peers.get(peer_id)
         if peer is None or channel_id not in peer.info.channels:
             return False
-        return peer.enqueue(channel_id, payload)
+        queued = peer.enqueue(channel_id, payload)
+        if queued:
+            self.traffic.record("sent", channel_id, len(payload))
+        return queued
 
     def broadcast(self, channel_id: int, payload: bytes) -> int:
         """Queue ``payload`` to every connected peer serving ``channel_id``; returns how many accepted it."""
@@ -375,6 +380,7 @@ class P2PNode:
         """Ban ``peer_id`` (closing its connection) and strike the address it connected from, if known."""
         log.warning("banning peer %s for %.0f s: %s", peer_id, seconds, reason)
         self._bans.ban(peer_id, seconds, reason)
+        self.traffic.bans += 1
         peer = self._peers.get(peer_id)
         if peer is not None:
             peer.close()
@@ -454,6 +460,7 @@ class P2PNode:
             raise ProtocolViolation(f"message on unknown channel {channel_id:#x}")
         if self._peers.get(peer.node_id) is not peer:
             return  # a connection being replaced or closed: its handlers already saw peer_removed
+        self.traffic.record("received", channel_id, len(payload))
         try:
             await handler.receive(peer.node_id, payload)
         except Exception:

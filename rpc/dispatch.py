@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
 """A method: ``await handler(params, connection)``; ``connection`` is None over HTTP."""
+RequestObserver = Callable[[str, float, int | None], None]
+"""Told of each request: ``(method, seconds, error code or None)``."""
+UNKNOWN_METHOD = "unknown"
+"""The method name reported for requests to methods that do not exist."""
 
 _NO_ID = object()
 BATCH_CONCURRENCY = 64
@@ -60,9 +65,12 @@ def error_response(error: RPCError, request_id: Any = None) -> dict[str, Any]:
 class Dispatcher:
     """Routes JSON-RPC requests to method handlers."""
 
-    def __init__(self, methods: Mapping[str, Handler], max_batch_size: int, max_batch_response_bytes: int) -> None:
-        """Route to ``methods``; batches are bounded by request count and by the JSON size of their results."""
+    def __init__(self, methods: Mapping[str, Handler], max_batch_size: int, max_batch_response_bytes: int,
+                 observer: RequestObserver | None = None) -> None:
+        """Route to ``methods``; batches are bounded by request count and by the JSON size of their results.
+        ``observer`` (monitoring) is told of every request."""
         self._methods = dict(methods)
+        self._observer = observer
         self._max_batch_size = max_batch_size
         self._max_batch_response_bytes = max_batch_response_bytes
 
@@ -125,12 +133,17 @@ class Dispatcher:
         params = request.get("params")
         if params is not None and not isinstance(params, (list, dict)):
             return error_response(InvalidRequest('invalid request: "params" must be an array or object'), reply_id)
+        started = time.perf_counter()
+        code: int | None = None
         try:
             result = await self._call(method, params, connection)
         except RPCError as exc:
+            code = exc.code
             response = error_response(exc, reply_id)
         else:
             response = {"jsonrpc": "2.0", "id": reply_id, "result": result}
+        if self._observer is not None:  # unknown names are not labels: they would be unbounded
+            self._observer(method if method in self._methods else UNKNOWN_METHOD, time.perf_counter() - started, code)
         return None if request_id is _NO_ID else response
 
     async def _call(self, method: str, params: Any, connection: Any) -> Any:

@@ -22,11 +22,12 @@ from rpc.chain import ChainReader
 from rpc.cmt import CmtAPI
 from rpc.config import RPCConfig
 from rpc.debug import DebugAPI
-from rpc.dispatch import Dispatcher, error_response
+from rpc.dispatch import Dispatcher, RequestObserver, error_response
 from rpc.errors import InvalidRequest, LimitExceeded
 from rpc.eth import EthAPI
 from rpc.eth_state import StateProofAPI
 from rpc.fees import FeeAPI
+from rpc.health import ReadinessProbe, add_health_routes
 from rpc.filters import FilterAPI
 from rpc.logs import LogQuery
 from rpc.net import NetAPI
@@ -47,8 +48,8 @@ WS_CLOSE_TOO_SLOW = 1008
 WS_HEARTBEAT_SECONDS = 30.0
 
 
-def build_dispatcher(backend: Backend, config: RPCConfig,
-                     extra_apis: Sequence[Any] = ()) -> tuple[Dispatcher, SubscriptionHub]:
+def build_dispatcher(backend: Backend, config: RPCConfig, extra_apis: Sequence[Any] = (),
+                     observer: RequestObserver | None = None) -> tuple[Dispatcher, SubscriptionHub]:
     """Every namespace's methods (plus ``extra_apis``, e.g. ``admin_``) behind one dispatcher, and the hub."""
     chain = ChainReader(backend, config.decoded_block_cache)
     query = LogQuery(chain, config.max_log_block_range, config.max_log_results)
@@ -72,7 +73,7 @@ def build_dispatcher(backend: Backend, config: RPCConfig,
         *extra_apis,
     ):
         methods.update(api.methods())
-    return Dispatcher(methods, config.max_batch_size, config.max_batch_response_bytes), hub
+    return Dispatcher(methods, config.max_batch_size, config.max_batch_response_bytes, observer), hub
 
 
 def _origin_allowed(config: RPCConfig, origin: str) -> bool:
@@ -177,11 +178,13 @@ async def _write_loop(ws: web.WebSocketResponse, connection: WSConnection) -> No
         await ws.close()
 
 
-def create_app(backend: Backend, config: RPCConfig | None = None, extra_apis: Sequence[Any] = ()) -> web.Application:
-    """The aiohttp application serving JSON-RPC for ``backend`` (and the methods of ``extra_apis``)."""
+def create_app(backend: Backend, config: RPCConfig | None = None, extra_apis: Sequence[Any] = (),
+               observer: RequestObserver | None = None, readiness: ReadinessProbe | None = None) -> web.Application:
+    """The aiohttp application serving JSON-RPC for ``backend`` (and the methods of ``extra_apis``);
+    with ``readiness``, also ``GET /health`` and ``GET /ready``."""
     config = config or RPCConfig()
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[_cors])
-    dispatcher, hub = build_dispatcher(backend, config, extra_apis)
+    dispatcher, hub = build_dispatcher(backend, config, extra_apis, observer)
     app[CONFIG] = config
     app[DISPATCHER] = dispatcher
     app[HUB] = hub
@@ -195,14 +198,17 @@ def create_app(backend: Backend, config: RPCConfig | None = None, extra_apis: Se
     app.on_startup.append(start_hub)
     app.on_shutdown.append(stop_hub)
     app.router.add_route("*", "/", _handle)
+    if readiness is not None:
+        add_health_routes(app, readiness)
     return app
 
 
 class RPCServer:
     """Runs the JSON-RPC application on a TCP host and port."""
 
-    def __init__(self, backend: Backend, config: RPCConfig | None = None, extra_apis: Sequence[Any] = ()) -> None:
-        self.app = create_app(backend, config, extra_apis)
+    def __init__(self, backend: Backend, config: RPCConfig | None = None, extra_apis: Sequence[Any] = (),
+                 observer: RequestObserver | None = None, readiness: ReadinessProbe | None = None) -> None:
+        self.app = create_app(backend, config, extra_apis, observer, readiness)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
 

@@ -124,6 +124,14 @@ class SubscriptionHub:
         """Number of open WebSocket connections."""
         return len(self._connections)
 
+    def subscription_counts(self) -> dict[str, int]:
+        """Open subscriptions by kind (newHeads, logs, newPendingTransactions), over every connection."""
+        counts = dict.fromkeys((NEW_HEADS, LOGS, NEW_PENDING_TRANSACTIONS), 0)
+        for connection in list(self._connections):
+            for subscription in connection.subscriptions.values():
+                counts[subscription.kind] += 1
+        return counts
+
     def attach(self, connection: WSConnection) -> None:
         """Register a new connection; raises ``LimitExceeded`` when the server is full."""
         if len(self._connections) >= self.max_connections:

@@ -149,7 +149,9 @@ def test_toml_round_trip(config: NodeConfig, tmp_path: Path) -> None:
 
 def test_written_defaults_spell_out_every_setting() -> None:
     data = tomllib.loads(config_to_toml(NodeConfig()))
-    assert set(data) == {"node", "rpc", "p2p", "consensus", "mempool"}
+    assert set(data) == {"node", "rpc", "p2p", "consensus", "mempool", "metrics"}
+    assert set(data["node"]) == {"moniker", "log_level", "log_format", "log_file_max_bytes", "log_file_backups"}
+    assert data["metrics"] == {"enabled": False, "addr": "127.0.0.1:26660"}
     assert set(data["rpc"]) == {"enabled", "addr", "max_body_bytes", "max_batch_size", "max_log_block_range",
                                 "max_ws_connections", "cors_origins", "call_timeout_ms", "max_pending_reads"}
     assert data["consensus"] == {}  # the genesis document decides unless set here

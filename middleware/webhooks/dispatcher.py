@@ -60,6 +60,8 @@ class DeliveryDispatcher:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self.delivered = 0  # acknowledged deliveries since start (monitoring)
+        self.failed_attempts = 0  # attempts that failed and were rescheduled or dead-lettered
 
     def notify(self) -> None:
         """New entries may be due: wake the dispatcher (safe from any thread)."""
@@ -143,11 +145,13 @@ class DeliveryDispatcher:
         try:
             if error is None:
                 self._outbox.acknowledge(entry.sequence)
+                self.delivered += 1
                 log.debug("webhook %s delivered to %s", key, entry.delivery.subscription_id)
             elif error == REMOVED:
                 self._outbox.discard_subscription(entry.delivery.subscription_id)
             else:
                 updated = self._outbox.record_failure(entry.sequence, self._clock_ms(), error)
+                self.failed_attempts += 1
                 log.info("webhook %s to %s failed (attempt %d): %s", key, entry.delivery.subscription_id,
                          updated.attempts, error)
         except OutboxError as exc:  # the entry was discarded meanwhile (subscription removed)
