@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from consensus.types import Block, Header
 from cybermiles_node.application import CyberMilesApp
+from cybermiles_node.devblocks import DevRecord, apply_edits, set_sender
 from rpc.errors import LimitExceeded, ResourceNotFound, TransactionRejected
 from vm.errors import TraceLimitExceeded
 from vm.execution import BlockEnv, CallMessage
@@ -59,6 +60,15 @@ class TraceRunner:
             return BlockTraces(block.hash, 0, ())
         chain_id = self._app.chain_id
         transactions = [decode_transaction(raw, chain_id) for raw in block.transactions]
+        base, parent_root = self._store.state_db(), self._parent(block.header).state_root
+        record = self._store.get_dev_record(block.hash)
+        if record is not None:  # a development block: its state edits ran first, its impersonated senders signed nothing
+            dev = DevRecord.decode(record)
+            parent_root, base = apply_edits(self._app.executor, base, parent_root, self.replay_env(block), dev.edits)
+            senders = dict(dev.impersonated)
+            for tx in transactions:
+                if tx.hash in senders:
+                    set_sender(tx, senders[tx.hash])
         sessions: dict[int, TxTracers] = {}
 
         def tracer_for(index: int) -> Tracer | None:
@@ -68,9 +78,8 @@ class TraceRunner:
             return sessions[index].tracer
 
         try:
-            replay = replay_block(self._app.executor, self._store.state_db(), self._parent(block.header).state_root,
-                                  self.replay_env(block), transactions, tracer_for, checkpoint, last=only,
-                                  with_hooks=with_hooks)
+            replay = replay_block(self._app.executor, base, parent_root, self.replay_env(block), transactions,
+                                  tracer_for, checkpoint, last=only, with_hooks=with_hooks)
         except TraceLimitExceeded as exc:
             raise LimitExceeded(str(exc)) from None
         traces = tuple(sessions[traced.index].of(traced) for traced in replay.transactions)

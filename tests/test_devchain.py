@@ -20,6 +20,7 @@ from rpc.config import RPCConfig
 from rpc.dev import DevRequestError
 from rpc.server import build_dispatcher
 from vm.native.addresses import STAKING_ADDRESS
+from vm.tracing.session import TraceSpec
 
 STRANGER = bytes.fromhex("5" * 40)
 ETHER = 10**18
@@ -101,6 +102,12 @@ def test_impersonated_transaction_is_included_with_its_sender(node: Node) -> Non
     assert mined is not None and mined.tx.sender == STRANGER
     receipt = asyncio.run(node.backend.get_mined_receipt(tx_hash))
     assert receipt is not None and receipt.receipt.sender == STRANGER and receipt.receipt.status == 1
+    # A trace replays the block as it ran: the impersonated sender, not whatever its marker signature recovers.
+    traced = asyncio.run(node.backend.trace_transaction(tx_hash, TraceSpec(kind="call")))
+    assert traced is not None
+    (trace,) = traced.transactions
+    assert trace.success and trace.gas_used == receipt.receipt.gas_used
+    assert trace.call is not None and trace.call.sender == STRANGER
     dev.stop_impersonating(STRANGER)
     with pytest.raises(Exception, match="unknown account"):
         asyncio.run(dev.send_transaction(CallRequest(sender=STRANGER, to=STRANGER, value=1)))
