@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from dataclasses import dataclass
 
 from consensus.application import TxSource
@@ -44,14 +45,18 @@ from cybermiles_node.devblocks import DevBlockBuilder
 from cybermiles_node.devchain import DevChain, DevTxSource
 from cybermiles_node.errors import NodeError
 from cybermiles_node.fastsync import FastSync
+from cybermiles_node.health import ReadinessFacts, readiness
 from cybermiles_node.home import NodeHome
 from cybermiles_node.mempool.config import MempoolConfig
 from cybermiles_node.mempool.gossip import MempoolGossip
 from cybermiles_node.mempool.pool import Mempool
+from cybermiles_node.metrics import NodeMetrics, NodeState
+from cybermiles_node.metrics_server import MetricsServer
 from cybermiles_node.rpc_backend import NodeBackend, ReadLimits
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.leveldb import LevelDB
 from cybermiles_node.storage.schema import MetaName
+from cybermiles_node.syncprogress import report_sync_progress
 from cybermiles_node.webhooks import WebhookService
 from genesis.document import GenesisDocument
 from genesis.networks import dev_accounts
@@ -70,7 +75,8 @@ from rpc.backend import ConsensusStatus, SyncStatus
 from rpc.config import RPCConfig
 from rpc.dev import DevAPI
 from rpc.dev_signing import DevSigningAPI
-from rpc.server import RPCServer
+from rpc.health import Readiness
+from rpc.server import HUB, RPCServer
 
 log = logging.getLogger("cmnode")
 
@@ -208,6 +214,11 @@ class Node:
         self.dev_chain: DevChain | None = None
         self.dev = dev
         self.automine = automine
+        self.sync: BlockSyncService | None = None
+        self.metrics = NodeMetrics(self.node_state) if config.metrics.enabled else None
+        self.metrics_server: MetricsServer | None = None
+        if self.metrics is not None:
+            self.backend.admission_observer = self.metrics.tx_admission
 
     # -- callbacks -------------------------------------------------------------------
 
@@ -224,9 +235,92 @@ class Node:
             [r.tx_hash for r in receipts], self.backend.latest_state(), self.app.next_base_fee(),
             senders=sorted({r.sender for r in receipts}),
         )
-        log.debug("block %d 0x%s: gas used %d", block.number, block.hash.hex(), block.header.gas_used)
+        seen = self.store.get_seen_commit(block.number)
+        # single-validator chains: the engine logs each block at info with its build and commit times
+        log.log(logging.INFO if self.networked else logging.DEBUG,
+                "committed block %d: %d txs, round %d, time %d, gas used %d, hash 0x%s", block.number,
+                 len(block.transactions), seen.round if seen is not None else 0, block.header.timestamp,
+                 block.header.gas_used, block.hash.hex())
+        if self.metrics is not None:
+            self.metrics.block_committed(len(block.transactions), block.header.timestamp, time.time(),
+                                         time.monotonic(), self.app.last_execution_seconds,
+                                         self.app.last_store_seconds, self._signed_parent(block))
         self.backend.block_committed(block, receipts)
         self.webhooks.on_commit(block, receipts)
+
+    def _signed_parent(self, block: Block) -> bool | None:
+        """Whether this node's validator signed ``block``'s parent (None: not a validator of that height)."""
+        address = self._validator_address()
+        if address is None or block.number < 2 or self.app.validators_at(block.number - 1).by_address(address) is None:
+            return None
+        return any(sig.validator_address == address for sig in block.last_commit.signatures)
+
+    def _validator_address(self) -> bytes | None:
+        if self.driver is not None:
+            return self.driver.machine.address
+        return self.backend.consensus().validator
+
+    # -- monitoring ------------------------------------------------------------------
+
+    def node_state(self) -> NodeState:
+        """Current values for ``/metrics``."""
+        consensus = self.backend.consensus()
+        validators = self.app.validators
+        address = self._validator_address()
+        mine = validators.by_address(address) if address is not None else None
+        peers = self.p2p.peers() if self.p2p is not None else []
+        stats = self.mempool.stats()
+        hub = self.rpc.app[HUB] if self.rpc is not None else None
+        outbox, dispatcher = self.webhooks.outbox, self.webhooks.dispatcher
+        latest = self.store.latest_height()
+        best = self.sync.max_peer_height if self.sync is not None else latest
+        return NodeState(
+            height=latest,
+            round=consensus.round,
+            step=consensus.step,
+            voting_power=mine.power if mine is not None else 0,
+            validator_set_size=len(validators.validators),
+            validator_set_power=validators.total_power,
+            peers_inbound=sum(not peer.outbound for peer in peers),
+            peers_outbound=sum(peer.outbound for peer in peers),
+            traffic=self.p2p.traffic.snapshot() if self.p2p is not None else {},
+            bans_total=self.p2p.traffic.bans if self.p2p is not None else 0,
+            bans_active=len(self.p2p.bans()) if self.p2p is not None else 0,
+            mempool_pending=stats.pending,
+            mempool_queued=stats.queued,
+            mempool_bytes=stats.size_bytes,
+            ws_connections=hub.connection_count if hub is not None else 0,
+            ws_subscriptions=hub.subscription_counts() if hub is not None else {},
+            database_bytes=sum(f.stat().st_size for f in self.home.database.iterdir() if f.is_file()),
+            webhook_pending=outbox.pending_count(),
+            webhook_dead_letters=outbox.dead_count(),
+            webhook_delivered_total=dispatcher.delivered,
+            webhook_failed_attempts_total=dispatcher.failed_attempts,
+            best_peer_height=max(best, latest),
+            catching_up=self.networked and self.driver is None,
+            fast_syncing=self.store.fast_sync_in_progress(),
+        )
+
+    def readiness(self) -> Readiness:
+        """The checks of ``GET /ready`` (see ``cybermiles_node.health``)."""
+        latest = self.store.latest_height()
+        return readiness(ReadinessFacts(
+            networked=self.networked,
+            consensus_running=self.driver is not None,
+            latest_height=latest,
+            best_peer_height=self.sync.max_peer_height if self.sync is not None else latest,
+            peers=len(self.p2p.connected_ids()) if self.p2p is not None else 0,
+            latest_block_time=self.app.latest_header.timestamp,
+            blocks_on_clock=self.options.create_empty_blocks and not self.automine,
+            block_interval_ms=self.options.block_interval_ms,
+        ), time.time())
+
+    async def _start_metrics(self) -> None:
+        """Serve ``/metrics``, ``/health`` and ``/ready`` on ``[metrics] addr`` when enabled."""
+        if self.metrics is None:
+            return
+        self.metrics_server = MetricsServer(self.metrics, self.readiness)
+        await self.metrics_server.start(self.config.metrics.addr)
 
     async def _apply_synced(self, synced: SyncedBlock) -> None:
         """Apply (re-execute) a block fetched by block sync before consensus runs.
@@ -261,6 +355,7 @@ class Node:
             await self.webhooks.start(self.backend, self.home.keystore, self.home.root)
             self._build_dev_chain()
             await self._start_rpc()
+            await self._start_metrics()
             await self._start_remote_signer()
             mode = "networked" if self.networked else "single-validator"
             log.info("node started (%s): chain %d at height %d", mode, self.genesis.chain_id,
@@ -375,6 +470,7 @@ class Node:
                                 max_message_bytes=self.genesis.consensus.max_block_bytes + PROPOSAL_FRAME_MARGIN
                                 + RECEIPTS_FRAME_MARGIN // 2)
         self.p2p.register_channel(BLOCKSYNC_CHANNEL, sync)
+        self.sync = sync
         self.tx_gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self.backend.admit)
         self.p2p.register_channel(MEMPOOL_CHANNEL, self.tx_gossip)
         background.append(asyncio.create_task(self.tx_gossip.run()))
@@ -383,8 +479,13 @@ class Node:
         log.info("p2p node %s listening on %s", self.p2p.node_id, p2p_settings.addr)
         background.append(asyncio.create_task(sync.run()))
         background.append(asyncio.create_task(gossip.regossip()))
-        while not sync.caught_up(CATCH_UP_GRACE_MS):
-            await asyncio.sleep(0.1)
+        progress = asyncio.create_task(report_sync_progress(lambda: (self.store.latest_height(),
+                                                                    sync.max_peer_height)))
+        try:
+            while not sync.caught_up(CATCH_UP_GRACE_MS):
+                await asyncio.sleep(0.1)
+        finally:
+            progress.cancel()
         async with sync.hand_over():
             driver = self._start_driver(gossip, evidence, sync)
         self.backend.consensus = lambda: self._consensus_status(self.p2p.node_id if self.p2p else None)
@@ -457,6 +558,8 @@ class Node:
                  *([DevAPI(self.dev_chain, self.backend)] if self.dev_chain is not None else ()),
                  *([DevSigningAPI({a.address: a.private_key for a in dev_accounts()})]
                    if self.dev_chain is not None else ())],
+                observer=self.metrics.rpc_request if self.metrics is not None else None,
+                readiness=self.readiness,
             )
             await self.rpc.start(rpc.addr.host, rpc.addr.port)
             log.info("JSON-RPC (HTTP and WebSocket) listening on http://%s", rpc.addr)
@@ -466,6 +569,8 @@ class Node:
         """Stop serving and close the database."""
         if self.rpc is not None:
             await self.rpc.stop()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         if self.remote_signer is not None:
             await self.remote_signer.stop()
         if self.p2p is not None:

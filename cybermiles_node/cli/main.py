@@ -8,8 +8,6 @@ exits non-zero; tracebacks are reserved for bugs.
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -32,11 +30,13 @@ from cybermiles_node.cli.webhooks import add_webhook_commands
 from cybermiles_node.config import (
     BLOCK_INTERVAL_MS,
     Address,
+    MetricsSettings,
     NodeConfig,
     load_config,
 )
 from cybermiles_node.errors import HomeError, NodeError
 from cybermiles_node.home import HOME_ENV, NodeHome
+from cybermiles_node.logs import configure_logging, parse_log_levels
 from cybermiles_node.provision import initialise_home
 from cybermiles_node.rpc_backend import VERSION
 from cybermiles_node.storage.errors import StorageError
@@ -98,14 +98,16 @@ def _print_dev_banner(config: NodeConfig) -> None:
 @click.option("--rpc-addr", type=HOST_PORT, default=None,
               help="JSON-RPC listen address HOST:PORT (default 127.0.0.1:8545).")
 @click.option("--p2p-addr", type=HOST_PORT, default=None, help="P2P listen address HOST:PORT.")
+@click.option("--metrics-addr", type=HOST_PORT, default=None,
+              help="Serve Prometheus /metrics (and /health, /ready) on HOST:PORT; enables [metrics].")
 @click.option("--block-interval", "block_interval_ms", type=AsciiIntRange(*BLOCK_INTERVAL_MS), default=None,
               help="Milliseconds between blocks (default: genesis timeout_commit_ms).")
 @click.option("--no-empty-blocks", is_flag=True, help="Only make blocks when transactions wait.")
 @click.option("--dev", is_flag=True, help="Create a local chain in the home if there is none, then start.")
 @click.option("--automine", is_flag=True,
               help="With --dev: a block per transaction instead of interval blocks (as Hardhat Network and anvil).")
-def start(home: Path | None, rpc_addr: Address | None, p2p_addr: Address | None, block_interval_ms: int | None,
-          no_empty_blocks: bool, dev: bool, automine: bool) -> None:
+def start(home: Path | None, rpc_addr: Address | None, p2p_addr: Address | None, metrics_addr: Address | None,
+          block_interval_ms: int | None, no_empty_blocks: bool, dev: bool, automine: bool) -> None:
     """Run the node until interrupted (Ctrl-C / SIGTERM)."""
     from cybermiles_node.node import Node
 
@@ -121,6 +123,8 @@ def start(home: Path | None, rpc_addr: Address | None, p2p_addr: Address | None,
             config = replace(config, rpc=replace(config.rpc, addr=rpc_addr))
         if p2p_addr is not None:
             config = replace(config, p2p=replace(config.p2p, addr=p2p_addr))
+        if metrics_addr is not None:
+            config = replace(config, metrics=MetricsSettings(enabled=True, addr=metrics_addr))
         if block_interval_ms is not None or no_empty_blocks:
             config = replace(config, consensus=replace(
                 config.consensus,
@@ -128,10 +132,9 @@ def start(home: Path | None, rpc_addr: Address | None, p2p_addr: Address | None,
                 create_empty_blocks=False if no_empty_blocks else config.consensus.create_empty_blocks,
             ))
         genesis = load_genesis(node_home.genesis)
-        logging.basicConfig(
-            level=config.log_level.upper(), stream=sys.stderr,
-            format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
-        )
+        logs = config.logs
+        configure_logging(parse_log_levels(config.log_level), logs.format,
+                          node_home.root / logs.file if logs.file else None, logs.file_max_bytes, logs.file_backups)
         if automine and not dev:
             raise click.UsageError("--automine needs --dev")
         node = Node(node_home, config, genesis, dev=dev, automine=automine)

@@ -190,6 +190,14 @@ class Outbox:
         with self._lock:
             return [self._dead[seq] for seq in sorted(self._dead)]
 
+    def pending_count(self) -> int:
+        """How many entries are pending."""
+        return len(self._pending)
+
+    def dead_count(self) -> int:
+        """How many dead letters are kept."""
+        return len(self._dead)
+
     def due(self, now_ms: int, exclude: Iterable[int] = (), limit: int = 100) -> list[OutboxEntry]:
         """Pending entries whose next attempt is due, earliest first, skipping ``exclude`` (in flight)."""
         skip = set(exclude)
