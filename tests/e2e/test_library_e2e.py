@@ -1,0 +1,112 @@
+"""End to end: the library's arbitrated escrow on a real ``cmnode start --dev`` through web3.py.
+
+The escrow is deployed from forge's artifact (contracts/out). A sale is confirmed by the delivery confirmer (the
+account a node's webhook oracle uses, here a dev account), its inspection window passes on the chain's clock,
+the deal is released and the seller withdraws the price; a disputed sale gets an arbiter who bid, both parties
+choose it, it rules for the buyer, and the seller's deposit pays the arbiter's fee.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from web3 import Web3
+from web3.contract import Contract
+
+from cybermiles_node.solc import load_artifact
+from tests.e2e.nodeproc import NodeProcess, dev_account
+from tests.e2e.test_foundry_e2e import CONTRACTS, FORGE, run_tool
+from tests.e2e.test_middleware_e2e import ETHER, events, succeed, transact
+
+pytestmark = pytest.mark.e2e
+
+HOUR = 3600
+PRICE = 10 * ETHER
+DEPOSIT = 2 * ETHER
+FEE = ETHER
+BUYER, SELLER, CONFIRMER, ARBITER = (dev_account(i) for i in (5, 6, 7, 8))
+BUYER_WINS = 1  # ArbitratedEscrow.Party.Buyer
+
+
+@pytest.fixture(scope="module")
+def dev_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+    """A ``cmnode start --dev`` process."""
+    node = NodeProcess(tmp_path_factory.mktemp("library") / "home", block_interval_ms=300)
+    node.start(dev=True)
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def escrow(dev_node: NodeProcess) -> Contract:
+    """An ArbitratedEscrow (bidding and ruling periods of an hour, no appeal court) deployed from forge's artifact."""
+    built = run_tool(FORGE, "build")
+    assert built.returncode == 0, built.stdout + built.stderr
+    artifact = load_artifact(CONTRACTS / "out" / "ArbitratedEscrow.sol" / "ArbitratedEscrow.json")
+    w3 = Web3(Web3.HTTPProvider(dev_node.url))
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    creation = factory.constructor(HOUR, HOUR, "0x" + "00" * 20, 0, 0).build_transaction(
+        {"from": BUYER.address, "gas": 6_000_000})
+    receipt = succeed(w3, BUYER, data=bytes.fromhex(creation["data"][2:]))
+    return w3.eth.contract(receipt.contractAddress, abi=artifact.abi)
+
+
+def open_and_join(escrow: Contract, inspection: int) -> int:
+    """The buyer opens a deal (delivery within a day), the seller joins; the deal's id."""
+    w3 = escrow.w3
+    deliver_by = w3.eth.get_block("latest").timestamp + 24 * HOUR
+    receipt = succeed(w3, BUYER, escrow.functions.open(SELLER.address, CONFIRMER.address, PRICE, deliver_by,
+                                                        inspection), value=PRICE + DEPOSIT)
+    (opened,) = events(escrow, "Opened", receipt)
+    succeed(w3, SELLER, escrow.functions.join(opened["id"]), value=DEPOSIT)
+    return opened["id"]
+
+
+def withdraw(escrow: Contract, account: Any) -> int:
+    """``account`` withdraws its credit; the wei it received."""
+    w3 = escrow.w3
+    before = w3.eth.get_balance(account.address)
+    receipt = succeed(w3, account, escrow.functions.withdraw())
+    return w3.eth.get_balance(account.address) - before + receipt.gasUsed * receipt.effectiveGasPrice
+
+
+def test_a_confirmed_delivery_is_released_after_inspection_and_the_seller_withdraws(escrow: Contract,
+                                                                                   dev_node: NodeProcess) -> None:
+    w3 = escrow.w3
+    deal = open_and_join(escrow, inspection=HOUR)
+    proof = Web3.keccak(text="carrier tracking 1Z999, signed for")
+    receipt = succeed(w3, CONFIRMER, escrow.functions.confirmDelivery(deal, proof))
+    assert events(escrow, "DeliveryConfirmed", receipt)[0]["proof"] == proof
+
+    too_early = transact(w3, BUYER, escrow.functions.release(deal), gas=200_000)
+    assert w3.eth.wait_for_transaction_receipt(too_early, timeout=30).status == 0
+    dev_node.rpc("evm_increaseTime", HOUR)
+    dev_node.rpc("evm_mine")
+    receipt = succeed(w3, BUYER, escrow.functions.release(deal))
+    (settled,) = events(escrow, "Settled", receipt)
+    assert (settled["toBuyer"], settled["toSeller"], settled["toArbiter"]) == (DEPOSIT, PRICE + DEPOSIT, 0)
+    assert withdraw(escrow, SELLER) == PRICE + DEPOSIT
+    assert escrow.functions.credit(SELLER.address).call() == 0
+
+
+def test_a_dispute_is_ruled_by_the_chosen_arbiter_and_the_losers_deposit_pays_it(escrow: Contract) -> None:
+    w3 = escrow.w3
+    deal = open_and_join(escrow, inspection=HOUR)
+    evidence = Web3.keccak(text="photo: the parcel arrived empty")
+    receipt = succeed(w3, BUYER, escrow.functions.dispute(deal, evidence))
+    assert events(escrow, "Disputed", receipt)[0]["evidence"] == evidence
+    receipt = succeed(w3, ARBITER, escrow.functions.bid(deal, FEE))
+    (offer,) = events(escrow, "ArbiterBid", receipt)
+    succeed(w3, BUYER, escrow.functions.chooseArbiter(deal, offer["index"]))
+    receipt = succeed(w3, SELLER, escrow.functions.chooseArbiter(deal, offer["index"]))
+    assert events(escrow, "ArbiterAppointed", receipt)[0]["arbiter"] == ARBITER.address
+
+    buyer_credit = escrow.functions.credit(BUYER.address).call()
+    receipt = succeed(w3, ARBITER, escrow.functions.rule(deal, BUYER_WINS, Web3.keccak(text="reasons")))
+    (settled,) = events(escrow, "Settled", receipt)
+    assert (settled["toBuyer"], settled["toSeller"], settled["toArbiter"]) == (PRICE + 2 * DEPOSIT - FEE, 0, FEE)
+    assert escrow.functions.credit(BUYER.address).call() == buyer_credit + PRICE + 2 * DEPOSIT - FEE
+    assert withdraw(escrow, ARBITER) == FEE
+    assert w3.eth.get_balance(escrow.address) == sum(
+        escrow.functions.credit(account.address).call() for account in (BUYER, SELLER, CONFIRMER, ARBITER))
