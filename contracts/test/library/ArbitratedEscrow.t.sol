@@ -325,12 +325,17 @@ contract ArbitratedEscrowTest {
         escrow.dispute(id, bytes32(0));
     }
 
-    function testAppealCourtOverturnsWithinItsWindow() public {
-        Court court = new Court();
+    /// An escrow with an appeal court (a two-day window, five days to decide) and a deal ruled for `winner`.
+    function _ruledUnderCourt(ArbitratedEscrow.Party winner) internal returns (Court court, uint256 id) {
+        court = new Court();
         escrow = new ArbitratedEscrow(DAY, 3 * DAY, address(court), 2 * DAY, 5 * DAY);
-        uint256 id = _appointed();
+        id = _appointed();
         vm.prank(arbiter);
-        escrow.rule(id, ArbitratedEscrow.Party.Seller, bytes32(0));
+        escrow.rule(id, winner, bytes32(0));
+    }
+
+    function testAppealCourtOverturnsWithinItsWindow() public {
+        (Court court, uint256 id) = _ruledUnderCourt(ArbitratedEscrow.Party.Seller);
         require(escrow.credit(seller) == 0 && escrow.credit(arbiter) == 0, "nothing settles before the window ends");
         vm.expectRevert(abi.encodeWithSelector(ArbitratedEscrow.NotAllowed.selector));
         escrow.holdForAppeal(id); // only the court
@@ -343,11 +348,7 @@ contract ArbitratedEscrowTest {
     }
 
     function testRulingStandsWhenTheCourtDoesNotAct() public {
-        Court court = new Court();
-        escrow = new ArbitratedEscrow(DAY, 3 * DAY, address(court), 2 * DAY, 5 * DAY);
-        uint256 id = _appointed();
-        vm.prank(arbiter);
-        escrow.rule(id, ArbitratedEscrow.Party.Seller, bytes32(0));
+        (Court court, uint256 id) = _ruledUnderCourt(ArbitratedEscrow.Party.Seller);
         vm.warp(block.timestamp + 2 * DAY);
         vm.expectRevert(abi.encodeWithSelector(ArbitratedEscrow.Deadline.selector, uint64(block.timestamp)));
         court.hold(escrow, id); // too late
@@ -356,11 +357,7 @@ contract ArbitratedEscrowTest {
     }
 
     function testHeldRulingStandsWhenTheCourtNeverDecides() public {
-        Court court = new Court();
-        escrow = new ArbitratedEscrow(DAY, 3 * DAY, address(court), 2 * DAY, 5 * DAY);
-        uint256 id = _appointed();
-        vm.prank(arbiter);
-        escrow.rule(id, ArbitratedEscrow.Party.Buyer, bytes32(0));
+        (Court court, uint256 id) = _ruledUnderCourt(ArbitratedEscrow.Party.Buyer);
         court.hold(escrow, id);
         vm.warp(block.timestamp + 5 * DAY);
         escrow.finalize(id);
