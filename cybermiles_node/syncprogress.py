@@ -14,6 +14,8 @@ log = logging.getLogger("cmnode.sync")
 
 #: Seconds between progress lines.
 SYNC_LOG_INTERVAL_S = 5.0
+#: Seconds before the first line (so that even a short sync shows its rate).
+FIRST_LINE_AFTER_S = 1.0
 BAR_WIDTH = 30
 
 
@@ -48,13 +50,14 @@ def progress_bar(start: SyncSample, now: SyncSample) -> str:
 
 async def report_sync_progress(heights: Callable[[], tuple[int, int]], interval_s: float = SYNC_LOG_INTERVAL_S,
                                terminal: TextIO | None = None) -> None:
-    """Log progress every ``interval_s`` until cancelled; ``heights()`` is (ours, the best peer's).
+    """Log progress after a second, then every ``interval_s``, while a peer is ahead, until cancelled;
+    ``heights()`` is (ours, the best peer's).
     With ``terminal`` (a tty), also redraw a bar there every second."""
     if terminal is None and sys.stderr.isatty():
         terminal = sys.stderr
     height, best = heights()
     start = last = SyncSample(height, best, time.monotonic())
-    next_line = start.at + interval_s
+    next_line = start.at + min(FIRST_LINE_AFTER_S, interval_s)
     try:
         while True:
             await asyncio.sleep(min(1.0, interval_s))
