@@ -10,7 +10,8 @@ import pytest
 
 from tests.e2e.test_foundry_e2e import FORGE, passed_tests, run_tool
 
-LIBRARY_SUITES = {"ArbitratedEscrowTest": 20, "AuthenticityCertificatesTest": 6, "TokenSaleTest": 8}
+LIBRARY_SUITES = {"ArbitratedEscrowTest": 20, "AuthenticityCertificatesTest": 6, "TokenSaleTest": 8,
+                  "IdentityGrantsTest": 6}
 
 
 @pytest.fixture(scope="module")
@@ -38,5 +39,6 @@ def test_the_attack_paths_are_among_the_tests(library_results: dict[str, str]) -
         "TokenSaleTest.testReentrantRefundPaysOnce()",
         "TokenSaleTest.testRoundingReturnsTheDustAndChargesOnlyWholeUnits()",
         "TokenSaleTest.testHardCapFillsThePurchaseInPartAndEndsTheSale()",
+        "IdentityGrantsTest.testGrantsExpireByBlockTime()",
     ]:
         assert library_results.get(name) == "Success", name
