@@ -107,7 +107,9 @@ def total(samples: dict[str, float], prefix: str) -> float:
     return sum(value for key, value in samples.items() if key.startswith(prefix))
 
 
-def test_metrics_move_health_answers_and_a_late_full_node_logs_json_and_sync_progress(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sync_blocks", [80, pytest.param(1000, marks=[pytest.mark.soak, pytest.mark.timeout(900)])])
+def test_metrics_move_health_answers_and_a_late_full_node_logs_json_and_sync_progress(
+        tmp_path: Path, sync_blocks: int) -> None:
     net = MonitoredTestnet(tmp_path)
     try:
         # A full node alone: it should have peers and has none, so it is live but not ready.
@@ -159,11 +161,11 @@ def test_metrics_move_health_answers_and_a_late_full_node_logs_json_and_sync_pro
             assert net.get(0, "/health", metrics_port).json() == {"status": "ok"}
 
         # The late full node block-syncs: not ready while it catches up, then ready.
-        net.wait_height(0, 80, timeout=120)
+        net.wait_height(0, sync_blocks, timeout=120 + sync_blocks / 2)
         net.start(FULL_NODE)
         net.wait_up(FULL_NODE)
         seen_catching_up = False
-        deadline = time.time() + 120
+        deadline = time.time() + 120 + sync_blocks / 5
         while True:
             ready = net.get(FULL_NODE, "/ready")
             if ready.status_code == 503 and not ready.json()["checks"]["synced"]["ok"]:
@@ -174,7 +176,7 @@ def test_metrics_move_health_answers_and_a_late_full_node_logs_json_and_sync_pro
             time.sleep(0.05)
         assert seen_catching_up
         synced = net.scrape(FULL_NODE)
-        assert synced["cmnode_height{}"] >= 80 and synced["cmnode_sync_catching_up{}"] == 0
+        assert synced["cmnode_height{}"] >= sync_blocks and synced["cmnode_sync_catching_up{}"] == 0
         assert synced["cmnode_validator_voting_power{}"] == 0
 
         # Its logs are JSON lines; while syncing it printed progress with a rate at least every 10 s.
