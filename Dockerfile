@@ -22,8 +22,14 @@ USER cmnode
 WORKDIR /data
 VOLUME ["/data"]
 
-# JSON-RPC (HTTP + WebSocket) and p2p
-EXPOSE 8545 26656
+# JSON-RPC (HTTP + WebSocket), p2p and metrics (with --metrics-addr)
+EXPOSE 8545 26656 26660
+
+# Liveness: GET /health on the JSON-RPC port (set CMNODE_HEALTH_URL when the node serves elsewhere).
+# Readiness (synced, peers, recent block) is GET /ready; see docs/operations.md.
+ENV CMNODE_HEALTH_URL=http://127.0.0.1:8545/health
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+  CMD python -c "import os, urllib.request; urllib.request.urlopen(os.environ['CMNODE_HEALTH_URL'], timeout=3)"
 
 ENTRYPOINT ["cmnode"]
 CMD ["start", "--dev", "--home", "/data", "--rpc-addr", "0.0.0.0:8545"]
