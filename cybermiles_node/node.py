@@ -235,12 +235,13 @@ class Node:
             [r.tx_hash for r in receipts], self.backend.latest_state(), self.app.next_base_fee(),
             senders=sorted({r.sender for r in receipts}),
         )
-        seen = self.store.get_seen_commit(block.number)
         # single-validator chains: the engine logs each block at info with its build and commit times
-        log.log(logging.INFO if self.networked else logging.DEBUG,
-                "committed block %d: %d txs, round %d, time %d, gas used %d, hash 0x%s", block.number,
-                 len(block.transactions), seen.round if seen is not None else 0, block.header.timestamp,
-                 block.header.gas_used, block.hash.hex())
+        level = logging.INFO if self.networked else logging.DEBUG
+        if log.isEnabledFor(level):
+            seen = self.store.get_seen_commit(block.number)
+            log.log(level, "committed block %d: %d txs, round %d, time %d, gas used %d, hash 0x%s", block.number,
+                    len(block.transactions), seen.round if seen is not None else 0, block.header.timestamp,
+                    block.header.gas_used, block.hash.hex())
         if self.metrics is not None:
             self.metrics.block_committed(len(block.transactions), block.header.timestamp, time.time(),
                                          time.monotonic(), self.app.last_execution_seconds,
