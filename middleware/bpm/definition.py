@@ -43,15 +43,25 @@ MAX_TASKS_PER_STATE = 16
 MAX_TRANSITIONS_PER_STATE = 16
 MAX_TIMER_SECONDS = 10 * 365 * 86_400
 MAX_NESTING = 8  # objects and lists inside one another (the format itself needs 6)
+MAX_GROUPS = 8
+MAX_GROUP_MEMBERS = 16
+MAX_BRANCHES = 16  # targets of a parallel split, guarded branches of an exclusive gateway
+MAX_REPEATS = 64  # firings of a repeating timer
+MAX_DEFINITION_ID = 2**64 - 1
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 PROCESS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
-ROOT_KEYS = ("name", "version", "description", "roles", "data", "start", "states")
-STATE_KEYS = ("end", "tasks", "transitions")
-TASK_KEYS = ("role", "sets")
+ROOT_KEYS = ("name", "version", "description", "roles", "groups", "data", "start", "states")
+STATE_KEYS = ("end", "tasks", "messages", "transitions", "parallel", "join", "choose", "default", "call")
+GATEWAY_KEYS = ("parallel", "join", "choose", "call")
+TASK_KEYS = ("role", "group", "quorum", "sets")
+MESSAGE_KEYS = ("from", "sets")
 TRANSITION_KEYS = ("to", "on", "guard")
+BRANCH_KEYS = ("to", "guard")
+CALL_KEYS = ("definition", "roles", "to")
 TIMER_KEYS = ("after",)
+REPEAT_KEYS = ("every", "times")
 RESERVED_TASK_NAMES = ("start", "timer")  # the history causes of starting and of timer transitions
 
 
@@ -65,11 +75,22 @@ class DataField:
 
 @dataclass(frozen=True)
 class Task:
-    """Work the member bound to ``role`` completes in a state, setting the ``sets`` fields."""
+    """Work done in a state, setting the ``sets`` fields.
+
+    A plain task is completed once by the member bound to ``role``. A
+    per-participant task (``group`` set, ``role`` empty) is completed by each
+    member of the group once; its transitions are tried when ``quorum``
+    members have completed it (0: all of them). A message (``message`` true)
+    is a wait for an inbound call of ``deliverMessage`` by the member bound to
+    ``role`` (for instance the node's oracle account).
+    """
 
     name: str
     role: str
     sets: tuple[str, ...]
+    group: str = ""
+    quorum: int = 0
+    message: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +107,12 @@ class Transition:
     task: str | None
     after: int | None
     guard: Guard | None
+    times: int = 1  # firings of a repeating timer (every ``after`` seconds); 1 for a one-shot timer
+
+    @property
+    def repeating(self) -> bool:
+        """Whether this is a repeating timer (a reminder that keeps the token in its state)."""
+        return self.after is not None and self.times > 1
 
     def due_at(self, entered_at: int) -> int:
         """When this timer comes due for an instance that entered ``source`` at ``entered_at``."""
@@ -100,13 +127,48 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class Branch:
+    """A branch of an exclusive gateway: taken when ``guard`` holds (the default branch has none)."""
+
+    target: str
+    guard: Guard | None
+
+
+@dataclass(frozen=True)
+class Call:
+    """A sub-process call: a child instance of ``definition_id`` with its roles and groups bound from ours."""
+
+    definition_id: int
+    bindings: tuple[tuple[str, str], ...]  # (child role or group, our role or group), in document order
+    target: str  # where the token goes when the child ends
+
+
+@dataclass(frozen=True)
 class State:
-    """A state: its tasks and outgoing transitions (none for an end state)."""
+    """A state: an end, an activity (tasks, messages, transitions) or a gateway (split, join, choice, call)."""
 
     name: str
     end: bool
     tasks: tuple[Task, ...]
     transitions: tuple[Transition, ...]
+    parallel: tuple[str, ...] = ()  # a parallel split: one token to each
+    join: str = ""  # a join: when a token came from every incoming state, one token goes here
+    choose: tuple[Branch, ...] = ()  # an exclusive gateway: guarded branches in order, then the default
+    call: Call | None = None
+
+    @property
+    def automatic(self) -> bool:
+        """Whether a token moves on from this state without a transaction (an end or a gateway)."""
+        return self.end or bool(self.parallel or self.join or self.choose) or self.call is not None
+
+    def successors(self) -> tuple[str, ...]:
+        """Every state a token may go to from here, in document order (repeats kept)."""
+        targets = [t.target for t in self.transitions] + list(self.parallel) + [b.target for b in self.choose]
+        if self.join:
+            targets.append(self.join)
+        if self.call is not None:
+            targets.append(self.call.target)
+        return tuple(targets)
 
     def task(self, name: str) -> Task | None:
         """The task called ``name`` in this state, if any."""
@@ -118,9 +180,20 @@ class State:
 
     @property
     def timers(self) -> tuple[Transition, ...]:
-        """The timer transitions, in the order they come due: by delay, then declaration order."""
+        """The timer transitions, in the order they first come due: by delay, then declaration order."""
         timed = [t for t in self.transitions if t.after is not None]
         return tuple(sorted(timed, key=lambda t: (t.after, t.index)))
+
+    @property
+    def schedule(self) -> tuple[tuple[int, Transition], ...]:
+        """Every timer firing after entering the state, as (seconds after entry, transition), in due order.
+
+        A repeating timer appears once per firing (``after``, ``2 * after``, ...);
+        ties go by declaration order.
+        """
+        firings = [(t.after * k, t.index, t) for t in self.transitions if t.after is not None
+                   for k in range(1, t.times + 1)]
+        return tuple((offset, transition) for offset, _, transition in sorted(firings, key=lambda f: f[:2]))
 
 
 @dataclass(frozen=True)
@@ -134,6 +207,7 @@ class Definition:
     fields: tuple[DataField, ...]
     start: str
     states: tuple[State, ...]
+    groups: tuple[str, ...] = ()
     _by_name: Mapping[str, State] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -267,7 +341,10 @@ def _definition(document: Any) -> Definition:
     description = root.get("description", "")
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_CHARS:
         raise DefinitionError("description", f"expected a string of at most {MAX_DESCRIPTION_CHARS} characters")
-    roles = _roles(_required(root, "roles", ""))
+    roles = _names(_required(root, "roles", ""), "roles", MAX_ROLES, "role", ())
+    if not roles:
+        raise DefinitionError("roles", "a process needs at least one role")
+    groups = _names(root.get("groups", []), "groups", MAX_GROUPS, "group", roles)
     fields = _fields(root.get("data", _Pairs()))
     start = _identifier(_required(root, "start", ""), "start", "state")
     states_doc = _limited(_object(_required(root, "states", ""), "states", None), "states", MAX_STATES, "states")
@@ -276,23 +353,33 @@ def _definition(document: Any) -> Definition:
     if start not in states_doc:
         raise DefinitionError("start", f"unknown state '{start}'")
     field_types = {f.name: f.type for f in fields}
+    parties = _Parties(roles, groups)
     states = tuple(
-        _state(name, body, roles, field_types, states_doc) for name, body in states_doc.items()
+        _state(name, body, parties, field_types, states_doc) for name, body in states_doc.items()
     )
-    return Definition(name, version, description, roles, fields, start, states)
+    return Definition(name, version, description, roles, fields, start, states, groups)
 
 
-def _roles(value: Any) -> tuple[str, ...]:
-    roles: list[str] = []
-    for index, item in enumerate(_list(value, "roles", MAX_ROLES, "roles")):
-        path = f"roles[{index}]"
-        role = _identifier(item, path, "role")
-        if role in roles:
-            raise DefinitionError(path, f"duplicate role '{role}'")
-        roles.append(role)
-    if not roles:
-        raise DefinitionError("roles", "a process needs at least one role")
-    return tuple(roles)
+@dataclass(frozen=True)
+class _Parties:
+    """The definition's roles (one member each) and groups (a list of members each)."""
+
+    roles: tuple[str, ...]
+    groups: tuple[str, ...]
+
+
+def _names(value: Any, key: str, limit: int, what: str, taken: tuple[str, ...]) -> tuple[str, ...]:
+    """A list of distinct names (roles or groups), none of them in ``taken``."""
+    names: list[str] = []
+    for index, item in enumerate(_list(value, key, limit, f"{what}s")):
+        path = f"{key}[{index}]"
+        name = _identifier(item, path, what)
+        if name in names:
+            raise DefinitionError(path, f"duplicate {what} '{name}'")
+        if name in taken:
+            raise DefinitionError(path, f"'{name}' is already a role")
+        names.append(name)
+    return tuple(names)
 
 
 def _fields(value: Any) -> tuple[DataField, ...]:
@@ -312,44 +399,156 @@ def _fields(value: Any) -> tuple[DataField, ...]:
 
 
 def _state(
-    name: str, body: Any, roles: tuple[str, ...], fields: Mapping[str, ValueType], states: Mapping[str, Any]
+    name: str, body: Any, parties: _Parties, fields: Mapping[str, ValueType], states: Mapping[str, Any]
 ) -> State:
     path = _join("states", name)
     spec = _object(body, path, STATE_KEYS)
     end = spec.get("end", False)
     if not isinstance(end, bool):
         raise DefinitionError(_join(path, "end"), f"expected true or false, got {_kind(end)}")
+    gateways = [key for key in GATEWAY_KEYS if key in spec]
+    if "default" in spec and "choose" not in spec:
+        raise DefinitionError(_join(path, "default"), "a default branch belongs to an exclusive gateway (\"choose\")")
+    if gateways:
+        others = [key for key in spec if key not in (gateways[0], "default")]
+        if others:
+            raise DefinitionError(_join(path, others[0]), f"a \"{gateways[0]}\" gateway has no '{others[0]}'")
+        return _gateway(name, path, gateways[0], spec, parties, fields, states)
     tasks_doc = _limited(
         _object(spec.get("tasks", _Pairs()), _join(path, "tasks"), None), _join(path, "tasks"),
         MAX_TASKS_PER_STATE, "tasks",
+    )
+    messages_doc = _limited(
+        _object(spec.get("messages", _Pairs()), _join(path, "messages"), None), _join(path, "messages"),
+        MAX_TASKS_PER_STATE, "messages",
     )
     transitions_doc = _list(
         spec.get("transitions", []), _join(path, "transitions"), MAX_TRANSITIONS_PER_STATE, "transitions"
     )
     if end and tasks_doc:
         raise DefinitionError(_join(path, "tasks"), "an end state has no tasks")
+    if end and messages_doc:
+        raise DefinitionError(_join(path, "messages"), "an end state has no messages")
     if end and transitions_doc:
         raise DefinitionError(_join(path, "transitions"), "an end state has no outgoing transitions")
     if not end and not transitions_doc:
         raise DefinitionError(path, "a state that is not an end state needs at least one transition")
-    tasks = tuple(_task(task, spec, _join(_join(path, "tasks"), task), roles, fields) for task, spec in tasks_doc.items())
+    tasks = [_task(task, spec, _join(_join(path, "tasks"), task), parties, fields) for task, spec in tasks_doc.items()]
+    for message, message_spec in messages_doc.items():
+        message_path = _join(_join(path, "messages"), message)
+        if message in tasks_doc:
+            raise DefinitionError(message_path, f"'{message}' is already a task of this state")
+        tasks.append(_message(message, message_spec, message_path, parties, fields))
     transitions = tuple(
-        _transition(name, index, item, tasks, fields, states) for index, item in enumerate(transitions_doc)
+        _transition(name, index, item, tuple(tasks), fields, states) for index, item in enumerate(transitions_doc)
     )
     for task in tasks:
         if not any(t.task == task.name for t in transitions):
-            raise DefinitionError(_join(_join(path, "tasks"), task.name), "no transition is taken on this task")
-    return State(name, end, tasks, transitions)
+            kind = "messages" if task.message else "tasks"
+            raise DefinitionError(_join(_join(path, kind), task.name), "no transition is taken on this "
+                                  + ("message" if task.message else "task"))
+    return State(name, end, tuple(tasks), transitions)
 
 
-def _task(name: str, body: Any, path: str, roles: tuple[str, ...], fields: Mapping[str, ValueType]) -> Task:
+def _gateway(
+    name: str, path: str, kind: str, spec: Mapping[str, Any], parties: _Parties,
+    fields: Mapping[str, ValueType], states: Mapping[str, Any],
+) -> State:
+    """A gateway state: a parallel split, a join, an exclusive choice or a sub-process call."""
+    key_path = _join(path, kind)
+    if kind == "parallel":
+        targets = _state_names(spec[kind], key_path, states)
+        if len(targets) < 2:
+            raise DefinitionError(key_path, "a parallel split needs at least two branches")
+        return State(name, False, (), (), parallel=targets)
+    if kind == "join":
+        return State(name, False, (), (), join=_target(spec[kind], key_path, states))
+    if kind == "choose":
+        branches = [
+            _branch(item, f"{key_path}[{index}]", fields, states)
+            for index, item in enumerate(_list(spec[kind], key_path, MAX_BRANCHES, "branches"))
+        ]
+        default = _target(_required(spec, "default", path), _join(path, "default"), states)
+        return State(name, False, (), (), choose=(*branches, Branch(default, None)))
+    return State(name, False, (), (), call=_call(spec[kind], key_path, parties, states))
+
+
+def _state_names(value: Any, path: str, states: Mapping[str, Any]) -> tuple[str, ...]:
+    names: list[str] = []
+    for index, item in enumerate(_list(value, path, MAX_BRANCHES, "branches")):
+        target = _target(item, f"{path}[{index}]", states)
+        if target in names:
+            raise DefinitionError(f"{path}[{index}]", f"duplicate branch '{target}'")
+        names.append(target)
+    return tuple(names)
+
+
+def _target(value: Any, path: str, states: Mapping[str, Any]) -> str:
+    target = _identifier(value, path, "state")
+    if target not in states:
+        raise DefinitionError(path, f"unknown state '{target}'")
+    return target
+
+
+def _branch(body: Any, path: str, fields: Mapping[str, ValueType], states: Mapping[str, Any]) -> Branch:
+    spec = _object(body, path, BRANCH_KEYS)
+    target = _target(_required(spec, "to", path), _join(path, "to"), states)
+    return Branch(target, _guard(_required(spec, "guard", path), _join(path, "guard"), fields))
+
+
+def _call(body: Any, path: str, parties: _Parties, states: Mapping[str, Any]) -> Call:
+    spec = _object(body, path, CALL_KEYS)
+    definition_id = _integer(_required(spec, "definition", path), _join(path, "definition"), 1, MAX_DEFINITION_ID)
+    roles_path = _join(path, "roles")
+    bindings = _limited(_object(spec.get("roles", _Pairs()), roles_path, None), roles_path,
+                        MAX_ROLES + MAX_GROUPS, "bindings")
+    pairs = []
+    for child, ours in bindings.items():
+        item_path = _join(roles_path, child)
+        _check_identifier(child, item_path, "role")
+        ours = _identifier(ours, item_path, "role")
+        if ours not in parties.roles and ours not in parties.groups:
+            raise DefinitionError(item_path, f"unknown role or group '{ours}'")
+        pairs.append((child, ours))
+    return Call(definition_id, tuple(pairs), _target(_required(spec, "to", path), _join(path, "to"), states))
+
+
+def _task(name: str, body: Any, path: str, parties: _Parties, fields: Mapping[str, ValueType]) -> Task:
     _check_identifier(name, path, "task")
     if name in RESERVED_TASK_NAMES:
         raise DefinitionError(path, f"'{name}' is reserved (it names the cause of a history entry)")
     spec = _object(body, path, TASK_KEYS)
-    role = _identifier(_required(spec, "role", path), _join(path, "role"), "role")
-    if role not in roles:
-        raise DefinitionError(_join(path, "role"), f"unknown role '{role}'")
+    sets = _sets(spec, path, fields)
+    if "group" in spec:
+        if "role" in spec:
+            raise DefinitionError(_join(path, "role"), "a task is done by a role or by each member of a group, not both")
+        group = _identifier(spec["group"], _join(path, "group"), "group")
+        if group not in parties.groups:
+            raise DefinitionError(_join(path, "group"), f"unknown group '{group}'")
+        quorum = _integer(spec.get("quorum", 0), _join(path, "quorum"), 0, MAX_GROUP_MEMBERS)
+        return Task(name, "", sets, group=group, quorum=quorum)
+    if "quorum" in spec:
+        raise DefinitionError(_join(path, "quorum"), "a quorum belongs to a per-participant task (\"group\")")
+    return Task(name, _role(_required(spec, "role", path), _join(path, "role"), parties), sets)
+
+
+def _message(name: str, body: Any, path: str, parties: _Parties, fields: Mapping[str, ValueType]) -> Task:
+    _check_identifier(name, path, "message")
+    if name in RESERVED_TASK_NAMES:
+        raise DefinitionError(path, f"'{name}' is reserved (it names the cause of a history entry)")
+    spec = _object(body, path, MESSAGE_KEYS)
+    role = _role(_required(spec, "from", path), _join(path, "from"), parties)
+    return Task(name, role, _sets(spec, path, fields), message=True)
+
+
+def _role(value: Any, path: str, parties: _Parties) -> str:
+    role = _identifier(value, path, "role")
+    if role not in parties.roles:
+        raise DefinitionError(path, f"unknown role '{role}'")
+    return role
+
+
+def _sets(spec: Mapping[str, Any], path: str, fields: Mapping[str, ValueType]) -> tuple[str, ...]:
     sets: list[str] = []
     for index, item in enumerate(_list(spec.get("sets", []), _join(path, "sets"), MAX_FIELDS, "fields")):
         item_path = f"{path}.sets[{index}]"
@@ -359,7 +558,7 @@ def _task(name: str, body: Any, path: str, roles: tuple[str, ...], fields: Mappi
         if field_name in sets:
             raise DefinitionError(item_path, f"duplicate data field '{field_name}'")
         sets.append(field_name)
-    return Task(name, role, tuple(sets))
+    return tuple(sets)
 
 
 def _transition(
@@ -374,17 +573,27 @@ def _transition(
     on = _required(spec, "on", path)
     task: str | None = None
     after: int | None = None
+    times = 1
+    on_path = _join(path, "on")
     if isinstance(on, str):
-        task = _identifier(on, _join(path, "on"), "task")
+        task = _identifier(on, on_path, "task")
         if not any(t.name == task for t in tasks):
-            raise DefinitionError(_join(path, "on"), f"state '{source}' has no task '{task}'")
+            raise DefinitionError(on_path, f"state '{source}' has no task '{task}'")
+    elif isinstance(on, _Pairs) and "every" in dict(on) and "after" not in dict(on):
+        timer = _object(on, on_path, REPEAT_KEYS)
+        after = _integer(_required(timer, "every", on_path), _join(on_path, "every"), 1, MAX_TIMER_SECONDS)
+        times = _integer(_required(timer, "times", on_path), _join(on_path, "times"), 2, MAX_REPEATS)
+        if target != source:
+            raise DefinitionError(_join(path, "to"), f"a repeating timer keeps the token in its state: "
+                                                    f"its target must be '{source}'")
     elif isinstance(on, _Pairs):
-        timer = _object(on, _join(path, "on"), TIMER_KEYS)
-        after = _integer(_required(timer, "after", _join(path, "on")), _join(path, "on.after"), 1, MAX_TIMER_SECONDS)
+        timer = _object(on, on_path, TIMER_KEYS)
+        after = _integer(_required(timer, "after", on_path), _join(on_path, "after"), 1, MAX_TIMER_SECONDS)
     else:
-        raise DefinitionError(_join(path, "on"), f"expected a task name or {{\"after\": seconds}}, got {_kind(on)}")
+        raise DefinitionError(on_path, f"expected a task name, {{\"after\": seconds}} or "
+                                       f"{{\"every\": seconds, \"times\": n}}, got {_kind(on)}")
     guard = _guard(spec["guard"], _join(path, "guard"), fields) if "guard" in spec else None
-    return Transition(source, target, index, task, after, guard)
+    return Transition(source, target, index, task, after, guard, times)
 
 
 def _guard(text: Any, path: str, fields: Mapping[str, ValueType]) -> Guard:
