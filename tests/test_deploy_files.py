@@ -129,20 +129,20 @@ def test_compose_service_command_runs_validators_that_peer_by_address(tmp_path: 
             processes.append(subprocess.Popen([cmnode, *command], stdout=log, stderr=subprocess.STDOUT))
         try:
             deadline = time.time() + 120
-            while True:
+            while True:  # both ready (synced, a peer, a recent block) and both past height 1: they commit together
                 try:
                     ready = [requests.get(f"http://{host}:{base + 4 + index}/ready", timeout=5)
                              for index, host in enumerate(hosts)]
-                    if all(r.status_code == 200 for r in ready):
+                    heights = [int(requests.post(f"http://{host}:{base + 2 * index + 1}", timeout=5, json={
+                        "jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}).json()["result"], 16)
+                        for index, host in enumerate(hosts)]
+                    if all(r.status_code == 200 for r in ready) and min(heights) >= 2:
                         break
                 except requests.ConnectionError:
                     pass
                 assert time.time() < deadline, (tmp_path / "node0.log").read_text()[-3000:]
                 time.sleep(0.5)
-            heights = [requests.post(f"http://{host}:{base + 2 * index + 1}", timeout=5, json={
-                "jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}).json()["result"]
-                for index, host in enumerate(hosts)]
-            assert all(int(height, 16) >= 1 for height in heights)
+            assert all(r.json()["checks"]["peers"] == {"ok": True, "detail": "1 connected"} for r in ready)
         finally:
             for process in processes:
                 process.terminate()
