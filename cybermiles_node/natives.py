@@ -16,16 +16,18 @@ from consensus.dpos.errors import DposError
 from consensus.dpos.governance_contract import GovernanceContract
 from consensus.dpos.params import DposParams, params_from_mapping
 from consensus.dpos.staking_contract import GenesisStake, StakingContract
+from consensus.dpos.store import StakingStore
 from consensus.dpos.voting_power import consensus_powers
 from genesis.document import GenesisDocument
 from genesis.errors import GenesisValidationError
 from genesis.networks import local_genesis
 from middleware.bpm.contract import WorkflowContract
+from middleware.oracle.contract import OracleContract
 from middleware.rules.contract import RulesContract
 from middleware.webhooks.contract import WebhooksContract
 from vm.execution import GenesisAccount
 from vm.native.addresses import GOVERNANCE_ADDRESS, STAKING_ADDRESS, VESTING_ADDRESS
-from vm.native.framework import NativeContract
+from vm.native.framework import CallContext, NativeContract
 from vm.native.vesting import Schedule, VestingContract, genesis_storage
 
 
@@ -68,7 +70,13 @@ def native_contracts(genesis: GenesisDocument) -> list[NativeContract]:
         RulesContract(),
         WorkflowContract(),
         WebhooksContract(),
+        OracleContract(elected_validator_owners),
     ]
+
+
+def elected_validator_owners(context: CallContext) -> list[bytes]:
+    """The owner accounts of the elected validators (backups excluded), in rank order: an oracle set's members."""
+    return [m.owner for m in StakingStore(context.for_contract(STAKING_ADDRESS)).elected() if not m.is_backup]
 
 
 def genesis_accounts(genesis: GenesisDocument) -> list[GenesisAccount]:

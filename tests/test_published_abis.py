@@ -16,6 +16,7 @@ INTERFACES = [
     "middleware/rules/IRules.sol",
     "middleware/bpm/IWorkflow.sol",
     "middleware/webhooks/IWebhooks.sol",
+    "middleware/oracle/IOracle.sol",
 ]
 
 
