@@ -25,16 +25,20 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
-from middleware.bpm.definition import MAX_ROLES, Definition, minified, parse_definition
+from middleware.bpm.definition import MAX_GROUP_MEMBERS, MAX_GROUPS, MAX_ROLES, Definition, minified, parse_definition
 from middleware.bpm.errors import BpmError
 from middleware.bpm.guards import GUARD_GAS_LIMIT
 from middleware.bpm.instance import (
     HistoryEntry,
     Instance,
+    active_task,
     complete_task,
     fire_timer,
     next_due,
+    pending_calls,
+    resume_call,
     start,
+    with_child,
 )
 from middleware.bpm.records import (
     InstanceRecord,
@@ -57,6 +61,8 @@ INSTANCE_COUNT_SLOT = 1
 MAX_TIMERS_PER_BLOCK = 64  # timers examined (fired or passed over) per block
 MAX_HEAP_POPS_PER_BLOCK = 256  # index entries taken per block, stale ones included
 DEFINITION_BYTE_GAS = 8
+MAX_CALL_DEPTH = 4  # a process, its sub-processes, theirs, ...: at most this many levels
+MAX_BINDINGS = MAX_ROLES + MAX_GROUPS * MAX_GROUP_MEMBERS
 DEFINITION_DEPLOYED = "DefinitionDeployed(uint256,address,string,uint256)"
 INSTANCE_STARTED = "InstanceStarted(uint256,uint256,address)"
 TRANSITIONED = "Transitioned(uint256,string,string,string,address)"
@@ -92,6 +98,7 @@ class WorkflowContract(NativeContract):
         """Validate and store a definition; returns its id (from 1)."""
         ctx.charge(DEFINITION_BYTE_GAS * len(text.encode("utf-8")), "definition parsing")
         definition = self._guarded(parse_definition, text)
+        self._check_calls(ctx, definition)
         definition_id = ctx.load(DEFINITION_COUNT_SLOT) + 1
         ctx.store(DEFINITION_COUNT_SLOT, definition_id)
         ctx.store_bytes(_key(b"bpm.def", definition_id), minified(text).encode("utf-8"))
@@ -124,10 +131,16 @@ class WorkflowContract(NativeContract):
         definition = _parsed(self._definition_text(ctx, definition_id))
         if len(roles) != len(members):
             raise NativeContractError(f"Workflow: {len(roles)} roles but {len(members)} members")
-        if len(roles) > MAX_ROLES:
-            raise NativeContractError(f"Workflow: {len(roles)} role bindings, limit {MAX_ROLES}")
+        if len(roles) > MAX_BINDINGS:
+            raise NativeContractError(f"Workflow: {len(roles)} role bindings, limit {MAX_BINDINGS}")
         bindings: dict[str, bytes] = {}
+        groups: dict[str, tuple[bytes, ...]] = {}
         for role, member in zip(roles, members):
+            if role in definition.groups:
+                groups[role] = (*groups.get(role, ()), _address(member))
+                if len(groups[role]) > MAX_GROUP_MEMBERS:
+                    raise NativeContractError(f"Workflow: group '{role}' has more than {MAX_GROUP_MEMBERS} members")
+                continue
             if role in bindings:
                 raise NativeContractError(f"Workflow: role '{role}' bound twice")
             bindings[role] = _address(member)
@@ -136,36 +149,34 @@ class WorkflowContract(NativeContract):
             fields = definition.fields
             decoded = self._guarded(decode_values, [f.type for f in fields], [f.name for f in fields], data)
             values = {f.name: v for f, v in zip(fields, decoded)}
-        instance, entry = self._guarded(start, definition, bindings, values, ctx.timestamp, ctx.sender)
-        instance_id = ctx.load(INSTANCE_COUNT_SLOT) + 1
-        ctx.store(INSTANCE_COUNT_SLOT, instance_id)
-        ctx.emit(
-            INSTANCE_STARTED,
-            indexed=[("uint256", instance_id), ("uint256", definition_id), ("address", ctx.sender)],
-            data=[],
-        )
-        record = InstanceRecord(definition_id, instance, 0, 0)
-        self._advance(ctx, instance_id, definition, record, instance, entry)
-        return instance_id
+        meter = GasMeter(GUARD_GAS_LIMIT, sink=ctx.charge)
+        return self._start(ctx, definition_id, definition, bindings, groups, values, meter, parent=0)
 
     @method("completeTask(uint256,string,bytes)", returns=["string"], gas=5_000)
     def complete_task(self, ctx: CallContext, instance_id: int, task: str, data: bytes) -> str:
-        """Complete a task of the current state as the caller; returns the new state."""
+        """Complete a task of an active state as the caller; returns the (first token's) new state."""
+        return self._perform(ctx, instance_id, task, data, message=False)
+
+    @method("deliverMessage(uint256,string,bytes)", returns=["string"], gas=5_000)
+    def deliver_message(self, ctx: CallContext, instance_id: int, message: str, data: bytes) -> str:
+        """Deliver a message an active state waits for, as the member of the role it names."""
+        return self._perform(ctx, instance_id, message, data, message=True)
+
+    @method("activeStates(uint256)", returns=["string[]"], gas=500, view=True)
+    def active_states(self, ctx: CallContext, instance_id: int) -> list[str]:
+        """The state of every token (empty once the instance has ended)."""
+        return list(self._instance(ctx, instance_id)[1].instance.states)
+
+    @method("groupMembers(uint256,string)", returns=["address[]"], gas=500, view=True)
+    def group_members(self, ctx: CallContext, instance_id: int, group: str) -> list[bytes]:
+        """The addresses bound to ``group``."""
         definition, record = self._instance(ctx, instance_id)
-        state = definition.state(record.instance.state)
-        spec = state.task(task)
-        values: dict[str, Value] = {}
-        if spec is not None:
-            declared = {f.name: f.type for f in definition.fields}
-            types = [declared[name] for name in spec.sets]
-            decoded = self._guarded(decode_values, types, spec.sets, data)
-            values = dict(zip(spec.sets, decoded))
-        meter = GasMeter(GUARD_GAS_LIMIT, sink=ctx.charge)
-        instance, entry = self._guarded(
-            complete_task, definition, record.instance, task, ctx.sender, values, ctx.timestamp, meter
-        )
-        self._advance(ctx, instance_id, definition, record, instance, entry)
-        return instance.state
+        return list(self._guarded(record.instance.group, definition, group))
+
+    @method("parentInstance(uint256)", returns=["uint256"], gas=500, view=True)
+    def parent_instance(self, ctx: CallContext, instance_id: int) -> int:
+        """The instance that started this one as a sub-process (0: none)."""
+        return self._instance(ctx, instance_id)[1].parent
 
     @method("instanceCount()", returns=["uint256"], gas=200, view=True)
     def instance_count(self, ctx: CallContext) -> int:
@@ -177,7 +188,7 @@ class WorkflowContract(NativeContract):
         """Current state, whether it has ended, when it was entered and when its next timer is due (0: none)."""
         definition, record = self._instance(ctx, instance_id)
         instance = record.instance
-        ended = definition.state(instance.state).end
+        ended = instance.ended
         return instance.state, ended, instance.entered_at, next_due(definition, instance) or 0
 
     @method("instanceDefinition(uint256)", returns=["uint256"], gas=500, view=True)
@@ -252,33 +263,136 @@ class WorkflowContract(NativeContract):
             if record.timer_due != top.due:
                 continue  # stale: the instance left the state (or was re-indexed) since
             examined += 1
-            instance, entry = fire_timer(definition, record.instance, now, GasMeter(GUARD_GAS_LIMIT))
-            record = InstanceRecord(record.definition_id, record.instance, 0, record.history_length)
-            self._advance(context, top.instance_id, definition, record, instance, entry)
+            instance, entries = fire_timer(definition, record.instance, now, GasMeter(GUARD_GAS_LIMIT))
+            record = InstanceRecord(record.definition_id, record.instance, 0, record.history_length, record.parent)
+            self._advance(context, top.instance_id, definition, record, instance, entries)
         return ()
 
     # -- internals -----------------------------------------------------------------------------
 
+    def _perform(self, ctx: CallContext, instance_id: int, name: str, data: bytes, *, message: bool) -> str:
+        """Complete task (or deliver message) ``name`` with ABI ``data`` as the caller."""
+        definition, record = self._instance(ctx, instance_id)
+        spec = active_task(definition, record.instance, name, message)
+        values: dict[str, Value] = {}
+        if spec is not None:
+            declared = {f.name: f.type for f in definition.fields}
+            types = [declared[field] for field in spec.sets]
+            decoded = self._guarded(decode_values, types, spec.sets, data)
+            values = dict(zip(spec.sets, decoded))
+        meter = GasMeter(GUARD_GAS_LIMIT, sink=ctx.charge)
+        instance, entries = self._guarded(
+            complete_task, definition, record.instance, name, ctx.sender, values, ctx.timestamp, meter,
+            message=message,
+        )
+        self._advance(ctx, instance_id, definition, record, instance, entries)
+        return instance.state
+
+    def _start(
+        self, ctx: CallContext, definition_id: int, definition: Definition, bindings: dict[str, bytes],
+        groups: dict[str, tuple[bytes, ...]], values: dict[str, Value], meter: GasMeter, parent: int,
+    ) -> int:
+        """Start an instance (of a process, or of a sub-process for ``parent``) and store it; returns its id."""
+        instance, entries = self._guarded(
+            start, definition, bindings, values, ctx.timestamp, ctx.sender, groups, meter
+        )
+        instance_id = ctx.load(INSTANCE_COUNT_SLOT) + 1
+        ctx.store(INSTANCE_COUNT_SLOT, instance_id)
+        ctx.emit(
+            INSTANCE_STARTED,
+            indexed=[("uint256", instance_id), ("uint256", definition_id), ("address", ctx.sender)],
+            data=[],
+        )
+        record = InstanceRecord(definition_id, instance, 0, 0, parent)
+        self._advance(ctx, instance_id, definition, record, instance, entries)
+        return instance_id
+
     def _advance(
         self, ctx: CallContext, instance_id: int, definition: Definition, record: InstanceRecord,
-        instance: Instance, entry: HistoryEntry | None,
+        instance: Instance, entries: Sequence[HistoryEntry],
     ) -> None:
-        """Store ``instance`` (and ``entry``, announced by an event), indexing its next timer."""
+        """Store ``instance`` (and ``entries``, each announced by an event), indexing its next timer.
+
+        Then start the children of call states just entered, and, if the
+        instance has ended and was a sub-process, move its parent on.
+        """
         history_length = record.history_length
-        if entry is not None:
-            ctx.store_bytes(_key(b"bpm.hist", instance_id, history_length), encode_history(entry))
-            history_length += 1
-            ctx.emit(
-                TRANSITIONED,
-                indexed=[("uint256", instance_id)],
-                data=[("string", entry.source), ("string", entry.target), ("string", entry.cause),
-                      ("address", entry.actor)],
-            )
+        pending = list(entries)
+        while True:
+            for entry in pending:
+                ctx.store_bytes(_key(b"bpm.hist", instance_id, history_length), encode_history(entry))
+                history_length += 1
+                ctx.emit(
+                    TRANSITIONED,
+                    indexed=[("uint256", instance_id)],
+                    data=[("string", entry.source), ("string", entry.target), ("string", entry.cause),
+                          ("address", entry.actor)],
+                )
+            calls = pending_calls(definition, instance)
+            if not calls:
+                break
+            child = self._call(ctx, definition, instance, calls[0], instance_id)
+            instance, pending = with_child(instance, calls[0], child), []
+            if self._instance(ctx, child)[1].instance.ended:  # the child ended as it started
+                meter = GasMeter(GUARD_GAS_LIMIT, sink=ctx.charge)
+                instance, moves = self._guarded(resume_call, definition, instance, child, ctx.timestamp, meter)
+                pending = list(moves)
         due = next_due(definition, instance) or 0
         if due and due != record.timer_due:
             TimerHeap(ctx).push(DueTimer(due, instance_id))
-        updated = InstanceRecord(record.definition_id, instance, due, history_length)
+        updated = InstanceRecord(record.definition_id, instance, due, history_length, record.parent)
         ctx.store_bytes(_key(b"bpm.inst", instance_id), updated.encode(definition))
+        if instance.ended and record.parent and entries:
+            parent_definition, parent = self._instance(ctx, record.parent)
+            if any(token.child == instance_id for token in parent.instance.tokens):
+                meter = GasMeter(GUARD_GAS_LIMIT, sink=ctx.charge)
+                moved, moves = self._guarded(
+                    resume_call, parent_definition, parent.instance, instance_id, ctx.timestamp, meter
+                )
+                self._advance(ctx, record.parent, parent_definition, parent, moved, moves)
+
+    def _call(self, ctx: CallContext, definition: Definition, instance: Instance, position: int, parent: int) -> int:
+        """Start the child instance of the call state the token at ``position`` entered; returns its id."""
+        call = definition.state(instance.tokens[position].state).call
+        assert call is not None  # pending_calls lists tokens in call states only
+        child = _parsed(self._definition_text(ctx, call.definition_id))
+        bindings: dict[str, bytes] = {}
+        groups: dict[str, tuple[bytes, ...]] = {}
+        for theirs, ours in call.bindings:
+            if theirs in child.groups:
+                groups[theirs] = instance.group(definition, ours) if ours in definition.groups else \
+                    (instance.member(definition, ours),)
+            else:
+                bindings[theirs] = instance.member(definition, ours)
+        meter = GasMeter(GUARD_GAS_LIMIT, sink=ctx.charge)
+        return self._start(ctx, call.definition_id, child, bindings, groups, {}, meter, parent)
+
+    def _check_calls(self, ctx: CallContext, definition: Definition, depth: int = 1) -> None:
+        """Refuse calls of missing definitions, bindings that do not fit them, and nesting deeper than allowed."""
+        for state in definition.states:
+            call = state.call
+            if call is None:
+                continue
+            where = f"Workflow: states.{state.name}.call"
+            if depth >= MAX_CALL_DEPTH:
+                raise NativeContractError(f"{where}: sub-processes nest deeper than {MAX_CALL_DEPTH} levels")
+            raw = ctx.load_bytes(_key(b"bpm.def", call.definition_id))
+            if raw is None:
+                raise NativeContractError(f"{where}.definition: no definition {call.definition_id}")
+            child = _parsed(raw.decode("utf-8"))
+            bound = dict(call.bindings)
+            for theirs, ours in call.bindings:
+                if theirs in child.roles and ours not in definition.roles:
+                    raise NativeContractError(f"{where}.roles.{theirs}: role '{theirs}' needs a role, "
+                                              f"'{ours}' is a group")
+                if theirs not in child.roles and theirs not in child.groups:
+                    raise NativeContractError(f"{where}.roles.{theirs}: definition {call.definition_id} has no "
+                                              f"role or group '{theirs}'")
+            missing = [name for name in (*child.roles, *child.groups) if name not in bound]
+            if missing:
+                raise NativeContractError(f"{where}.roles: '{missing[0]}' of definition {call.definition_id} "
+                                          "is not bound")
+            self._check_calls(ctx, child, depth + 1)
 
     def _definition_text(self, ctx: CallContext, definition_id: int) -> str:
         raw = ctx.load_bytes(_key(b"bpm.def", definition_id)) if definition_id else None

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from middleware.bpm.check import check_file
 from middleware.bpm.definition import parse_definition
 from middleware.bpm.errors import BpmError, DefinitionError
-from middleware.bpm.instance import HistoryEntry, Instance
+from middleware.bpm.instance import HistoryEntry, Instance, Token
 from middleware.bpm.records import InstanceRecord, decode_history, decode_instance, definition_id_of, encode_history
 from tests.fuzz.conftest import FUZZ, FUZZ_LONG, corpus_inputs
 from tests.fuzz.mutations import edited_json, edited_record, json_values
@@ -54,14 +54,14 @@ def _record_contract(raw: bytes) -> None:
 
 VALID_RECORDS = [
     encode_history(HistoryEntry("created", "shipped", "ship", b"\x01" * 20, 1_700_000_000)),
-    InstanceRecord(1, Instance("created", 5, tuple(bytes([i]) * 20 for i in range(len(DEFINITION.roles))),
-                               (100, "1Z999", "", False), 0), 0, 1).encode(DEFINITION),
+    InstanceRecord(1, Instance((Token("created", 5),), tuple(bytes([i]) * 20 for i in range(len(DEFINITION.roles))),
+                               (100, "1Z999", "", False)), 0, 1).encode(DEFINITION),
 ]
 
 
 msgpack_lists = st.lists(
     st.integers(-2**63, 2**64 - 1) | st.binary(max_size=40) | st.text(max_size=10) | st.booleans() | st.none()
-    | st.lists(st.binary(max_size=21), max_size=3), min_size=5, max_size=8).map(lambda items: msgpack.packb(items))
+    | st.lists(st.binary(max_size=21), max_size=3), min_size=5, max_size=10).map(lambda items: msgpack.packb(items))
 
 
 @FUZZ

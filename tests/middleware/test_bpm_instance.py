@@ -44,7 +44,7 @@ def test_start_binds_roles_and_zeroes_unset_fields(escrow: Definition) -> None:
     assert instance.state == "created" and instance.entered_at == T0
     assert instance.member(escrow, "arbiter") == ARBITER
     assert [instance.value(escrow, name) for name in ("price", "tracking", "refund_buyer")] == [5, "", False]
-    assert entry == HistoryEntry("", "created", "start", BUYER, T0)
+    assert entry == (HistoryEntry("", "created", "start", BUYER, T0),)
 
 
 @pytest.mark.parametrize("roles, message", [
@@ -73,7 +73,7 @@ def test_start_refuses_bad_data(escrow: Definition, data, message: str) -> None:
 def test_the_happy_path_through_the_escrow_process(escrow: Definition) -> None:
     instance, _ = start(escrow, ROLES, {}, T0, BUYER)
     instance, entry = complete_task(escrow, instance, "pay", ESCROW, {"price": 100}, T0 + 1, meter())
-    assert entry == HistoryEntry("created", "paid", "pay", ESCROW, T0 + 1)
+    assert entry == (HistoryEntry("created", "paid", "pay", ESCROW, T0 + 1),)
     instance = run(escrow, instance, "ship", SELLER, T0 + 2, tracking="TRK-1")
     assert (instance.state, instance.entered_at) == ("shipped", T0 + 2)
     instance = run(escrow, instance, "confirm_delivery", BUYER, T0 + 3)
@@ -154,10 +154,10 @@ def test_timers_come_due_by_delay_and_fire_by_block_time(overlap: Definition) ->
         fire_timer(overlap, instance, T0 + 49, meter())
     # at T0+50 the 50 s timer is due but its guard (60 s in the state) is false: passed over for good
     passed, entry = fire_timer(overlap, instance, T0 + 50, meter())
-    assert entry is None and passed.state == "a" and next_due(overlap, passed) == T0 + 100
+    assert entry == () and passed.state == "a" and next_due(overlap, passed) == T0 + 100
     # at T0+100 the guarded 100 s timer (n == 0) is false; the next one, declared later, fires
     fired, entry = fire_timer(overlap, passed, T0 + 100, meter())
-    assert entry == HistoryEntry("a", "any", "timer", b"\x00" * 20, T0 + 100)
+    assert entry == (HistoryEntry("a", "any", "timer", b"\x00" * 20, T0 + 100),)
     assert fired.entered_at == T0 + 100 and next_due(overlap, fired) is None
 
 
@@ -175,7 +175,7 @@ def test_the_escrow_delivery_deadline_refunds(escrow: Definition) -> None:
     shipped = run(escrow, paid, "ship", SELLER, T0 + 10, tracking="t")
     assert next_due(escrow, shipped) == T0 + 10 + WEEK
     refunded, entry = fire_timer(escrow, shipped, T0 + 10 + WEEK, meter())
-    assert refunded.state == "refunded" and entry.cause == "timer"
+    assert refunded.state == "refunded" and entry[0].cause == "timer"
     delivered = run(escrow, shipped, "confirm_delivery", BUYER, T0 + 20)
     assert next_due(escrow, delivered) == T0 + 20 + 3 * 86_400  # a new state restarts its own timers
 
