@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {vm} from "cheats/Vm.sol";
 import {IStaking} from "@cmt/consensus/dpos/IStaking.sol";
 import {GovernanceMock} from "./GovernanceMock.sol";
+import {OracleMock} from "./OracleMock.sol";
 import {RulesMock} from "./RulesMock.sol";
 import {StakingMock} from "./StakingMock.sol";
 import {VestingMock} from "./VestingMock.sol";
@@ -21,6 +22,7 @@ library NativeMocks {
     address internal constant RULES = 0x0000000000000000000000000000000000000C10;
     address internal constant WORKFLOW = 0x0000000000000000000000000000000000000c11;
     address internal constant WEBHOOKS = 0x0000000000000000000000000000000000000C12;
+    address internal constant ORACLE = 0x0000000000000000000000000000000000000c13;
 
     /// @notice Replace the code at every native address by its reference mock (in the local EVM only).
     function etchAll() internal {
@@ -30,6 +32,7 @@ library NativeMocks {
         vm.etch(RULES, type(RulesMock).runtimeCode);
         vm.etch(WORKFLOW, type(WorkflowMock).runtimeCode);
         vm.etch(WEBHOOKS, type(WebhooksMock).runtimeCode);
+        vm.etch(ORACLE, type(OracleMock).runtimeCode);
     }
 
     /// @notice In a fork (forge test --fork-url, forge script --rpc-url): read `owner`'s candidacy from the node
