@@ -6,12 +6,20 @@ and checks that every suite ran and passed.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from middleware.rules.compiler import RuleSet
+from middleware.rules.engine import Session
+from middleware.rules.gas import GasMeter
 from tests.e2e.test_foundry_e2e import FORGE, passed_tests, run_tool
 
+PROMOTION_TIERS = Path(__file__).resolve().parents[1] / "examples" / "rules" / "local-promotion-tiers.rules"
+CMT = 10**18
+
 LIBRARY_SUITES = {"ArbitratedEscrowTest": 20, "AuthenticityCertificatesTest": 6, "TokenSaleTest": 8,
-                  "IdentityGrantsTest": 6}
+                  "IdentityGrantsTest": 6, "GroupsTest": 11, "LocalPromotionsTest": 9}
 
 
 @pytest.fixture(scope="module")
@@ -40,5 +48,25 @@ def test_the_attack_paths_are_among_the_tests(library_results: dict[str, str]) -
         "TokenSaleTest.testRoundingReturnsTheDustAndChargesOnlyWholeUnits()",
         "TokenSaleTest.testHardCapFillsThePurchaseInPartAndEndsTheSale()",
         "IdentityGrantsTest.testGrantsExpireByBlockTime()",
+        "GroupsTest.testReentrantRefundPaysOnce()",
+        "GroupsTest.testATermsChangeAheadOfAPaymentMakesItRevertInsteadOfOvercharging()",
+        "GroupsTest.testAnEventThatMissesItsTargetRefundsEveryFunderWithoutTheOrganizer()",
+        "GroupsTest.testRoundingGivesTheOwnerTheDust()",
+        "LocalPromotionsTest.testReentrantWithdrawPaysOnce()",
+        "LocalPromotionsTest.testAnExhaustedBudgetRefusesTheWholePurchase()",
+        "LocalPromotionsTest.testTheBusinessCannotTakeTheBudgetBackBeforeTheExpiry()",
+        "LocalPromotionsTest.testAnyoneClosesAnExpiredCouponAndTheRestAndTheDustReturn()",
+        "LocalPromotionsTest.testABuyerCannotRedeemAtAShopItRegisteredItself()",
     ]:
         assert library_results.get(name) == "Success", name
+
+
+@pytest.mark.parametrize(("amount", "bps"), [(0, 0), (20 * CMT - 1, 0), (20 * CMT, 500), (50 * CMT - 1, 500),
+                                             (50 * CMT, 1000), (100 * CMT, 1500), (10**6 * CMT, 1500)])
+def test_the_rules_engine_computes_the_promotion_tiers(amount: int, bps: int) -> None:
+    """The tiers file compiles and gives the tiers the LocalPromotions tests give their coupons."""
+    session = Session(RuleSet.parse(PROMOTION_TIERS.read_text()), GasMeter(1_000_000))
+    purchase = session.insert("Purchase", {"amount": amount})
+    session.fire_all(max_activations=10)
+    assert session.fact(purchase)["discountBps"] == bps
+    assert len(session.fired) == (1 if bps else 0)
