@@ -39,6 +39,21 @@ interface IWorkflow {
     /// The first transition on the task whose guard holds is taken; returns the new state.
     function completeTask(uint256 instanceId, string calldata task, bytes calldata data) external returns (string memory state);
 
+    /// @notice Delivers a message an active state waits for (an inbound webhook or oracle answer); only the
+    /// member bound to the role the message names ("from") may. data is abi.encode of the fields the message
+    /// sets, in the order of its "sets" list (empty if none). Returns the (first branch's) new state.
+    function deliverMessage(uint256 instanceId, string calldata message, bytes calldata data)
+        external returns (string memory state);
+
+    /// @notice The state of every active branch (token), in order; empty once the instance has ended.
+    function activeStates(uint256 instanceId) external view returns (string[] memory);
+
+    /// @notice The addresses bound to a group (the members of per-participant tasks).
+    function groupMembers(uint256 instanceId, string calldata group) external view returns (address[] memory);
+
+    /// @notice The instance that started this one as a sub-process (0: none).
+    function parentInstance(uint256 instanceId) external view returns (uint256);
+
     /// @notice Number of instances started (also the newest id).
     function instanceCount() external view returns (uint256);
 

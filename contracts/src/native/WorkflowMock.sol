@@ -142,6 +142,32 @@ contract WorkflowMock is IWorkflow {
     }
 
     /// @inheritdoc IWorkflow
+    /// @dev Not modelled (the mock knows tasks only): reverts.
+    function deliverMessage(uint256, string calldata, bytes calldata) external pure returns (string memory) {
+        revert("Workflow mock: messages are not modelled");
+    }
+
+    /// @inheritdoc IWorkflow
+    /// @dev The mock has one branch: its state, or none once ended.
+    function activeStates(uint256 instanceId) external view returns (string[] memory states) {
+        Instance storage instance = _instance(instanceId);
+        states = new string[](instance.ended ? 0 : 1);
+        if (!instance.ended) states[0] = instance.state;
+    }
+
+    /// @inheritdoc IWorkflow
+    /// @dev The mock has no groups: always empty.
+    function groupMembers(uint256, string calldata) external pure returns (address[] memory) {
+        return new address[](0);
+    }
+
+    /// @inheritdoc IWorkflow
+    /// @dev The mock starts no sub-processes: always 0.
+    function parentInstance(uint256) external pure returns (uint256) {
+        return 0;
+    }
+
+    /// @inheritdoc IWorkflow
     function instanceCount() external view returns (uint256) {
         return _instanceCount;
     }
