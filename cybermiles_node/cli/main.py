@@ -19,6 +19,7 @@ from cybermiles_node.cli.accounts import account
 from cybermiles_node.cli.bpm import add_bpm_commands
 from cybermiles_node.cli.contracts import call, deploy, send, transact
 from cybermiles_node.cli.gov import add_gov_commands
+from cybermiles_node.cli.oracle import add_oracle_commands
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.params import HOST_PORT, AsciiIntRange
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
@@ -187,6 +188,7 @@ add_bpm_commands(cli)
 add_rules_commands(cli)
 add_stake_commands(cli)
 add_gov_commands(cli)
+add_oracle_commands(cli)
 
 
 def main() -> None:
