@@ -4,12 +4,17 @@ The escrow is deployed from forge's artifact (contracts/out). A sale is confirme
 account a node's webhook oracle uses, here a dev account), its inspection window passes on the chain's clock,
 the deal is released and the seller withdraws the price; a disputed sale gets an arbiter who bid, both parties
 choose it, it rules for the buyer, and the seller's deposit pays the arbiter's fee.
+
+A local promotion's coupon is funded for a geohash cell; the native rules engine, given the promotion tiers file,
+computes the tier of a purchase; the buyer's purchase at a shop in the cell pays the shop the price and the buyer
+that tier's discount, which it withdraws; a shop outside the cell is refused.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import eth_abi
 import pytest
 from web3 import Web3
 from web3.contract import Contract
@@ -17,7 +22,7 @@ from web3.contract import Contract
 from cybermiles_node.solc import load_artifact
 from tests.e2e.nodeproc import NodeProcess, dev_account
 from tests.e2e.test_foundry_e2e import CONTRACTS, FORGE, run_tool
-from tests.e2e.test_middleware_e2e import ETHER, events, succeed, transact
+from tests.e2e.test_middleware_e2e import ETHER, REPO, RULES, events, succeed, transact
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +32,9 @@ DEPOSIT = 2 * ETHER
 FEE = ETHER
 BUYER, SELLER, CONFIRMER, ARBITER = (dev_account(i) for i in (5, 6, 7, 8))
 BUYER_WINS = 1  # ArbitratedEscrow.Party.Buyer
+SALON, SALON_TILL, SHOPPER = (dev_account(i) for i in (9, 10, 11))
+PROMOTION_TIERS = (REPO / "examples" / "rules" / "local-promotion-tiers.rules").read_text()
+TIERS = [(20 * ETHER, 500), (50 * ETHER, 1000), (100 * ETHER, 1500)]  # the tiers of PROMOTION_TIERS
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +47,26 @@ def dev_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
 
 
 @pytest.fixture(scope="module")
-def escrow(dev_node: NodeProcess) -> Contract:
-    """An ArbitratedEscrow (bidding and ruling periods of an hour, no appeal court) deployed from forge's artifact."""
-    built = run_tool(FORGE, "build")
-    assert built.returncode == 0, built.stdout + built.stderr
-    artifact = load_artifact(CONTRACTS / "out" / "ArbitratedEscrow.sol" / "ArbitratedEscrow.json")
+def built() -> None:
+    """``forge build``: the artifacts in contracts/out."""
+    result = run_tool(FORGE, "build")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def deploy(dev_node: NodeProcess, deployer: Any, name: str, *arguments: Any) -> Contract:
+    """Deploys library contract ``name`` from forge's artifact, from ``deployer``."""
+    artifact = load_artifact(CONTRACTS / "out" / f"{name}.sol" / f"{name}.json")
     w3 = Web3(Web3.HTTPProvider(dev_node.url))
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    creation = factory.constructor(HOUR, HOUR, "0x" + "00" * 20, 0, 0).build_transaction(
-        {"from": BUYER.address, "gas": 6_000_000})
-    receipt = succeed(w3, BUYER, data=bytes.fromhex(creation["data"][2:]))
+    creation = factory.constructor(*arguments).build_transaction({"from": deployer.address, "gas": 6_000_000})
+    receipt = succeed(w3, deployer, data=bytes.fromhex(creation["data"][2:]))
     return w3.eth.contract(receipt.contractAddress, abi=artifact.abi)
+
+
+@pytest.fixture(scope="module")
+def escrow(dev_node: NodeProcess, built: None) -> Contract:
+    """An ArbitratedEscrow (bidding and ruling periods of an hour, no appeal court) deployed from forge's artifact."""
+    return deploy(dev_node, BUYER, "ArbitratedEscrow", HOUR, HOUR, "0x" + "00" * 20, 0, 0)
 
 
 def open_and_join(escrow: Contract, inspection: int) -> int:
@@ -110,3 +127,46 @@ def test_a_dispute_is_ruled_by_the_chosen_arbiter_and_the_losers_deposit_pays_it
     assert withdraw(escrow, ARBITER) == FEE
     assert w3.eth.get_balance(escrow.address) == sum(
         escrow.functions.credit(account.address).call() for account in (BUYER, SELLER, CONFIRMER, ARBITER))
+
+
+def rules_engine_tier(w3: Web3, amount: int) -> int:
+    """The discount in basis points the native rules engine gives ``amount`` under the promotion tiers file."""
+    rules = w3.eth.contract(RULES, abi=load_artifact(CONTRACTS / "out" / "IRules.sol" / "IRules.json").abi)
+    receipt = succeed(w3, SALON, rules.functions.registerRuleSet(PROMOTION_TIERS))
+    (registered,) = events(rules, "RuleSetRegistered", receipt)
+    rule_set = registered["ruleSet"]
+    receipt = succeed(w3, SALON, rules.functions.insertFact(rule_set, "Purchase", eth_abi.encode(
+        ["int256", "int256"], [amount, 0])))
+    fact = int.from_bytes(receipt.logs[0].data[:32], "big") if False else 1
+    succeed(w3, SALON, rules.functions.fireAllRules(rule_set))
+    _, fields = rules.functions.getFact(rule_set, fact).call()
+    return eth_abi.decode(["int256", "int256"], fields)[1]
+
+
+def test_a_coupon_pays_the_rules_engines_tier_to_a_buyer_in_its_cell(dev_node: NodeProcess, built: None) -> None:
+    promotions = deploy(dev_node, SALON, "LocalPromotions")
+    w3 = promotions.w3
+    succeed(w3, SALON, promotions.functions.registerShop(SALON_TILL.address, "9vg4mq2"))
+    succeed(w3, SALON, promotions.functions.registerShop(SHOPPER.address, "9vg5cs1"))  # outside the cell
+    expires = w3.eth.get_block("latest").timestamp + 24 * HOUR
+    receipt = succeed(w3, SALON, promotions.functions.createCoupon("9vg4", b"\0" * 32, expires, TIERS),
+                      value=30 * ETHER)
+    (created,) = events(promotions, "CouponCreated", receipt)
+    coupon = created["id"]
+
+    amount = 60 * ETHER
+    bps = rules_engine_tier(w3, amount)
+    assert bps == 1000
+    outside = transact(w3, SHOPPER, promotions.functions.purchase(coupon, SHOPPER.address), value=amount,
+                       gas=300_000)
+    assert w3.eth.wait_for_transaction_receipt(outside, timeout=30).status == 0
+    receipt = succeed(w3, SHOPPER, promotions.functions.purchase(coupon, SALON_TILL.address), value=amount)
+    (redeemed,) = events(promotions, "Redeemed", receipt)
+    assert (redeemed["amount"], redeemed["discount"]) == (amount, amount * bps // 10_000)
+    assert promotions.functions.credit(SALON_TILL.address).call() == amount
+
+    before = w3.eth.get_balance(SHOPPER.address)
+    receipt = succeed(w3, SHOPPER, promotions.functions.withdraw())
+    received = w3.eth.get_balance(SHOPPER.address) - before + receipt.gasUsed * receipt.effectiveGasPrice
+    assert received == 6 * ETHER
+    assert promotions.functions.getCoupon(coupon).call()[4] == 24 * ETHER
