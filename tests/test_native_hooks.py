@@ -176,3 +176,35 @@ def test_init_chain_writes_genesis_storage(memory_chain) -> None:
     assert eth_abi.decode(["bytes"], outcome.output)[0] == b"hello genesis"
     assert chain.state.get_storage(b"\x0c" * 20, 3) == 33
     assert chain.state.get_nonce(HOOKED) == 1
+
+
+class Attempting(NativeContract):
+    """An end-block hook that tries two steps all or nothing: one that fails part-way, one that succeeds."""
+
+    address = bytes.fromhex("00000000000000000000000000000000000c0ffe")
+    name = "Attempting"
+
+    def end_block(self, context: CallContext, info: ConsensusInfo) -> Sequence[ValidatorUpdate]:
+        def failing() -> None:
+            context.store(1, 11)
+            context.mint(b"\x0f" * 20, ETHER)
+            context.emit("Step(uint256)", [], [("uint256", 1)])
+            raise NativeContractError("Attempting: cannot go on")
+
+        def succeeding() -> None:
+            context.store(2, 22)
+            context.emit("Step(uint256)", [], [("uint256", 2)])
+
+        context.store(3, 1 if context.attempt(failing) == "Attempting: cannot go on" else 0)
+        context.store(4, 1 if context.attempt(succeeding) is None else 0)
+        return ()
+
+
+def test_an_attempt_in_a_block_hook_is_all_or_nothing(memory_chain) -> None:
+    hooked = Attempting()
+    chain = memory_chain([], natives=[hooked])
+    result = chain.execute([])
+    storage = [chain.state.get_storage(hooked.address, slot) for slot in (1, 2, 3, 4)]
+    assert storage == [0, 22, 1, 1]  # the failed step's write is undone, the error reported, the other kept
+    assert chain.state.get_balance(b"\x0f" * 20) == 0
+    assert [eth_abi.decode(["uint256"], event.data)[0] for event in result.block_events] == [2]

@@ -263,9 +263,17 @@ class WorkflowContract(NativeContract):
             if record.timer_due != top.due:
                 continue  # stale: the instance left the state (or was re-indexed) since
             examined += 1
-            instance, entries = fire_timer(definition, record.instance, now, GasMeter(GUARD_GAS_LIMIT))
-            record = InstanceRecord(record.definition_id, record.instance, 0, record.history_length, record.parent)
-            self._advance(context, top.instance_id, definition, record, instance, entries)
+
+            def fire(instance_id: int = top.instance_id, definition: Definition = definition,
+                     record: InstanceRecord = record) -> None:
+                instance, entries = self._guarded(fire_timer, definition, record.instance, now,
+                                                  GasMeter(GUARD_GAS_LIMIT))
+                pending = InstanceRecord(record.definition_id, record.instance, 0, record.history_length, record.parent)
+                self._advance(context, instance_id, definition, pending, instance, entries)
+
+            # A firing that cannot proceed (a sub-process that cannot start) is undone and its timer dropped:
+            # the instance stays in its state, and the block goes on, the same on every node.
+            context.attempt(fire)
         return ()
 
     # -- internals -----------------------------------------------------------------------------

@@ -278,6 +278,28 @@ class CallContext:
         self.charge(LOG_GAS + LOG_TOPIC_GAS * len(topics) + LOG_DATA_GAS * len(payload), "native LOG")
         self._add_log(self.address, tuple(topics), payload)
 
+    def attempt(self, action: Callable[[], None]) -> str | None:
+        """Run ``action`` all or nothing: on ``NativeContractError`` undo its state changes and events.
+
+        Returns None when it succeeded, else the error's message. For block
+        hooks, where a failure must not fail the block: one timer or payout that
+        cannot proceed is skipped, identically on every node.
+        """
+        snapshot = self.state.snapshot()
+        add_log, buffered = self._add_log, []
+        self._add_log = lambda address, topics, data: buffered.append((address, topics, data))
+        try:
+            action()
+        except NativeContractError as exc:
+            self.state.revert(snapshot)
+            return str(exc)
+        finally:
+            self._add_log = add_log
+        self.state.commit(snapshot)
+        for log in buffered:
+            add_log(*log)
+        return None
+
     def _require_writable(self) -> None:
         if self.is_static:
             raise NativeContractError("write protection: state change in a static call")
