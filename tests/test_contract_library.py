@@ -19,7 +19,8 @@ PROMOTION_TIERS = Path(__file__).resolve().parents[1] / "examples" / "rules" / "
 CMT = 10**18
 
 LIBRARY_SUITES = {"ArbitratedEscrowTest": 20, "AuthenticityCertificatesTest": 6, "TokenSaleTest": 8,
-                  "IdentityGrantsTest": 6, "GroupsTest": 11, "LocalPromotionsTest": 9}
+                  "IdentityGrantsTest": 6, "GroupsTest": 11, "LocalPromotionsTest": 9,
+                  "LoanBookTest": 10}
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,11 @@ def test_the_attack_paths_are_among_the_tests(library_results: dict[str, str]) -
         "LocalPromotionsTest.testTheBusinessCannotTakeTheBudgetBackBeforeTheExpiry()",
         "LocalPromotionsTest.testAnyoneClosesAnExpiredCouponAndTheRestAndTheDustReturn()",
         "LocalPromotionsTest.testABuyerCannotRedeemAtAShopItRegisteredItself()",
+        "LoanBookTest.testReentrantWithdrawPaysOnce()",
+        "LoanBookTest.testABorrowerWhoNeverPaysIsDeclaredInDefaultByAnyoneAndTheNextMatcherSeesIt()",
+        "LoanBookTest.testADefaultAfterTheOfferWasPostedStopsTheMatch()",
+        "LoanBookTest.testACancelledOfferReturnsWhatItHeldAndCannotBeMatched()",
+        "LoanBookTest.testInstallmentsAddUpToWhatIsOwedWithTheRoundingOnTheLast()",
     ]:
         assert library_results.get(name) == "Success", name
 
