@@ -4,7 +4,8 @@
 new blocks (``eth_getLogs``, a bounded range per poll), keeps those whose recorded
 members include its account and whose deadline has not passed, asks the configured
 source for each answer (``middleware.oracle.source``: bounded in size and time), and
-submits ``attest(requestId, value)`` signed with its keystore account. The contract's
+submits ``attest(requestId, value)`` signed with its keystore account, with gas for resolving the
+request even when the estimate was made before other members' attestations landed. The contract's
 refusals (already resolved, late, already attested) are checked with ``eth_estimateGas``
 before anything is sent, and logged as one line each; the runner never stops for a
 single request's failure.
@@ -29,6 +30,7 @@ from cybermiles_node.cli.contracts import (
     send_transaction,
 )
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
+from middleware.oracle.contract import MAX_MEMBERS
 from middleware.oracle.errors import SourceError
 from middleware.oracle.source import ObservedRequest, decode_request, fetch_answer, request_document
 from vm.native.addresses import ORACLE_ADDRESS
@@ -50,6 +52,13 @@ class OracleSettings:
     source_timeout_seconds: float = 5.0
     poll_seconds: float = 1.0
     from_block: int | None = None
+
+
+def resolution_allowance(value_bytes: int) -> int:
+    """Gas to add to an attestation's estimate in case it resolves the request (other members' attestations
+    may land first): the status write, the stored value and the ``Resolved`` event, with room to spare."""
+    words = (value_bytes + 31) // 32
+    return 2 * (5_000 + 20_000 * (words + 1) + 2_100 * MAX_MEMBERS + 375 * 2 + 8 * (160 + 32 * (words + MAX_MEMBERS)))
 
 
 class OracleRunner:
@@ -99,8 +108,12 @@ class OracleRunner:
             value = fetch_answer(self.settings.source_url, request_document(request, self._chain_id or 0), limit,
                                  self.settings.source_timeout_seconds)
             calldata = encode_calldata(self._attest, [request.request_id, value])
-            send_transaction(self._client, self._key, "0x" + ORACLE_ADDRESS.hex(), 0, calldata,
-                             self._options(), json_output=True)
+            to = "0x" + ORACLE_ADDRESS.hex()
+            estimate = int(self._client.call("eth_estimateGas", {
+                "from": "0x" + self.account.hex(), "to": to, "data": "0x" + calldata.hex(),
+            }), 16)
+            send_transaction(self._client, self._key, to, 0, calldata,
+                             self._options(estimate + resolution_allowance(len(value))), json_output=True)
         except (SourceError, RpcClientError, ContractCliError) as exc:
             log.warning("oracle: request %d not answered: %s", request.request_id, exc)
             return 0
@@ -109,8 +122,8 @@ class OracleRunner:
         return 1
 
     @staticmethod
-    def _options() -> TxOptions:
-        return build_tx_options(None, None, None, None, False, 0.0)
+    def _options(gas: int) -> TxOptions:
+        return build_tx_options(gas, None, None, None, False, 0.0)
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         """Poll until ``should_stop()``; an unreachable node is logged and retried."""
