@@ -224,3 +224,68 @@ def test_malformed_call_data_is_refused(oracle) -> None:
     assert revert_reason(outcome.output) == "Oracle: malformed arguments"
     outcome = oracle.chain.call(CallMessage(sender=address_of(CLIENT), to=ORACLE_ADDRESS, data=b"\xde\xad\xbe\xef"))
     assert revert_reason(outcome.output) == "Oracle: unknown method"
+
+
+CONSUMER = """
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+import {IOracle} from "./IOracle.sol";
+
+contract PriceConsumer {
+    IOracle constant ORACLE = IOracle(0x0000000000000000000000000000000000000c13);
+    uint256 public setId;
+    uint256 public requestId;
+    bytes public price;
+    bool public failed;
+
+    constructor(address[] memory oracles) { setId = ORACLE.defineSet(oracles, 2); }
+
+    function ask(uint64 window) external {
+        requestId = ORACLE.request(setId, "price.cmt-usd", "", uint64(block.timestamp) + window, 32);
+    }
+
+    function settle() external {
+        (uint8 status, bytes memory value) = ORACLE.result(requestId);
+        require(status != 1, "PriceConsumer: still pending");
+        if (status == 2) price = value;
+        else failed = true;
+    }
+}
+"""
+
+
+def test_a_solidity_contract_requests_a_value_and_handles_resolution_and_timeout(oracle, tmp_path) -> None:
+    from cybermiles_node.solc import compile_file
+
+    (tmp_path / "IOracle.sol").write_text((REPO / "middleware" / "oracle" / "IOracle.sol").read_text())
+    (tmp_path / "PriceConsumer.sol").write_text(CONSUMER)
+    compiled = compile_file(tmp_path / "PriceConsumer.sol")["PriceConsumer"]
+    deploy = compiled.bytecode + eth_abi.encode(["address[]"], [[ORACLES[0].address, ORACLES[1].address]])
+    nonce = oracle.nonces.get(CLIENT.address, 0)
+    oracle.nonces[CLIENT.address] = nonce + 1
+    created = oracle.chain.execute([oracle.sign_tx(CLIENT, nonce=nonce, to=None, data=deploy, gas=3_000_000)],
+                                   strict=True, timestamp=oracle.time).receipts[0]
+    consumer = created.contract_address
+    assert created.status == 1
+
+    def consumer_tx(signature: str, *values):
+        nonce = oracle.nonces[CLIENT.address]
+        oracle.nonces[CLIENT.address] = nonce + 1
+        tx = oracle.sign_tx(CLIENT, nonce=nonce, to=consumer, data=calldata(signature, *values), gas=1_000_000)
+        return oracle.chain.execute([tx], strict=True, timestamp=oracle.time).receipts[0]
+
+    def read(signature: str, returns: str):
+        outcome = oracle.chain.call(CallMessage(sender=address_of(CLIENT), to=consumer, data=calldata(signature)),
+                                    timestamp=oracle.time)
+        return eth_abi.decode([returns], outcome.output)[0]
+
+    assert consumer_tx("ask(uint64)", 30).status == 1
+    assert consumer_tx("settle()").status == 0  # still pending: the contract's own require
+    for account in ORACLES[:2]:
+        assert oracle.send(account, "attest(uint256,bytes)", read("requestId()", "uint256"), b"0.0123").status == 1
+    assert consumer_tx("settle()").status == 1
+    assert read("price()", "bytes") == b"0.0123" and read("failed()", "bool") is False
+
+    assert consumer_tx("ask(uint64)", 5).status == 1
+    oracle.time += 10  # nobody answers before the deadline
+    assert consumer_tx("settle()").status == 1 and read("failed()", "bool") is True
