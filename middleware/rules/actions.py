@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from middleware.rules.errors import RuleEvaluationError
+from collections.abc import Mapping
+
+from middleware.rules.errors import PaymentError, RuleEvaluationError
 from middleware.rules.expressions import Evaluator
-from middleware.rules.gas import ACTION_GAS, GasMeter
+from middleware.rules.gas import ACTION_GAS, PAY_GAS, GasMeter
 from middleware.rules.templates import Fact, Template
 from middleware.rules.values import Value, ValueType, checked_value
 
@@ -28,6 +30,15 @@ class EmittedEvent:
     name: str
     values: tuple[Value, ...]
     types: tuple[ValueType, ...]
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A ``pay`` action's transfer: the rule, the recipient (20 bytes) and the amount in wei."""
+
+    rule: str
+    recipient: bytes
+    amount: int
 
 
 class WorkingMemoryOps(Protocol):
@@ -48,17 +59,28 @@ class WorkingMemoryOps(Protocol):
     def record_event(self, event: EmittedEvent) -> None:
         """Keep an emitted event."""
 
+    def record_payment(self, payment: Payment) -> None:
+        """Take ``payment`` from the budget (PaymentError, paying nothing, when it exceeds what is left)."""
+
 
 class FiringEnvironment:
-    """The environment of a firing's expressions: position ``i`` gives the current values of the i-th bound fact."""
+    """The environment of a firing's expressions: position ``i`` gives the current values of the i-th bound fact.
 
-    def __init__(self, memory: WorkingMemoryOps, fact_ids: tuple[int, ...]) -> None:
-        """Bind positions to ``fact_ids``."""
+    Positions of accumulates read ``results``: their values when the firing began.
+    """
+
+    def __init__(self, memory: WorkingMemoryOps, fact_ids: tuple[int, ...],
+                 results: Mapping[int, tuple[Value, ...]]) -> None:
+        """Bind positions to ``fact_ids`` and accumulate positions to ``results``."""
         self._memory = memory
         self.fact_ids = fact_ids
+        self.results = results
+        self.paid = 0
 
     def __getitem__(self, position: int) -> tuple[Value, ...]:
         """The values of the fact at ``position``; RuleEvaluationError if it was retracted."""
+        if position in self.results:
+            return self.results[position]
         fact = self._memory.lookup(self.fact_ids[position])
         if fact is None:
             raise RuleEvaluationError(f"fact {self.fact_ids[position]} was retracted earlier in this firing")
@@ -159,13 +181,44 @@ class EmitAction:
         memory.record_event(EmittedEvent(self.rule, self.name, values, self.types))
 
 
-Action = UpdateAction | InsertAction | RetractAction | EmitAction
+@dataclass(frozen=True)
+class PayAction:
+    """``pay(recipient, amount)``: move ``amount`` wei of the rule set's budget to ``recipient``."""
+
+    rule: str
+    recipient: Evaluator
+    amount: Evaluator
+    arguments_cost: int
+
+    @property
+    def cost(self) -> int:
+        """Gas of the action and its expressions."""
+        return ACTION_GAS + PAY_GAS + self.arguments_cost
+
+    def run(self, memory: WorkingMemoryOps, env: FiringEnvironment, max_pay: int) -> None:
+        """Evaluate recipient and amount, check the firing's limit, and pay from the budget."""
+        recipient, amount = self.recipient(env), self.amount(env)
+        assert isinstance(recipient, bytes) and isinstance(amount, int) and not isinstance(amount, bool)
+        if amount <= 0:
+            raise PaymentError(f'rule "{self.rule}": pay of {amount} wei (the amount must be positive)')
+        if env.paid + amount > max_pay:
+            raise PaymentError(f'rule "{self.rule}": pay of {amount} wei to 0x{recipient.hex()} exceeds the '
+                               f"firing's limit (max_pay {max_pay}, {env.paid} paid before)")
+        memory.record_payment(Payment(self.rule, recipient, amount))
+        env.paid += amount
+
+
+Action = UpdateAction | InsertAction | RetractAction | EmitAction | PayAction
 
 
 def run_actions(actions: Sequence[Action], memory: WorkingMemoryOps, fact_ids: tuple[int, ...],
-                meter: GasMeter) -> None:
-    """Run a firing's actions in order, charging each before it runs."""
-    env = FiringEnvironment(memory, fact_ids)
+                meter: GasMeter, results: Mapping[int, tuple[Value, ...]], max_pay: int) -> None:
+    """Run a firing's actions in order, charging each before it runs (``max_pay``: this firing's pay limit)."""
+    env = FiringEnvironment(memory, fact_ids, results)
     for action in actions:
+        meter.charge(action.cost, "rule action")
+        if isinstance(action, PayAction):
+            action.run(memory, env, max_pay)
+            continue
         meter.charge(action.cost, "rule action")
         action.run(memory, env)

@@ -19,6 +19,11 @@ fact). Suppression, while an activation of rule R on tuple T fires:
 
 A suppressed match is treated as already fired: it activates again only when
 made again after the call.
+
+Activation groups: when an activation of a rule with ``activation_group G``
+fires, every other waiting activation of the rules of G is cancelled (treated
+as fired). Block time: only activations of rules in effect at the call's
+``now`` (``date_effective <= now < date_expires``) fire; the others wait.
 """
 from __future__ import annotations
 
@@ -68,14 +73,24 @@ class Agenda:
         for activation in activations:
             self._pending.pop(activation, None)
 
-    def pop(self) -> Activation | None:
-        """Take the first pending activation off the agenda (None when empty)."""
+    def pop(self, now: int | None = None) -> Activation | None:
+        """Take the first pending activation of a rule in effect at ``now`` off the agenda (None when none)."""
+        waiting: list[tuple[int, int, tuple[int, ...]]] = []
+        found: Activation | None = None
         while self._heap:
-            _, rule, fact_ids = heapq.heappop(self._heap)
-            if (rule, fact_ids) in self._pending:
-                del self._pending[(rule, fact_ids)]
-                return rule, fact_ids
-        return None
+            entry = heapq.heappop(self._heap)
+            _, rule, fact_ids = entry
+            if (rule, fact_ids) not in self._pending:
+                continue
+            if not self._rules[rule].in_effect(now):
+                waiting.append(entry)
+                continue
+            del self._pending[(rule, fact_ids)]
+            found = rule, fact_ids
+            break
+        for entry in waiting:
+            heapq.heappush(self._heap, entry)
+        return found
 
     def pending(self) -> tuple[Activation, ...]:
         """The pending activations in firing order."""
@@ -84,8 +99,13 @@ class Agenda:
     def begin_firing(self, activation: Activation) -> None:
         """``activation`` is about to run its actions (locks its rule if lock_on_active)."""
         self._firing = activation
-        if self._rules[activation[0]].lock_on_active:
+        rule = self._rules[activation[0]]
+        if rule.lock_on_active:
             self._locked[activation[0]] = None
+        if rule.activation_group is not None:
+            group = rule.activation_group
+            for other in [a for a in self._pending if self._rules[a[0]].activation_group == group]:
+                del self._pending[other]
 
     def end_firing(self) -> None:
         """The current firing's actions are done."""

@@ -23,6 +23,7 @@ from middleware.rules.actions import (
     CompiledAssignment,
     EmitAction,
     InsertAction,
+    PayAction,
     RetractAction,
     UpdateAction,
 )
@@ -30,10 +31,12 @@ from middleware.rules.errors import FactError, RuleLimitError, RuleTypeError
 from middleware.rules.expressions import Binary, Evaluator, Expression, Reference
 from middleware.rules.parser import parse_rules
 from middleware.rules.syntax import (
+    AccumulateResult,
     ActionDecl,
     Assignment,
     InsertDecl,
     PatternDecl,
+    PayDecl,
     RetractDecl,
     RuleDecl,
     SourceFile,
@@ -52,8 +55,25 @@ MAX_EMIT_ARGUMENTS = 16
 
 
 @dataclass(frozen=True)
+class Accumulation:
+    """``name = function(argument)`` of an accumulate, the argument compiled over (earlier facts..., fact)."""
+
+    name: str
+    function: str
+    argument: Evaluator | None
+    cost: int
+    text: str
+
+
+@dataclass(frozen=True)
 class CompiledPattern:
-    """One condition of a rule: facts of ``template`` passing the alpha tests, joined by the beta tests."""
+    """One condition of a rule: facts of ``template`` passing the alpha tests, joined by the beta tests.
+
+    ``kind`` is ``fact``, ``not``, ``exists`` or ``accumulate``; the last three
+    fill their place in a match with fact id 0. An accumulate folds
+    ``results`` over its matching facts and passes when ``result_test`` holds
+    over (earlier facts..., results); its binding reads the results as fields.
+    """
 
     position: int
     binding: str | None
@@ -64,6 +84,17 @@ class CompiledPattern:
     beta_test: Callable[[tuple[tuple[Value, ...], ...]], bool]
     equality: tuple[int, int, int] | None
     """From the first beta test ``field == $x.other``: (field index, position of $x, other's index)."""
+    kind: str = "fact"
+    results: tuple[Accumulation, ...] = ()
+    tests: tuple[Expression, ...] = ()
+    result_test: Callable[[tuple[tuple[Value, ...], ...]], bool] = lambda env: True
+
+    @property
+    def bound_template(self) -> Template:
+        """What the binding reads: the fact's template, or an accumulate's results (all int)."""
+        if self.kind == "accumulate":
+            return Template(f"accumulate {self.binding}", tuple((r.name, ValueType.INT) for r in self.results))
+        return self.template
 
     @property
     def alpha_key(self) -> tuple[str, ...]:
@@ -73,7 +104,18 @@ class CompiledPattern:
     @property
     def join_key(self) -> tuple[str, ...]:
         """Identifies this pattern in a chain of joins (rules with equal prefixes share join nodes)."""
-        return (self.binding or "", *self.alpha_key, "|", *(str(e) for e in self.beta))
+        return (self.kind, self.binding or "", *self.alpha_key, "|", *(str(e) for e in self.beta), "|",
+                *(r.text for r in self.results), "|", *(str(e) for e in self.tests))
+
+    @property
+    def accumulate_cost(self) -> int:
+        """Gas of the results' argument expressions, per fact folded."""
+        return sum(r.cost for r in self.results)
+
+    @property
+    def tests_cost(self) -> int:
+        """Gas of an accumulate's tests over its results."""
+        return sum(e.cost for e in self.tests)
 
     @property
     def alpha_cost(self) -> int:
@@ -97,6 +139,18 @@ class CompiledRule:
     lock_on_active: bool
     patterns: tuple[CompiledPattern, ...]
     actions: tuple[Action, ...]
+    activation_group: str | None = None
+    effective: int | None = None
+    expires: int | None = None
+    max_pay: int = 0
+
+    def in_effect(self, now: int | None) -> bool:
+        """Whether the rule may fire at block time ``now`` (None: no clock, only rules without dates)."""
+        if self.effective is None and self.expires is None:
+            return True
+        if now is None:
+            return False
+        return (self.effective is None or now >= self.effective) and (self.expires is None or now < self.expires)
 
 
 @dataclass(frozen=True)
@@ -112,6 +166,11 @@ class RuleSet:
     def parse(cls, source: str) -> RuleSet:
         """Parse and compile ``source``; raises RuleSyntaxError, RuleTypeError or RuleLimitError."""
         return compile_rules(parse_rules(source), source)
+
+    @property
+    def tracks_conditions(self) -> bool:
+        """Whether a rule has a not, exists or accumulate condition (a match may end without its facts changing)."""
+        return any(p.kind != "fact" for rule in self.rules for p in rule.patterns)
 
     def template(self, name: str) -> Template:
         """The template called ``name`` (FactError when undeclared)."""
@@ -181,9 +240,13 @@ class _RuleCompiler:
             compiled.append(self.pattern(position, pattern, compiled))
         scope = {p.binding: p for p in compiled if p.binding is not None}
         actions = tuple(self.action(decl.name, action, scope) for action in decl.actions)
+        pays = [action for action in decl.actions if isinstance(action, PayDecl)]
+        if pays and decl.max_pay == 0:
+            raise RuleTypeError(f'rule "{decl.name}" pays, so it must declare max_pay (the most one firing pays, '
+                                f'in wei)', pays[0].line, pays[0].column)
         self.declared[decl.name] = (decl, patterns)
         return CompiledRule(index, decl.name, decl.salience, decl.no_loop, decl.lock_on_active, tuple(compiled),
-                            actions)
+                            actions, decl.activation_group, decl.effective, decl.expires, decl.max_pay)
 
     def _template_of(self, name: str, line: int, column: int) -> Template:
         if name not in self.templates:
@@ -195,6 +258,8 @@ class _RuleCompiler:
         scope = {p.binding: p for p in earlier if p.binding is not None}
         if decl.binding is not None and decl.binding in scope:
             raise RuleTypeError(f"binding '{decl.binding}' is already bound in this rule", decl.line, decl.column)
+        if decl.kind in ("not", "exists") and decl.binding is not None:
+            raise RuleTypeError(f"a '{decl.kind}' condition binds nothing", decl.line, decl.column)
 
         def resolve(ref: Reference) -> tuple[int, int, ValueType]:
             if ref.binding is None:
@@ -203,7 +268,7 @@ class _RuleCompiler:
                 raise RuleTypeError(f"'{ref.key}': a pattern names its own fields without a binding "
                                     f"(write '{ref.field}')", ref.line, ref.column)
             elif ref.binding in scope:
-                owner, where = scope[ref.binding].template, scope[ref.binding].position
+                owner, where = scope[ref.binding].bound_template, scope[ref.binding].position
             else:
                 raise RuleTypeError(f"unknown binding '{ref.binding}'", ref.line, ref.column)
             if ref.field not in owner.field_names:
@@ -229,18 +294,52 @@ class _RuleCompiler:
             return lambda env: env[where][index]  # type: ignore[index, no-any-return]
 
         equality = None
-        for constraint in beta:
+        for constraint in beta if decl.kind == "fact" else ():
             if isinstance(constraint, Binary) and constraint.operator == "==":
                 sides = (constraint.left, constraint.right)
                 own = [side for side in sides if isinstance(side, Reference) and side.binding is None]
                 other = [side for side in sides if isinstance(side, Reference) and side.binding is not None]
-                if own and other:
+                if own and other and scope[other[0].binding or ""].kind == "fact":
                     equality = (resolve(own[0])[1], *resolve(other[0])[:2])
                     break
+        results = tuple(self.accumulation(item, resolve, read_joined) for item in decl.results)
+        names = [item.name for item in decl.results]
+        for item in decl.results:
+            if names.count(item.name) > 1:
+                raise RuleTypeError(f"result '{item.name}' is named twice", item.line, item.column)
+
+        def resolve_result(ref: Reference) -> tuple[int, int, ValueType]:
+            if ref.binding is None:
+                if ref.field not in names:
+                    raise RuleTypeError(f"accumulate '{decl.binding}' has no result '{ref.field}'", ref.line,
+                                        ref.column)
+                return position, names.index(ref.field), ValueType.INT
+            return resolve(ref)
+
+        def read_result(ref: Reference) -> Evaluator:
+            where, index, _ = resolve_result(ref)
+            return lambda env: env[where][index]  # type: ignore[index, no-any-return]
+
+        for test in decl.tests:
+            if test.infer(lambda ref: resolve_result(ref)[2]) is not ValueType.BOOL:
+                raise RuleTypeError("a test of an accumulate must be bool", test.line, test.column)
         return CompiledPattern(position, decl.binding, template, tuple(alpha), tuple(beta),
                                _conjunction([e.compile(read_own, checked=False) for e in alpha]),
                                _conjunction([e.compile(read_joined, checked=False) for e in beta]),
-                               equality)
+                               equality, decl.kind, results, decl.tests,
+                               _conjunction([e.compile(read_result, checked=False) for e in decl.tests]))
+
+    @staticmethod
+    def accumulation(item: AccumulateResult, resolve: Callable[[Reference], tuple[int, int, ValueType]],
+                     read: Callable[[Reference], Evaluator]) -> Accumulation:
+        """A result of an accumulate; its argument must be int."""
+        if item.argument is None:
+            return Accumulation(item.name, item.function, None, 0, f"{item.name}={item.function}()")
+        if item.argument.infer(lambda ref: resolve(ref)[2]) is not ValueType.INT:
+            raise RuleTypeError(f"the argument of {item.function} must be int", item.argument.line,
+                                item.argument.column)
+        return Accumulation(item.name, item.function, item.argument.compile(read, checked=False), item.argument.cost,
+                            f"{item.name}={item.function}({item.argument})")
 
     def action(self, rule: str, decl: ActionDecl, scope: dict[str, CompiledPattern]) -> Action:
         def bound(binding: str, line: int, column: int) -> CompiledPattern:
@@ -248,15 +347,21 @@ class _RuleCompiler:
                 raise RuleTypeError(f"unknown binding '{binding}'", line, column)
             return scope[binding]
 
+        def bound_fact(binding: str, line: int, column: int) -> CompiledPattern:
+            pattern = bound(binding, line, column)
+            if pattern.kind != "fact":
+                raise RuleTypeError(f"'{binding}' is the result of an accumulate, not a fact", line, column)
+            return pattern
+
         def resolve(ref: Reference) -> tuple[int, int, ValueType]:
             if ref.binding is None:
                 raise RuleTypeError(f"unknown name '{ref.field}': actions read fields through a binding "
                                     f"($name.{ref.field})", ref.line, ref.column)
-            pattern = bound(ref.binding, ref.line, ref.column)
-            if ref.field not in pattern.template.field_names:
-                raise RuleTypeError(f"{pattern.template.name} has no field '{ref.field}'", ref.line, ref.column)
-            index = pattern.template.index(ref.field)
-            return pattern.position, index, pattern.template.field_types[index]
+            owner = bound(ref.binding, ref.line, ref.column).bound_template
+            if ref.field not in owner.field_names:
+                raise RuleTypeError(f"{owner.name} has no field '{ref.field}'", ref.line, ref.column)
+            index = owner.index(ref.field)
+            return scope[ref.binding].position, index, owner.field_types[index]
 
         def read(ref: Reference) -> Evaluator:
             where, index, _ = resolve(ref)
@@ -282,13 +387,22 @@ class _RuleCompiler:
             return tuple(compiled)
 
         if isinstance(decl, UpdateDecl):
-            pattern = bound(decl.binding, decl.line, decl.column)
+            pattern = bound_fact(decl.binding, decl.line, decl.column)
             return UpdateAction(pattern.position, pattern.template, assignments(pattern.template, decl.assignments))
         if isinstance(decl, InsertDecl):
             template = self._template_of(decl.template, decl.line, decl.column)
             return InsertAction(template, assignments(template, decl.assignments))
         if isinstance(decl, RetractDecl):
-            return RetractAction(bound(decl.binding, decl.line, decl.column).position)
+            return RetractAction(bound_fact(decl.binding, decl.line, decl.column).position)
+        if isinstance(decl, PayDecl):
+            for value, expected, what in ((decl.recipient, ValueType.ADDRESS, "recipient"),
+                                          (decl.amount, ValueType.INT, "amount")):
+                actual = value.infer(lambda ref: resolve(ref)[2])
+                if actual is not expected:
+                    raise RuleTypeError(f"the {what} of 'pay' must be {expected.value}, this one is {actual.value}",
+                                        value.line, value.column)
+            return PayAction(rule, decl.recipient.compile(read, checked=False), decl.amount.compile(read, checked=False),
+                             decl.recipient.cost + decl.amount.cost)
         if len(decl.arguments) > MAX_EMIT_ARGUMENTS:
             raise RuleLimitError(f"event '{decl.name}' has more than {MAX_EMIT_ARGUMENTS} arguments")
         types = tuple(argument.infer(lambda ref: resolve(ref)[2]) for argument in decl.arguments)

@@ -5,7 +5,8 @@
 >>> order = session.insert("Order", {"amount": 250})    # doctest: +SKIP
 >>> session.fire_all(max_activations=100)               # doctest: +SKIP
 
-Fact ids start at 1 and are never reused. ``fire_all`` takes the first
+Fact ids start at 1 and are never reused (a ``not``, ``exists`` or
+``accumulate`` condition fills its place in a match with 0). ``fire_all`` takes the first
 activation off the agenda (see :mod:`middleware.rules.agenda` for the order
 and for ``no_loop``/``lock_on_active``), runs its actions (each change goes
 through the network at once, adding and removing activations), and repeats
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from middleware.rules.actions import EmittedEvent, run_actions
+from middleware.rules.actions import EmittedEvent, Payment, run_actions
 from middleware.rules.agenda import Activation, Agenda
 from middleware.rules.compiler import RuleSet
 from middleware.rules.errors import FactError, RuleLimitError
@@ -58,9 +59,16 @@ class SessionState:
 class Session(WorkingMemory):
     """A working memory bound to a rule set, with its Rete network and agenda."""
 
-    def __init__(self, rules: RuleSet, meter: GasMeter | None = None) -> None:
-        """An empty working memory; all work is charged to ``meter`` (unbounded when None)."""
+    def __init__(self, rules: RuleSet, meter: GasMeter | None = None, budget: int = 0) -> None:
+        """An empty working memory; all work is charged to ``meter`` (unbounded when None).
+
+        ``budget`` is the wei that ``pay`` actions may move (:attr:`payments`, :attr:`budget` what is left).
+        """
+        if budget < 0:
+            raise ValueError("budget must not be negative")
         self.rules = rules
+        self.budget = budget
+        self.payments: list[Payment] = []
         self.meter = meter if meter is not None else unmetered()
         self._facts: dict[int, Fact] = {}
         self._next_id = 1
@@ -69,11 +77,13 @@ class Session(WorkingMemory):
                                     self._agenda.add, self._agenda.remove)
         self.events: list[EmittedEvent] = []
         self.fired: list[Firing] = []
+        self._network.start()
 
     @classmethod
-    def restore(cls, rules: RuleSet, state: SessionState, meter: GasMeter | None = None) -> Session:
+    def restore(cls, rules: RuleSet, state: SessionState, meter: GasMeter | None = None,
+                budget: int = 0) -> Session:
         """The session ``state`` describes (its memories rebuilt, its waiting activations recomputed)."""
-        session = cls(rules, meter)
+        session = cls(rules, meter, budget)
         for fact in state.facts:
             if fact.id >= state.next_id or fact.template != rules.templates.get(fact.template.name):
                 raise FactError(f"fact {fact.id} does not belong to this rule set or state")
@@ -133,14 +143,18 @@ class Session(WorkingMemory):
         """The activations waiting to fire, in firing order."""
         return tuple(Firing(self.rules.rules[rule].name, ids) for rule, ids in self._agenda.pending())
 
-    def fire_all(self, max_activations: int = DEFAULT_MAX_ACTIVATIONS) -> int:
-        """Fire activations until none is left or ``max_activations`` fired; returns how many fired."""
+    def fire_all(self, max_activations: int = DEFAULT_MAX_ACTIVATIONS, now: int | None = None) -> int:
+        """Fire activations until none is left or ``max_activations`` fired; returns how many fired.
+
+        ``now`` is the block time: rules with ``date_effective``/``date_expires`` fire only when it lies in
+        their window (never when it is None); their other activations wait.
+        """
         if not 0 <= max_activations <= MAX_ACTIVATIONS:
             raise RuleLimitError(f"max_activations must be between 0 and {MAX_ACTIVATIONS}")
         fired = 0
         try:
             while fired < max_activations:
-                activation = self._agenda.pop()
+                activation = self._agenda.pop(now)
                 if activation is None:
                     break
                 self.meter.charge(FIRING_GAS, "rule firing")
@@ -148,7 +162,8 @@ class Session(WorkingMemory):
                 self.fired.append(Firing(rule.name, activation[1]))
                 fired += 1
                 self._agenda.begin_firing(activation)
-                run_actions(rule.actions, self, activation[1], self.meter)
+                results = self._network.results(activation[0], activation[1])
+                run_actions(rule.actions, self, activation[1], self.meter, results, rule.max_pay)
                 self._agenda.end_firing()
         finally:
             self._agenda.end_call()

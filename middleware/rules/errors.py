@@ -29,6 +29,10 @@ class RuleEvaluationError(RulesError):
     """Evaluation failed at run time: division by zero, overflow, a value of the wrong type, a missing variable."""
 
 
+class PaymentError(RuleEvaluationError):
+    """A ``pay`` action asked for more than the budget holds or the firing's limit allows, or a non-positive amount."""
+
+
 class FactError(RulesError):
     """A working-memory operation names an unknown fact, fact type or field, or gives a value of the wrong type."""
 

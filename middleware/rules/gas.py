@@ -27,6 +27,10 @@ ACTION_GAS = 100
 FACT_GAS = 100
 #: Compiling a rule set, per byte of source.
 COMPILE_BYTE_GAS = 8
+#: A ``pay`` action, on top of ACTION_GAS (on-chain, the value transfer and its log).
+PAY_GAS = 9_000
+#: Folding one fact into an accumulate's results (plus the results' argument expressions).
+ACCUMULATE_FACT_GAS = 10
 #: Per 32-byte word of the string and address values of a fact entering the network.
 WORD_GAS = 3
 

@@ -148,6 +148,10 @@ class TokenStream:
         """The next unread token."""
         return self._tokens[self._index]
 
+    def peek(self) -> Token:
+        """The token after the current one (``eof`` at the end)."""
+        return self._tokens[min(self._index + 1, len(self._tokens) - 1)]
+
     def advance(self) -> Token:
         """Consume and return the current token."""
         token = self._tokens[self._index]

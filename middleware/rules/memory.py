@@ -10,9 +10,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
-from middleware.rules.actions import EmittedEvent
+from middleware.rules.actions import EmittedEvent, Payment
 from middleware.rules.compiler import RuleSet
-from middleware.rules.errors import FactError
+from middleware.rules.errors import FactError, PaymentError
 from middleware.rules.templates import Fact, Template
 from middleware.rules.values import Value
 
@@ -23,6 +23,8 @@ class WorkingMemory(ABC):
     rules: RuleSet
     _facts: dict[int, Fact]
     events: list[EmittedEvent]
+    payments: list[Payment]
+    budget: int
 
     def facts(self) -> tuple[Fact, ...]:
         """The facts in working memory, by id."""
@@ -56,6 +58,14 @@ class WorkingMemory(ABC):
     def record_event(self, event: EmittedEvent) -> None:
         """Keep an emitted event."""
         self.events.append(event)
+
+    def record_payment(self, payment: Payment) -> None:
+        """Take ``payment`` from :attr:`budget` (PaymentError, paying nothing, when it exceeds what is left)."""
+        if payment.amount > self.budget:
+            raise PaymentError(f'rule "{payment.rule}": pay of {payment.amount} wei to 0x{payment.recipient.hex()} '
+                               f"exceeds the budget of {self.budget} wei")
+        self.budget -= payment.amount
+        self.payments.append(payment)
 
     @abstractmethod
     def insert_values(self, template: Template, values: tuple[Value, ...]) -> int:

@@ -32,11 +32,28 @@ class TemplateDecl(Node):
 
 @dataclass(frozen=True)
 class PatternDecl(Node):
-    """``$binding: Template(constraint, ...)``: one condition of a rule."""
+    """``$binding: Template(constraint, ...)``: one condition of a rule.
+
+    ``kind`` is ``fact`` (a plain pattern), ``not`` (no such fact), ``exists``
+    (at least one such fact) or ``accumulate`` (``results`` folded over the
+    matching facts, tested by ``tests``).
+    """
 
     binding: str | None
     template: str
     constraints: tuple[Expression, ...]
+    kind: str = "fact"
+    results: tuple[AccumulateResult, ...] = ()
+    tests: tuple[Expression, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccumulateResult(Node):
+    """``name = function(argument)`` in an accumulate: count(), sum(e), min(e) or max(e)."""
+
+    name: str
+    function: str
+    argument: Expression | None
 
 
 @dataclass(frozen=True)
@@ -78,7 +95,15 @@ class EmitDecl(Node):
     arguments: tuple[Expression, ...]
 
 
-ActionDecl = UpdateDecl | InsertDecl | RetractDecl | EmitDecl
+@dataclass(frozen=True)
+class PayDecl(Node):
+    """``pay(recipient, amount)``: move CMT from the rule set's budget."""
+
+    recipient: Expression
+    amount: Expression
+
+
+ActionDecl = UpdateDecl | InsertDecl | RetractDecl | EmitDecl | PayDecl
 
 
 @dataclass(frozen=True)
@@ -92,6 +117,10 @@ class RuleDecl(Node):
     lock_on_active: bool
     patterns: tuple[PatternDecl, ...]
     actions: tuple[ActionDecl, ...]
+    activation_group: str | None = None
+    effective: int | None = None
+    expires: int | None = None
+    max_pay: int = 0
 
 
 @dataclass(frozen=True)

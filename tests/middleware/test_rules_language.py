@@ -121,7 +121,7 @@ def test_deep_nesting_is_refused_not_a_recursion_error() -> None:
         ('rule "r" salience high when { } then { }', 2, 19, "expected an integer after 'salience', found 'high'"),
         ('rule "r" no_loop no_loop when { } then { }', 2, 18, "option 'no_loop' given twice in rule \"r\", found 'no_loop'"),
         ('rule "r" when { $o: Order(); } then { delete $o; }', 2, 39,
-         "expected an action (update, insert, retract, emit) or '}', found 'delete'"),
+         "expected an action (update, insert, retract, emit, pay) or '}', found 'delete'"),
         ('rule "r" when { $o: Order(); } then { update $o { amount 1 }; }', 2, 58,
          "expected '=' after field name 'amount', found '1'"),
         ("templat Order { }", 2, 1, "expected 'template' or 'rule', found 'templat'"),
