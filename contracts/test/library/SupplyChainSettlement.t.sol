@@ -172,6 +172,69 @@ contract SupplyChainSettlementTest {
         ledger.accept(id);
     }
 
+    function _creditLine(address creditor, address debtor, uint256 limit) internal {
+        vm.prank(creditor);
+        ledger.setCreditLine(debtor, limit);
+    }
+
+    function testAPurchaseBackFromAnOwingSellerNetsTheDebtAndMovesNoCMT() public {
+        _creditLine(maker, wholesaler, 100 ether);
+        uint256 lot = _lot(maker);
+        _handOver(lot, maker, wholesaler, 100 ether); // on credit: the wholesaler owes the maker 100
+        require(ledger.debt(wholesaler, maker) == 100 ether && ledger.balance(maker) == 0, "a debt, no CMT");
+        _handOver(_lot(wholesaler), wholesaler, maker, 90 ether); // the maker buys back: netted against the debt
+        require(ledger.debt(wholesaler, maker) == 10 ether && ledger.totalDebt(maker) == 0, "netted to 10");
+        _deposit(wholesaler, 10 ether);
+        vm.prank(wholesaler);
+        ledger.settleDebt(wholesaler, maker, 10 ether);
+        require(ledger.balance(maker) == 10 ether && ledger.totalDebt(wholesaler) == 0, "190 CMT traded on 10");
+    }
+
+    function testACycleOfDebtsNetsToTheNetPositions() public {
+        // Three members trade in a circle on credit, 100, 90 and 80 CMT; netting leaves 20 CMT to settle.
+        _creditLine(maker, wholesaler, 100 ether);
+        _creditLine(wholesaler, retailer, 100 ether);
+        _creditLine(retailer, maker, 100 ether);
+        _handOver(_lot(maker), maker, wholesaler, 100 ether);
+        _handOver(_lot(wholesaler), wholesaler, retailer, 90 ether);
+        _handOver(_lot(retailer), retailer, maker, 80 ether);
+        address[] memory cycle = new address[](3);
+        (cycle[0], cycle[1], cycle[2]) = (wholesaler, maker, retailer); // each owes the next
+        require(ledger.netCycle(cycle) == 80 ether, "by the smallest debt");
+        require(ledger.debt(wholesaler, maker) == 20 ether && ledger.debt(retailer, wholesaler) == 10 ether, "left");
+        require(ledger.debt(maker, retailer) == 0, "the smallest is gone");
+        vm.expectRevert(abi.encodeWithSelector(SupplyChainSettlement.BadParameter.selector, "members"));
+        ledger.netCycle(cycle); // nothing left to net
+        _deposit(wholesaler, 10 ether);
+        _deposit(retailer, 10 ether);
+        vm.prank(retailer);
+        ledger.settleDebt(retailer, wholesaler, 10 ether);
+        vm.prank(wholesaler);
+        ledger.settleDebt(wholesaler, maker, 20 ether);
+        require(ledger.balance(maker) == 20 ether && address(ledger).balance == 20 ether, "only the net moved");
+    }
+
+    function testADebtorWhoNeverRepaysCannotWithdrawWhatItOwesAndTheCreditorCollects() public {
+        _creditLine(maker, wholesaler, 50 ether);
+        _deposit(wholesaler, 30 ether);
+        uint256 id = _offer(_lot(maker), maker, wholesaler, 70 ether);
+        vm.prank(wholesaler);
+        ledger.accept(id); // 50 on credit (the line), 20 from the balance
+        require(ledger.debt(wholesaler, maker) == 50 ether && ledger.balance(maker) == 20 ether, "split");
+        vm.prank(wholesaler);
+        vm.expectRevert(abi.encodeWithSelector(SupplyChainSettlement.InsufficientBalance.selector, 0, 10 ether));
+        ledger.withdraw(10 ether); // its 10 left are owed
+        vm.prank(retailer);
+        vm.expectRevert(abi.encodeWithSelector(SupplyChainSettlement.NotAllowed.selector));
+        ledger.settleDebt(wholesaler, maker, 10 ether);
+        vm.prank(maker);
+        ledger.settleDebt(wholesaler, maker, 10 ether); // collected without the debtor
+        require(ledger.debt(wholesaler, maker) == 40 ether && ledger.balance(maker) == 30 ether, "collected");
+        vm.prank(maker);
+        vm.expectRevert(abi.encodeWithSelector(SupplyChainSettlement.InsufficientBalance.selector, 0, 40 ether));
+        ledger.settleDebt(wholesaler, maker, 40 ether); // the rest is the risk of the line the maker granted
+    }
+
     function testReentrantWithdrawPaysOnce() public {
         ReentrantMember attacker = new ReentrantMember(ledger);
         attacker.deposit{value: 10 ether}();
@@ -194,6 +257,10 @@ contract SupplyChainSettlementTest {
         ledger.offer(lot, retailer, 1, NOW);
         vm.expectRevert(abi.encodeWithSelector(SupplyChainSettlement.BadParameter.selector, "value"));
         ledger.deposit();
+        vm.expectRevert(abi.encodeWithSelector(SupplyChainSettlement.BadParameter.selector, "debtor"));
+        ledger.setCreditLine(maker, 1 ether);
+        vm.expectRevert(abi.encodeWithSelector(SupplyChainSettlement.BadParameter.selector, "members"));
+        ledger.netCycle(new address[](1));
         vm.stopPrank();
     }
 
