@@ -1,8 +1,11 @@
 """Property test: the Rete engine and the naive evaluator agree on random rule sets and fact operations.
 
 Both run the same generated rule file over the same inserts, updates,
-retracts and fire_all calls; the final working memory, the sequence of
-firings, the emitted events and any error must be equal.
+retracts and fire_all calls (at varying block times); the final working
+memory, the sequence of firings, the emitted events, the payments and any
+error must be equal. Rules use plain, ``not``, ``exists`` and ``accumulate``
+conditions, salience, ``no_loop``, ``lock_on_active``, activation groups,
+``date_effective``/``date_expires`` and ``pay``.
 """
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from middleware.rules.errors import RulesError
 from middleware.rules.naive import NaiveSession
 
 TEMPLATES = "template A { x: int; y: int; f: bool; }\ntemplate B { x: int; z: int; }\n"
-INT_FIELDS = {"A": ("x", "y"), "B": ("x", "z")}
+INT_FIELDS = {"A": ("x", "y"), "B": ("x", "z"), "ACC": ("n", "s")}
+BUDGET = 40
 COMPARE = st.sampled_from(["<", "<=", ">", ">=", "==", "!="])
 SMALL = st.integers(-2, 5)
 TINY = st.integers(0, 2)
@@ -45,11 +49,34 @@ def constraint(draw: Any, template: str, earlier: list[tuple[str, str]]) -> str:
 
 
 @st.composite
+def condition(draw: Any, index: int, position: int, bindings: list[tuple[str, str]]) -> str:
+    """A plain pattern (binding it), or a not, exists or accumulate condition over A or B."""
+    template = draw(st.sampled_from(["A", "B"]))
+    constraints = ", ".join(draw(st.lists(constraint(template, bindings), max_size=2)))
+    kind = draw(st.sampled_from(["fact", "fact", "fact", "not", "exists", "accumulate"]))
+    binding = f"$r{index}p{position}"
+    if kind in ("not", "exists"):
+        return f"{kind} {template}({constraints});"
+    if kind == "accumulate":
+        field = draw(st.sampled_from(INT_FIELDS[template]))
+        extra = draw(st.sampled_from(["", f", lo = min({field})", f", hi = max({field} * 2)"]))
+        tests = draw(st.sampled_from(["", "; n >= 1", f"; s {draw(COMPARE)} {draw(SMALL)}", "; n != s or n == 0"]))
+        bindings.append((binding, "ACC"))
+        return f"{binding}: accumulate({template}({constraints}); n = count(), s = sum({field}){extra}{tests});"
+    bindings.append((binding, template))
+    return f"{binding}: {template}({constraints});"
+
+
+@st.composite
 def action(draw: Any, bindings: list[tuple[str, str]]) -> str:
     """One action over the rule's bindings."""
     binding, template = draw(st.sampled_from(bindings))
     field = draw(st.sampled_from(INT_FIELDS[template]))
-    kind = draw(st.sampled_from(["update", "update", "insert", "retract", "emit", "flag"]))
+    kind = draw(st.sampled_from(["update", "update", "insert", "retract", "emit", "flag", "pay"]))
+    if kind == "pay":
+        return f"pay(0x{draw(TINY) + 1:040x}, {binding}.{field} + {draw(st.integers(1, 4))})"
+    if template == "ACC":
+        return f"emit E({binding}.{field}, {draw(SMALL)})"
     if kind == "update":
         value = draw(st.sampled_from([f"{binding}.{field} + {draw(SMALL)}", str(draw(SMALL)),
                                       f"{binding}.{field} * 2 - 1"]))
@@ -73,17 +100,18 @@ def rule_file(draw: Any) -> str:
         inherited = list(patterns_of[parent]) if parent is not None else []
         own_count = draw(st.sampled_from([1, 2, 2] if not inherited else [0, 1]))
         bindings = list(inherited)
-        conditions = []
-        for position in range(own_count):
-            template = draw(st.sampled_from(["A", "B"]))
-            constraints = draw(st.lists(constraint(template, bindings), max_size=2))
-            binding = f"$r{index}p{position}"
-            conditions.append(f"{binding}: {template}({', '.join(constraints)});")
-            bindings.append((binding, template))
+        conditions = [draw(condition(index, position, bindings)) for position in range(own_count)]
+        if not bindings:  # actions need a binding
+            bindings.append((f"$r{index}b", "A"))
+            conditions.append(f"$r{index}b: A();")
         patterns_of.append(bindings)
         options = f"salience {draw(st.integers(-1, 2))}"
         options += " no_loop" if draw(st.booleans()) else ""
         options += " lock_on_active" if draw(st.booleans()) else ""
+        options += draw(st.sampled_from(["", "", ' activation_group "g"', ' activation_group "h"']))
+        options += draw(st.sampled_from(["", "", " date_effective 3", " date_expires 5",
+                                         " date_effective 2 date_expires 6"]))
+        options += f" max_pay {draw(st.integers(1, 12))}"
         actions = draw(st.lists(action(bindings), max_size=3))
         extends = f' extends "r{parent}"' if parent is not None else ""
         rules.append(f'rule "r{index}"{extends} {options} when {{ {" ".join(conditions)} }} '
@@ -97,7 +125,7 @@ OPERATION = st.one_of(
     INSERT,
     st.tuples(st.just("update"), st.integers(1, 8), SMALL),
     st.tuples(st.just("retract"), st.integers(1, 8)),
-    st.tuples(st.just("fire"), st.integers(1, 12)),
+    st.tuples(st.just("fire"), st.integers(1, 12), st.sampled_from([None, 0, 2, 4, 6, 8])),
 )
 
 
@@ -119,19 +147,19 @@ def run(session: Any, operations: list[tuple]) -> tuple:
                 if existing:
                     session.retract(existing[operation[1] % len(existing)])
             else:
-                session.fire_all(max_activations=operation[1])
-        session.fire_all(max_activations=25)
+                session.fire_all(max_activations=operation[1], now=operation[2] if len(operation) > 2 else None)
+        session.fire_all(max_activations=25, now=4)
     except RulesError as exc:
         error = str(exc)
     facts = [(fact.id, fact.template.name, fact.values) for fact in session.facts()]
-    return facts, list(session.fired), list(session.events), error
+    return facts, list(session.fired), list(session.events), list(session.payments), session.budget, error
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(source=rule_file(), operations=st.lists(OPERATION, min_size=2, max_size=16))
 def test_rete_agrees_with_the_naive_evaluator(source: str, operations: list[tuple]) -> None:
     rules = RuleSet.parse(source)
-    assert run(Session(rules), operations) == run(NaiveSession(rules), operations)
+    assert run(Session(rules, budget=BUDGET), operations) == run(NaiveSession(rules, budget=BUDGET), operations)
 
 
 @settings(max_examples=60, deadline=None)
