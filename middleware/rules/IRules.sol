@@ -2,7 +2,8 @@
 pragma solidity >=0.8.0;
 
 /// @title Rete rules engine (native contract at 0x0000000000000000000000000000000000000C10)
-/// @notice Register a rule set (docs/rules-language.md), keep facts in its working memory and fire its rules.
+/// @notice Register a rule set (docs/rules-language.md), keep facts in its working memory and fire its rules
+///         (at the block's time); pay actions move CMT from a budget escrowed with fundRuleSet.
 ///         Fact fields travel ABI-encoded in the template's field order: int as int256, bool, string, address,
 ///         e.g. abi.encode(int256(amount), customer). Failures revert with "Rules: <reason>".
 interface IRules {
@@ -12,6 +13,12 @@ interface IRules {
     event RuleEvent(uint256 indexed ruleSet, string name, bytes data);
     /// @notice A fireAllRules/fireRules call fired `fired` activations.
     event RulesFired(uint256 indexed ruleSet, uint256 fired);
+    /// @notice `from` escrowed `amount` wei for the rule set's pay actions.
+    event BudgetFunded(uint256 indexed ruleSet, address indexed from, uint256 amount);
+    /// @notice The owner took `amount` wei of the budget back.
+    event BudgetWithdrawn(uint256 indexed ruleSet, address indexed owner, uint256 amount);
+    /// @notice A `pay(to, amount)` action of rule `rule` moved `amount` wei of the budget to `to`.
+    event RulePayment(uint256 indexed ruleSet, address indexed to, string rule, uint256 amount);
 
     /// @notice Compiles `source` and stores it; the caller becomes the owner. Reverts with the position of an error.
     function registerRuleSet(string calldata source) external returns (uint256 ruleSet);
@@ -45,4 +52,13 @@ interface IRules {
 
     /// @notice Number of registered rule sets.
     function ruleSetCount() external view returns (uint256);
+
+    /// @notice Escrows msg.value (must be > 0) for the rule set's pay actions (anyone); returns the new budget.
+    function fundRuleSet(uint256 ruleSet) external payable returns (uint256 budget);
+
+    /// @notice Moves `amount` wei of the budget back to the owner (owner only); reverts beyond the budget.
+    function withdrawBudget(uint256 ruleSet, uint256 amount) external returns (bool);
+
+    /// @notice The wei escrowed for the rule set's pay actions.
+    function ruleSetBudget(uint256 ruleSet) external view returns (uint256);
 }

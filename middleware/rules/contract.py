@@ -30,7 +30,8 @@ none, so a method returning nothing could not be called from Solidity.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from middleware.rules.codec import (
     decode_fields,
@@ -48,10 +49,12 @@ from middleware.rules.engine import DEFAULT_MAX_ACTIVATIONS, Session, SessionSta
 from middleware.rules.errors import RulesError
 from middleware.rules.gas import COMPILE_BYTE_GAS, GasMeter
 from middleware.rules.templates import Fact, Template
+from middleware.rules.values import Value
 from vm.errors import NativeContractError
 from vm.native.addresses import RULES_ADDRESS
 from vm.native.framework import CallContext, NativeContract, mapping_slot, method
 
+T = TypeVar("T")
 #: Most engine gas one call may use (on top of storage and the method's base cost).
 ENGINE_GAS_LIMIT = 20_000_000
 #: Most facts in one rule set's working memory on-chain.
@@ -60,7 +63,11 @@ MAX_CHAIN_FACTS = 512
 MAX_CHAIN_SOURCE = 32 * 1024
 COUNT_SLOT = 0
 OWNER_MAPPING = 1
+BUDGET_MAPPING = 2
 REGISTERED_EVENT = "RuleSetRegistered(uint256,address)"
+FUNDED_EVENT = "BudgetFunded(uint256,address,uint256)"
+WITHDRAWN_EVENT = "BudgetWithdrawn(uint256,address,uint256)"
+PAYMENT_EVENT = "RulePayment(uint256,address,string,uint256)"
 RULE_EVENT = "RuleEvent(uint256,string,bytes)"
 FIRED_EVENT = "RulesFired(uint256,uint256)"
 
@@ -131,6 +138,8 @@ class RulesContract(NativeContract):
         ctx.store(mapping_slot(OWNER_MAPPING, rule_set), int.from_bytes(ctx.sender, "big"))
         ctx.store_bytes(_key(b"set/", rule_set), encoded)
         ctx.store_bytes(_key(b"templates/", rule_set), pack_templates(rules.templates))
+        if rules.tracks_conditions:
+            ctx.store_bytes(_key(b"conditions/", rule_set), b"\x01")
         ctx.emit(REGISTERED_EVENT, indexed=[("uint256", rule_set), ("address", ctx.sender)], data=[])
         return rule_set
 
@@ -139,6 +148,9 @@ class RulesContract(NativeContract):
         """Add a fact (fields ABI-encoded in template order); returns its id."""
         self._require_owner(ctx, rule_set)
         templates = self._templates(ctx, rule_set)
+        if fact_type in templates and self._tracks_conditions(ctx, rule_set):
+            values = self._decoded(templates[fact_type], fields)
+            return self._through_session(ctx, rule_set, lambda s: s.insert_values(templates[fact_type], values))
         next_id, fact_ids, consumed = unpack_index(ctx.load_bytes(_key(b"index/", rule_set)))
         if len(fact_ids) >= MAX_CHAIN_FACTS:
             raise NativeContractError(f"Rules: working memory is full ({MAX_CHAIN_FACTS} facts)")
@@ -157,10 +169,10 @@ class RulesContract(NativeContract):
         """Replace all fields of a fact (ABI-encoded in template order); its matches activate again."""
         self._require_owner(ctx, rule_set)
         old = self._load_fact(ctx, self._templates(ctx, rule_set), rule_set, fact_id)
-        try:
-            fact = Fact(fact_id, old.template, decode_fields(old.template, fields))
-        except RulesError as exc:
-            raise NativeContractError(f"Rules: {exc}") from None
+        fact = Fact(fact_id, old.template, self._decoded(old.template, fields))
+        if self._tracks_conditions(ctx, rule_set):
+            self._through_session(ctx, rule_set, lambda s: s.update_values(fact_id, fact.values))
+            return True
         next_id, fact_ids, consumed = unpack_index(ctx.load_bytes(_key(b"index/", rule_set)))
         ctx.store_bytes(_key(b"fact/", rule_set, fact_id), pack_fact(fact))
         kept = [match for match in consumed if fact_id not in match[1]]
@@ -174,6 +186,9 @@ class RulesContract(NativeContract):
         next_id, fact_ids, consumed = unpack_index(ctx.load_bytes(_key(b"index/", rule_set)))
         if fact_id not in fact_ids:
             raise NativeContractError(f"Rules: no fact {fact_id} in rule set {rule_set}")
+        if self._tracks_conditions(ctx, rule_set):
+            self._through_session(ctx, rule_set, lambda s: s.retract_id(fact_id))
+            return True
         ctx.delete_bytes(_key(b"fact/", rule_set, fact_id))
         kept = [match for match in consumed if fact_id not in match[1]]
         remaining = [other for other in fact_ids if other != fact_id]
@@ -193,7 +208,32 @@ class RulesContract(NativeContract):
     def _session(self, ctx: CallContext, rules: RuleSet, rule_set: int) -> Session:
         next_id, fact_ids, consumed = unpack_index(ctx.load_bytes(_key(b"index/", rule_set)))
         facts = tuple(self._load_fact(ctx, rules.templates, rule_set, fact_id) for fact_id in fact_ids)
-        return Session.restore(rules, SessionState(facts, next_id, tuple(consumed)), self._meter(ctx))
+        budget = ctx.load(mapping_slot(BUDGET_MAPPING, rule_set))
+        return Session.restore(rules, SessionState(facts, next_id, tuple(consumed)), self._meter(ctx), budget)
+
+    @staticmethod
+    def _decoded(template: Template, fields: bytes) -> tuple[Value, ...]:
+        try:
+            return decode_fields(template, fields)
+        except RulesError as exc:
+            raise NativeContractError(f"Rules: {exc}") from None
+
+    def _tracks_conditions(self, ctx: CallContext, rule_set: int) -> bool:
+        """Whether the rule set has not/exists/accumulate conditions (fact changes then run through the network)."""
+        return ctx.load_bytes(_key(b"conditions/", rule_set)) is not None
+
+    def _through_session(self, ctx: CallContext, rule_set: int, change: Callable[[Session], T]) -> T:
+        """Apply ``change`` to the rebuilt session and store the result (a match may end without its facts
+        changing, so the fired matches kept in the index are recomputed)."""
+        rules = self._load_set(ctx, rule_set)
+        try:
+            session = self._session(ctx, rules, rule_set)
+            before = {fact.id: fact for fact in session.facts()}
+            result = change(session)
+        except RulesError as exc:
+            raise NativeContractError(f"Rules: {exc}") from None
+        self._save(ctx, rule_set, session, before)
+        return result
 
     def _fire(self, ctx: CallContext, rule_set: int, max_activations: int) -> int:
         self._require_owner(ctx, rule_set)
@@ -201,9 +241,24 @@ class RulesContract(NativeContract):
         try:
             session = self._session(ctx, rules, rule_set)
             before = {fact.id: fact for fact in session.facts()}
-            fired = session.fire_all(max_activations)
+            fired = session.fire_all(max_activations, now=ctx.timestamp)
         except RulesError as exc:
             raise NativeContractError(f"Rules: {exc}") from None
+        self._save(ctx, rule_set, session, before)
+        for payment in session.payments:
+            ctx.transfer(payment.recipient, payment.amount)
+            ctx.emit(PAYMENT_EVENT, indexed=[("uint256", rule_set), ("address", payment.recipient)],
+                     data=[("string", payment.rule), ("uint256", payment.amount)])
+        if session.payments:
+            ctx.store(mapping_slot(BUDGET_MAPPING, rule_set), session.budget)
+        for event in session.events:
+            data = encode_values(event.types, event.values)
+            ctx.emit(RULE_EVENT, indexed=[("uint256", rule_set)], data=[("string", event.name), ("bytes", data)])
+        ctx.emit(FIRED_EVENT, indexed=[("uint256", rule_set)], data=[("uint256", fired)])
+        return fired
+
+    def _save(self, ctx: CallContext, rule_set: int, session: Session, before: Mapping[int, Fact]) -> None:
+        """Write back the facts ``session`` changed since ``before`` and its index."""
         state = session.state()
         if len(state.facts) > MAX_CHAIN_FACTS:
             raise NativeContractError(f"Rules: working memory is full ({MAX_CHAIN_FACTS} facts)")
@@ -216,11 +271,6 @@ class RulesContract(NativeContract):
                 ctx.store_bytes(_key(b"fact/", rule_set, fact.id), pack_fact(fact))
         ctx.store_bytes(_key(b"index/", rule_set),
                         pack_index(state.next_id, [fact.id for fact in state.facts], state.consumed))
-        for event in session.events:
-            data = encode_values(event.types, event.values)
-            ctx.emit(RULE_EVENT, indexed=[("uint256", rule_set)], data=[("string", event.name), ("bytes", data)])
-        ctx.emit(FIRED_EVENT, indexed=[("uint256", rule_set)], data=[("uint256", fired)])
-        return fired
 
     @method("getFact(uint256,uint256)", returns=["string", "bytes"], gas=2_000, view=True)
     def get_fact(self, ctx: CallContext, rule_set: int, fact_id: int) -> tuple[str, bytes]:
@@ -247,6 +297,37 @@ class RulesContract(NativeContract):
     def rule_set_owner(self, ctx: CallContext, rule_set: int) -> str:
         """The account or contract that registered the rule set."""
         return "0x" + self._owner(ctx, rule_set).hex()
+
+    @method("fundRuleSet(uint256)", returns=["uint256"], gas=5_000, payable=True)
+    def fund_rule_set(self, ctx: CallContext, rule_set: int) -> int:
+        """Add the call's value to the rule set's budget for ``pay`` actions (anyone); returns the new budget."""
+        self._owner(ctx, rule_set)
+        if ctx.value == 0:
+            raise NativeContractError("Rules: fundRuleSet needs a value (the CMT to escrow)")
+        budget = ctx.load(mapping_slot(BUDGET_MAPPING, rule_set)) + ctx.value
+        ctx.store(mapping_slot(BUDGET_MAPPING, rule_set), budget)
+        ctx.emit(FUNDED_EVENT, indexed=[("uint256", rule_set), ("address", ctx.sender)], data=[("uint256", ctx.value)])
+        return budget
+
+    @method("withdrawBudget(uint256,uint256)", returns=["bool"], gas=5_000)
+    def withdraw_budget(self, ctx: CallContext, rule_set: int, amount: int) -> bool:
+        """Move ``amount`` wei of the budget back to the owner (owner only)."""
+        if ctx.sender != self._owner(ctx, rule_set):
+            raise NativeContractError("Rules: only the rule set's owner may withdraw its budget")
+        budget = ctx.load(mapping_slot(BUDGET_MAPPING, rule_set))
+        if amount > budget:
+            raise NativeContractError(f"Rules: withdrawal of {amount} wei exceeds the budget of {budget} wei "
+                                      f"of rule set {rule_set}")
+        ctx.store(mapping_slot(BUDGET_MAPPING, rule_set), budget - amount)
+        ctx.transfer(ctx.sender, amount)
+        ctx.emit(WITHDRAWN_EVENT, indexed=[("uint256", rule_set), ("address", ctx.sender)], data=[("uint256", amount)])
+        return True
+
+    @method("ruleSetBudget(uint256)", returns=["uint256"], gas=2_000, view=True)
+    def rule_set_budget(self, ctx: CallContext, rule_set: int) -> int:
+        """The wei escrowed for the rule set's ``pay`` actions."""
+        self._owner(ctx, rule_set)
+        return ctx.load(mapping_slot(BUDGET_MAPPING, rule_set))
 
     @method("ruleSetCount()", returns=["uint256"], gas=200, view=True)
     def rule_set_count(self, ctx: CallContext) -> int:

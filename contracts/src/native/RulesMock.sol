@@ -10,7 +10,8 @@ import {MockText} from "./MockText.sol";
 /// facts, non-owners and the source and working-memory limits. It cannot run the rules engine: sources are stored
 /// without being compiled (no syntax errors), fact types and fields are stored as given (not checked against the
 /// templates), fireAllRules and fireRules fire nothing, return 0 and emit RulesFired(ruleSet, 0), no RuleEvent is
-/// emitted and pendingActivations is 0. Test the rules themselves on the chain or with `cmnode rules check`.
+/// emitted and pendingActivations is 0. Budgets are kept (fundRuleSet, withdrawBudget, ruleSetBudget, with their
+/// events and reverts), but as no rule fires, no pay action ever spends them. Test the rules themselves on the chain or with `cmnode rules check`.
 /// The rule-set count (slot 0) and owners (mapping at slot 1) are where the native contract keeps them, so in a
 /// fork the mock numbers new rule sets after the chain's and knows their owners.
 contract RulesMock is IRules {
@@ -27,6 +28,7 @@ contract RulesMock is IRules {
     mapping(uint256 => uint256) internal _lastFactId;
     mapping(uint256 => uint256[]) internal _factIds;
     mapping(uint256 => mapping(uint256 => Fact)) internal _facts;
+    mapping(uint256 => uint256) internal _budgets;
 
     /// @inheritdoc IRules
     /// @dev The source is stored, not compiled: a malformed source is accepted here and refused by the chain.
@@ -125,6 +127,37 @@ contract RulesMock is IRules {
     /// @inheritdoc IRules
     function ruleSetCount() external view returns (uint256) {
         return _ruleSetCount;
+    }
+
+    /// @inheritdoc IRules
+    function fundRuleSet(uint256 ruleSet) external payable returns (uint256 budget) {
+        _requireRuleSet(ruleSet);
+        require(msg.value > 0, "Rules: fundRuleSet needs a value (the CMT to escrow)");
+        budget = _budgets[ruleSet] + msg.value;
+        _budgets[ruleSet] = budget;
+        emit BudgetFunded(ruleSet, msg.sender, msg.value);
+    }
+
+    /// @inheritdoc IRules
+    function withdrawBudget(uint256 ruleSet, uint256 amount) external returns (bool) {
+        _requireRuleSet(ruleSet);
+        require(msg.sender == _owners[ruleSet], "Rules: only the rule set's owner may withdraw its budget");
+        uint256 budget = _budgets[ruleSet];
+        if (amount > budget) {
+            revert(string.concat("Rules: withdrawal of ", MockText.decimal(amount), " wei exceeds the budget of ",
+                                 MockText.decimal(budget), " wei of rule set ", MockText.decimal(ruleSet)));
+        }
+        _budgets[ruleSet] = budget - amount;
+        (bool sent,) = msg.sender.call{value: amount}("");
+        require(sent, "Rules: transfer to the owner failed");
+        emit BudgetWithdrawn(ruleSet, msg.sender, amount);
+        return true;
+    }
+
+    /// @inheritdoc IRules
+    function ruleSetBudget(uint256 ruleSet) external view returns (uint256) {
+        _requireRuleSet(ruleSet);
+        return _budgets[ruleSet];
     }
 
     function _requireRuleSet(uint256 ruleSet) internal view {
