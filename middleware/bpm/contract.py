@@ -37,6 +37,7 @@ from middleware.bpm.instance import (
     next_due,
     pending_calls,
     resume_call,
+    skip_firing,
     start,
     with_child,
 )
@@ -264,16 +265,20 @@ class WorkflowContract(NativeContract):
                 continue  # stale: the instance left the state (or was re-indexed) since
             examined += 1
 
+            pending = InstanceRecord(record.definition_id, record.instance, 0, record.history_length, record.parent)
+
             def fire(instance_id: int = top.instance_id, definition: Definition = definition,
-                     record: InstanceRecord = record) -> None:
-                instance, entries = self._guarded(fire_timer, definition, record.instance, now,
+                     pending: InstanceRecord = pending) -> None:
+                instance, entries = self._guarded(fire_timer, definition, pending.instance, now,
                                                   GasMeter(GUARD_GAS_LIMIT))
-                pending = InstanceRecord(record.definition_id, record.instance, 0, record.history_length, record.parent)
                 self._advance(context, instance_id, definition, pending, instance, entries)
 
-            # A firing that cannot proceed (a sub-process that cannot start) is undone and its timer dropped:
-            # the instance stays in its state, and the block goes on, the same on every node.
-            context.attempt(fire)
+            # A firing that cannot proceed (a sub-process that cannot start) is undone and passed over like a
+            # timer whose guard is false: the instance stays in its state with its next firing indexed, and the
+            # block goes on, the same on every node.
+            if context.attempt(fire) is not None:
+                skipped = skip_firing(definition, record.instance)
+                self._advance(context, top.instance_id, definition, pending, skipped, ())
         return ()
 
     # -- internals -----------------------------------------------------------------------------
@@ -341,7 +346,7 @@ class WorkflowContract(NativeContract):
                 break
             child = self._call(ctx, definition, instance, calls[0], instance_id)
             instance, pending = with_child(instance, calls[0], child), []
-            if self._instance(ctx, child)[1].instance.ended:  # the child ended as it started
+            if self._instance(ctx, child)[1].instance.ended:  # the child ended as it started: resume here
                 meter = GasMeter(GUARD_GAS_LIMIT, sink=ctx.charge)
                 instance, moves = self._guarded(resume_call, definition, instance, child, ctx.timestamp, meter)
                 pending = list(moves)
@@ -350,7 +355,7 @@ class WorkflowContract(NativeContract):
             TimerHeap(ctx).push(DueTimer(due, instance_id))
         updated = InstanceRecord(record.definition_id, instance, due, history_length, record.parent)
         ctx.store_bytes(_key(b"bpm.inst", instance_id), updated.encode(definition))
-        if instance.ended and record.parent and entries:
+        if instance.ended and record.parent and record.history_length:  # one that ends as it starts: see above
             parent_definition, parent = self._instance(ctx, record.parent)
             if any(token.child == instance_id for token in parent.instance.tokens):
                 meter = GasMeter(GUARD_GAS_LIMIT, sink=ctx.charge)
@@ -375,15 +380,14 @@ class WorkflowContract(NativeContract):
         meter = GasMeter(GUARD_GAS_LIMIT, sink=ctx.charge)
         return self._start(ctx, call.definition_id, child, bindings, groups, {}, meter, parent)
 
-    def _check_calls(self, ctx: CallContext, definition: Definition, depth: int = 1) -> None:
+    def _check_calls(self, ctx: CallContext, definition: Definition) -> None:
         """Refuse calls of missing definitions, bindings that do not fit them, and nesting deeper than allowed."""
+        chains: dict[int, tuple[int, ...]] = {}
         for state in definition.states:
             call = state.call
             if call is None:
                 continue
             where = f"Workflow: states.{state.name}.call"
-            if depth >= MAX_CALL_DEPTH:
-                raise NativeContractError(f"{where}: sub-processes nest deeper than {MAX_CALL_DEPTH} levels")
             raw = ctx.load_bytes(_key(b"bpm.def", call.definition_id))
             if raw is None:
                 raise NativeContractError(f"{where}.definition: no definition {call.definition_id}")
@@ -400,7 +404,25 @@ class WorkflowContract(NativeContract):
             if missing:
                 raise NativeContractError(f"{where}.roles: '{missing[0]}' of definition {call.definition_id} "
                                           "is not bound")
-            self._check_calls(ctx, child, depth + 1)
+            chain = self._longest_calls(ctx, call.definition_id, chains)
+            if len(chain) >= MAX_CALL_DEPTH:
+                calls = f"definition {chain[0]} calls " + ", which calls ".join(f"definition {d}" for d in chain[1:])
+                raise NativeContractError(f"{where}: sub-processes nest deeper than {MAX_CALL_DEPTH} levels ({calls})")
+
+    def _longest_calls(self, ctx: CallContext, definition_id: int, known: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
+        """The longest chain of calls from deployed definition ``definition_id``: its id, then the ids it calls.
+
+        Each deployed definition passed this check, so a chain is at most
+        ``MAX_CALL_DEPTH`` long; ``known`` keeps the chains already found.
+        """
+        if definition_id not in known:
+            longest: tuple[int, ...] = ()
+            for state in _parsed(self._definition_text(ctx, definition_id)).states:
+                if state.call is not None:
+                    chain = self._longest_calls(ctx, state.call.definition_id, known)
+                    longest = chain if len(chain) > len(longest) else longest
+            known[definition_id] = (definition_id, *longest)
+        return known[definition_id]
 
     def _definition_text(self, ctx: CallContext, definition_id: int) -> str:
         raw = ctx.load_bytes(_key(b"bpm.def", definition_id)) if definition_id else None

@@ -198,9 +198,9 @@ def complete_task(
     if found is None:
         available = ", ".join(dict.fromkeys(t.name for s in instance.states for t in definition.state(s).tasks
                                             if t.message == message)) or "none"
-        where = f"state '{instance.state}'" if len(instance.tokens) == 1 else \
-            f"no active state ({', '.join(instance.states)})"
-        raise InstanceError(f"{where} has no {what} '{task_name}' ({what}s: {available})")
+        where = f"state '{instance.state}' has no" if len(instance.tokens) == 1 else \
+            f"no active state ({', '.join(instance.states)}) has"
+        raise InstanceError(f"{where} {what} '{task_name}' ({what}s: {available})")
     position, state, task = found
     token = instance.tokens[position]
     updated = replace(instance, data=_updated(definition, instance.data, data, allowed=task.sets))
@@ -261,6 +261,20 @@ def fire_timer(definition: Definition, instance: Instance, now: int, meter: GasM
             except InstanceError:
                 continue  # a gateway after it failed (guard error, too many branches): passed over like a false guard
     return _with_token(instance, position, replace(token, timer_cursor=cursor)), ()
+
+
+def skip_firing(definition: Definition, instance: Instance) -> Instance:
+    """The instance with the next timer firing (of the token due first) passed over without being examined.
+
+    For a firing whose transition could not be completed (the contract
+    undid it): the timers after it remain.
+    """
+    due = next_due(definition, instance)
+    if due is None:
+        raise InstanceError(f"no timer of state '{instance.state}' is pending")
+    position = next(i for i, t in enumerate(instance.tokens) if _token_due(definition, t) == due)
+    token = instance.tokens[position]
+    return _with_token(instance, position, replace(token, timer_cursor=token.timer_cursor + 1))
 
 
 def pending_calls(definition: Definition, instance: Instance) -> tuple[int, ...]:
