@@ -4,7 +4,7 @@
   have one block per height.
 * Durability: every acknowledged transaction is in the block its receipt named,
   on every node.
-* No double signing: no block carries evidence, no node logged a double sign,
+* No double signing: no block carries evidence, no candidacy is jailed, no node logged a double sign,
   and across all nodes' stored commits (each block's ``last_commit`` and each
   node's own seen commit) a validator's precommits for one height and round are
   one and the same signed message; every commit verifies against the validator
@@ -68,6 +68,20 @@ async def scan_final_chains(session: aiohttp.ClientSession, urls: list[str], upt
                     f"acknowledged transaction {entry.tx_hash} (block {entry.block_number} {entry.block_hash}) "
                     f"is not there on node {index} (its block there: {block_hash or 'none'})")
     return heads
+
+
+async def check_staking(session: aiohttp.ClientSession, urls: list[str], history: ChainHistory) -> None:
+    """No candidacy is jailed on any node (downtime jailing is off in these runs: only a double sign jails)."""
+    for index, url in enumerate(urls):
+        try:
+            answer = await call(session, url, "cmt_queryValidators")
+        except RpcFailure as exc:
+            history.violations.append(f"node {index}: cmt_queryValidators failed at the end: {exc}")
+            continue
+        assert isinstance(answer, dict) and isinstance(answer["data"], list)
+        for candidate in answer["data"]:
+            if candidate.get("jailed"):
+                history.violations.append(f"node {index}: validator {candidate.get('owner')} is jailed")
 
 
 def audit_stores(homes: list[Path], history: ChainHistory) -> int:

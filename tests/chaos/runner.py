@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.chaos.checker import audit_stores, check_logs, scan_final_chains
+from tests.chaos.checker import audit_stores, check_logs, check_staking, scan_final_chains
 from tests.chaos.history import ChainHistory, Observer, wait_for_progress
 from tests.chaos.load import TransferLoad
 from tests.chaos.network import ChaosNet
@@ -164,6 +164,7 @@ async def _run(net: ChaosNet, report: ChaosReport, history: ChainHistory, seed: 
                 report.violations.append(f"not every node reached height {top} within {RECOVERY_BOUND_S:.0f} s "
                                          "after the load stopped")
         report.heads = await scan_final_chains(session, urls, top, history)
+        await check_staking(session, urls, history)
 
 
 async def run_chaos_async(seed: int, workdir: Path, profile: Profile, block_interval_ms: int) -> ChaosReport:

@@ -19,7 +19,7 @@ from tests.chaos.schedule import LONG, SHORT
 
 pytestmark = pytest.mark.e2e
 
-CI_SEEDS = [1, 2]
+CI_SEEDS = [1, 2, 11]  # between them every kind of fault
 LONG_SEEDS = list(range(1000, 1100))
 CHOSEN = os.environ.get("CMNODE_CHAOS_SEED")
 
