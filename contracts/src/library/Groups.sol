@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {PullPayments} from "./PullPayments.sol";
 
 /// @title Groups: paid communities with dues, a moderator's share, promoter access, member-funded events, a ranking
 /// @notice Anyone creates a group for the platform's creation fee and becomes its owner, naming a moderator. Members
@@ -14,7 +14,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 /// rest, so the two always add up to the payment. Every payment is credited to its recipients, who withdraw it
 /// (pull payments); value leaves the contract only in `withdraw`, `fund` (the part above an event's target, back to
 /// the caller) and `refund`, after the records change, behind a reentrancy guard.
-contract Groups is ReentrancyGuard {
+contract Groups is PullPayments {
     /// @notice A group's terms and officers.
     struct Group {
         address owner;
@@ -68,8 +68,6 @@ contract Groups is ReentrancyGuard {
     mapping(uint256 => mapping(address => uint256)) public contribution;
     /// @notice Whether an attendee was checked in at an event.
     mapping(uint256 => mapping(address => bool)) public attended;
-    /// @notice Wei each account may withdraw.
-    mapping(address => uint256) public credit;
 
     /// @notice `owner` created group `id` (moderator, dues, promoter fee, period, moderator's share).
     event GroupCreated(
@@ -99,8 +97,6 @@ contract Groups is ReentrancyGuard {
     event CheckedIn(uint256 indexed eventId, address indexed attendee);
     /// @notice `member`'s participation points in group `id` are now `total`.
     event Participated(uint256 indexed id, address indexed member, uint256 total);
-    /// @notice `account` withdrew `amount` wei.
-    event Withdrawn(address indexed account, uint256 amount);
 
     /// @notice A parameter is out of range; `what` names it.
     error BadParameter(string what);
@@ -110,10 +106,6 @@ contract Groups is ReentrancyGuard {
     error WrongValue(uint256 expected);
     /// @notice The event is not in the state the call needs (`state` names it).
     error WrongState(string state);
-    /// @notice Nothing is due to the caller.
-    error NothingDue();
-    /// @notice A transfer of CMT was refused by its recipient.
-    error PaymentFailed();
 
     /// @param platform_ the account credited with creation fees
     /// @param creationFee_ wei a group's creation costs
@@ -254,15 +246,6 @@ contract Groups is ReentrancyGuard {
         }
     }
 
-    /// @notice Withdraws the caller's credit (fees, dues shares, funded events).
-    function withdraw() external nonReentrant {
-        uint256 amount = credit[msg.sender];
-        if (amount == 0) revert NothingDue();
-        credit[msg.sender] = 0;
-        emit Withdrawn(msg.sender, amount);
-        _send(msg.sender, amount);
-    }
-
     /// @notice Group `id`'s terms and officers (a zero owner for an unknown id).
     function getGroup(uint256 id) external view returns (Group memory) {
         return _groups[id];
@@ -321,10 +304,5 @@ contract Groups is ReentrancyGuard {
             ranked[place - 1] = member;
             --place;
         }
-    }
-
-    function _send(address to, uint256 amount) private {
-        (bool ok,) = payable(to).call{value: amount}("");
-        if (!ok) revert PaymentFailed();
     }
 }

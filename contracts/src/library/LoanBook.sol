@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {PullPayments} from "./PullPayments.sol";
 
 /// @title A peer-to-peer loan book: posted terms, matching against credit history, repayments by block time
 /// @notice Borrowers post asks (amount, highest interest, number of installments, interval); lenders post offers
@@ -15,7 +15,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 /// what is owed. Loans are unsecured: a default leaves the lender with what was repaid and the borrower with the
 /// record. Value leaves the contract only in `withdraw`, to its caller, after its credit is zeroed, behind a
 /// reentrancy guard.
-contract LoanBook is ReentrancyGuard {
+contract LoanBook is PullPayments {
     /// @notice A borrower's posted terms.
     struct Ask {
         address borrower;
@@ -73,8 +73,6 @@ contract LoanBook is ReentrancyGuard {
     mapping(uint256 => Offer) private _offers;
     mapping(uint256 => Loan) private _loans;
     mapping(address => History) private _histories;
-    /// @notice Wei each account may withdraw.
-    mapping(address => uint256) public credit;
 
     /// @notice `borrower` posted ask `id`.
     event AskPosted(uint256 indexed id, address indexed borrower, uint256 amount, uint16 maxRateBps,
@@ -95,8 +93,6 @@ contract LoanBook is ReentrancyGuard {
     event LoanClosed(uint256 indexed loanId);
     /// @notice Loan `loanId` defaulted with `outstanding` wei unpaid, as declared by `caller`.
     event Defaulted(uint256 indexed loanId, uint256 outstanding, address caller);
-    /// @notice `account` withdrew `amount` wei.
-    event Withdrawn(address indexed account, uint256 amount);
 
     /// @notice A parameter is out of range; `what` names it.
     error BadParameter(string what);
@@ -108,10 +104,6 @@ contract LoanBook is ReentrancyGuard {
     error WrongState(string state);
     /// @notice The sent value is not the installment due (`expected` wei).
     error WrongValue(uint256 expected);
-    /// @notice Nothing is due to the caller.
-    error NothingDue();
-    /// @notice A transfer of CMT was refused by its recipient.
-    error PaymentFailed();
 
     /// @notice The caller asks to borrow `amount` wei at `maxRateBps` total interest at most, repaid in
     /// `installments` installments every `interval` seconds.
@@ -241,16 +233,6 @@ contract LoanBook is ReentrancyGuard {
         loan.closed = true;
         _histories[loan.borrower].defaults += 1;
         emit Defaulted(loanId, loan.owed - loan.repaid, msg.sender);
-    }
-
-    /// @notice Withdraws the caller's credit (principals, repayments, cancelled offers).
-    function withdraw() external nonReentrant {
-        uint256 amount = credit[msg.sender];
-        if (amount == 0) revert NothingDue();
-        credit[msg.sender] = 0;
-        emit Withdrawn(msg.sender, amount);
-        (bool ok,) = payable(msg.sender).call{value: amount}("");
-        if (!ok) revert PaymentFailed();
     }
 
     /// @notice `borrower`'s credit history.

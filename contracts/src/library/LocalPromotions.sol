@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {PullPayments} from "./PullPayments.sol";
 
 /// @title Local promotions: digital coupons funded in CMT, targeted by area and audience, paid out as discounts
 /// @notice A business registers its shops with the geohash of their location and funds coupons: a budget in CMT, an
@@ -14,7 +14,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 /// the dust stays in the budget and returns to the business at closing. A purchase whose discount the remaining
 /// budget cannot pay in full reverts as a whole (the buyer keeps its CMT). Every payment is credited and withdrawn
 /// by its owner (pull payments) behind a reentrancy guard.
-contract LocalPromotions is ReentrancyGuard {
+contract LocalPromotions is PullPayments {
     /// @notice A discount tier: purchases of at least `minAmount` wei get `bps` basis points back.
     struct Tier {
         uint256 minAmount;
@@ -48,8 +48,6 @@ contract LocalPromotions is ReentrancyGuard {
     mapping(address => mapping(bytes32 => mapping(address => bool))) public inAudience;
     /// @notice Whether a buyer already used a coupon.
     mapping(uint256 => mapping(address => bool)) public used;
-    /// @notice Wei each account may withdraw.
-    mapping(address => uint256) public credit;
 
     /// @notice `business` registered `shop` at `geohash`.
     event ShopRegistered(address indexed business, address indexed shop, string geohash);
@@ -62,8 +60,6 @@ contract LocalPromotions is ReentrancyGuard {
     event Redeemed(uint256 indexed id, address indexed buyer, address indexed shop, uint256 amount, uint256 discount);
     /// @notice Coupon `id` closed after its expiry; `refunded` wei returned to its business.
     event CouponClosed(uint256 indexed id, uint256 refunded);
-    /// @notice `account` withdrew `amount` wei.
-    event Withdrawn(address indexed account, uint256 amount);
 
     /// @notice A parameter is out of range; `what` names it.
     error BadParameter(string what);
@@ -73,10 +69,6 @@ contract LocalPromotions is ReentrancyGuard {
     error BudgetExhausted(uint256 remaining, uint256 discount);
     /// @notice The coupon is not in the state the call needs (`state` names it).
     error WrongState(string state);
-    /// @notice Nothing is due to the caller.
-    error NothingDue();
-    /// @notice A transfer of CMT was refused by its recipient.
-    error PaymentFailed();
 
     /// @notice The calling business registers (or moves) `shop` at `geohash` (1 to 12 geohash characters).
     function registerShop(address shop, string calldata geohash) external {
@@ -166,16 +158,6 @@ contract LocalPromotions is ReentrancyGuard {
         coupon.remaining = 0;
         credit[coupon.business] += refunded;
         emit CouponClosed(id, refunded);
-    }
-
-    /// @notice Withdraws the caller's credit (sales, discounts, unspent budgets).
-    function withdraw() external nonReentrant {
-        uint256 amount = credit[msg.sender];
-        if (amount == 0) revert NothingDue();
-        credit[msg.sender] = 0;
-        emit Withdrawn(msg.sender, amount);
-        (bool ok,) = payable(msg.sender).call{value: amount}("");
-        if (!ok) revert PaymentFailed();
     }
 
     /// @notice Coupon `id` as recorded (a zero business for an unknown id).

@@ -3,39 +3,8 @@ pragma solidity ^0.8.24;
 
 import {vm} from "cheats/Vm.sol";
 import {Groups} from "../../src/library/Groups.sol";
-
-/// @notice A member that re-enters refund() (and withdraw()) from its receive function.
-contract ReentrantMember {
-    Groups private immutable groups;
-    uint256 private eventId;
-    uint256 public reentries;
-    bool public reentryFailed;
-
-    constructor(Groups groups_) {
-        groups = groups_;
-    }
-
-    function join(uint256 id, uint256 dues) external {
-        groups.payDues{value: dues}(id, 1);
-    }
-
-    function fund(uint256 id, uint256 amount) external {
-        eventId = id;
-        groups.fund{value: amount}(id);
-    }
-
-    function refund() external {
-        groups.refund(eventId);
-    }
-
-    receive() external payable {
-        if (reentries++ == 0) {
-            try groups.refund(eventId) {} catch {
-                reentryFailed = true;
-            }
-        }
-    }
-}
+import {PullPayments} from "../../src/library/PullPayments.sol";
+import {ReentrantCaller} from "./ReentrantCaller.sol";
 
 contract GroupsTest {
     Groups groups;
@@ -164,7 +133,7 @@ contract GroupsTest {
         groups.refund(eventId);
         require(bob.balance == 100 ether - DUES, "everything back");
         vm.prank(bob);
-        vm.expectRevert(abi.encodeWithSelector(Groups.NothingDue.selector));
+        vm.expectRevert(abi.encodeWithSelector(PullPayments.NothingDue.selector));
         groups.refund(eventId);
         require(groups.credit(alice) == 0, "the organizer got nothing");
     }
@@ -214,18 +183,18 @@ contract GroupsTest {
     }
 
     function testReentrantRefundPaysOnce() public {
-        ReentrantMember attacker = new ReentrantMember(groups);
-        vm.deal(address(attacker), 10 ether);
-        attacker.join(id, DUES);
+        ReentrantCaller attacker = new ReentrantCaller();
+        attacker.act{value: DUES}(address(groups), abi.encodeCall(Groups.payDues, (id, 1)));
         _join(alice, 1);
         uint256 eventId = _event(10 ether);
-        attacker.fund(eventId, 2 ether);
+        attacker.act{value: 2 ether}(address(groups), abi.encodeCall(Groups.fund, (eventId)));
         vm.prank(alice);
         groups.fund{value: 3 ether}(eventId);
         vm.warp(NOW + 7 days);
-        attacker.refund();
+        attacker.arm(address(groups), abi.encodeCall(Groups.refund, (eventId)));
+        attacker.act(address(groups), abi.encodeCall(Groups.refund, (eventId)));
         require(attacker.reentries() == 1 && attacker.reentryFailed(), "the nested refund was refused");
-        require(address(attacker).balance == 9 ether, "paid once");
+        require(address(attacker).balance == 2 ether, "paid once");
         uint256 credits = groups.credit(platform) + groups.credit(owner) + groups.credit(moderator);
         require(address(groups).balance == credits + 3 ether, "alice's contribution and the credits remain");
     }

@@ -3,33 +3,8 @@ pragma solidity ^0.8.24;
 
 import {vm} from "cheats/Vm.sol";
 import {LoanBook} from "../../src/library/LoanBook.sol";
-
-/// @notice A lender that re-enters withdraw() from its receive function.
-contract ReentrantLender {
-    LoanBook private immutable book;
-    uint256 public reentries;
-    bool public reentryFailed;
-
-    constructor(LoanBook book_) {
-        book = book_;
-    }
-
-    function offer() external payable returns (uint256) {
-        return book.postOffer{value: msg.value}(500, 1, 30 days, 0, 0);
-    }
-
-    function withdraw() external {
-        book.withdraw();
-    }
-
-    receive() external payable {
-        if (reentries++ == 0) {
-            try book.withdraw() {} catch {
-                reentryFailed = true;
-            }
-        }
-    }
-}
+import {PullPayments} from "../../src/library/PullPayments.sol";
+import {ReentrantCaller} from "./ReentrantCaller.sol";
 
 contract LoanBookTest {
     LoanBook book;
@@ -186,13 +161,15 @@ contract LoanBookTest {
     }
 
     function testReentrantWithdrawPaysOnce() public {
-        ReentrantLender attacker = new ReentrantLender(book);
-        uint256 offer = attacker.offer{value: 5 ether}();
+        ReentrantCaller attacker = new ReentrantCaller();
+        bytes memory posted = attacker.act{value: 5 ether}(address(book),
+            abi.encodeCall(LoanBook.postOffer, (500, 1, MONTH, 0, 0)));
+        uint256 offer = abi.decode(posted, (uint256));
         uint256 loanId = book.matchTerms(_ask(2 ether, 500, 1), offer);
         _payNext(loanId);
-        vm.prank(address(attacker));
-        book.cancelOffer(offer);
-        attacker.withdraw();
+        attacker.act(address(book), abi.encodeCall(LoanBook.cancelOffer, (offer)));
+        attacker.arm(address(book), abi.encodeCall(PullPayments.withdraw, ()));
+        attacker.act(address(book), abi.encodeCall(PullPayments.withdraw, ()));
         require(attacker.reentries() == 1 && attacker.reentryFailed(), "the nested withdraw was refused");
         require(address(attacker).balance == 5.1 ether && address(book).balance == 2 ether, "paid once");
     }

@@ -3,29 +3,8 @@ pragma solidity ^0.8.24;
 
 import {vm} from "cheats/Vm.sol";
 import {LocalPromotions} from "../../src/library/LocalPromotions.sol";
-
-/// @notice A shop account that re-enters withdraw() from its receive function.
-contract ReentrantShop {
-    LocalPromotions private immutable promotions;
-    uint256 public reentries;
-    bool public reentryFailed;
-
-    constructor(LocalPromotions promotions_) {
-        promotions = promotions_;
-    }
-
-    function withdraw() external {
-        promotions.withdraw();
-    }
-
-    receive() external payable {
-        if (reentries++ == 0) {
-            try promotions.withdraw() {} catch {
-                reentryFailed = true;
-            }
-        }
-    }
-}
+import {PullPayments} from "../../src/library/PullPayments.sol";
+import {ReentrantCaller} from "./ReentrantCaller.sol";
 
 contract LocalPromotionsTest {
     LocalPromotions promotions;
@@ -162,13 +141,14 @@ contract LocalPromotionsTest {
     }
 
     function testReentrantWithdrawPaysOnce() public {
-        ReentrantShop shop = new ReentrantShop(promotions);
+        ReentrantCaller shop = new ReentrantCaller();
         vm.prank(salon);
         promotions.registerShop(address(shop), "9vg4zz");
         uint256 id = _coupon(30 ether, 0);
         vm.prank(alice);
         promotions.purchase{value: 50 ether}(id, address(shop));
-        shop.withdraw();
+        shop.arm(address(promotions), abi.encodeCall(PullPayments.withdraw, ()));
+        shop.act(address(promotions), abi.encodeCall(PullPayments.withdraw, ()));
         require(shop.reentries() == 1 && shop.reentryFailed(), "the nested withdraw was refused");
         require(address(shop).balance == 50 ether && address(promotions).balance == 30 ether, "paid once");
     }

@@ -3,33 +3,7 @@ pragma solidity ^0.8.24;
 
 import {vm} from "cheats/Vm.sol";
 import {SupplyChainSettlement} from "../../src/library/SupplyChainSettlement.sol";
-
-/// @notice A member that re-enters withdraw() from its receive function.
-contract ReentrantMember {
-    SupplyChainSettlement private immutable ledger;
-    uint256 public reentries;
-    bool public reentryFailed;
-
-    constructor(SupplyChainSettlement ledger_) {
-        ledger = ledger_;
-    }
-
-    function deposit() external payable {
-        ledger.deposit{value: msg.value}();
-    }
-
-    function withdraw(uint256 amount) external {
-        ledger.withdraw(amount);
-    }
-
-    receive() external payable {
-        if (reentries++ == 0) {
-            try ledger.withdraw(msg.value) {} catch {
-                reentryFailed = true;
-            }
-        }
-    }
-}
+import {ReentrantCaller} from "./ReentrantCaller.sol";
 
 contract SupplyChainSettlementTest {
     SupplyChainSettlement ledger;
@@ -236,10 +210,11 @@ contract SupplyChainSettlementTest {
     }
 
     function testReentrantWithdrawPaysOnce() public {
-        ReentrantMember attacker = new ReentrantMember(ledger);
-        attacker.deposit{value: 10 ether}();
+        ReentrantCaller attacker = new ReentrantCaller();
+        attacker.act{value: 10 ether}(address(ledger), abi.encodeCall(SupplyChainSettlement.deposit, ()));
         _deposit(maker, 5 ether);
-        attacker.withdraw(4 ether);
+        attacker.arm(address(ledger), abi.encodeCall(SupplyChainSettlement.withdraw, (4 ether)));
+        attacker.act(address(ledger), abi.encodeCall(SupplyChainSettlement.withdraw, (4 ether)));
         require(attacker.reentries() == 1, "re-entered");
         // The nested withdraw of 4 more is refused by the guard, not by the balance (6 ether was left).
         require(attacker.reentryFailed() && ledger.balance(address(attacker)) == 6 ether, "paid once");
