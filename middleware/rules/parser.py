@@ -150,8 +150,14 @@ class _Parser:
             self.stream.expect("op", ":", f"after binding '{binding}'")
             if self.stream.accept("ident", "accumulate"):
                 return self.accumulate(first, binding)
+            word = self.stream.current
+            if word.kind == "ident" and word.text in ("not", "exists") and self.stream.peek().kind == "ident":
+                raise self.stream.error(f"a '{word.text}' condition binds nothing: remove '{binding}:'", word)
         elif first.kind != "ident":
             raise self.stream.error("expected a pattern ($binding: Template(...)) or '}'")
+        elif first.text in ("not", "exists") and self.stream.peek().kind == "var":
+            raise self.stream.error(f"a '{first.text}' condition binds nothing: remove the binding",
+                                    self.stream.peek())
         elif first.text in ("not", "exists") and self.stream.peek().kind == "ident":
             self.stream.advance()
             fact = self.fact(f"after '{first.text}'")
