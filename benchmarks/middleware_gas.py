@@ -6,7 +6,12 @@ transaction per block; the figure is the receipt's gas used, so it includes the
 21,000 intrinsic gas and the call data. No node, network or compiler needed.
 
 * IRules: ``examples/rules/discount.rules`` registered, a customer and an order
-  inserted, rules fired, the order updated and fired again, then retracted.
+  inserted, rules fired, the order updated and fired again, then retracted;
+  then ``examples/rules/pension.rules`` (``not``, ``accumulate``, ``pay``):
+  registered, funded, two retirees and a period inserted (fact changes of a
+  rule set with such conditions run through the network), fired (two
+  payments and a report), the period moved on and fired again, part of the
+  budget withdrawn.
 * IWorkflow: ``examples/bpm/order-escrow.json`` deployed, an instance started
   (every role bound to the caller) and driven created -> paid -> shipped ->
   delivered -> completed.
@@ -46,6 +51,7 @@ from vm.transactions import decode_transaction
 
 REPO = Path(__file__).resolve().parent.parent
 DISCOUNT_RULES = REPO / "examples" / "rules" / "discount.rules"
+PENSION_RULES = REPO / "examples" / "rules" / "pension.rules"
 ORDER_ESCROW = REPO / "examples" / "bpm" / "order-escrow.json"
 CHAIN_ID = 15
 GWEI = 10**9
@@ -78,11 +84,11 @@ class MemoryChain:
                         gas_limit=30_000_000, base_fee=GWEI, prev_randao=parent, chain_id=CHAIN_ID,
                         recent_hashes=(parent,))
 
-    def send(self, account: LocalAccount, to: bytes, data: bytes) -> int:
-        """Execute one call in a new block; its gas used (raises ``RuntimeError`` if it failed)."""
+    def send(self, account: LocalAccount, to: bytes, data: bytes, value: int = 0) -> int:
+        """Execute one call (sending ``value`` wei) in a new block; its gas used (``RuntimeError`` if it failed)."""
         sender = bytes.fromhex(account.address[2:])
         nonce = self.nonces.get(sender, 0)
-        raw = account.sign_transaction({"nonce": nonce, "to": to, "data": data, "gas": TX_GAS, "value": 0,
+        raw = account.sign_transaction({"nonce": nonce, "to": to, "data": data, "gas": TX_GAS, "value": value,
                                         "chainId": CHAIN_ID, "maxFeePerGas": 10 * GWEI,
                                         "maxPriorityFeePerGas": GWEI}).raw_transaction
         result = self.executor.execute_block(self.db, self.root, self.env(),
@@ -128,6 +134,29 @@ def rules_gas(chain: MemoryChain, account: LocalAccount) -> dict[str, int]:
     figures["getFact (eth_call)"] = chain.view(sender, RULES_ADDRESS, calldata("getFact(uint256,uint256)", 0, 1))
     figures["pendingActivations (eth_call)"] = chain.view(sender, RULES_ADDRESS,
                                                           calldata("pendingActivations(uint256)", 0))
+    return figures
+
+
+def pension_gas(chain: MemoryChain, account: LocalAccount) -> dict[str, int]:
+    """Gas of the IRules calls of the pension example (rule set 1): conditions, payments, the budget."""
+    sender = bytes.fromhex(account.address[2:])
+    members = [eth_abi.encode(["address", "int256", "int256"], [bytes([n]) * 20, 70, 0]) for n in (0xA1, 0xB2)]
+    period = [eth_abi.encode(["int256", "int256"], [n, 10**15]) for n in (1, 2)]
+    figures = {"registerRuleSet (pension.rules)": chain.send(account, RULES_ADDRESS, calldata(
+        "registerRuleSet(string)", PENSION_RULES.read_text()))}
+    figures["fundRuleSet"] = chain.send(account, RULES_ADDRESS, calldata("fundRuleSet(uint256)", 1), value=10**16)
+    steps = [
+        ("insertFact Member (through the network)", calldata("insertFact(uint256,string,bytes)", 1, "Member",
+                                                             members[0])),
+        ("insertFact Member (second)", calldata("insertFact(uint256,string,bytes)", 1, "Member", members[1])),
+        ("insertFact Period", calldata("insertFact(uint256,string,bytes)", 1, "Period", period[0])),
+        ("fireAllRules (2 pays, 1 accumulate report)", calldata("fireAllRules(uint256)", 1)),
+        ("updateFact Period (next period)", calldata("updateFact(uint256,uint256,bytes)", 1, 3, period[1])),
+        ("fireAllRules (2 pays, report, next period)", calldata("fireAllRules(uint256)", 1)),
+        ("withdrawBudget", calldata("withdrawBudget(uint256,uint256)", 1, 10**15)),
+    ]
+    figures.update({name: chain.send(account, RULES_ADDRESS, data) for name, data in steps})
+    figures["ruleSetBudget (eth_call)"] = chain.view(sender, RULES_ADDRESS, calldata("ruleSetBudget(uint256)", 1))
     return figures
 
 
@@ -177,7 +206,8 @@ def measure() -> dict[str, dict[str, int]]:
     account = Account.from_key(keccak(b"middleware gas benchmark"))
     chain = MemoryChain([RulesContract(), WorkflowContract(), WebhooksContract()],
                         [bytes.fromhex(account.address[2:])])
-    return {"IRules": rules_gas(chain, account), "IWorkflow": workflow_gas(chain, account),
+    return {"IRules": {**rules_gas(chain, account), **pension_gas(chain, account)},
+            "IWorkflow": workflow_gas(chain, account),
             "IWebhooks": webhooks_gas(chain, account)}
 
 
