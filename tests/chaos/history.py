@@ -144,3 +144,22 @@ async def wait_for_progress(session: aiohttp.ClientSession, urls: list[str], abo
         if remaining:
             await asyncio.sleep(0.1)
     return time.monotonic() - started
+
+
+async def wait_for_agreement(session: aiohttp.ClientSession, urls: list[str], bound_s: float) -> float | None:
+    """Seconds until every node is within one block of the highest; ``None`` if not within ``bound_s``.
+
+    A node that follows the chain but stays a fixed number of blocks behind never gets there.
+    """
+    started = time.monotonic()
+    while time.monotonic() - started <= bound_s:
+        heights = []
+        for url in urls:
+            try:
+                heights.append(int(str(await call(session, url, "eth_blockNumber")), 16))
+            except RpcFailure:
+                break
+        if len(heights) == len(urls) and max(heights) - min(heights) <= 1:
+            return time.monotonic() - started
+        await asyncio.sleep(0.2)
+    return None

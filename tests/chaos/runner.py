@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.chaos.checker import audit_stores, check_logs, check_staking, scan_final_chains
-from tests.chaos.history import ChainHistory, Observer, wait_for_progress
+from tests.chaos.history import ChainHistory, Observer, wait_for_agreement, wait_for_progress
 from tests.chaos.load import TransferLoad
 from tests.chaos.network import ChaosNet
 from tests.chaos.rpc import RpcFailure, call
@@ -163,6 +163,9 @@ async def _run(net: ChaosNet, report: ChaosReport, history: ChainHistory, seed: 
             if report.final_catch_up_s is None:
                 report.violations.append(f"not every node reached height {top} within {RECOVERY_BOUND_S:.0f} s "
                                          "after the load stopped")
+            elif await wait_for_agreement(session, urls, RECOVERY_BOUND_S) is None:
+                report.violations.append(f"some node stayed more than one block behind the others for "
+                                         f"{RECOVERY_BOUND_S:.0f} s after the load stopped")
         report.heads = await scan_final_chains(session, urls, top, history)
         await check_staking(session, urls, history)
 
