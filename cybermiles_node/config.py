@@ -81,6 +81,7 @@ class RPCSettings:
     cors_origins: tuple[str, ...] = ("*",)
     call_timeout_ms: int = 5_000  # eth_call / eth_estimateGas stop after this long (geth's --rpc.evmtimeout)
     max_pending_reads: int = 1_024  # RPC reads queued or running at once; beyond it -32005 "node busy"
+    explorer: bool | None = None  # the explorer page at /explorer; None: on for --dev only
 
 
 @dataclass(frozen=True)
@@ -415,6 +416,7 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
         cors_origins=tuple(origins),
         call_timeout_ms=_take(rpc, "call_timeout_ms", int, where, defaults.call_timeout_ms),
         max_pending_reads=_take(rpc, "max_pending_reads", int, where, defaults.max_pending_reads),
+        explorer=_take(rpc, "explorer", bool, where, defaults.explorer),
     )
     _no_leftovers(rpc, where)
     where = f"{source}: p2p"
@@ -547,6 +549,7 @@ def config_to_toml(config: NodeConfig) -> str:
             "cors_origins": list(config.rpc.cors_origins),
             "call_timeout_ms": config.rpc.call_timeout_ms,
             "max_pending_reads": config.rpc.max_pending_reads,
+            **({"explorer": config.rpc.explorer} if config.rpc.explorer is not None else {}),
         },
         "p2p": {
             "addr": str(config.p2p.addr),

@@ -28,3 +28,4 @@ class RPCConfig:
     pending_filter_capacity: int = 10_000  # admitted transactions kept for pending-transaction filters
     decoded_block_cache: int = 128
     cors_origins: tuple[str, ...] = ("*",)
+    explorer: bool = False  # serve the explorer page at /explorer

@@ -26,6 +26,7 @@ from rpc.dispatch import Dispatcher, RequestObserver, error_response
 from rpc.errors import InvalidRequest, LimitExceeded
 from rpc.eth import EthAPI
 from rpc.eth_state import StateProofAPI
+from rpc.explorer import add_explorer_routes
 from rpc.fees import FeeAPI
 from rpc.health import ReadinessProbe, add_health_routes
 from rpc.filters import FilterAPI
@@ -200,6 +201,8 @@ def create_app(backend: Backend, config: RPCConfig | None = None, extra_apis: Se
     app.router.add_route("*", "/", _handle)
     if readiness is not None:
         add_health_routes(app, readiness)
+    if config.explorer:
+        add_explorer_routes(app)
     return app
 
 

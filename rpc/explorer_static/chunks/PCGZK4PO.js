@@ -1,0 +1,1 @@
+import{_ as s}from"./JGAYKROL.js";import{d as e}from"./LCXEFLDK.js";import{a as n}from"./XGWWIPDP.js";var a=n(t=>{let{securityLevel:c}=s(),o=e("body");if(c==="sandbox"){let m=e(`#i${t}`).node()?.contentDocument??document;o=e(m.body)}return o.select(`#${t}`)},"selectSvgElement");export{a};

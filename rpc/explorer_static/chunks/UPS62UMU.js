@@ -1,0 +1,1 @@
+import{t as a,u as b,v as c,w as d}from"./PQY4IHTW.js";import"./JTWSR3YA.js";import"./ZM2XUYVT.js";export{d as ccipRequest,c as offchainLookup,b as offchainLookupAbiItem,a as offchainLookupSignature};
