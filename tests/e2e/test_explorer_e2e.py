@@ -1,0 +1,157 @@
+"""End to end: the explorer at ``/explorer`` of a ``cmnode start --dev`` process, in headless Chromium.
+
+A short story runs through web3.py (transfers, an ERC-20 deployed and transferred, a delegation, a
+governance proposal and vote, a rule set, a workflow definition and instance); Chromium, driven by
+playwright-core, then opens every page and what each rendered is checked against the RPC's answers.
+Each page's screenshot is written into docs/img/.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import eth_abi
+import pytest
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from cybermiles_node.solc import compile_file
+from tests.e2e.nodeproc import NodeProcess, dev_account
+from vm.native.addresses import GOVERNANCE_ADDRESS, RULES_ADDRESS, STAKING_ADDRESS, WORKFLOW_ADDRESS
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).parent / "js" / "explorer_pages.mjs"
+SCREENSHOTS = REPO / "docs" / "img"
+CHROMIUM = Path("/usr/bin/chromium")
+CMT = 10**18
+CHAIN_ID = 15
+
+
+def native(w3: Web3, address: bytes, abi_path: str) -> Any:
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=json.loads((REPO / abi_path).read_text()))
+
+
+def send(w3: Web3, account: LocalAccount, tx: dict[str, Any]) -> Any:
+    """Sign ``tx`` with ``account``, send it and wait for a successful receipt."""
+    tx = {"from": account.address, "chainId": CHAIN_ID, "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+          "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 10**9, **tx}
+    tx.setdefault("gas", w3.eth.estimate_gas(tx))
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction), timeout=30)
+    assert receipt.status == 1, receipt
+    return receipt
+
+
+def call_tx(w3: Web3, account: LocalAccount, function: Any, value: int = 0) -> Any:
+    return send(w3, account, function.build_transaction({"from": account.address, "value": value, "chainId": CHAIN_ID,
+                                                        "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+                                                        "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 10**9}))
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProcess, Web3, dict[str, Any]]]:
+    """A development node after the story; the node, a web3 client and the story's hashes and addresses."""
+    if shutil.which("node") is None or not (REPO / "node_modules" / "playwright-core").is_dir():
+        pytest.fail("Node.js and `npm ci` (playwright-core) are required for the explorer test")
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is required for the explorer test: apt-get install -y chromium")
+    node = NodeProcess(tmp_path_factory.mktemp("explorer") / "home", block_interval_ms=300)
+    node.start(dev=True)
+    try:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        validator, alice, bob, delegator, shop, process = (dev_account(i) for i in (0, 1, 2, 3, 4, 5))
+        send(w3, alice, {"to": bob.address, "value": 5 * CMT})
+        token_artifact = compile_file(REPO / "examples" / "contracts" / "Token.sol")["Token"]
+        created = send(w3, alice, {"data": bytes(token_artifact.bytecode) + eth_abi.encode(
+            ["string", "string", "uint256"], ["Shop Coupon", "CPN", 1_000_000]), "gas": 3_000_000})
+        token = w3.eth.contract(address=created.contractAddress, abi=token_artifact.abi)
+        token_transfer = call_tx(w3, alice, token.functions.transfer(bob.address, 42))
+        staking = native(w3, STAKING_ADDRESS, "consensus/dpos/IStaking.abi.json")
+        call_tx(w3, delegator, staking.functions.delegate(validator.address), value=2_000 * CMT)
+        governance = native(w3, GOVERNANCE_ADDRESS, "consensus/dpos/IGovernance.abi.json")
+        proposed = call_tx(w3, validator, governance.functions.proposeParam("max_validators", "21", "more seats"))
+        proposal_id = governance.events.ProposalCreated().process_log(proposed.logs[0]).args["id"]
+        call_tx(w3, validator, governance.functions.vote(proposal_id, 0))
+        rules = native(w3, RULES_ADDRESS, "middleware/rules/IRules.abi.json")
+        call_tx(w3, shop, rules.functions.registerRuleSet((REPO / "examples" / "rules" / "discount.rules").read_text()))
+        workflow = native(w3, WORKFLOW_ADDRESS, "middleware/bpm/IWorkflow.abi.json")
+        call_tx(w3, process, workflow.functions.deployDefinition((REPO / "examples" / "bpm" / "order-escrow.json").read_text()))
+        definition_id = workflow.functions.definitionCount().call()
+        roles = ["buyer", "seller", "arbiter", "escrow"]
+        call_tx(w3, process, workflow.functions.startInstance(
+            definition_id, roles, [alice.address, bob.address, validator.address, process.address], b""))
+        instance = workflow.functions.instanceCount().call()
+        call_tx(w3, process, workflow.functions.completeTask(instance, "pay", eth_abi.encode(["int256"], [7 * CMT])))
+        targets = {"block": token_transfer.blockNumber, "logTx": token_transfer.transactionHash.to_0x_hex(),
+                   "tokenHolder": bob.address.lower(), "token": token.address.lower(),
+                   "candidate": validator.address.lower(), "delegator": delegator.address.lower(),
+                   "instance": instance, "proposal": proposal_id}
+        yield node, w3, targets
+    finally:
+        node.stop()
+
+
+def test_every_explorer_page_renders_the_chains_data(story: tuple[NodeProcess, Web3, dict[str, Any]]) -> None:
+    node, w3, targets = story
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["node", str(SCRIPT), node.url, str(SCREENSHOTS), json.dumps(targets)],
+                            cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    page = json.loads(result.stdout)
+    assert page["errors"] == []
+
+    # Latest blocks, live, and search by number.
+    assert page["homeBlocks"] == list(range(page["homeBlocks"][0], page["homeBlocks"][0] - len(page["homeBlocks"]), -1))
+    assert page["liveBlock"] > page["homeBlocks"][0]
+    block = w3.eth.get_block(targets["block"])
+    assert (page["blockNumber"], page["blockHash"]) == (str(targets["block"]), block.hash.to_0x_hex())
+
+    # The ERC-20 transfer: decoded input, decoded Transfer log, a call tree.
+    bob = targets["tokenHolder"]
+    assert page["txInput"] == "ERC20.transfer"
+    assert page["txLogs"] == [{"name": "ERC20.Transfer", "args": {
+        "from": Web3.to_checksum_address(dev_account(1).address), "to": Web3.to_checksum_address(bob), "value": "42"}}]
+    assert page["callFrames"] >= 1
+
+    # The token holder's address page: balance and nonce from the RPC, the transfer in and the token transfer.
+    balance = w3.eth.get_balance(Web3.to_checksum_address(bob))
+    assert page["addressBalance"].replace(",", "") .removesuffix(" CMT") == f"{balance / CMT:.18f}".rstrip("0").rstrip(".")
+    assert page["addressNonce"] == str(w3.eth.get_transaction_count(Web3.to_checksum_address(bob)))
+    assert len(page["addressTxs"]) >= 1
+    assert page["addressTransfers"] == [{"token": targets["token"], "amount": "42"}]
+    assert page["contractCode"].endswith(" bytes")
+
+    # Validators, the candidate's delegators, the proposal with its vote.
+    validators = node.rpc("cmt_queryValidators")["data"]
+    assert [(v["owner"], v["state"]) for v in page["validators"]] == [(v["owner"], v["state"]) for v in validators]
+    assert [int(v["power"].replace(",", "")) for v in page["validators"]] == [int(v["votingPower"], 16) for v in validators]
+    assert {"delegator": targets["delegator"], "amount": str(2_000 * CMT)} in page["delegators"]
+    [proposal] = [p for p in page["proposals"] if p["id"] == targets["proposal"]]
+    assert proposal["title"].endswith("set max_validators = 21")
+    assert proposal["voters"] == [targets["candidate"]]
+    [answered] = [p for p in node.rpc("cmt_queryProposals")["data"] if int(p["id"], 16) == targets["proposal"]]
+    assert proposal["status"] == answered["status"]
+
+    # The supply chart's points are cmt_querySupply at their heights.
+    points = page["supplyPoints"]
+    assert page["supplyChartDrawn"] and len(points) >= 2 and points[0]["height"] == 0
+    for point in points:
+        supply = node.rpc("cmt_querySupply", hex(point["height"]))["data"]
+        assert {k: point[k] for k in ("total", "minted", "burned", "bonded", "locked", "circulating")} == {
+            k: supply[k] for k in ("total", "minted", "burned", "bonded", "locked", "circulating")}
+    assert int(points[0]["total"], 16) == 1_000_000_000 * CMT
+
+    # The rule set, the workflow drawn with its live instance, the instance's history.
+    assert [r["id"] for r in page["ruleSets"]] == [0]
+    assert page["ruleSets"][0]["cells"][1] == dev_account(4).address.lower()
+    [diagram] = page["diagrams"]
+    assert "paid (1 live)" in diagram["source"] and "paid (1 live)" in diagram["svgText"]
+    assert "shipped" in diagram["svgText"]
+    assert page["webhooksOff"]
+    assert page["instanceState"] == "paid"
+    assert [row[:3] for row in page["instanceHistory"]] == [["—", "created", "start"], ["created", "paid", "pay"]]
