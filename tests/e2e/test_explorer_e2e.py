@@ -155,3 +155,19 @@ def test_every_explorer_page_renders_the_chains_data(story: tuple[NodeProcess, W
     assert page["webhooksOff"]
     assert page["instanceState"] == "paid"
     assert [row[:3] for row in page["instanceHistory"]] == [["—", "created", "start"], ["created", "paid", "pay"]]
+
+
+def test_the_committed_bundle_is_what_the_sources_build_to(tmp_path: Path) -> None:
+    if shutil.which("node") is None or not (REPO / "node_modules" / "esbuild").is_dir():
+        pytest.fail("Node.js and `npm ci` (esbuild) are required to build the explorer")
+    subprocess.run(["node", str(REPO / "explorer" / "build.mjs"), str(tmp_path)], cwd=REPO, check=True, timeout=120)
+    committed = REPO / "rpc" / "explorer_static"
+    built = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    shipped = {p.relative_to(committed): p.read_bytes() for p in committed.rglob("*") if p.is_file()}
+    assert sorted(built) == sorted(shipped), "rebuild the explorer: node explorer/build.mjs"
+    assert [name for name in built if built[name] != shipped[name]] == [], "rebuild the explorer: node explorer/build.mjs"
+    # The page decodes with the native contracts' ABIs as the node has them.
+    abis = json.loads((REPO / "explorer" / "src" / "abis.json").read_text())
+    for contract in abis["native"]:
+        path = next(REPO.glob(f"*/**/I{contract['name']}.abi.json"))
+        assert contract["abi"] == json.loads(path.read_text()), f"{path} changed: run node explorer/abis.mjs"
