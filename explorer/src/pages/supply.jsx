@@ -15,6 +15,7 @@ const CAP = 10_000_000_000; // CMT
 const YEARLY_GROWTH = 1.08;
 const YEAR_SECONDS = 365.25 * 24 * 3600;
 const SERIES = ['total', 'circulating', 'bonded', 'locked'];
+const COLORS = { total: '#13314f', circulating: '#2f9e44', bonded: '#2f6fb0', locked: '#e8590c', schedule: '#b3261e' };
 
 /** The white paper's supply (CMT) ``seconds`` after genesis. */
 export const scheduled = (seconds) => Math.min(CAP, GENESIS_SUPPLY * YEARLY_GROWTH ** (seconds / YEAR_SECONDS));
@@ -42,10 +43,11 @@ function SupplyChart({ points }) {
   useEffect(() => {
     const start = points[0].time;
     const series = SERIES.map((name) => ({
-      label: name, data: points.map((p) => ({ x: p.time - start, y: toCmt(p[name]) })), pointRadius: 2,
+      label: name, borderColor: COLORS[name], backgroundColor: COLORS[name],
+      data: points.map((p) => ({ x: p.time - start, y: toCmt(p[name]) })), pointRadius: 2,
     }));
     series.push({
-      label: 'white paper schedule', borderDash: [6, 4], pointRadius: 0,
+      label: 'white paper schedule', borderDash: [6, 4], pointRadius: 0, borderColor: COLORS.schedule, backgroundColor: COLORS.schedule,
       data: points.map((p) => ({ x: p.time - start, y: scheduled(p.time - start) })),
     });
     const chart = new Chart(canvas.current, {
