@@ -3,11 +3,13 @@
 A short story runs through web3.py (transfers, an ERC-20 deployed and transferred, a delegation, a
 governance proposal and vote, a rule set, a workflow definition and instance); Chromium, driven by
 playwright-core, then opens every page and what each rendered is checked against the RPC's answers.
-Each page's screenshot is written into docs/img/.
+Each page's screenshot is written into the test's temporary folder, or, with
+``CMNODE_UPDATE_SCREENSHOTS=1``, into docs/img/ (the pictures the README shows).
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -27,7 +29,7 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).parent / "js" / "explorer_pages.mjs"
-SCREENSHOTS = REPO / "docs" / "img"
+DOC_SCREENSHOTS = REPO / "docs" / "img"
 CHROMIUM = Path("/usr/bin/chromium")
 CMT = 10**18
 CHAIN_ID = 15
@@ -96,10 +98,12 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProces
         node.stop()
 
 
-def test_every_explorer_page_renders_the_chains_data(story: tuple[NodeProcess, Web3, dict[str, Any]]) -> None:
+def test_every_explorer_page_renders_the_chains_data(story: tuple[NodeProcess, Web3, dict[str, Any]],
+                                                     tmp_path: Path) -> None:
     node, w3, targets = story
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["node", str(SCRIPT), node.url, str(SCREENSHOTS), json.dumps(targets)],
+    screenshots = DOC_SCREENSHOTS if os.environ.get("CMNODE_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    screenshots.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["node", str(SCRIPT), node.url, str(screenshots), json.dumps(targets)],
                             cwd=REPO, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr
     page = json.loads(result.stdout)
