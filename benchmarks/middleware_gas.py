@@ -15,6 +15,9 @@ transaction per block; the figure is the receipt's gas used, so it includes the
 * IWorkflow: ``examples/bpm/order-escrow.json`` deployed, an instance started
   (every role bound to the caller) and driven created -> paid -> shipped ->
   delivered -> completed.
+* IWorkflow depth: ``examples/bpm/purchase-approval.json`` from submission
+  to payment (a group, a quorum, a split, a join, a choice, a message), then
+  a task starting a sub-process and the sub-process's end resuming it.
 * IWebhooks: the chain's first callback request, a later one, one with a
   1 KiB payload.
 
@@ -53,6 +56,11 @@ REPO = Path(__file__).resolve().parent.parent
 DISCOUNT_RULES = REPO / "examples" / "rules" / "discount.rules"
 PENSION_RULES = REPO / "examples" / "rules" / "pension.rules"
 ORDER_ESCROW = REPO / "examples" / "bpm" / "order-escrow.json"
+PURCHASE_APPROVAL = REPO / "examples" / "bpm" / "purchase-approval.json"
+CHILD_PROCESS = {"name": "pick", "version": 1, "roles": ["picker"], "start": "picking",
+                 "states": {"picking": {"tasks": {"pick": {"role": "picker"}},
+                                        "transitions": [{"to": "picked", "on": "pick"}]},
+                            "picked": {"end": True}}}
 CHAIN_ID = 15
 GWEI = 10**9
 GENESIS_TIME = 1_700_000_000
@@ -184,6 +192,61 @@ def workflow_gas(chain: MemoryChain, account: LocalAccount) -> dict[str, int]:
     return figures
 
 
+def workflow_depth_gas(chain: MemoryChain, account: LocalAccount, first_definition: int) -> dict[str, int]:
+    """Gas of groups, per-participant tasks, gateways, messages and sub-processes.
+
+    ``examples/bpm/purchase-approval.json`` from submission to payment (two
+    reviewers of three approve), then a process whose task starts a
+    sub-process and the sub-process's end resuming it. Definition ids start
+    at ``first_definition``.
+    """
+    sender = bytes.fromhex(account.address[2:])
+    reviewers = [Account.from_key(keccak(b"reviewer %d" % n)) for n in range(2)]
+    for reviewer in reviewers:
+        chain.send(account, bytes.fromhex(reviewer.address[2:]), b"", value=10**18)
+    approval, child, caller = first_definition, first_definition + 1, first_definition + 2
+    instance = 2  # the order-escrow instance is the first
+    start = "startInstance(uint256,string[],address[],bytes)"
+    task, message = "completeTask(uint256,string,bytes)", "deliverMessage(uint256,string,bytes)"
+    members = [account.address] * 4 + [r.address for r in reviewers]  # 3 roles, then the group of 3
+    figures = {"deployDefinition (purchase-approval)": chain.send(
+        account, WORKFLOW_ADDRESS, calldata("deployDefinition(string)", PURCHASE_APPROVAL.read_text()))}
+    steps = [
+        (account, "startInstance (3 roles, a group of 3)", calldata(
+            start, approval, ["requester", "finance", "oracle"] + ["reviewers"] * 3, members, b"")),
+        (account, "completeTask submit (parallel split)", calldata(task, instance, "submit",
+                                                                   eth_abi.encode(["int256"], [900]))),
+        (reviewers[0], "completeTask approve (one of the quorum)", calldata(task, instance, "approve",
+                                                                            eth_abi.encode(["bool"], [True]))),
+        (reviewers[1], "completeTask approve (quorum reached)", calldata(task, instance, "approve",
+                                                                         eth_abi.encode(["bool"], [True]))),
+        (account, "completeTask check (join, choice)", calldata(task, instance, "check",
+                                                                eth_abi.encode(["bool"], [True]))),
+        (account, "deliverMessage paid (end)", calldata(message, instance, "paid",
+                                                        eth_abi.encode(["string"], ["SEPA-1"]))),
+    ]
+    figures.update({name: chain.send(signer, WORKFLOW_ADDRESS, data) for signer, name, data in steps})
+    figures["activeStates (eth_call)"] = chain.view(sender, WORKFLOW_ADDRESS, calldata("activeStates(uint256)", 2))
+    figures["groupMembers (eth_call)"] = chain.view(sender, WORKFLOW_ADDRESS,
+                                                    calldata("groupMembers(uint256,string)", 2, "reviewers"))
+    parent = {"name": "order", "version": 1, "roles": ["clerk"], "start": "open",
+              "states": {"open": {"tasks": {"release": {"role": "clerk"}},
+                                  "transitions": [{"to": "picking", "on": "release"}]},
+                         "picking": {"call": {"definition": child, "roles": {"picker": "clerk"}, "to": "done"}},
+                         "done": {"end": True}}}
+    chain.send(account, WORKFLOW_ADDRESS, calldata("deployDefinition(string)", json.dumps(CHILD_PROCESS)))
+    steps = [
+        ("deployDefinition (a call, checked)", calldata("deployDefinition(string)", json.dumps(parent))),
+        ("startInstance (1 role)", calldata(start, caller, ["clerk"], [account.address], b"")),
+        ("completeTask release (starts a sub-process)", calldata(task, instance + 1, "release", b"")),
+        ("completeTask pick (sub-process ends, parent resumed)", calldata(task, instance + 2, "pick", b"")),
+    ]
+    figures.update({name: chain.send(account, WORKFLOW_ADDRESS, data) for name, data in steps})
+    figures["parentInstance (eth_call)"] = chain.view(sender, WORKFLOW_ADDRESS,
+                                                      calldata("parentInstance(uint256)", instance + 2))
+    return figures
+
+
 def webhooks_gas(chain: MemoryChain, account: LocalAccount) -> dict[str, int]:
     """Gas of IWebhooks callback requests: the chain's first, a later one, one with a 1 KiB payload."""
     sender = bytes.fromhex(account.address[2:])
@@ -207,7 +270,7 @@ def measure() -> dict[str, dict[str, int]]:
     chain = MemoryChain([RulesContract(), WorkflowContract(), WebhooksContract()],
                         [bytes.fromhex(account.address[2:])])
     return {"IRules": {**rules_gas(chain, account), **pension_gas(chain, account)},
-            "IWorkflow": workflow_gas(chain, account),
+            "IWorkflow": {**workflow_gas(chain, account), **workflow_depth_gas(chain, account, first_definition=2)},
             "IWebhooks": webhooks_gas(chain, account)}
 
 
