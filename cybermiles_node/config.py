@@ -83,6 +83,10 @@ class RPCSettings:
     max_pending_reads: int = 1_024  # RPC reads queued or running at once; beyond it -32005 "node busy"
     explorer: bool | None = None  # the explorer page at /explorer; None: on for --dev only
 
+    def serves_explorer(self, dev: bool) -> bool:
+        """Whether the RPC port serves the explorer: ``explorer`` when set, else only on a development chain."""
+        return self.explorer if self.explorer is not None else dev
+
 
 @dataclass(frozen=True)
 class P2PSettings:

@@ -554,7 +554,7 @@ class Node:
                     max_log_block_range=rpc.max_log_block_range,
                     max_ws_connections=rpc.max_ws_connections,
                     cors_origins=rpc.cors_origins,
-                    explorer=rpc.explorer if rpc.explorer is not None else self.dev_chain is not None,
+                    explorer=rpc.serves_explorer(dev=self.dev_chain is not None),
                 ),
                 [*([AdminAPI(self.webhooks)] if self.config.webhooks.admin_rpc else ()),
                  *([DevAPI(self.dev_chain, self.backend)] if self.dev_chain is not None else ()),
