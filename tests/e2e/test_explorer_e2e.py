@@ -3,6 +3,8 @@
 A short story runs through web3.py (transfers, an ERC-20 deployed and transferred, a delegation, a
 governance proposal and vote, a rule set, a workflow definition and instance); Chromium, driven by
 playwright-core, then opens every page and what each rendered is checked against the RPC's answers.
+A second node, with ``[webhooks] admin_rpc = true``, checks the middleware page's webhook subscriptions
+and dead letters against ``admin_listWebhooks`` and ``admin_listDeadLetters``.
 Each page's screenshot is written into the test's temporary folder, or, with
 ``CMNODE_UPDATE_SCREENSHOTS=1``, into docs/img/ (the pictures the README shows).
 """
@@ -12,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from cybermiles_node.solc import compile_file
-from tests.e2e.nodeproc import NodeProcess, dev_account
+from tests.e2e.nodeproc import NodeProcess, dev_account, free_port
 from vm.native.addresses import GOVERNANCE_ADDRESS, RULES_ADDRESS, STAKING_ADDRESS, WORKFLOW_ADDRESS
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +36,23 @@ DOC_SCREENSHOTS = REPO / "docs" / "img"
 CHROMIUM = Path("/usr/bin/chromium")
 CMT = 10**18
 CHAIN_ID = 15
+
+
+def require_browser() -> None:
+    if shutil.which("node") is None or not (REPO / "node_modules" / "playwright-core").is_dir():
+        pytest.fail("Node.js and `npm ci` (playwright-core) are required for the explorer test")
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is required for the explorer test: apt-get install -y chromium")
+
+
+def render_pages(url: str, screenshots: Path, targets: dict[str, Any]) -> dict[str, Any]:
+    """What Chromium rendered on the explorer pages of the node at ``url`` (see explorer_pages.mjs)."""
+    result = subprocess.run(["node", str(SCRIPT), url, str(screenshots), json.dumps(targets)],
+                            cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    page = json.loads(result.stdout)
+    assert page["errors"] == []
+    return page
 
 
 def native(w3: Web3, address: bytes, abi_path: str) -> Any:
@@ -58,10 +78,7 @@ def call_tx(w3: Web3, account: LocalAccount, function: Any, value: int = 0) -> A
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProcess, Web3, dict[str, Any]]]:
     """A development node after the story; the node, a web3 client and the story's hashes and addresses."""
-    if shutil.which("node") is None or not (REPO / "node_modules" / "playwright-core").is_dir():
-        pytest.fail("Node.js and `npm ci` (playwright-core) are required for the explorer test")
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is required for the explorer test: apt-get install -y chromium")
+    require_browser()
     node = NodeProcess(tmp_path_factory.mktemp("explorer") / "home", block_interval_ms=300)
     node.start(dev=True)
     try:
@@ -103,11 +120,7 @@ def test_every_explorer_page_renders_the_chains_data(story: tuple[NodeProcess, W
     node, w3, targets = story
     screenshots = DOC_SCREENSHOTS if os.environ.get("CMNODE_UPDATE_SCREENSHOTS") == "1" else tmp_path
     screenshots.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["node", str(SCRIPT), node.url, str(screenshots), json.dumps(targets)],
-                            cwd=REPO, capture_output=True, text=True, timeout=240)
-    assert result.returncode == 0, result.stderr
-    page = json.loads(result.stdout)
-    assert page["errors"] == []
+    page = render_pages(node.url, screenshots, targets)
 
     # Latest blocks, live, and search by number.
     assert page["homeBlocks"] == list(range(page["homeBlocks"][0], page["homeBlocks"][0] - len(page["homeBlocks"]), -1))
@@ -156,9 +169,66 @@ def test_every_explorer_page_renders_the_chains_data(story: tuple[NodeProcess, W
     [diagram] = page["diagrams"]
     assert "paid (1 live)" in diagram["source"] and "paid (1 live)" in diagram["svgText"]
     assert "shipped" in diagram["svgText"]
-    assert page["webhooksOff"]
+    assert page["webhooksOff"] and page["webhooks"] == [] and page["deadLetters"] == []
     assert page["instanceState"] == "paid"
     assert [row[:3] for row in page["instanceHistory"]] == [["—", "created", "start"], ["created", "paid", "pay"]]
+
+
+def webhook_rows(webhooks: list[dict[str, Any]]) -> list[list[str]]:
+    """The cells the middleware page should show for ``admin_listWebhooks``'s answer: id, URL, source, filter."""
+    return [[w["id"], w["url"], w["source"], json.dumps({k: w[k] for k in ("addresses", "topics", "blockEvents")},
+                                                         separators=(",", ":"))] for w in webhooks]
+
+
+def test_the_middleware_page_shows_the_webhook_subscriptions_and_dead_letters_the_admin_rpc_answers(
+        tmp_path: Path) -> None:
+    """With ``[webhooks] admin_rpc = true``: a subscription from the config and one added over the admin RPC,
+    and the dead letter of a delivery whose receiver refuses connections, as the admin methods answer them."""
+    require_browser()
+    node = NodeProcess(tmp_path / "home", block_interval_ms=300)
+    node.init()
+    refused = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with (node.home / "config.toml").open("a") as config:
+        config.write(f"""
+[webhooks]
+admin_rpc = true
+
+[[webhooks.subscriptions]]
+id = "carrier"
+url = "{refused}/carrier"
+secret = "carrier secret 0123456789"
+callback_topic = "carrier.delivery"
+
+[webhooks.delivery]
+max_attempts = 1
+""")
+    node.start(dev=True)
+    try:
+        before = render_pages(node.url, tmp_path, {"pages": ["middleware"]})
+        assert (before["webhooks"], before["deadLettersNone"], before["deadLetters"]) == (
+            webhook_rows(node.rpc("admin_listWebhooks")), True, [])
+        assert before["webhooks"][0][:3] == ["carrier", f"{refused}/carrier", "config"]
+
+        node.rpc("admin_addWebhook", {"id": "every-log", "url": f"{refused}/logs", "secret": "logs secret 0123456789"})
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        # A contract creation whose init code emits one log (PUSH1 0 PUSH1 0 LOG0): one delivery, refused.
+        logged = send(w3, dev_account(1), {"data": bytes.fromhex("60006000a000"), "gas": 100_000})
+        deadline = time.time() + 30
+        while not (dead := node.rpc("admin_listDeadLetters")):
+            assert time.time() < deadline, "the refused delivery never became a dead letter"
+            time.sleep(0.1)
+        assert [(d["subscription"], d["idempotencyKey"]) for d in dead] == [
+            ("every-log", f"{logged.transactionHash.to_0x_hex()}-{logged.logs[0].logIndex}")]
+
+        after = render_pages(node.url, tmp_path, {"pages": ["middleware"]})
+        webhooks = node.rpc("admin_listWebhooks")
+        assert [w["id"] for w in webhooks] == ["carrier", "every-log"]
+        assert after["webhooks"] == webhook_rows(webhooks)
+        assert after["deadLetters"] == [[str(d["sequence"]), d["subscription"], d["url"], d["idempotencyKey"],
+                                         str(d["attempts"]), d["lastError"]] for d in node.rpc("admin_listDeadLetters")]
+        assert not after["webhooksOff"] and not after["deadLettersNone"]
+    finally:
+        node.stop()
 
 
 def test_the_committed_bundle_is_what_the_sources_build_to(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 // The business middleware: rule sets, workflow definitions drawn as state diagrams with the number
 // of live instances in each state, one instance's history, and (with the admin RPC) webhooks.
 import { useEffect, useRef } from 'preact/hooks';
-import { batch, call, RpcError } from '../rpc.js';
+import { batch, RpcError } from '../rpc.js';
 import { read, readMany } from '../contracts.js';
 import { cmt, num, time } from '../format.js';
 import { AddressLink, Facts, Loaded, useLoad } from '../ui.jsx';
@@ -87,30 +87,39 @@ async function loadMiddleware() {
   return { ruleSets, definitions, webhooks, deadLetters };
 }
 
+/** A subscription's filter as admin_listWebhooks answers it (addresses, topics, block events). */
+const webhookFilter = (w) => JSON.stringify({ addresses: w.addresses, topics: w.topics, blockEvents: w.blockEvents });
+
 function Webhooks({ webhooks, deadLetters }) {
   if (webhooks instanceof RpcError) {
     return <p data-testid="webhooks-off">The webhook admin methods are off on this node (<code>[webhooks] admin_rpc = true</code> turns them on).</p>;
   }
   return (
     <>
-      <table data-testid="webhooks">
-        <thead><tr><th>Id</th><th>URL</th><th>Source</th><th>Filter</th></tr></thead>
-        <tbody>
-          {webhooks.map((w) => (
-            <tr key={w.id}><td>{w.id}</td><td class="mono">{w.url}</td><td>{w.source}</td>
-              <td class="mono">{JSON.stringify({ addresses: w.addresses, topics: w.topics, callbackTopic: w.callbackTopic })}</td></tr>
-          ))}
-        </tbody>
-      </table>
-      <h4>Deliveries that failed (dead letters)</h4>
-      {deadLetters instanceof RpcError || deadLetters.length === 0 ? <p>None.</p> : (
-        <table data-testid="dead-letters">
-          <thead><tr><th>Seq</th><th>Subscription</th><th>Attempts</th><th>Last error</th></tr></thead>
+      {webhooks.length === 0 ? <p data-testid="webhooks-none">No subscriptions.</p> : (
+        <table data-testid="webhooks">
+          <thead><tr><th>Id</th><th>URL</th><th>Source</th><th>Filter</th></tr></thead>
           <tbody>
-            {deadLetters.map((d) => <tr key={d.sequence}><td>{d.sequence}</td><td>{d.subscription}</td><td>{d.attempts}</td><td>{d.lastError}</td></tr>)}
+            {webhooks.map((w) => (
+              <tr key={w.id} data-webhook={w.id}><td>{w.id}</td><td class="mono">{w.url}</td><td>{w.source}</td>
+                <td class="mono">{webhookFilter(w)}</td></tr>
+            ))}
           </tbody>
         </table>
       )}
+      <h4>Deliveries that failed (dead letters)</h4>
+      {deadLetters instanceof RpcError ? <p>Not readable: {deadLetters.message}</p>
+        : deadLetters.length === 0 ? <p data-testid="dead-letters-none">None.</p> : (
+          <table data-testid="dead-letters">
+            <thead><tr><th>Seq</th><th>Subscription</th><th>URL</th><th>Idempotency key</th><th>Attempts</th><th>Last error</th></tr></thead>
+            <tbody>
+              {deadLetters.map((d) => (
+                <tr key={d.sequence} data-dead-letter={d.sequence}><td>{d.sequence}</td><td>{d.subscription}</td>
+                  <td class="mono">{d.url}</td><td class="mono">{d.idempotencyKey}</td><td>{d.attempts}</td><td>{d.lastError}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        )}
     </>
   );
 }
