@@ -192,15 +192,8 @@ def test_the_middleware_page_shows_the_webhook_subscriptions_and_dead_letters_th
         config.write(f"""
 [webhooks]
 admin_rpc = true
-
-[[webhooks.subscriptions]]
-id = "carrier"
-url = "{refused}/carrier"
-secret = "carrier secret 0123456789"
-callback_topic = "carrier.delivery"
-
-[webhooks.delivery]
-max_attempts = 1
+subscriptions = [{{id = "carrier", url = "{refused}/carrier", secret = "carrier secret 0123456789", callback_topic = "carrier.delivery"}}]
+delivery = {{max_attempts = 1}}
 """)
     node.start(dev=True)
     try:
