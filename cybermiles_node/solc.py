@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,9 @@ MAX_JSON_NESTING = 1000
 COMPILE_TIMEOUT_S = 300.0
 #: Seconds ``npm root -g`` may take.
 NPM_TIMEOUT_S = 15.0
+
+#: What the compiler is asked for: ABIs, creation and runtime bytecode of every contract.
+_OUTPUT_SELECTION = {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}}
 
 #: Runs solc-js on a standard-JSON input read from stdin. argv: solc package
 #: directory, then the directories imports are resolved against, in order.
@@ -160,14 +163,47 @@ def compile_file(path: Path | str, *, compiler: Compiler | None = None) -> dict[
     standard_input = {
         "language": "Solidity",
         "sources": {unit: {"content": source}},
-        "settings": {
-            "outputSelection": {
-                "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}
-            }
-        },
+        "settings": {"outputSelection": _OUTPUT_SELECTION},
     }
     import_roots = [base_dir] + [d / "node_modules" for d in (base_dir, *base_dir.parents)]
     output = _run_compiler(compiler, json.dumps(standard_input), base_dir, import_roots)
+    return _compiled_contracts(output, unit, source_path)
+
+
+def compile_project_files(
+    paths: Sequence[Path], project_root: Path, remappings: Sequence[str], evm_version: str | None = None,
+    *, compiler: Compiler | None = None,
+) -> dict[str, CompiledContract]:
+    """Compile ``paths`` as files of the project at ``project_root`` (a Foundry project's layout) in one run.
+
+    Source units are named relative to ``project_root`` and imports resolved
+    against it after applying ``remappings`` (``prefix=target``, as in
+    ``foundry.toml``), so the bytecode is what ``forge build`` produces with the
+    same compiler and settings. Returns the contracts of all ``paths`` by name.
+    """
+    root = project_root.resolve()
+    units = {path.resolve().relative_to(root).as_posix(): path.resolve() for path in paths}
+    settings: dict[str, Any] = {
+        "remappings": list(remappings),
+        "outputSelection": _OUTPUT_SELECTION,
+    }
+    if evm_version:
+        settings["evmVersion"] = evm_version
+    standard_input = {
+        "language": "Solidity",
+        "sources": {unit: {"content": _read_text(path, "Solidity source")} for unit, path in units.items()},
+        "settings": settings,
+    }
+    compiler = compiler or find_compiler(root)
+    output = _run_compiler(compiler, json.dumps(standard_input), root, [root])
+    contracts: dict[str, CompiledContract] = {}
+    for unit, path in units.items():
+        contracts.update(_compiled_contracts(output, unit, path))
+    return contracts
+
+
+def _compiled_contracts(output: dict[str, Any], unit: str, source_path: Path) -> dict[str, CompiledContract]:
+    """The contracts of ``unit`` in the compiler's standard-JSON ``output``; its errors raised."""
     errors = [
         str(entry.get("formattedMessage") or entry.get("message") or entry).rstrip()
         for entry in output.get("errors", [])
