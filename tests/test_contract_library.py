@@ -81,3 +81,23 @@ def test_the_rules_engine_computes_the_promotion_tiers(amount: int, bps: int) ->
     session.fire_all(max_activations=10)
     assert session.fact(purchase)["discountBps"] == bps
     assert len(session.fired) == (1 if bps else 0)
+
+
+def test_brand_ambassadors_suite_covers_every_oracle_outcome(library_results: dict[str, str]) -> None:
+    """Resolved, conflicting, timed-out and malformed reports, falling counts, budgets and attacks all pass."""
+    assert sum(name.startswith("BrandAmbassadorsTest.") for name in library_results) >= 15
+    for name in [
+        "BrandAmbassadorsTest.testTheRequestAsksTheNamedSetInTheDocumentedFormat()",
+        "BrandAmbassadorsTest.testResolvedCountsPayTheGrowthAtTheRatesEachPeriod()",
+        "BrandAmbassadorsTest.testConflictingAnswersPayOnlyWhatTheQuorumAgreed()",
+        "BrandAmbassadorsTest.testATimedOutRequestPaysNothingAndIsRetriedNextPeriod()",
+        "BrandAmbassadorsTest.testAMalformedAnswerIsRejectedAndPaysNothing()",
+        "BrandAmbassadorsTest.testCountsThatGoDownPayNothingAndAreNotPaidTwice()",
+        "BrandAmbassadorsTest.testAnExhaustedBudgetPaysWhatIsLeftAndTakesNoMoreRequests()",
+        "BrandAmbassadorsTest.testCountsTooLargeToMultiplyPayTheBudgetInsteadOfReverting()",
+        "BrandAmbassadorsTest.testTheBusinessCannotEndAheadOfAPendingReportToKeepTheBudget()",
+        "BrandAmbassadorsTest.testAnAmbassadorWhoNeverSettlesOrWithdrawsLocksNothing()",
+        "BrandAmbassadorsTest.testReentrantWithdrawPaysOnce()",
+        "BrandAmbassadorsTest.testFuzzEveryWeiIsAccountedFor(uint96,uint64,uint64,uint64,uint64)",
+    ]:
+        assert library_results.get(name) == "Success", name
