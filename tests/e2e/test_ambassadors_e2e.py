@@ -9,10 +9,7 @@ withdraws what it earned and the business ends the campaign and withdraws the re
 """
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import eth_abi
@@ -21,9 +18,9 @@ from web3 import Web3
 from web3.contract import Contract
 
 from tests.e2e.nodeproc import NodeProcess, dev_account
-from tests.e2e.test_library_e2e import built, deploy, withdraw  # noqa: F401 - built is a fixture
+from tests.e2e.test_library_e2e import built, deploy, dev_node, withdraw  # noqa: F401 - fixtures
 from tests.e2e.test_middleware_e2e import ETHER, events, succeed
-from tests.e2e.test_oracle_e2e import ABI, ORACLE, start_oracle, wait_until
+from tests.e2e.test_oracle_e2e import ABI, ORACLE, Source, start_oracle, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -36,43 +33,20 @@ POST = Web3.keccak(text="video: unboxing the new trainers")
 PENDING, RESOLVED, TIMED_OUT = 1, 2, 3
 
 
-class CountsService:
+class CountsService(Source):
     """A web service answering each oracle request with ``abi.encode(views, likes)`` from ``counts[requestId]``."""
 
     def __init__(self) -> None:
         self.counts: dict[int, tuple[int, int]] = {}
-        self.payloads: list[bytes] = []
-        service = self
+        super().__init__(b"")
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                service.payloads.append(bytes.fromhex(request["payload"][2:]))
-                answer = eth_abi.encode(["uint256", "uint256"], service.counts[int(request["requestId"])])
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args: object) -> None:
-                """Quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/counts"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture(scope="module")
-def dev_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
-    """A ``cmnode start --dev`` process."""
-    node = NodeProcess(tmp_path_factory.mktemp("ambassadors") / "home", block_interval_ms=300)
-    node.start(dev=True)
-    yield node
-    node.stop()
+    def answer_for(self, request: dict) -> bytes:
+        """The counts set for the request, ABI-encoded."""
+        return eth_abi.encode(["uint256", "uint256"], self.counts[int(request["requestId"])])
 
 
 @pytest.fixture
-def services(dev_node: NodeProcess, tmp_path: Path) -> Iterator[list[CountsService]]:
+def services(dev_node: NodeProcess, tmp_path: Path) -> Iterator[list[CountsService]]:  # noqa: F811
     """Two counts services, each asked by one member's ``cmnode oracle run`` process against the node."""
     services = [CountsService(), CountsService()]
     processes = [start_oracle(MEMBERS[i], {"rpc": dev_node.url}, services[i], tmp_path) for i in range(2)]
@@ -87,10 +61,10 @@ def services(dev_node: NodeProcess, tmp_path: Path) -> Iterator[list[CountsServi
             service.server.shutdown()
 
 
-def advance(dev_node: NodeProcess, seconds: int) -> None:
+def advance(node: NodeProcess, seconds: int) -> None:
     """Moves the chain's clock forward and mines a block stamped with it."""
-    dev_node.rpc("evm_increaseTime", seconds)
-    dev_node.rpc("evm_mine")
+    node.rpc("evm_increaseTime", seconds)
+    node.rpc("evm_mine")
 
 
 def request_counts(ambassadors: Contract, services: list[CountsService], *answers: tuple[int, int]) -> int:
@@ -123,8 +97,9 @@ def test_an_ambassador_is_paid_the_growth_the_oracle_quorum_reports(dev_node: No
     receipt = succeed(w3, AMBASSADOR, ambassadors.functions.settle(1))
     (settled,) = events(ambassadors, "CountsSettled", receipt)
     assert (settled["views"], settled["likes"], settled["paid"]) == (1200, 80, 1200 * PER_VIEW + 80 * PER_LIKE)
-    assert services[0].payloads[0] == eth_abi.encode(["address", "uint256", "bytes32", "address"],
-                                                     [ambassadors.address, 1, POST, AMBASSADOR.address])
+    payload = bytes.fromhex(services[0].requests[0]["payload"][2:])
+    assert payload == eth_abi.encode(["address", "uint256", "bytes32", "address"],
+                                     [ambassadors.address, 1, POST, AMBASSADOR.address])
 
     # Period 2: the services disagree; the request times out and pays nothing.
     advance(dev_node, PERIOD)

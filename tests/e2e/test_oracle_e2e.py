@@ -36,12 +36,15 @@ class Source:
 
     def __init__(self, answer: bytes, delay: float = 0.0) -> None:
         self.requests: list[dict] = []
+        self.answer = answer
         source = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                source.requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                source.requests.append(request)
                 time.sleep(delay)
+                answer = source.answer_for(request)
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
@@ -53,6 +56,10 @@ class Source:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/price"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer_for(self, request: dict) -> bytes:
+        """The body answering ``request`` (the POSTed document): ``answer``."""
+        return self.answer
 
 
 def cmnode(*args: str) -> str:
