@@ -211,7 +211,7 @@ def parse_named_arguments(inputs: Sequence[dict[str, Any]], pairs: Sequence[str]
 
 
 @functools.cache
-def _native_abi(interface: str) -> list[dict[str, Any]]:
+def native_abi(interface: str) -> list[dict[str, Any]]:
     """The published ABI of the rules (``IRules``) or workflow (``IWorkflow``) interface."""
     package = middleware.rules if interface == "IRules" else middleware.bpm
     return list(json.loads((Path(package.__path__[0]) / f"{interface}.abi.json").read_text()))
@@ -220,7 +220,7 @@ def _native_abi(interface: str) -> list[dict[str, Any]]:
 def _register(client: RpcClient, key: bytes, options: TxOptions, interface: str, address: bytes, method: str,
               text: str, event: str, id_field: str, json_output: bool) -> dict[str, Any]:
     """Send ``method(text)`` to a native engine; the id its ``event`` reports and the receipt's fields."""
-    abi = _native_abi(interface)
+    abi = native_abi(interface)
     function = find_function(abi, method)
     sent = send_transaction(client, key, to_checksum_address(address), 0, encode_calldata(function, [text]),
                             options, json_output)
