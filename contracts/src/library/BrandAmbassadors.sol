@@ -53,8 +53,9 @@ contract BrandAmbassadors is PullPayments {
     string public constant REPORT_TOPIC = "social.post-counts";
     /// @notice The length of an answer: abi.encode(uint256 views, uint256 likes).
     uint32 public constant ANSWER_BYTES = 64;
-    /// @notice The longest reporting period (a year) and answer window (the oracle's limit, 7 days).
+    /// @notice The longest reporting period: a year.
     uint64 public constant MAX_PERIOD = 365 days;
+    /// @notice The longest answer window: the oracle's limit on a deadline, 7 days.
     uint64 public constant MAX_ANSWER_WINDOW = 7 days;
 
     uint8 private constant PENDING = 1;
@@ -149,11 +150,12 @@ contract BrandAmbassadors is PullPayments {
         if (campaign.ended) _refund(id, campaign);
     }
 
-    /// @notice The business ends campaign `id`: no further requests. The unspent budget is credited to it now, or,
+    /// @notice The business ends campaign `id` (once): no further requests. The unspent budget is credited to it now, or,
     /// if a request awaits settlement, when that request is settled (so the ambassador is paid for it first).
     function end(uint256 id) external {
         Campaign storage campaign = _open(id);
         if (msg.sender != campaign.business) revert NotTheBusiness();
+        if (campaign.ended) revert WrongState("running");
         campaign.ended = true;
         emit CampaignEnded(id);
         if (campaign.requestId == 0) _refund(id, campaign);

@@ -219,11 +219,17 @@ contract BrandAmbassadorsTest {
         require(ambassadors.credit(brand) == 5 ether, "refunded at once");
     }
 
-    function testOnlyTheBusinessEndsItsCampaign() public {
+    function testOnlyTheBusinessEndsItsCampaignAndOnlyOnce() public {
         uint256 id = _campaign(10 ether);
         vm.prank(ambassador);
         vm.expectRevert(abi.encodeWithSelector(BrandAmbassadors.NotTheBusiness.selector));
         ambassadors.end(id);
+        vm.startPrank(brand);
+        ambassadors.end(id);
+        _expectState("running");
+        ambassadors.end(id); // once
+        vm.stopPrank();
+        require(ambassadors.credit(brand) == 10 ether, "refunded once");
         _expectState("created");
         ambassadors.end(id + 1);
     }
