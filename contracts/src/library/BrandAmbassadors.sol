@@ -150,8 +150,9 @@ contract BrandAmbassadors is PullPayments {
         if (campaign.ended) _refund(id, campaign);
     }
 
-    /// @notice The business ends campaign `id` (once): no further requests. The unspent budget is credited to it now, or,
-    /// if a request awaits settlement, when that request is settled (so the ambassador is paid for it first).
+    /// @notice The business ends campaign `id` (once): no further requests. The unspent budget is credited to it
+    /// now, or, if a request awaits settlement, when that request is settled (so the ambassador is paid for it
+    /// first).
     function end(uint256 id) external {
         Campaign storage campaign = _open(id);
         if (msg.sender != campaign.business) revert NotTheBusiness();
