@@ -5,8 +5,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IOracle} from "@cmt/middleware/oracle/IOracle.sol";
 import {PullPayments} from "./PullPayments.sol";
 
-/// @title Brand ambassadors: a business pays an ambassador per view and per like of a post, as an oracle quorum
-/// reports them, up to an escrowed budget
+/// @title Brand ambassadors: pay per view and per like of a post, as an oracle quorum reports them, up to a budget
 /// @notice A business funds a campaign with a budget in CMT for one post (its content hash) and one ambassador, at
 /// a rate in wei per view and per like, naming an oracle set of the native oracle quorum (IOracle at 0x…0C13).
 /// Once per reporting period anyone asks that set for the post's counts (`requestCounts`); once the request
