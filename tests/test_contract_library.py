@@ -20,7 +20,8 @@ CMT = 10**18
 
 LIBRARY_SUITES = {"ArbitratedEscrowTest": 20, "AuthenticityCertificatesTest": 6, "TokenSaleTest": 8,
                   "IdentityGrantsTest": 6, "GroupsTest": 11, "LocalPromotionsTest": 9,
-                  "LoanBookTest": 10, "SupplyChainSettlementTest": 11}
+                  "LoanBookTest": 10, "SupplyChainSettlementTest": 11,
+                  "LeadsBiddingTest": 13, "KeywordAdAuctionTest": 12}
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +69,18 @@ def test_the_attack_paths_are_among_the_tests(library_results: dict[str, str]) -
         "SupplyChainSettlementTest.testADebtorWhoNeverRepaysCannotWithdrawWhatItOwesAndTheCreditorCollects()",
         "SupplyChainSettlementTest.testTheSenderCannotSwitchTheOfferOrItsPriceUnderAPendingAcceptance()",
         "SupplyChainSettlementTest.testACycleOfDebtsNetsToTheNetPositions()",
+        "LeadsBiddingTest.testReentrantWithdrawPaysOnce()",
+        "LeadsBiddingTest.testTheRevealCannotBeCopiedIntoALateCommitment()",
+        "LeadsBiddingTest.testAMerchantWhoNeverRevealsCannotKeepTheUsersPay()",
+        "LeadsBiddingTest.testAnExhaustedBudgetRefusesTheAcceptanceBeforeTheUserOpensAnything()",
+        "LeadsBiddingTest.testRoundingDustAndUnclaimedReservationsReturnAtClosing()",
+        "LeadsBiddingTest.testFuzzEveryWeiOfABudgetIsPaidOrReturned(uint96,uint96,uint8)",
+        "KeywordAdAuctionTest.testReentrantWithdrawPaysOnce()",
+        "KeywordAdAuctionTest.testACopiedSealedBidCannotBeRevealedAndBidsAreSealedUntilTheCommitsClose()",
+        "KeywordAdAuctionTest.testABidderWhoNeverRevealsLosesThePenaltyAndGetsTheRestBack()",
+        "KeywordAdAuctionTest.testABidAboveItsDepositCannotBeRevealed()",
+        "KeywordAdAuctionTest.testASpamAdFlaggedOverTheThresholdIsHiddenAndRefundedLessThePenalty()",
+        "KeywordAdAuctionTest.testFuzzEveryWeiIsRefundedPaidOrPenalized(uint96,uint96,uint96,bool,bool)",
     ]:
         assert library_results.get(name) == "Success", name
 
