@@ -8,6 +8,10 @@ choose it, it rules for the buyer, and the seller's deposit pays the arbiter's f
 A local promotion's coupon is funded for a geohash cell; the native rules engine, given the promotion tiers file,
 computes the tier of a purchase; the buyer's purchase at a shop in the cell pays the shop the price and the buyer
 that tier's discount, which it withdraws; a shop outside the cell is refused.
+
+A keyword ad auction runs a round on the chain's clock: two sellers commit sealed bids, a copy of one sealed bid
+cannot be revealed, the round settles at generalised second price, a token holder's locked flags hide one ad and
+refund it less the penalty, and the rest of the payments and penalties are burned to the zero address.
 """
 from __future__ import annotations
 
@@ -170,3 +174,65 @@ def test_a_coupon_pays_the_rules_engines_tier_to_a_buyer_in_its_cell(dev_node: N
     received = w3.eth.get_balance(SHOPPER.address) - before + receipt.gasUsed * receipt.effectiveGasPrice
     assert received == 6 * ETHER
     assert promotions.functions.getCoupon(coupon).call()[4] == 24 * ETHER
+
+
+SHOE_SELLER, BOOT_SELLER, HOLDER = (dev_account(i) for i in (17, 18, 19))
+SHOES = Web3.keccak(text="vintage shoes")
+ZERO_ADDRESS = "0x" + "00" * 20
+QUARTER = HOUR // 4
+
+
+def sealed_bid(bidder: Any, amount: int, ad: bytes, salt: bytes) -> bytes:
+    """The sealed bid of ``bidder`` on SHOES in round 0, as KeywordAdAuction.commitBid takes it."""
+    return Web3.keccak(eth_abi.encode(["bytes32", "uint64", "address", "uint256", "bytes32", "bytes32"],
+                                      [SHOES, 0, bidder.address, amount, ad, salt]))
+
+
+def test_a_keyword_auction_round_settles_at_second_price_and_a_flagged_ad_is_hidden(dev_node: NodeProcess,
+                                                                                     built: None) -> None:
+    # rounds of an hour (a quarter to commit, a quarter to reveal), two slots, a 0.1 CMT reserve, 50 CMT of flags
+    # hide an ad, a 10% penalty, payments burned
+    auction = deploy(dev_node, HOLDER, "KeywordAdAuction", HOUR, QUARTER, QUARTER, 2, ETHER // 10, 50 * ETHER,
+                     1000, ZERO_ADDRESS)
+    w3 = auction.w3
+    shoe_ad, boot_ad = Web3.keccak(text="listing: red shoes"), Web3.keccak(text="listing: boots")
+    shoe_bid = (5 * ETHER, shoe_ad, Web3.keccak(text="shoe salt"))
+    succeed(w3, SHOE_SELLER, auction.functions.commitBid(SHOES, sealed_bid(SHOE_SELLER, *shoe_bid)), value=8 * ETHER)
+    succeed(w3, BOOT_SELLER, auction.functions.commitBid(SHOES, sealed_bid(
+        BOOT_SELLER, 3 * ETHER, boot_ad, Web3.keccak(text="boot salt"))), value=3 * ETHER)
+    succeed(w3, HOLDER, auction.functions.commitBid(SHOES, sealed_bid(SHOE_SELLER, *shoe_bid)), value=5 * ETHER)
+
+    dev_node.rpc("evm_increaseTime", QUARTER)
+    dev_node.rpc("evm_mine")
+    copied = transact(w3, HOLDER, auction.functions.revealBid(SHOES, 0, *shoe_bid), gas=300_000)
+    assert w3.eth.wait_for_transaction_receipt(copied, timeout=30).status == 0
+    succeed(w3, SHOE_SELLER, auction.functions.revealBid(SHOES, 0, *shoe_bid))
+    succeed(w3, BOOT_SELLER, auction.functions.revealBid(SHOES, 0, 3 * ETHER, boot_ad, Web3.keccak(text="boot salt")))
+
+    dev_node.rpc("evm_increaseTime", QUARTER)
+    dev_node.rpc("evm_mine")
+    receipt = succeed(w3, HOLDER, auction.functions.settle(SHOES, 0))
+    won = {ad["seller"]: ad for ad in events(auction, "AdWon", receipt)}
+    assert (won[SHOE_SELLER.address]["slot"], won[SHOE_SELLER.address]["payment"]) == (0, 3 * ETHER)
+    assert (won[BOOT_SELLER.address]["slot"], won[BOOT_SELLER.address]["payment"]) == (1, ETHER // 10)
+
+    burned_before = w3.eth.get_balance(ZERO_ADDRESS)
+    spam = won[SHOE_SELLER.address]["id"]
+    receipt = succeed(w3, HOLDER, auction.functions.flag(spam), value=50 * ETHER)
+    (hidden,) = events(auction, "AdHidden", receipt)
+    assert (hidden["refund"], hidden["penalty"]) == (3 * ETHER * 9 // 10, 3 * ETHER // 10)
+    assert auction.functions.visibleAds(SHOES, 0).call() == [won[BOOT_SELLER.address]["id"]]
+
+    dev_node.rpc("evm_increaseTime", 2 * HOUR)
+    dev_node.rpc("evm_mine")
+    succeed(w3, HOLDER, auction.functions.finalize(won[BOOT_SELLER.address]["id"]))
+    for account in (SHOE_SELLER, BOOT_SELLER, HOLDER):
+        succeed(w3, account, auction.functions.reclaim(SHOES, 0))
+    succeed(w3, HOLDER, auction.functions.unlockFlags(spam))
+    assert withdraw(auction, SHOE_SELLER) == 8 * ETHER - 3 * ETHER + 3 * ETHER * 9 // 10
+    assert withdraw(auction, BOOT_SELLER) == 3 * ETHER - ETHER // 10
+    assert withdraw(auction, HOLDER) == 50 * ETHER + 5 * ETHER * 9 // 10  # the copied bid's deposit less 10%
+    burned = 3 * ETHER // 10 + ETHER // 10 + 5 * ETHER // 10
+    assert auction.functions.burned().call() == burned
+    assert w3.eth.get_balance(ZERO_ADDRESS) - burned_before == burned
+    assert w3.eth.get_balance(auction.address) == 0
