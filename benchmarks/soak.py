@@ -597,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(json_ready({"cpu_count": os.cpu_count(), "samples": [asdict(s) for s in samples],
                                      "verdict": judged}), indent=1))
+        print(verdict_line(judged), file=sys.stderr)
     else:
         print(render_table(ROW_HEADER, [sample_row(s) for s in samples]))
         print(verdict_line(judged))
