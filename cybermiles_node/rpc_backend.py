@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from eth.abc import SignedTransactionAPI
+
 from consensus.types import Block, Header
 from cybermiles_node.application import CyberMilesApp
 from cybermiles_node.blockfirst import BlockWorkFirst
@@ -62,6 +64,7 @@ from rpc.errors import (
     TransactionRejected,
 )
 from vm.access_list import AccessListOutcome, create_access_list
+from vm.errors import InvalidTransaction
 from vm.execution import BlockEnv, CallMessage, CallOutcome
 from vm.interruptible import CallInterrupted, Checkpoint
 from vm.overrides import NO_OVERRIDES, CallOverrides
@@ -460,20 +463,35 @@ class NodeBackend:
         return await self._guarded_call(run)
 
     async def send_raw_transaction(self, raw: bytes) -> bytes:
-        """Admit a signed transaction to the mempool."""
+        """Admit a signed transaction to the mempool.
+
+        Decoding and sender recovery (most of an admission's work) run on a
+        reader thread, so a batch of transactions never holds the event loop
+        for its whole length; the pool itself is changed on the loop.
+        """
+        decoded = await self._read(self._decode_or_none, raw)
         try:
-            tx_hash = self.admit(raw)
+            tx_hash = self.admit(raw, decoded)
         except MempoolError as exc:
             raise TransactionRejected(str(exc)) from exc
         self._on_new_tx(raw)
         return tx_hash
 
-    def admit(self, raw: bytes) -> bytes:
+    def _decode_or_none(self, raw: bytes) -> SignedTransactionAPI | None:
+        """``raw`` decoded with its sender recovered, or None (admission then reports why it is invalid)."""
+        if len(raw) > self._mempool.config.max_tx_bytes:
+            return None
+        try:
+            return decode_transaction(raw, self._app.chain_id)
+        except InvalidTransaction:
+            return None
+
+    def admit(self, raw: bytes, decoded: SignedTransactionAPI | None = None) -> bytes:
         """Add a transaction (from RPC or a peer) to the mempool and lend its decoding to block checks."""
         if self._store.fast_sync_in_progress():
             raise MempoolError("node is fast-syncing: no state to check transactions against yet")
         try:
-            tx_hash = self._mempool.add(raw, self.latest_state(), self._app.next_base_fee())
+            tx_hash = self._mempool.add(raw, self.latest_state(), self._app.next_base_fee(), decoded)
         except MempoolError as exc:
             if self.admission_observer is not None:
                 self.admission_observer(type(exc).__name__)

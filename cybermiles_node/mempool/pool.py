@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from eth.abc import SignedTransactionAPI
 from eth_hash.auto import keccak
 
 from cybermiles_node.mempool.config import MempoolConfig
@@ -70,10 +71,13 @@ class Mempool:
         returned ``seq`` is the number ``add`` would give it now.
         Raises a ``MempoolError`` subclass with geth's wording.
         """
-        return self._validate(raw, state, base_fee)[0]
+        return self._validate(raw, state, base_fee, None)[0]
 
-    def add(self, raw: bytes, state: StateView, base_fee: int) -> bytes:
+    def add(self, raw: bytes, state: StateView, base_fee: int, decoded: SignedTransactionAPI | None = None) -> bytes:
         """Validate and insert ``raw``; return its transaction hash.
+
+        ``decoded`` is ``raw`` already decoded (and its sender recovered) off
+        the event loop, when the caller did that work there.
 
         A transaction with the nonce of one already held from the same sender
         replaces it only if it raises both the fee cap and the tip by at least
@@ -87,7 +91,7 @@ class Mempool:
         A sender whose state nonce moved since the pool last looked (a block
         this pool was not told about) is resynced first.
         """
-        tx, state_nonce = self._validate(raw, state, base_fee)
+        tx, state_nonce = self._validate(raw, state, base_fee, decoded)
         if base_fee != self._eviction.base_fee:
             self._rebuild_eviction(base_fee)
         sender = self._senders.get(tx.sender)
@@ -123,7 +127,8 @@ class Mempool:
         self._compact_eviction()
         return tx.hash
 
-    def _validate(self, raw: bytes, state: StateView, base_fee: int) -> tuple[PooledTx, int]:
+    def _validate(self, raw: bytes, state: StateView, base_fee: int,
+                  decoded: SignedTransactionAPI | None) -> tuple[PooledTx, int]:
         tx_hash = keccak(raw)
         if tx_hash in self._by_hash:
             raise AlreadyKnownError("already known")
@@ -136,6 +141,7 @@ class Mempool:
             state=state,
             base_fee=base_fee,
             run_end=self._run_end,
+            decoded=decoded,
         )
 
     def _check_replacement(self, old: PooledTx, new: PooledTx) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from eth.abc import SignedTransactionAPI
 from eth.constants import CREATE_CONTRACT_ADDRESS
 from eth.vm.forks.prague.state import PragueTransactionExecutor
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
@@ -45,8 +46,12 @@ def validate_transaction(
     state: StateView,
     base_fee: int,
     run_end: Callable[[bytes, int], int],
+    decoded: SignedTransactionAPI | None = None,
 ) -> tuple[PooledTx, int]:
     """Check ``raw`` for admission; return it as a ``PooledTx`` numbered ``seq`` and the sender's state nonce.
+
+    ``decoded`` is ``raw`` already decoded for ``chain_id`` (sender recovered),
+    by a caller that did that work off the event loop.
 
     ``run_end(sender, state_nonce)`` is the first nonce after the sender's
     pending run in the pool; a nonce more than ``max_queued_per_sender``
@@ -57,7 +62,7 @@ def validate_transaction(
     if size > config.max_tx_bytes:
         raise OversizedDataError(f"oversized data: transaction size {size}, limit {config.max_tx_bytes}")
     try:
-        tx = decode_transaction(raw, chain_id)
+        tx = decoded if decoded is not None else decode_transaction(raw, chain_id)
     except InvalidTransaction as exc:
         raise from_decode_error(exc) from exc
     gas = tx.gas
