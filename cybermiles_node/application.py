@@ -283,6 +283,7 @@ class CyberMilesApp:
                      change[0], len(change[1].validators), change[1].total_power)
         self.latest_header = block.header
         self.last_receipts = executed.result.receipts
+        self.decoded_txs.discard(receipt.tx_hash for receipt in executed.result.receipts)
 
     def reload_chain_head(self) -> None:
         """Re-read the latest header and the validator-set schedule from the store.

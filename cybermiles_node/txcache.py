@@ -5,11 +5,15 @@ a proposal made by another validator carries the same transactions, checking
 it would decode and ecrecover them all again. ``DecodedTxCache`` keeps the
 decoded objects of recently admitted transactions by hash, bounded, for the
 execution thread to reuse; it is filled on the event loop, hence the lock.
+A committed block's transactions are dropped from it at once: they are checked
+and will not be checked again, so the cache holds what waits in the pool, not
+the last 50,000 transactions the node ever saw.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 DEFAULT_CAPACITY = 50_000
@@ -35,3 +39,13 @@ class DecodedTxCache:
         """The decoded transaction, if it was admitted recently."""
         with self._lock:
             return self._items.get(tx_hash)
+
+    def discard(self, tx_hashes: Iterable[bytes]) -> None:
+        """Forget the transactions of a committed block."""
+        with self._lock:
+            for tx_hash in tx_hashes:
+                self._items.pop(tx_hash, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)

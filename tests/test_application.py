@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import eth_abi
 import pytest
+from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
 from consensus.application import ProposalRequest
@@ -307,3 +308,15 @@ def test_a_block_carries_verified_double_sign_evidence(proposer, open_node, vali
     assert not follower.app.process_proposal(forged)
     repeated = app.prepare_proposal(ProposalRequest(**request, evidence=[evidence, evidence]))
     assert not follower.app.process_proposal(repeated)
+
+
+def test_transactions_lent_by_the_mempool_are_forgotten_once_committed(proposer, open_node, signer) -> None:
+    other = open_node("b")
+    raws = [signer(), signer(5)]
+    waiting = signer(6)
+    for raw in (*raws, waiting):  # as admission lends them
+        other.app.decoded_txs.put(keccak(raw), decode_transaction(raw, CHAIN_ID))
+    block = proposer.propose(raws)
+    proposer.decide(block, other)
+    assert len(other.app.decoded_txs) == 1
+    assert other.app.decoded_txs.get(keccak(waiting)) is not None
