@@ -343,7 +343,8 @@ class P2PNode:
             except (HandshakeError, *MISBEHAVIOUR) as exc:
                 if connection is None and not outbound and not isinstance(exc, PeerIdMismatch):
                     self._strike(remote_host, f"bad handshake: {exc}")
-                elif connection is not None and isinstance(exc, MISBEHAVIOUR):
+                elif connection is not None and isinstance(exc, MISBEHAVIOUR) and not (
+                        remote_id in self._persistent and isinstance(exc, STREAM_DAMAGE)):
                     self._ban_node(remote_id, self.config.ban_seconds, f"bad node info: {exc}", remote_host)
                 raise
             if info.listen_host in UNSPECIFIED_HOSTS:
