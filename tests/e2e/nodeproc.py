@@ -16,12 +16,14 @@ from eth_account import Account
 MNEMONIC = "test test test test test test test test test test test junk"
 
 
-def free_port_range(count: int, low: int = 40_000, high: int = 60_000) -> int:
+def free_port_range(count: int, low: int = 20_000, high: int = 32_000) -> int:
     """A base port with ``count`` consecutive free ports on loopback in ``low..high``, searched from a per-process offset.
 
     Other test runs on this machine may be starting testnets at the same
     moment; starting the search where they do not makes a collision between
-    the check and the nodes' binding unlikely.
+    the check and the nodes' binding unlikely. The default range lies below
+    Linux's ephemeral ports (32768 and up): there, any client connection made
+    meanwhile could take a port between the check and a node's bind.
     """
     first = low + (os.getpid() * 37) % (high - low)
     for base in [*range(first, high, 41), *range(low, first, 41)]:
