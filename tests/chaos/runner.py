@@ -191,6 +191,9 @@ async def run_chaos_async(seed: int, workdir: Path, profile: Profile, block_inte
     report.precommits_compared = audit_stores(net.homes, history)
     report.violations.extend(check_logs([net.log_path(index) for index in range(net.size)], history))
     report.acknowledged = len(history.acknowledged)
+    unsampled = [index for index in range(VALIDATORS) if index not in history.signed_steps]
+    if unsampled and not report.violations:
+        history.violations.append(f"validators {unsampled}: data/last_signed.json was never read during the run")
     report.safety_violations = history.violations
     report.duration_s = time.monotonic() - started
     return report
