@@ -3,13 +3,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
 
 from p2p.framing import pack
 from p2p.handshake import EPHEMERAL_KEY_SIZE
 from p2p.keys import NodeKey
 from p2p.secret_connection import FrameSealer
 from tests.e2e.nodeproc import free_port
-from tests.test_p2p_network import CHANNEL, HOST, TamperingProxy, connected, eventually, make_node, run, started
+from tests.test_p2p_network import (
+    CHANNEL,
+    HOST,
+    Node,
+    TamperingProxy,
+    connected,
+    eventually,
+    make_node,
+    run,
+    started,
+)
 
 # Where the dialer's node-info frame starts: its ephemeral key, then its sealed [public key, signature].
 NODE_INFO_OFFSET = EPHEMERAL_KEY_SIZE + len(FrameSealer(bytes(32), 1 << 16).seal(pack([bytes(32), bytes(64)])))
@@ -46,40 +58,49 @@ class NodeInfoDamagingProxy:
         await asyncio.gather(pump(client_reader, node_writer, damage_at), pump(node_reader, client_writer, -1))
 
 
+class Relay(Protocol):
+    """A relay in front of a node's p2p port."""
+
+    async def start(self) -> int: ...
+
+
+@contextlib.asynccontextmanager
+async def persistent_peers_through(relay_for: Callable[[int], Relay]) -> AsyncIterator[tuple[Node, Node, Relay]]:
+    """Nodes a and b, each the other's persistent peer, b dialing a through a relay (a's dials go nowhere)."""
+    b_key = NodeKey.generate()
+    a = make_node(persistent=(f"{b_key.node_id}@{HOST}:{free_port()}",))
+    async with started(a):
+        relay = relay_for(a.p2p.listen_address.port)
+        relay_port = await relay.start()
+        b = make_node(key=b_key, persistent=(f"{a.id}@{HOST}:{relay_port}",))
+        async with started(b):
+            yield a, b, relay
+
+
 def test_a_persistent_peer_whose_stream_was_damaged_reconnects_without_a_ban() -> None:
     async def scenario() -> None:
-        b_key = NodeKey.generate()
-        a = make_node(persistent=(f"{b_key.node_id}@{HOST}:{free_port()}",))  # b is a's persistent peer
-        async with started(a):
-            proxy = TamperingProxy(a.p2p.listen_address.port)
-            proxy_port = await proxy.start()
-            b = make_node(key=b_key, persistent=(f"{a.id}@{HOST}:{proxy_port}",))
-            async with started(b):
-                await eventually(lambda: connected(a, b), what="connected through the proxy")
-                proxy.armed = True
-                assert b.p2p.send(a.id, CHANNEL, b"damaged on the way")
-                await eventually(lambda: not a.p2p.is_connected(b.id), what="a drops the damaged connection")
-                await eventually(lambda: connected(a, b), what="b redials a")
-                assert not a.p2p.is_banned(b.id)
-                assert b.p2p.send(a.id, CHANNEL, b"intact")
-                await eventually(lambda: b"intact" in a.recorder.payloads())
-                assert b"damaged on the way" not in a.recorder.payloads()
-            await proxy.stop()
+        async with persistent_peers_through(TamperingProxy) as (a, b, relay):
+            assert isinstance(relay, TamperingProxy)
+            await eventually(lambda: connected(a, b), what="connected through the proxy")
+            relay.armed = True
+            assert b.p2p.send(a.id, CHANNEL, b"damaged on the way")
+            await eventually(lambda: not a.p2p.is_connected(b.id), what="a drops the damaged connection")
+            await eventually(lambda: connected(a, b), what="b redials a")
+            assert not a.p2p.is_banned(b.id)
+            assert b.p2p.send(a.id, CHANNEL, b"intact")
+            await eventually(lambda: b"intact" in a.recorder.payloads())
+            assert b"damaged on the way" not in a.recorder.payloads()
+        await relay.stop()
 
     run(scenario)
 
 
 def test_a_persistent_peer_whose_node_info_was_damaged_reconnects_without_a_ban() -> None:
     async def scenario() -> None:
-        b_key = NodeKey.generate()
-        a = make_node(persistent=(f"{b_key.node_id}@{HOST}:{free_port()}",))
-        async with started(a):
-            proxy = NodeInfoDamagingProxy(a.p2p.listen_address.port)
-            proxy_port = await proxy.start()
-            b = make_node(key=b_key, persistent=(f"{a.id}@{HOST}:{proxy_port}",))
-            async with started(b):
-                await eventually(lambda: connected(a, b), what="b redials a after the damaged node info")
-                assert proxy.connections >= 2 and not a.p2p.is_banned(b.id)
-            proxy.server.close()
+        async with persistent_peers_through(NodeInfoDamagingProxy) as (a, b, relay):
+            assert isinstance(relay, NodeInfoDamagingProxy)
+            await eventually(lambda: connected(a, b), what="b redials a after the damaged node info")
+            assert relay.connections >= 2 and not a.p2p.is_banned(b.id)
+        relay.server.close()
 
     run(scenario)
