@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from eth_account import Account
@@ -133,3 +134,31 @@ class NodeProcess:
             if time.time() > deadline:
                 raise TimeoutError(f"height {height} not reached")
             time.sleep(0.1)
+
+
+def write_testnet(output: Path, validators: int, full_nodes: int, base_port: int | None = None) -> list[dict]:
+    """``cmnode testnet ... --json`` into ``output`` (ports below the ephemeral range); the nodes it describes."""
+    base = base_port if base_port is not None else free_port_range(2 * (validators + full_nodes))
+    result = subprocess.run(
+        [sys.executable, "-m", "cybermiles_node.cli", "testnet", "--validators", str(validators),
+         "--full-nodes", str(full_nodes), "--output", str(output), "--base-port", str(base), "--json"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )
+    return json.loads(result.stdout)
+
+
+def wait_for_height(block_number: Callable[[], int], height: int, timeout: float, describe: Callable[[], str]) -> None:
+    """Poll ``block_number()`` until it reaches ``height`` (errors of a node still starting are retried).
+
+    Raises ``TimeoutError`` with ``describe()`` (e.g. the node's log) when ``timeout`` seconds pass first.
+    """
+    deadline = time.time() + timeout
+    while True:
+        try:
+            if block_number() >= height:
+                return
+        except Exception:  # noqa: BLE001 - a node starting or restarting refuses connections
+            pass
+        if time.time() > deadline:
+            raise TimeoutError(f"height {height} not reached:\n{describe()}")
+        time.sleep(0.2)

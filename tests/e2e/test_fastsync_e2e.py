@@ -1,19 +1,17 @@
 """End to end: a validator and two late full nodes, one catching up by full sync and one by fast sync."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 
-from tests.e2e.nodeproc import free_port_range
+from tests.e2e.nodeproc import wait_for_height, write_testnet
 from tests.e2e.test_testnet_e2e import DEAD, send_transfer
 
 pytestmark = pytest.mark.e2e
@@ -25,13 +23,7 @@ class Network:
     """``cmnode testnet --validators 1 --full-nodes 2`` as processes; node1 syncs in full mode, node2 in fast mode."""
 
     def __init__(self, output: Path) -> None:
-        base = free_port_range(6)
-        result = subprocess.run(
-            [sys.executable, "-m", "cybermiles_node.cli", "testnet", "--validators", "1", "--full-nodes", "2",
-             "--output", str(output), "--base-port", str(base), "--json"],
-            capture_output=True, text=True, check=True, timeout=120,
-        )
-        self.nodes = json.loads(result.stdout)
+        self.nodes = write_testnet(output, 1, 2)
         for index, mode in ((1, "full"), (2, "fast")):
             with open(Path(self.nodes[index]["home"]) / "config.toml", "a") as config:
                 config.write(f'\n[sync]\nmode = "{mode}"\n')
@@ -56,16 +48,8 @@ class Network:
         return Web3(Web3.HTTPProvider(self.nodes[index]["rpc"], request_kwargs={"timeout": 10}))
 
     def wait_height(self, index: int, height: int, timeout: float = 90) -> None:
-        deadline = time.time() + timeout
-        while True:
-            try:
-                if self.w3(index).eth.block_number >= height:
-                    return
-            except Exception:
-                pass
-            if time.time() > deadline:
-                raise TimeoutError(f"node {index} did not reach height {height}:\n{self.log_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_for_height(lambda: self.w3(index).eth.block_number, height, timeout,
+                        lambda: f"node {index}:\n{self.log_text()[-3000:]}")
 
     def hashes(self, index: int, first: int, last: int) -> list[bytes]:
         w3 = self.w3(index)

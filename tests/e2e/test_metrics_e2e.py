@@ -15,7 +15,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from web3 import Web3
 
-from tests.e2e.nodeproc import free_port_range
+from tests.e2e.nodeproc import free_port_range, wait_for_height, write_testnet
 from tests.e2e.test_testnet_e2e import send_transfer
 
 pytestmark = pytest.mark.e2e
@@ -29,12 +29,7 @@ class MonitoredTestnet:
 
     def __init__(self, output: Path) -> None:
         base = free_port_range(9)
-        result = subprocess.run(
-            [sys.executable, "-m", "cybermiles_node.cli", "testnet", "--validators", "2", "--full-nodes", "1",
-             "--output", str(output), "--base-port", str(base), "--json"],
-            capture_output=True, text=True, check=True, timeout=120,
-        )
-        self.nodes = json.loads(result.stdout)
+        self.nodes = write_testnet(output, 2, 1, base)
         self.metrics_ports = [base + 6 + index for index in range(3)]
         config = Path(self.nodes[FULL_NODE]["home"]) / "config.toml"
         text = config.read_text().replace('log_format = "text"', 'log_format = "json"')
@@ -76,15 +71,8 @@ class MonitoredTestnet:
         raise TimeoutError(f"node {index} did not serve /health:\n{self.log(index)[-3000:]}")
 
     def wait_height(self, index: int, height: int, timeout: float = 90) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                if self.w3(index).eth.block_number >= height:
-                    return
-            except Exception:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"node {index} did not reach height {height}:\n{self.log(index)[-3000:]}")
+        wait_for_height(lambda: self.w3(index).eth.block_number, height, timeout,
+                        lambda: f"node {index}:\n{self.log(index)[-3000:]}")
 
     def scrape(self, index: int) -> dict[str, float]:
         """Every sample of ``/metrics``, by name and labels, via the Prometheus text parser."""

@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
 
 from cybermiles_node.solc import compile_file
-from tests.e2e.nodeproc import dev_account, free_port_range
+from tests.e2e.nodeproc import dev_account, wait_for_height, write_testnet
 from tests.test_tracing import INTERFACE, SOURCE
 
 pytestmark = pytest.mark.e2e
@@ -29,12 +28,7 @@ class OneValidatorNet:
     """One validator and one full node, as processes."""
 
     def __init__(self, output: Path) -> None:
-        result = subprocess.run(
-            [sys.executable, "-m", "cybermiles_node.cli", "testnet", "--validators", "1", "--full-nodes", "1",
-             "--output", str(output), "--base-port", str(free_port_range(6)), "--json"],
-            capture_output=True, text=True, check=True, timeout=120,
-        )
-        self.nodes = json.loads(result.stdout)
+        self.nodes = write_testnet(output, 1, 1)
         self.processes = []
         for index, node in enumerate(self.nodes):
             with open(output / f"node{index}.log", "a") as log:
@@ -46,15 +40,7 @@ class OneValidatorNet:
         return Web3(Web3.HTTPProvider(self.nodes[index]["rpc"], request_kwargs={"timeout": 30}))
 
     def wait_height(self, index: int, height: int, timeout: float = 90) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                if self.w3(index).eth.block_number >= height:
-                    return
-            except Exception:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"node {index} did not reach height {height}")
+        wait_for_height(lambda: self.w3(index).eth.block_number, height, timeout, lambda: f"node {index}")
 
     def stop(self) -> None:
         for process in self.processes:
