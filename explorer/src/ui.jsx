@@ -1,7 +1,7 @@
 // Shared pieces of the pages: data loading, links, tables and the decoded-call view.
 import { useEffect, useState } from 'preact/hooks';
 import { show } from './decode.js';
-import { short } from './format.js';
+import { cmt, short } from './format.js';
 
 /** Runs ``load`` when ``deps`` change; {data, error} (data null while loading). */
 export function useLoad(load, deps) {
@@ -61,4 +61,22 @@ export const Decoded = ({ decoded, testid }) => (
       </tbody>
     </table>
   </div>
+);
+
+/** A table of transactions: hash, block (when `withBlock`), from, to and value. */
+export const TxTable = ({ txs, testid, withBlock }) => (
+  <table data-testid={testid}>
+    <thead><tr><th>Hash</th>{withBlock && <th>Block</th>}<th>From</th><th>To</th><th>Value</th></tr></thead>
+    <tbody>
+      {txs.map((tx) => (
+        <tr key={tx.hash} data-tx={tx.hash}>
+          <td><TxLink hash={tx.hash} /></td>
+          {withBlock && <td><BlockLink number={tx.blockNumber} /></td>}
+          <td><AddressLink address={tx.from} /></td>
+          <td>{tx.to ? <AddressLink address={tx.to} /> : 'contract creation'}</td>
+          <td>{cmt(tx.value)}</td>
+        </tr>
+      ))}
+    </tbody>
+  </table>
 );

@@ -3,7 +3,7 @@ import { toEventSelector, pad } from 'viem';
 import { batch, call, RpcError } from '../rpc.js';
 import { NATIVE, decodeLog, show } from '../decode.js';
 import { cmt, num } from '../format.js';
-import { AddressLink, BlockLink, Facts, Loaded, TxLink, useLoad } from '../ui.jsx';
+import { AddressLink, Facts, Loaded, TxLink, TxTable, useLoad } from '../ui.jsx';
 
 const SCANNED_BLOCKS = 256;
 const LOG_RANGE = 100_000; // the node's bound on one eth_getLogs
@@ -49,20 +49,7 @@ export function Address({ address }) {
           ]} />
           {code.length > 2 && <pre class="mono wrap code" data-testid="address-code">{code.slice(0, 2002)}{code.length > 2002 ? '…' : ''}</pre>}
           <h3>Transactions (blocks {from} and later)</h3>
-          <table data-testid="address-txs">
-            <thead><tr><th>Hash</th><th>Block</th><th>From</th><th>To</th><th>Value</th></tr></thead>
-            <tbody>
-              {txs.map((tx) => (
-                <tr key={tx.hash} data-tx={tx.hash}>
-                  <td><TxLink hash={tx.hash} /></td>
-                  <td><BlockLink number={tx.blockNumber} /></td>
-                  <td><AddressLink address={tx.from} /></td>
-                  <td>{tx.to ? <AddressLink address={tx.to} /> : 'contract creation'}</td>
-                  <td>{cmt(tx.value)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <TxTable txs={txs} testid="address-txs" withBlock />
           <h3>Token transfers</h3>
           <table data-testid="address-transfers">
             <thead><tr><th>Token</th><th>Transaction</th><th>From</th><th>To</th><th>Amount or id</th></tr></thead>

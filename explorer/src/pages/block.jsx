@@ -1,7 +1,7 @@
 // One block: its header fields and its transactions.
 import { call } from '../rpc.js';
-import { cmt, num, time } from '../format.js';
-import { AddressLink, Facts, Loaded, TxLink, useLoad } from '../ui.jsx';
+import { num, time } from '../format.js';
+import { AddressLink, Facts, Loaded, TxTable, useLoad } from '../ui.jsx';
 
 export function Block({ id }) {
   const state = useLoad(async () => {
@@ -27,19 +27,7 @@ export function Block({ id }) {
             ['State root', <span class="mono">{b.stateRoot}</span>],
             ['Transactions', b.transactions.length],
           ]} />
-          <table data-testid="block-txs">
-            <thead><tr><th>Hash</th><th>From</th><th>To</th><th>Value</th></tr></thead>
-            <tbody>
-              {b.transactions.map((tx) => (
-                <tr key={tx.hash}>
-                  <td><TxLink hash={tx.hash} /></td>
-                  <td><AddressLink address={tx.from} /></td>
-                  <td>{tx.to ? <AddressLink address={tx.to} /> : 'contract creation'}</td>
-                  <td>{cmt(tx.value)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <TxTable txs={b.transactions} testid="block-txs" />
         </section>
       )}
     </Loaded>

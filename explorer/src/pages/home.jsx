@@ -1,8 +1,8 @@
 // The dashboard: the latest blocks and transactions, updated live from eth_subscribe newHeads.
 import { useEffect, useState } from 'preact/hooks';
 import { batch, call, subscribeHeads } from '../rpc.js';
-import { cmt, num, time } from '../format.js';
-import { AddressLink, BlockLink, TxLink } from '../ui.jsx';
+import { num, time } from '../format.js';
+import { BlockLink, TxTable } from '../ui.jsx';
 
 const SHOWN = 10;
 
@@ -45,19 +45,7 @@ export function Home() {
       </section>
       <section>
         <h2>Latest transactions</h2>
-        <table data-testid="latest-txs">
-          <thead><tr><th>Hash</th><th>From</th><th>To</th><th>Value</th></tr></thead>
-          <tbody>
-            {txs.map((tx) => (
-              <tr key={tx.hash} data-tx={tx.hash}>
-                <td><TxLink hash={tx.hash} /></td>
-                <td><AddressLink address={tx.from} /></td>
-                <td>{tx.to ? <AddressLink address={tx.to} /> : 'contract creation'}</td>
-                <td>{cmt(tx.value)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <TxTable txs={txs} testid="latest-txs" />
         {txs.length === 0 && <p>No transactions in the latest {SHOWN} blocks.</p>}
       </section>
     </div>
