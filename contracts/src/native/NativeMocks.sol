@@ -6,6 +6,7 @@ import {IStaking} from "@cmt/consensus/dpos/IStaking.sol";
 import {GovernanceMock} from "./GovernanceMock.sol";
 import {OracleMock} from "./OracleMock.sol";
 import {RulesMock} from "./RulesMock.sol";
+import {SponsorMock} from "./SponsorMock.sol";
 import {StakingMock} from "./StakingMock.sol";
 import {VestingMock} from "./VestingMock.sol";
 import {WebhooksMock} from "./WebhooksMock.sol";
@@ -23,6 +24,7 @@ library NativeMocks {
     address internal constant WORKFLOW = 0x0000000000000000000000000000000000000c11;
     address internal constant WEBHOOKS = 0x0000000000000000000000000000000000000C12;
     address internal constant ORACLE = 0x0000000000000000000000000000000000000c13;
+    address internal constant SPONSOR = 0x0000000000000000000000000000000000000C16;
 
     /// @notice Replace the code at every native address by its reference mock (in the local EVM only).
     function etchAll() internal {
@@ -33,6 +35,7 @@ library NativeMocks {
         vm.etch(WORKFLOW, type(WorkflowMock).runtimeCode);
         vm.etch(WEBHOOKS, type(WebhooksMock).runtimeCode);
         vm.etch(ORACLE, type(OracleMock).runtimeCode);
+        vm.etch(SPONSOR, type(SponsorMock).runtimeCode);
     }
 
     /// @notice In a fork (forge test --fork-url, forge script --rpc-url): read `owner`'s candidacy from the node
