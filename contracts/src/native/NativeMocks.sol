@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {vm} from "cheats/Vm.sol";
 import {IStaking} from "@cmt/consensus/dpos/IStaking.sol";
 import {GovernanceMock} from "./GovernanceMock.sol";
+import {JuryMock} from "./JuryMock.sol";
 import {OracleMock} from "./OracleMock.sol";
 import {RulesMock} from "./RulesMock.sol";
 import {SponsorMock} from "./SponsorMock.sol";
@@ -24,6 +25,7 @@ library NativeMocks {
     address internal constant WORKFLOW = 0x0000000000000000000000000000000000000c11;
     address internal constant WEBHOOKS = 0x0000000000000000000000000000000000000C12;
     address internal constant ORACLE = 0x0000000000000000000000000000000000000c13;
+    address internal constant JURY = 0x0000000000000000000000000000000000000C15;
     address internal constant SPONSOR = 0x0000000000000000000000000000000000000C16;
 
     /// @notice Replace the code at every native address by its reference mock (in the local EVM only).
@@ -35,6 +37,7 @@ library NativeMocks {
         vm.etch(WORKFLOW, type(WorkflowMock).runtimeCode);
         vm.etch(WEBHOOKS, type(WebhooksMock).runtimeCode);
         vm.etch(ORACLE, type(OracleMock).runtimeCode);
+        vm.etch(JURY, type(JuryMock).runtimeCode);
         vm.etch(SPONSOR, type(SponsorMock).runtimeCode);
     }
 
