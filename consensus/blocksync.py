@@ -61,8 +61,8 @@ import rlp
 from rlp.sedes import CountableList, List, big_endian_int, binary
 
 from consensus.commit import verify_commit
-from consensus.messages import MAX_RLP_NESTING
 from consensus.errors import ConsensusError, InvalidBlock, InvalidValidatorUpdate
+from consensus.messages import MAX_RLP_NESTING
 from consensus.types import Block, Commit, evidence_root
 from consensus.validators import ValidatorSet
 from vm.rlp_nesting import nesting_exceeds

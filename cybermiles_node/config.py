@@ -36,7 +36,6 @@ from middleware.webhooks.subscription import (
     parse_subscription,
 )
 
-
 _HOST_PORT = re.compile(r"(?:(?P<name>[A-Za-z0-9._-]{1,253})|\[(?P<ipv6>[0-9A-Fa-f:.]{2,45})\]):(?P<port>[0-9]{1,5})")
 
 

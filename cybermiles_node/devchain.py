@@ -320,5 +320,5 @@ def _signed(request: CallRequest, chain_id: int, nonce: int, gas: int, fees: tup
 
 
 def _access_list(entries: Sequence[tuple[bytes, tuple[int, ...]]]) -> list[dict[str, Any]]:
-    return [{"address": "0x" + address.hex(), "storageKeys": ["0x%064x" % slot for slot in slots]}
+    return [{"address": "0x" + address.hex(), "storageKeys": [f"0x{slot:064x}" for slot in slots]}
             for address, slots in entries]

@@ -10,7 +10,6 @@ counters. ``docs/operations.md`` lists every family with its meaning.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 

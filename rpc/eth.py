@@ -35,7 +35,6 @@ from rpc.params import (
     parse_quantity,
 )
 
-
 MIN_BLOB_BASE_FEE = 1
 """EIP-4844's minimum blob base fee: the answer of ``eth_blobBaseFee`` on a chain without blobs."""
 

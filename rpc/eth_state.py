@@ -15,6 +15,7 @@ from rpc.errors import ExecutionReverted
 from rpc.formatting import data, quantity, storage_word
 from rpc.params import Args, parse_address, parse_block_ref, parse_call_args, parse_storage_keys
 
+
 class StateProofAPI:
     """Handlers of ``eth_getProof`` and ``eth_createAccessList``."""
 

@@ -6,7 +6,6 @@ addresses are lowercase 0x-hex.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import rlp

@@ -28,12 +28,12 @@ from rpc.eth import EthAPI
 from rpc.eth_state import StateProofAPI
 from rpc.explorer import add_explorer_routes
 from rpc.fees import FeeAPI
-from rpc.health import ReadinessProbe, add_health_routes
 from rpc.filters import FilterAPI
+from rpc.health import ReadinessProbe, add_health_routes
 from rpc.logs import LogQuery
 from rpc.net import NetAPI
-from rpc.simulate import SimulateAPI
 from rpc.pending_log import PendingLog
+from rpc.simulate import SimulateAPI
 from rpc.subscriptions import SubscriptionHub, WSConnection
 from rpc.trace import TraceAPI
 from rpc.txpool import TxPoolAPI

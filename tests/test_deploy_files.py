@@ -111,7 +111,7 @@ def test_compose_service_command_runs_validators_that_peer_by_address(tmp_path: 
     subprocess.run([cmnode, "testnet", "--validators", "2", "--output", str(tmp_path / "homes"),
                     "--base-port", str(base)], check=True, timeout=120, capture_output=True)
     hosts = ["127.0.0.2", "127.0.0.3"]
-    for index, host in enumerate(hosts):
+    for index in range(len(hosts)):
         config_path = tmp_path / "homes" / f"node{index}" / "config.toml"
         config = tomllib.loads(config_path.read_text())
         peer = config["p2p"]["persistent_peers"][0]

@@ -9,10 +9,9 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_account import Account
 
-from rpc.backend import CallRequest, CallResult, LogFilter
+from rpc.backend import CallRequest, CallResult, LogFilter, TxContext
 from rpc.errors import ExecutionReverted, InvalidParams, decode_revert_reason
 from rpc.fees import block_rewards, parse_block_count, parse_percentiles
-from rpc.backend import TxContext
 from rpc.formatting import format_transaction, quantity
 from rpc.params import (
     Args,

@@ -41,6 +41,7 @@ from consensus.blocksync import (
 from consensus.blocksync import decode_message as decode_sync_message
 from consensus.blocksync import encode_message as encode_sync_message
 from consensus.errors import InvalidBlock
+from consensus.reactor.gossip import Network
 from consensus.statesync import (
     STATE_SYNC_TAGS,
     FetchedNode,
@@ -56,9 +57,6 @@ from consensus.validators import ValidatorSet
 from p2p.channels import (
     BLOCKSYNC_CHANNEL,
 )
-
-log = logging.getLogger(__name__)
-from consensus.reactor.gossip import Network
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,9 @@ Fields an ``insert`` does not assign take their defaults.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
-
-from collections.abc import Mapping
 
 from middleware.rules.errors import PaymentError, RuleEvaluationError
 from middleware.rules.expressions import Evaluator

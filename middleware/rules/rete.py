@@ -39,7 +39,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from middleware.rules.compiler import CompiledPattern, CompiledRule
-from middleware.rules.errors import RuleEvaluationError
 from middleware.rules.gas import (
     ACCUMULATE_FACT_GAS,
     ACTIVATION_GAS,

@@ -9,10 +9,10 @@ from eth_hash.auto import keccak
 
 from cybermiles_node.natives import genesis_accounts
 from middleware.rules.compiler import RuleSet
+from middleware.rules.contract import RulesContract
 from middleware.rules.engine import Session
 from middleware.rules.errors import PaymentError, RuleSyntaxError, RuleTypeError
 from middleware.rules.naive import NaiveSession
-from middleware.rules.contract import RulesContract
 from tests.middleware.test_rules_contract import Sender, calldata, revert_reason, view
 from vm.native.addresses import RULES_ADDRESS
 
