@@ -17,6 +17,7 @@ INTERFACES = [
     "middleware/bpm/IWorkflow.sol",
     "middleware/webhooks/IWebhooks.sol",
     "middleware/oracle/IOracle.sol",
+    "middleware/randomness/IRandomness.sol",
     "middleware/jury/IJury.sol",
     "vm/sponsorship/ISponsor.sol",
 ]

@@ -4,7 +4,8 @@ Every native contract may run code at the start and end of each block
 (``NativeContract.begin_block`` / ``end_block``), in an unmetered system
 context. The start sees ``ConsensusInfo``: who proposed the block, which
 validators signed the previous block (its commit is in this block) and which
-did not, and which validators the block's evidence proves double-signed. The
+did not, which validators the block's evidence proves double-signed, the
+proposer's randomness reveal, and who missed a proposer slot at the parent height. The
 end may return ``ValidatorUpdate``s, the only way the application changes the
 consensus validator set; the engine applies them at a fixed height lag.
 
@@ -32,6 +33,8 @@ class ConsensusInfo:
     signed: tuple[bytes, ...] = ()  # validators whose precommit for the parent is in this block's commit
     absent: tuple[bytes, ...] = ()  # the parent's validators missing from that commit
     misbehaviour: tuple[Misbehaviour, ...] = ()
+    reveal: bytes = b""  # the proposer's randomness reveal (the header's ``randao_reveal``)
+    missed_proposers: tuple[bytes, ...] = ()  # proposers of the parent height's rounds before the deciding one
 
 
 @dataclass(frozen=True)
