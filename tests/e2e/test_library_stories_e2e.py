@@ -21,7 +21,6 @@ Each test plays its contract's page (``docs/contracts/``) from the users' side a
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import eth_abi
 import pytest
