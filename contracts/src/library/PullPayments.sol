@@ -23,9 +23,13 @@ abstract contract PullPayments is ReentrancyGuard {
         uint256 amount = credit[msg.sender];
         if (amount == 0) revert NothingDue();
         credit[msg.sender] = 0;
+        _withdrawn(amount);
         emit Withdrawn(msg.sender, amount);
         _send(msg.sender, amount);
     }
+
+    /// @dev Called as `amount` wei of credit leaves by `withdraw`, for a contract that keeps a total of what it owes.
+    function _withdrawn(uint256 amount) internal virtual {}
 
     /// @dev Sends `amount` wei to `to`, reverting if it refuses; callers update their records first.
     function _send(address to, uint256 amount) internal {
