@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
@@ -33,7 +32,8 @@ from consensus.blocksync import SyncedBlock
 from consensus.errors import InvalidBlock
 from consensus.statesync import FetchedNode
 from cybermiles_node.application import CyberMilesApp
-from cybermiles_node.syncpayload import HeaderCommitments, PayloadCheck, check_payload
+from cybermiles_node.decodepool import start_worker_processes
+from vm.syncpayload import HeaderCommitments, PayloadCheck, check_payload
 from vm.trie_root import BLANK_ROOT_HASH
 
 log = logging.getLogger(__name__)
@@ -109,15 +109,9 @@ def record_children(node: FetchedNode) -> list[tuple[bytes, int]]:
 
 
 def default_workers() -> ProcessPoolExecutor:
-    """Worker processes for payload checks, one per core (started fresh: the node has threads).
-
-    The workers hash with pysha3 (a dependency), over 10 times faster per call than
-    eth-hash's default pycryptodome backend: the environment is read by eth-hash on
-    a process's first hash, and spawned workers inherit it.
-    """
-    os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
+    """Worker processes for payload checks, one per core (``decodepool.start_worker_processes``)."""
     count = max(multiprocessing.cpu_count(), 1)
-    workers = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+    workers = start_worker_processes(count)
     empty = HeaderCommitments(0, 0, BLANK_ROOT_HASH, BLANK_ROOT_HASH, 0, 0)
     for _ in range(count):  # start the processes and their imports now, not on the first block
         workers.submit(check_payload, empty, [], [])

@@ -14,7 +14,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any
+
+from eth.abc import SignedTransactionAPI
 
 DEFAULT_CAPACITY = 50_000
 
@@ -24,10 +25,10 @@ class DecodedTxCache:
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self._capacity = capacity
-        self._items: OrderedDict[bytes, Any] = OrderedDict()
+        self._items: OrderedDict[bytes, SignedTransactionAPI] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, tx_hash: bytes, tx: Any) -> None:
+    def put(self, tx_hash: bytes, tx: SignedTransactionAPI) -> None:
         """Remember a decoded transaction (the oldest entry goes when full)."""
         with self._lock:
             self._items[tx_hash] = tx
@@ -35,7 +36,7 @@ class DecodedTxCache:
             while len(self._items) > self._capacity:
                 self._items.popitem(last=False)
 
-    def get(self, tx_hash: bytes) -> Any | None:
+    def get(self, tx_hash: bytes) -> SignedTransactionAPI | None:
         """The decoded transaction, if it was admitted recently."""
         with self._lock:
             return self._items.get(tx_hash)

@@ -28,8 +28,8 @@ from cybermiles_node.fastsync import FastSync, RecordTag, record_children
 from cybermiles_node.mempool.config import MempoolConfig
 from cybermiles_node.mempool.pool import Mempool
 from cybermiles_node.rpc_backend import NodeBackend, StateUnavailable
-from cybermiles_node.syncpayload import HeaderCommitments, check_payload
 from vm.native.addresses import VESTING_ADDRESS
+from vm.syncpayload import HeaderCommitments, check_payload
 from vm.transactions import decode_transaction
 
 CHAIN_ID = 15

@@ -7,13 +7,23 @@ beacon chain to carry blobs) and EIP-7702 set-code transactions.
 
 Every decoded transaction recovers its sender once, with coincurve, and caches
 it: py-evm asks for the sender several times per transaction.
+
+Two decoders share the signature rules (``recover_sender``, ``signing_message``):
+``decode_transaction`` gives the py-evm transaction that execution and the pool
+use, with every stateless check; ``read_fields`` gives only the fields a receipt
+depends on, with plain RLP, for checking committed blocks without executing them.
+``decode_batch`` runs ``decode_transaction`` over many encodings for a worker
+process: its results pickle with their caches (sender, hash, encoding), so the
+process that receives them repeats none of the work.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import coincurve
 import rlp
+from eth.abc import SignedTransactionAPI
 from eth.vm.forks.prague.transactions import (
     PragueLegacyTransaction,
     PragueTransactionBuilder,
@@ -37,8 +47,8 @@ SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 MAX_RLP_NESTING = 4
 
 
-def _recover(message: bytes, y_parity: int, r: int, s: int) -> bytes:
-    """Recover the 20-byte address that signed ``keccak(message)``."""
+def recover_sender(message: bytes, y_parity: int, r: int, s: int) -> bytes:
+    """Recover the 20-byte address that signed ``keccak(message)`` (low-s signatures only)."""
     if not (0 < r < SECP256K1_N and 0 < s <= SECP256K1_N // 2) or y_parity not in (0, 1):
         raise InvalidTransaction("invalid transaction v, r, s values")
     signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([y_parity])
@@ -119,7 +129,7 @@ class SenderCachingLegacyTransaction(_DecodedOnce, PragueLegacyTransaction):
             y_parity = (v - 35) % 2 if v >= 35 else v - 27
             raw = self.__dict__.get("_raw")
             message = self.get_message_for_signing() if raw is None else signing_message(raw, legacy_chain_id(v))
-            cached = _recover(message, y_parity, self.r, self.s)
+            cached = recover_sender(message, y_parity, self.r, self.s)
             self.__dict__["_sender"] = cached
         return cached
 
@@ -132,7 +142,7 @@ class SenderCachingTypedTransaction(_DecodedOnce, PragueTypedTransaction):
         if cached is None:
             raw = self.__dict__.get("_raw")
             message = self.get_message_for_signing() if raw is None else signing_message(raw)
-            cached = _recover(message, self.y_parity, self.r, self.s)
+            cached = recover_sender(message, self.y_parity, self.r, self.s)
             self.__dict__["_sender"] = cached
         return cached
 
@@ -144,7 +154,7 @@ class TransactionBuilder(PragueTransactionBuilder):
     typed_transaction = SenderCachingTypedTransaction
 
 
-def tx_type(tx: Any) -> int:
+def tx_type(tx: SignedTransactionAPI) -> int:
     """The EIP-2718 type of a decoded transaction (0 for legacy)."""
     return getattr(tx, "type_id", None) or LEGACY_TX_TYPE
 
@@ -158,7 +168,7 @@ def legacy_chain_id(v: int) -> int | None:
     raise InvalidTransaction("invalid transaction v, r, s values")
 
 
-def decode_transaction(raw: bytes, chain_id: int) -> Any:
+def decode_transaction(raw: bytes, chain_id: int) -> SignedTransactionAPI:
     """Decode a canonical transaction encoding and check what needs no state.
 
     Checks the type is enabled, the chain id matches, the fields are in range
@@ -200,11 +210,112 @@ def decode_transaction(raw: bytes, chain_id: int) -> Any:
     return tx
 
 
-def effective_tip(tx: Any, base_fee: int) -> int:
+def effective_tip(tx: SignedTransactionAPI, base_fee: int) -> int:
     """The priority fee per gas the transaction pays at ``base_fee`` (negative if it cannot pay)."""
     return min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee)
 
 
-def effective_gas_price(tx: Any, base_fee: int) -> int:
+def effective_gas_price(tx: SignedTransactionAPI, base_fee: int) -> int:
     """The gas price the transaction actually pays at ``base_fee``."""
     return base_fee + min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedFields:
+    """The fields of a signed transaction that its receipt depends on, and its recovered sender."""
+
+    tx_type: int
+    nonce: int
+    to: bytes  # empty for a contract creation
+    sender: bytes
+    gas_price: int  # legacy and access-list transactions (0 for dynamic-fee ones)
+    max_priority_fee: int
+    max_fee: int
+
+    def effective_gas_price(self, base_fee: int) -> int:
+        """What one unit of gas cost the transaction at ``base_fee``."""
+        if self.tx_type != DYNAMIC_FEE_TX_TYPE:
+            return self.gas_price
+        return base_fee + min(self.max_priority_fee, self.max_fee - base_fee)
+
+
+def rlp_uint(item: object, what: str) -> int:
+    """A canonical RLP integer (no leading zero byte)."""
+    if not isinstance(item, bytes) or item[:1] == b"\x00":
+        raise InvalidTransaction(f"rlp: {what} is not a canonical integer")
+    return int.from_bytes(item, "big")
+
+
+def read_fields(raw: bytes, chain_id: int) -> SignedFields:
+    """Decode a transaction's receipt-relevant fields with plain RLP and recover its sender.
+
+    For transactions already committed by the chain (EIP-155 legacy, EIP-2930,
+    EIP-1559): it checks the shape, the chain id and the signature, not what
+    ``decode_transaction`` adds for admission (gas bounds, fee order).
+    Raises ``InvalidTransaction``.
+    """
+    typed = raw[:1] in (bytes([ACCESS_LIST_TX_TYPE]), bytes([DYNAMIC_FEE_TX_TYPE]))
+    _check_nesting(raw, 1 if typed else 0)
+    try:
+        fields = rlp.decode(raw[1:] if typed else raw)
+    except rlp.exceptions.RLPException as exc:
+        raise InvalidTransaction(f"rlp: undecodable transaction: {exc}") from None
+    if typed:
+        kind = raw[0]
+        if not isinstance(fields, list) or len(fields) != (11 if kind == ACCESS_LIST_TX_TYPE else 12):
+            raise InvalidTransaction(f"rlp: type-{kind} transaction has the wrong number of fields")
+        if rlp_uint(fields[0], "chain id") != chain_id:
+            raise InvalidTransaction("invalid chain id for signer")
+        sender = recover_sender(signing_message(raw), rlp_uint(fields[-3], "y parity"), rlp_uint(fields[-2], "r"),
+                                rlp_uint(fields[-1], "s"))
+        nonce = rlp_uint(fields[1], "nonce")
+        if kind == ACCESS_LIST_TX_TYPE:
+            price = rlp_uint(fields[2], "gas price")
+            return SignedFields(kind, nonce, _bytes(fields[4], "to"), sender, price, price, price)
+        return SignedFields(kind, nonce, _bytes(fields[5], "to"), sender, 0,
+                            rlp_uint(fields[2], "max priority fee"), rlp_uint(fields[3], "max fee"))
+    if not isinstance(fields, list) or len(fields) != 9:
+        raise InvalidTransaction("rlp: legacy transaction has the wrong number of fields")
+    v = rlp_uint(fields[6], "v")
+    if v < 35 or (v - 35) // 2 != chain_id:
+        raise InvalidTransaction("legacy transaction not replay-protected for this chain")
+    sender = recover_sender(signing_message(raw, chain_id), (v - 35) % 2, rlp_uint(fields[7], "r"),
+                            rlp_uint(fields[8], "s"))
+    price = rlp_uint(fields[1], "gas price")
+    return SignedFields(LEGACY_TX_TYPE, rlp_uint(fields[0], "nonce"), _bytes(fields[3], "to"), sender, price, price,
+                        price)
+
+
+def _bytes(item: object, what: str) -> bytes:
+    """An RLP string field (not a list)."""
+    if not isinstance(item, bytes):
+        raise InvalidTransaction(f"rlp: {what} is not a byte string")
+    return item
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeFailure:
+    """Why an encoding did not decode: the ``InvalidTransaction`` message, as ``decode_transaction`` raised it."""
+
+    message: str
+
+
+DecodeOutcome = SignedTransactionAPI | DecodeFailure
+
+
+def decode_batch(raws: Sequence[bytes], chain_id: int) -> list[DecodeOutcome]:
+    """``decode_transaction`` of each encoding, its hash computed; a failure is kept as its message.
+
+    Meant for worker processes: an encoding longer than the pool's size limit
+    should not be sent, since this decodes whatever it is given.
+    """
+    outcomes: list[DecodeOutcome] = []
+    for raw in raws:
+        try:
+            tx = decode_transaction(raw, chain_id)
+        except InvalidTransaction as exc:
+            outcomes.append(DecodeFailure(str(exc)))
+            continue
+        tx.hash  # noqa: B018 - computed now so that it travels with the transaction
+        outcomes.append(tx)
+    return outcomes

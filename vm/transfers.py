@@ -22,9 +22,8 @@ receipts.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
-from eth.abc import StateAPI
+from eth.abc import SignedTransactionAPI, StateAPI
 
 MAX_NONCE = 2**64 - 1  # EIP-2681: a nonce never reaches this
 
@@ -58,7 +57,7 @@ class TransferLedger:
 
     # -- transfers -------------------------------------------------------------
 
-    def is_plain_transfer(self, tx: Any) -> bool:
+    def is_plain_transfer(self, tx: SignedTransactionAPI) -> bool:
         """Whether ``tx`` (already found includable) is a plain value transfer this ledger can apply."""
         to = tx.to
         if not to or tx.data or tx.value <= 0 or tx.nonce >= MAX_NONCE - 1:
@@ -68,7 +67,7 @@ class TransferLedger:
         # A zero fee only touches the coinbase; py-evm then removes it if it is empty (EIP-161).
         return self._state.get_tip(tx) > 0 or not self._is_empty(self._coinbase)
 
-    def apply(self, tx: Any) -> int:
+    def apply(self, tx: SignedTransactionAPI) -> int:
         """Apply the plain transfer ``tx``; returns the gas it used."""
         sender = tx.sender
         gas_used = tx.intrinsic_gas

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+from eth.abc import SignedTransactionAPI
 
 from vm.transactions import effective_tip
 
@@ -18,6 +20,14 @@ class StateView(Protocol):
         """Nonce of a 20-byte address (the next nonce it may use)."""
         ...
 
+    def get_storage(self, address: bytes, slot: int) -> int:
+        """A storage slot of a 20-byte address (the sponsor contract's records)."""
+        ...
+
+    def block_time(self) -> int:
+        """The timestamp of the block this state is the result of."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PooledTx:
@@ -30,9 +40,10 @@ class PooledTx:
         legacy and access-list transactions).
     size: ``len(raw)``.
     seq: arrival order in this pool; breaks every price tie.
+    sponsor: the sponsored contract whose deposit pays the fee (gas price 0), else None.
     """
 
-    tx: Any
+    tx: SignedTransactionAPI
     raw: bytes
     hash: bytes
     sender: bytes
@@ -42,6 +53,7 @@ class PooledTx:
     tip: int
     size: int
     seq: int
+    sponsor: bytes | None = None
 
     @property
     def cost(self) -> int:
@@ -49,8 +61,8 @@ class PooledTx:
         return self.gas * self.max_fee + self.tx.value
 
     def effective_tip(self, base_fee: int) -> int:
-        """The priority fee per gas paid at ``base_fee`` (negative if the max fee is below it)."""
-        return effective_tip(self.tx, base_fee)
+        """The priority fee per gas paid at ``base_fee`` (negative if the max fee is below it; 0 when sponsored)."""
+        return 0 if self.sponsor is not None else effective_tip(self.tx, base_fee)
 
 
 @dataclass(frozen=True, slots=True)

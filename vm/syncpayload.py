@@ -16,7 +16,8 @@ and receipts can be stored as if this node had executed them:
 
 The work is CPU-bound (signature recovery, trie roots), so ``check_payload``
 is a plain function of bytes and integers that a process pool runs for several
-blocks at once; it imports no py-evm and decodes transactions with plain RLP.
+blocks at once; transactions are read with ``vm.transactions.read_fields``
+(plain RLP, no py-evm objects).
 Its verdict is a ``PayloadCheck``: the transaction hashes, or what is wrong.
 """
 from __future__ import annotations
@@ -25,24 +26,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import coincurve
 import rlp
 from eth_hash.auto import keccak
 from rlp.codec import (
     encode_raw,  # RLP of bytes and lists as decoded: no per-item type inference
 )
 
+from vm.errors import InvalidTransaction, VMError
 from vm.receipts import Log, logs_bloom
+from vm.transactions import SignedFields, read_fields, rlp_uint
 from vm.trie_root import ordered_trie_root
 
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-ACCESS_LIST_TX_TYPE = 1
-DYNAMIC_FEE_TX_TYPE = 2
 RECEIPT_FIELDS = 11
 EMPTY_BLOOM = bytes(256)
 
 
-class PayloadError(Exception):
+class PayloadError(VMError):
     """A transaction or receipt that does not match what the header commits to."""
 
 
@@ -66,80 +65,6 @@ class PayloadCheck:
     problem: str | None = None
 
 
-@dataclass(frozen=True)
-class _SignedTx:
-    """The fields of a transaction a receipt depends on."""
-
-    tx_type: int
-    nonce: int
-    to: bytes
-    sender: bytes
-    gas_price: int  # legacy and access-list transactions
-    max_priority_fee: int
-    max_fee: int
-
-    def effective_gas_price(self, base_fee: int) -> int:
-        """What one unit of gas cost the transaction at ``base_fee``."""
-        if self.tx_type != DYNAMIC_FEE_TX_TYPE:
-            return self.gas_price
-        return base_fee + min(self.max_priority_fee, self.max_fee - base_fee)
-
-
-def _uint(item: Any, what: str) -> int:
-    """A canonical RLP integer (no leading zero byte)."""
-    if not isinstance(item, bytes) or item[:1] == b"\x00":
-        raise PayloadError(f"{what} is not a canonical integer")
-    return int.from_bytes(item, "big")
-
-
-def _recover(message: bytes, y_parity: int, r: int, s: int) -> bytes:
-    """The address that signed ``keccak(message)``."""
-    if not (0 < r < SECP256K1_N and 0 < s <= SECP256K1_N // 2) or y_parity not in (0, 1):
-        raise PayloadError("invalid signature values")
-    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([y_parity])
-    try:
-        public_key = coincurve.PublicKey.from_signature_and_message(signature, keccak(message), hasher=None)
-    except Exception as exc:  # noqa: BLE001 - coincurve raises plain Exception subclasses
-        raise PayloadError(f"signature recovers no key: {exc}") from None
-    return keccak(public_key.format(compressed=False)[1:])[12:]
-
-
-def read_transaction(raw: bytes, chain_id: int) -> _SignedTx:
-    """Decode a committed transaction's fields and recover its sender (EIP-155 legacy, EIP-2930, EIP-1559)."""
-    try:
-        if raw[:1] in (bytes([ACCESS_LIST_TX_TYPE]), bytes([DYNAMIC_FEE_TX_TYPE])):
-            tx_type = raw[0]
-            fields = rlp.decode(raw[1:])
-            if not isinstance(fields, list) or len(fields) != (11 if tx_type == ACCESS_LIST_TX_TYPE else 12):
-                raise PayloadError(f"type-{tx_type} transaction has the wrong number of fields")
-            if _uint(fields[0], "chain id") != chain_id:
-                raise PayloadError("transaction for another chain")
-            message = bytes([tx_type]) + encode_raw(fields[:-3])
-            sender = _recover(message, _uint(fields[-3], "y parity"), _uint(fields[-2], "r"), _uint(fields[-1], "s"))
-            if tx_type == ACCESS_LIST_TX_TYPE:
-                price = _uint(fields[2], "gas price")
-                return _SignedTx(tx_type, _uint(fields[1], "nonce"), fields[4], sender, price, price, price)
-            return _SignedTx(tx_type, _uint(fields[1], "nonce"), fields[5], sender, 0,
-                             _uint(fields[2], "max priority fee"), _uint(fields[3], "max fee"))
-        fields = rlp.decode(raw)
-        if not isinstance(fields, list) or len(fields) != 9:
-            raise PayloadError("legacy transaction has the wrong number of fields")
-        v = _uint(fields[6], "v")
-        if v < 35 or (v - 35) // 2 != chain_id:
-            raise PayloadError("legacy transaction not replay-protected for this chain")
-        message = encode_raw([*fields[:6], _minimal_bytes(chain_id), b"", b""])
-        sender = _recover(message, (v - 35) % 2, _uint(fields[7], "r"), _uint(fields[8], "s"))
-        price = _uint(fields[1], "gas price")
-        return _SignedTx(0, _uint(fields[0], "nonce"), fields[3], sender, price, price, price)
-    except (rlp.exceptions.RLPException, TypeError, IndexError) as exc:
-        raise PayloadError(f"undecodable transaction: {exc}") from None
-
-
-def _minimal_bytes(value: int) -> bytes:
-    """An integer as RLP encodes it: big-endian without leading zero bytes (empty for zero)."""
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
-
-
 def _contract_address(sender: bytes, nonce: int) -> bytes:
     return keccak(rlp.encode([sender, nonce]))[12:]
 
@@ -157,7 +82,7 @@ def _logs(item: Any) -> tuple[Log, ...]:
     return tuple(logs)
 
 
-def _check_receipt(record: bytes, index: int, raw: bytes, tx: _SignedTx, previous_gas: int,
+def _check_receipt(record: bytes, index: int, raw: bytes, tx: SignedFields, previous_gas: int,
                    base_fee: int) -> tuple[int, bytes, int]:
     """The receipt's cumulative gas, consensus encoding and bloom, once its fields match the transaction."""
     try:
@@ -168,18 +93,18 @@ def _check_receipt(record: bytes, index: int, raw: bytes, tx: _SignedTx, previou
             not isinstance(field, bytes) for field in item[:10]):
         raise PayloadError("malformed receipt")
     tx_hash, tx_index, tx_type, sender, to, created, status, gas_used, cumulative, price, raw_logs = item
-    cumulative_gas = _uint(cumulative, "cumulative gas")
+    cumulative_gas = rlp_uint(cumulative, "cumulative gas")
     expected_created = _contract_address(tx.sender, tx.nonce) if not tx.to else b""
     checks = (
         (tx_hash == keccak(raw), "names another transaction"),
-        (_uint(tx_index, "index") == index, "has another index"),
-        (_uint(tx_type, "type") == tx.tx_type, "has another transaction type"),
+        (rlp_uint(tx_index, "index") == index, "has another index"),
+        (rlp_uint(tx_type, "type") == tx.tx_type, "has another transaction type"),
         (sender == tx.sender, "names a sender that did not sign the transaction"),
         (to == tx.to, "names another recipient"),
         (created == expected_created, "names another created contract"),
         (status in (b"", b"\x01"), "has an invalid status"),
-        (_uint(gas_used, "gas used") == cumulative_gas - previous_gas > 0, "has gas used that does not add up"),
-        (_uint(price, "gas price") == tx.effective_gas_price(base_fee), "has another effective gas price"),
+        (rlp_uint(gas_used, "gas used") == cumulative_gas - previous_gas > 0, "has gas used that does not add up"),
+        (rlp_uint(price, "gas price") == tx.effective_gas_price(base_fee), "has another effective gas price"),
     )
     for ok, problem in checks:
         if not ok:
@@ -204,9 +129,9 @@ def check_payload(header: HeaderCommitments, transactions: Sequence[bytes],
     bloom = 0
     for index, (raw, record) in enumerate(zip(transactions, receipts)):
         try:
-            tx = read_transaction(raw, header.chain_id)
+            tx = read_fields(raw, header.chain_id)
             gas, encoding, receipt_bloom = _check_receipt(record, index, raw, tx, gas, header.base_fee)
-        except PayloadError as exc:
+        except (PayloadError, InvalidTransaction) as exc:
             return PayloadCheck(problem=f"receipt {index}: {exc}")
         encodings.append(encoding)
         hashes.append(keccak(raw))
