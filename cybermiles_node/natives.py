@@ -22,6 +22,7 @@ from genesis.document import GenesisDocument
 from genesis.errors import GenesisValidationError
 from genesis.networks import local_genesis
 from middleware.bpm.contract import WorkflowContract
+from middleware.jury.contract import JuryContract
 from middleware.oracle.contract import OracleContract
 from middleware.rules.contract import RulesContract
 from middleware.webhooks.contract import WebhooksContract
@@ -71,6 +72,7 @@ def native_contracts(genesis: GenesisDocument) -> list[NativeContract]:
         WorkflowContract(),
         WebhooksContract(),
         OracleContract(elected_validator_owners),
+        JuryContract(),
     ]
 
 

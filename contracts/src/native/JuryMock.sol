@@ -305,13 +305,6 @@ contract JuryMock is IJury {
         uint256 fromActive = amount < j.active ? amount : j.active;
         j.active -= fromActive;
         _total -= fromActive;
-        if (j.active != 0 && j.active < MIN_STAKE) {
-            // An active stake below the minimum moves to unbonding, as the chain does.
-            j.unbonding += j.active;
-            _total -= j.active;
-            j.active = 0;
-            j.availableAt = uint64(block.timestamp) + UNBONDING;
-        }
         uint256 rest = amount - fromActive;
         uint256 fromUnbonding = rest < j.unbonding ? rest : j.unbonding;
         j.unbonding -= fromUnbonding;
