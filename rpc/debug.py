@@ -12,6 +12,7 @@ supported.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -55,7 +56,7 @@ def parse_duration(value: str) -> float:
     return total
 
 
-def _checked(value: dict[str, Any], fields: dict[str, type], struct: str) -> None:
+def _checked(value: dict[str, Any], fields: Mapping[str, type], struct: str) -> None:
     for name, kind in fields.items():
         item = value.get(name)
         if item is None:

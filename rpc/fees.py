@@ -141,4 +141,5 @@ class FeeAPI:
         block = await self.backend.get_block_by_number(height + 1)
         if block is None:
             raise ResourceNotFound(f"block {height + 1} not found")
-        return block.header.base_fee_per_gas
+        base_fee: int = block.header.base_fee_per_gas
+        return base_fee

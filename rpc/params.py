@@ -401,7 +401,7 @@ class CallArgs:
 def parse_call_args(params: Any) -> CallArgs:
     """``[call, block?, stateOverrides?, blockOverrides?]`` as ``eth_call`` and ``eth_estimateGas`` take them."""
     args = Args(params, 1, 4)
-    state = args.optional(2, parse_state_overrides, ())
+    state: tuple[tuple[bytes, AccountOverride], ...] = args.optional(2, parse_state_overrides, ())
     block = args.optional(3, parse_block_overrides, None)
     return CallArgs(args.get(0, parse_call_request), args.optional(1, parse_block_ref, LATEST), CallOverrides(state, block))
 

@@ -13,17 +13,24 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, cast
 
 from eth._utils.address import generate_contract_address
 from eth.abc import DatabaseAPI
 from eth.vm.forks.prague.state import PragueState
+from eth_typing import Address
 
 from vm.execution import BlockEnv, CallMessage, CallOutcome, ChainExecutor, call_env, run_call
 from vm.interruptible import Checkpoint
 from vm.overrides import NO_OVERRIDES, CallOverrides
 
 AccessList = tuple[tuple[bytes, tuple[int, ...]], ...]
+
+
+class _Recording(Protocol):
+    """A state of the recording class: the accounts and slots whose warmth was checked."""
+
+    recorded: dict[bytes, set[int]]
 """EIP-2930 entries: address and storage slots, both in ascending order."""
 
 MAX_ROUNDS = 16
@@ -49,10 +56,10 @@ def create_access_list(executor: ChainExecutor, base: DatabaseAPI, state_root: b
         attempt = replace(message, access_list=current)
         block_env = call_env(env, attempt, overrides)
         state = executor.call_state(base, state_root, block_env, overrides, recording_class)
-        recipient = message.to or generate_contract_address(message.sender, state.get_nonce(message.sender))
+        recipient = message.to or generate_contract_address(Address(message.sender), state.get_nonce(Address(message.sender)))
         excluded = frozenset({message.sender, recipient, *executor.precompile_addresses})
         outcome = run_call(state, block_env, attempt, checkpoint)
-        found = _normalised((*current, *state.recorded.items()), excluded)
+        found = _normalised((*current, *cast(_Recording, state).recorded.items()), excluded)
         if found == current:
             break
         current = found
@@ -78,11 +85,11 @@ def _recording_state_class(base: type[PragueState]) -> type[PragueState]:
 
     def is_address_warm(self: Any, address: bytes) -> bool:
         self.recorded.setdefault(address, set())
-        return base.is_address_warm(self, address)
+        return base.is_address_warm(self, Address(address))
 
     def is_storage_warm(self: Any, address: bytes, slot: int) -> bool:
         self.recorded.setdefault(address, set()).add(slot)
-        return base.is_storage_warm(self, address, slot)
+        return base.is_storage_warm(self, Address(address), slot)
 
     return type(f"AccessRecording{base.__name__}", (base,), {
         "__init__": __init__, "is_address_warm": is_address_warm, "is_storage_warm": is_storage_warm,

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from eth.abc import StateAPI
+from eth_typing import Address
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,14 @@ def apply_state_overrides(state: StateAPI, overrides: Iterable[tuple[bytes, Acco
     """Write ``overrides`` into ``state`` (a call's throw-away state)."""
     for address, account in overrides:
         if account.balance is not None:
-            state.set_balance(address, account.balance)
+            state.set_balance(Address(address), account.balance)
         if account.nonce is not None:
-            state.set_nonce(address, account.nonce)
+            state.set_nonce(Address(address), account.nonce)
         if account.code is not None:
-            state.set_code(address, account.code)
+            state.set_code(Address(address), account.code)
         if account.state is not None:
-            state.delete_storage(address)
+            state.delete_storage(Address(address))
             for slot, value in account.state:
-                state.set_storage(address, slot, value)
+                state.set_storage(Address(address), slot, value)
         for slot, value in account.state_diff:
-            state.set_storage(address, slot, value)
+            state.set_storage(Address(address), slot, value)

@@ -57,7 +57,9 @@ def prove_account(db: DatabaseAPI, state_root: bytes, address: bytes, slots: Ite
         slot_key = keccak(slot.to_bytes(32, "big"))
         stored = storage_trie.get(slot_key)
         value = rlp.decode(stored, sedes=rlp.sedes.big_endian_int) if stored else 0
-        proof = _encoded_nodes(storage_trie.get_proof(slot_key)) if account.storage_root != BLANK_ROOT_HASH else ()
+        proof: tuple[bytes, ...] = ()
+        if account.storage_root != BLANK_ROOT_HASH:
+            proof = _encoded_nodes(storage_trie.get_proof(slot_key))  # type: ignore[no-untyped-call]
         storage.append(StorageProof(slot, value, proof))
     return AccountProof(
         address=address,
@@ -65,7 +67,7 @@ def prove_account(db: DatabaseAPI, state_root: bytes, address: bytes, slots: Ite
         nonce=account.nonce,
         code_hash=account.code_hash,
         storage_root=account.storage_root,
-        proof=_encoded_nodes(state_trie.get_proof(account_key)),
+        proof=_encoded_nodes(state_trie.get_proof(account_key)),  # type: ignore[no-untyped-call]
         storage=tuple(storage),
     )
 

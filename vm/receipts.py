@@ -8,6 +8,7 @@ Ethereum way (EIP-2718 typed receipt) to build the header's receipts root.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from eth_bloom import BloomFilter
 from rlp.codec import encode_raw
@@ -56,7 +57,7 @@ class Receipt:
         )
         return payload if self.tx_type == 0 else bytes([self.tx_type]) + payload
 
-    def to_storage(self) -> list:
+    def to_storage(self) -> list[Any]:
         """A plain list for storage encoding."""
         return [
             self.tx_hash,
@@ -73,7 +74,7 @@ class Receipt:
         ]
 
     @classmethod
-    def from_storage(cls, item: list) -> Receipt:
+    def from_storage(cls, item: list[Any]) -> Receipt:
         """Inverse of ``to_storage``."""
         (tx_hash, tx_index, tx_type, sender, to, created, status, gas_used,
          cumulative, price, logs) = item

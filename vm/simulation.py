@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import rlp
 from eth.abc import DatabaseAPI
 from eth_hash.auto import keccak
+from eth_typing import Address
 
 from vm.errors import VMError
 from vm.execution import BlockEnv, CallMessage, CallOutcome, ChainExecutor, run_call
@@ -150,7 +151,7 @@ def simulate(executor: ChainExecutor, base: DatabaseAPI, state_root: bytes, pare
                 raise SimulationError("block gas limit reached", block_index, call_index)
             if message.gas is None:
                 message = replace(message, gas=remaining)
-            nonce = state.get_nonce(message.sender)
+            nonce = state.get_nonce(Address(message.sender))
             outcome = run_call(state, env, message, checkpoint, validate=validate)
             if not outcome.success and outcome.gas_used == 0 and not outcome.output:
                 raise SimulationError(outcome.error or "invalid transaction", block_index, call_index)

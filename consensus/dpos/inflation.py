@@ -64,7 +64,7 @@ def exp_fixed(y: int) -> int:
 def grow(supply: int, rate_bp: int, seconds: int) -> int:
     """``supply x (1 + rate_bp / 10_000)^(seconds / YEAR)``, rounded down."""
     years, rest = divmod(seconds, YEAR)
-    grown = supply * (BASIS_POINTS + rate_bp) ** years // BASIS_POINTS**years
+    grown: int = supply * (BASIS_POINTS + rate_bp) ** years // BASIS_POINTS**years
     return grown * exp_fixed(ln1p_fixed(rate_bp) * rest // YEAR) // SCALE
 
 

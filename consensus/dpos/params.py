@@ -82,7 +82,8 @@ class DposParams:
     def with_value(self, name: str, value: ParamValue) -> DposParams:
         """A copy with parameter ``name`` set to ``value`` (type- and bounds-checked against ``PARAMETERS``)."""
         check_value(spec_of(name), value)
-        return replace(self, **{name: value})
+        changes: dict[str, Any] = {name: value}
+        return replace(self, **changes)
 
     def as_mapping(self) -> dict[str, ParamValue]:
         """Every parameter by name, in ``PARAMETERS`` order."""
@@ -215,7 +216,7 @@ def params_from_mapping(raw: Mapping[str, Any]) -> DposParams:
     for name in raw:
         if not isinstance(name, str):
             raise InvalidParameter(f"parameter names must be strings, got {name!r}")
-    values: dict[str, ParamValue] = {}
+    values: dict[str, Any] = {}  # checked per parameter; DposParams types each field
     for name in sorted(raw):
         spec = spec_of(name)
         value = raw[name]
@@ -252,7 +253,7 @@ def decode_params(data: bytes) -> DposParams:
         items = rlp.decode(data)
     except rlp.DecodingError as exc:
         raise InvalidParameter(f"stored parameters are not valid RLP: {exc}") from None
-    values: dict[str, ParamValue] = {}
+    values: dict[str, Any] = {}  # checked per parameter; DposParams types each field
     for item in items:
         if not isinstance(item, list) or len(item) != 2 or not all(isinstance(part, bytes) for part in item):
             raise InvalidParameter("stored parameters: each entry must be a [name, value] pair")

@@ -335,17 +335,17 @@ class StakingContract(NativeContract):
     # -- queries ---------------------------------------------------------------------
 
     @method("getValidators()", returns=[MEMBER_TUPLE + "[]"], gas=1_000, view=True)
-    def get_validators(self, ctx: CallContext) -> list[tuple]:
+    def get_validators(self, ctx: CallContext) -> list[tuple[object, ...]]:
         """The validators in force, in rank order: owner, consensus key, voting power."""
         return [(_hex(m.owner), m.pub_key, m.power) for m in StakingStore(ctx).elected() if not m.is_backup]
 
     @method("getBackups()", returns=[MEMBER_TUPLE + "[]"], gas=1_000, view=True)
-    def get_backups(self, ctx: CallContext) -> list[tuple]:
+    def get_backups(self, ctx: CallContext) -> list[tuple[object, ...]]:
         """The backup validators in force, in rank order."""
         return [(_hex(m.owner), m.pub_key, m.power) for m in StakingStore(ctx).elected() if m.is_backup]
 
     @method("getCandidate(address)", returns=[CANDIDATE_TUPLE], gas=1_000, view=True)
-    def get_candidate(self, ctx: CallContext, owner: str) -> tuple:
+    def get_candidate(self, ctx: CallContext, owner: str) -> tuple[object, ...]:
         """Everything about the candidacy of ``owner``."""
         store = StakingStore(ctx)
         return self._candidate_info(store, store.candidate_of_owner(_address(owner)), store.elected())
@@ -356,7 +356,7 @@ class StakingContract(NativeContract):
         return len(StakingStore(ctx).candidate_ids())
 
     @method("getCandidates(uint256,uint256)", returns=[CANDIDATE_TUPLE + "[]"], gas=1_000, view=True)
-    def get_candidates(self, ctx: CallContext, offset: int, limit: int) -> list[tuple]:
+    def get_candidates(self, ctx: CallContext, offset: int, limit: int) -> list[tuple[object, ...]]:
         """Candidates ordered by id, ``limit`` (at most 100) from position ``offset``."""
         if limit > MAX_PAGE:
             raise InvalidAmount(f"Staking: at most {MAX_PAGE} candidates per call")
@@ -366,20 +366,20 @@ class StakingContract(NativeContract):
         return [self._candidate_info(store, store.candidate(cid), elected) for cid in ids]
 
     @method("getDelegations(address)", returns=[DELEGATION_TUPLE + "[]"], gas=1_000, view=True)
-    def get_delegations(self, ctx: CallContext, delegator: str) -> list[tuple]:
+    def get_delegations(self, ctx: CallContext, delegator: str) -> list[tuple[object, ...]]:
         """A delegator's delegations: candidate owner, delegator, amount, commission, rewarded, slashed."""
         store = StakingStore(ctx)
         return [self._delegation_info(store, d) for d in store.delegations_of_delegator(_address(delegator))]
 
     @method("getCandidateDelegations(address)", returns=[DELEGATION_TUPLE + "[]"], gas=1_000, view=True)
-    def get_candidate_delegations(self, ctx: CallContext, owner: str) -> list[tuple]:
+    def get_candidate_delegations(self, ctx: CallContext, owner: str) -> list[tuple[object, ...]]:
         """The delegations to the candidacy of ``owner``, by delegator address."""
         store = StakingStore(ctx)
         candidate = store.candidate_of_owner(_address(owner))
         return [self._delegation_info(store, d) for d in store.delegations_of_candidate(candidate.candidate_id)]
 
     @method("getUnbondings(address)", returns=[UNBONDING_TUPLE + "[]"], gas=1_000, view=True)
-    def get_unbondings(self, ctx: CallContext, delegator: str) -> list[tuple]:
+    def get_unbondings(self, ctx: CallContext, delegator: str) -> list[tuple[object, ...]]:
         """A delegator's pending unbondings: sequence number, candidate owner, amount, maturity time."""
         store = StakingStore(ctx)
         entries = [store.unbonding(seq) for seq in sorted(store.unbondings_of(_address(delegator)))]
@@ -387,16 +387,16 @@ class StakingContract(NativeContract):
                 for e in entries if e is not None]
 
     @method("getAwardInfos()", returns=[AWARD_TUPLE + "[]"], gas=1_000, view=True)
-    def get_award_infos(self, ctx: CallContext) -> list[tuple]:
+    def get_award_infos(self, ctx: CallContext) -> list[tuple[object, ...]]:
         """What each candidate was credited by the latest block that paid awards."""
         store = StakingStore(ctx)
         return [(_hex(self._owner_of(store, cid)), amount) for cid, amount in store.last_awards()]
 
     @method("getAbsentValidators()", returns=[ABSENT_TUPLE + "[]"], gas=1_000, view=True)
-    def get_absent_validators(self, ctx: CallContext) -> list[tuple]:
+    def get_absent_validators(self, ctx: CallContext) -> list[tuple[object, ...]]:
         """Validators with consecutive missed blocks: owner, consensus key, count."""
         store = StakingStore(ctx)
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for member in store.elected():
             candidate = store.find_candidate(member.candidate_id)
             if candidate is not None and candidate.missed_blocks:
@@ -404,7 +404,7 @@ class StakingContract(NativeContract):
         return rows
 
     @method("getSupply()", returns=[SUPPLY_TUPLE], gas=1_000, view=True)
-    def get_supply(self, ctx: CallContext) -> tuple:
+    def get_supply(self, ctx: CallContext) -> tuple[object, ...]:
         """Total, minted, burned, bonded, unbonding, rewards, locked, reserve, circulating (wei)."""
         s = supply(ctx)
         return (s.total, s.minted, s.burned, s.bonded, s.unbonding, s.rewards, s.locked, s.reserve, s.circulating)
@@ -414,12 +414,12 @@ class StakingContract(NativeContract):
         candidate = store.find_candidate(candidate_id)
         return candidate.owner if candidate is not None else b"\x00" * 20
 
-    def _delegation_info(self, store: StakingStore, d: Delegation) -> tuple:
+    def _delegation_info(self, store: StakingStore, d: Delegation) -> tuple[object, ...]:
         return (_hex(self._owner_of(store, d.candidate_id)), _hex(d.delegator), d.amount, d.commission_bp,
                 d.rewarded, d.slashed)
 
     @staticmethod
-    def _candidate_info(store: StakingStore, c: Candidate, elected: list[Member]) -> tuple:
+    def _candidate_info(store: StakingStore, c: Candidate, elected: list[Member]) -> tuple[object, ...]:
         member = next((m for m in elected if m.candidate_id == c.candidate_id), None)
         state = STATE_CANDIDATE if member is None else STATE_BACKUP if member.is_backup else STATE_VALIDATOR
         d = c.description

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import eth_abi
-import msgpack  # type: ignore[import-untyped]
+import msgpack
 
 from middleware.rules.agenda import Activation
 from middleware.rules.errors import FactError, RecordError

@@ -26,6 +26,7 @@ import eth_abi
 from eth.abc import ComputationAPI, StateAPI
 from eth.exceptions import Revert
 from eth_hash.auto import keccak
+from eth_typing import Address
 from eth_utils import function_signature_to_4byte_selector
 
 from vm.errors import NativeContractError
@@ -117,7 +118,7 @@ class CallContext:
         value: int,
         is_static: bool,
         consume_gas: Callable[[int, str], None] | None,
-        add_log: Callable[[bytes, tuple[int, ...], bytes], None],
+        add_log: Callable[[Address, tuple[int, ...], bytes], None],
         block_gas_used: int = 0,
     ) -> None:
         self.state = state
@@ -147,7 +148,7 @@ class CallContext:
         cls,
         state: StateAPI,
         address: bytes,
-        add_log: Callable[[bytes, tuple[int, ...], bytes], None],
+        add_log: Callable[[Address, tuple[int, ...], bytes], None],
         block_gas_used: int = 0,
     ) -> CallContext:
         """An unmetered context for the block hooks of the native contract at ``address``."""
@@ -159,7 +160,7 @@ class CallContext:
     @property
     def base_fee(self) -> int:
         """The block's base fee per gas."""
-        return self.state.execution_context.base_fee_per_gas
+        return self.state.execution_context.base_fee_per_gas or 0
 
     @property
     def burned_fees(self) -> int:
@@ -201,14 +202,14 @@ class CallContext:
     def load(self, slot: int) -> int:
         """Read a storage slot of this contract."""
         self.charge(SLOAD_GAS, "native SLOAD")
-        return self.state.get_storage(self.address, slot)
+        return self.state.get_storage(Address(self.address), slot)
 
     def store(self, slot: int, value: int) -> None:
         """Write a storage slot of this contract."""
         self._require_writable()
-        current = self.state.get_storage(self.address, slot)
+        current = self.state.get_storage(Address(self.address), slot)
         self.charge(SSTORE_SET_GAS if current == 0 and value != 0 else SSTORE_RESET_GAS, "native SSTORE")
-        self.state.set_storage(self.address, slot, value)
+        self.state.set_storage(Address(self.address), slot, value)
 
     def load_bytes(self, key: bytes) -> bytes | None:
         """Read the byte string stored under ``key`` (None when absent); metered per 32-byte word."""
@@ -248,17 +249,17 @@ class CallContext:
     def balance(self, address: bytes) -> int:
         """The balance of an account."""
         self.charge(SLOAD_GAS, "native BALANCE")
-        return self.state.get_balance(address)
+        return self.state.get_balance(Address(address))
 
     def transfer(self, to: bytes, amount: int) -> None:
         """Move ``amount`` wei from this contract's balance to ``to``."""
         self._require_writable()
         if amount < 0:
             raise NativeContractError("negative transfer")
-        if self.state.get_balance(self.address) < amount:
+        if self.state.get_balance(Address(self.address)) < amount:
             raise NativeContractError("native contract balance too low")
-        self.state.delta_balance(self.address, -amount)
-        self.state.delta_balance(to, amount)
+        self.state.delta_balance(Address(self.address), -amount)
+        self.state.delta_balance(Address(to), amount)
 
     def mint(self, to: bytes, amount: int) -> None:
         """Create ``amount`` wei in ``to`` (block hooks only: the block reward)."""
@@ -266,7 +267,7 @@ class CallContext:
             raise NativeContractError("minting outside a block hook")
         if amount < 0:
             raise NativeContractError("negative mint")
-        self.state.delta_balance(to, amount)
+        self.state.delta_balance(Address(to), amount)
 
     def emit(self, signature: str, indexed: Sequence[tuple[str, Any]], data: Sequence[tuple[str, Any]]) -> None:
         """Emit an event ``signature`` with indexed topics and ABI-encoded data."""
@@ -276,7 +277,7 @@ class CallContext:
             topics.append(int.from_bytes(eth_abi.encode([abi_type], [value]), "big"))
         payload = eth_abi.encode([t for t, _ in data], [v for _, v in data])
         self.charge(LOG_GAS + LOG_TOPIC_GAS * len(topics) + LOG_DATA_GAS * len(payload), "native LOG")
-        self._add_log(self.address, tuple(topics), payload)
+        self._add_log(Address(self.address), tuple(topics), payload)
 
     def attempt(self, action: Callable[[], None]) -> str | None:
         """Run ``action`` all or nothing: on ``NativeContractError`` undo its state changes and events.

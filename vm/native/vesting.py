@@ -103,7 +103,7 @@ class VestingContract(NativeContract):
         gas=200,
         view=True,
     )
-    def get_schedule(self, ctx: CallContext, schedule_id: int) -> tuple:
+    def get_schedule(self, ctx: CallContext, schedule_id: int) -> tuple[object, ...]:
         """Beneficiary, total, start, period, periods and released amount of a schedule."""
         s = self._schedule(ctx, schedule_id)
         return ("0x" + s.beneficiary.hex(), s.total, s.start, s.period, s.periods, s.released)

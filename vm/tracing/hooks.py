@@ -25,6 +25,7 @@ from eth.abc import ComputationAPI, MessageAPI, StateAPI, TransactionContextAPI
 from eth.exceptions import Halt, VMError
 from eth.vm.forks.prague.state import PragueState
 from eth.vm.logic.invalid import InvalidOpcode
+from eth_typing import Address, Hash32
 
 from vm.tracing.tracer import Tracer, opcode_name
 
@@ -39,7 +40,7 @@ class TracedOpcode:
         self.opcode = opcode
         mnemonic = None
         if implementation is not None:
-            wrapped = getattr(implementation, "__wrapped__", implementation)  # some entries are decorated functions
+            wrapped: Any = getattr(implementation, "__wrapped__", implementation)  # some entries are decorated functions
             mnemonic = getattr(implementation, "mnemonic", None) or wrapped.mnemonic
         self.name = opcode_name(opcode, mnemonic)
         self.mnemonic = mnemonic or "INVALID"  # read by py-evm's debug logging
@@ -106,7 +107,7 @@ def traced_state_class(base: type[PragueState]) -> type[TracedState]:
     computation_base: Any = base.computation_class
     opcodes = {opcode: TracedOpcode(opcode, computation_base.opcodes.get(opcode)) for opcode in range(256)}
 
-    class TracedComputation(computation_base):  # type: ignore[misc, valid-type]
+    class TracedComputation(computation_base):  # type: ignore[misc]
         """``base``'s computation, announcing frames and events."""
 
         @classmethod
@@ -114,7 +115,8 @@ def traced_state_class(base: type[PragueState]) -> type[TracedState]:
                           parent_computation: ComputationAPI | None = None) -> ComputationAPI:
             tracer = state.tracer  # type: ignore[attr-defined]
             if tracer is None or message.is_create:  # creations are announced by apply_create_message
-                return super().apply_message(state, message, transaction_context, parent_computation)
+                computation: ComputationAPI = super().apply_message(state, message, transaction_context, parent_computation)
+                return computation
             call_type = _call_type(state, message, parent_computation)  # type: ignore[arg-type]
             tracer.enter(call_type, message, parent_computation)
             state.frame_counters[message.depth] = 0  # type: ignore[attr-defined]
@@ -128,7 +130,8 @@ def traced_state_class(base: type[PragueState]) -> type[TracedState]:
                                  parent_computation: ComputationAPI | None = None) -> ComputationAPI:
             tracer = state.tracer  # type: ignore[attr-defined]
             if tracer is None:
-                return super().apply_create_message(state, message, transaction_context, parent_computation)
+                computation: ComputationAPI = super().apply_create_message(state, message, transaction_context, parent_computation)
+                return computation
             call_type = _call_type(state, message, parent_computation)  # type: ignore[arg-type]
             tracer.enter(call_type, message, parent_computation)
             state.frame_counters[message.depth] = 0  # type: ignore[attr-defined]
@@ -159,48 +162,48 @@ def traced_state_class(base: type[PragueState]) -> type[TracedState]:
             if self.tracer is not None:
                 self.tracer.account(self, address)
 
-        def get_balance(self, address: bytes) -> int:
+        def get_balance(self, address: Address) -> int:
             self._account(address)
             return super().get_balance(address)
 
-        def set_balance(self, address: bytes, balance: int) -> None:
+        def set_balance(self, address: Address, balance: int) -> None:
             self._account(address)
             super().set_balance(address, balance)
 
-        def get_nonce(self, address: bytes) -> int:
+        def get_nonce(self, address: Address) -> int:
             self._account(address)
             return super().get_nonce(address)
 
-        def set_nonce(self, address: bytes, nonce: int) -> None:
+        def set_nonce(self, address: Address, nonce: int) -> None:
             self._account(address)
             super().set_nonce(address, nonce)
 
-        def get_code(self, address: bytes) -> bytes:
+        def get_code(self, address: Address) -> bytes:
             self._account(address)
             return super().get_code(address)
 
-        def set_code(self, address: bytes, code: bytes) -> None:
+        def set_code(self, address: Address, code: bytes) -> None:
             self._account(address)
             super().set_code(address, code)
 
-        def get_code_hash(self, address: bytes) -> bytes:
+        def get_code_hash(self, address: Address) -> Hash32:
             self._account(address)
             return super().get_code_hash(address)
 
-        def delete_account(self, address: bytes) -> None:
+        def delete_account(self, address: Address) -> None:
             self._account(address)
             super().delete_account(address)
 
-        def touch_account(self, address: bytes) -> None:
+        def touch_account(self, address: Address) -> None:
             self._account(address)
             super().touch_account(address)
 
-        def get_storage(self, address: bytes, slot: int, from_journal: bool = True) -> int:
+        def get_storage(self, address: Address, slot: int, from_journal: bool = True) -> int:
             if self.tracer is not None:
                 self.tracer.storage(self, address, slot)
             return super().get_storage(address, slot, from_journal)
 
-        def set_storage(self, address: bytes, slot: int, value: int) -> None:
+        def set_storage(self, address: Address, slot: int, value: int) -> None:
             if self.tracer is not None:
                 self.tracer.storage(self, address, slot)
             super().set_storage(address, slot, value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from eth.abc import StateAPI
+from eth_typing import Address
 
 from vm.errors import TraceLimitExceeded
 from vm.tracing.tracer import Tracer
@@ -72,7 +73,7 @@ class PrestateTracer(Tracer):
         if slot not in slots:
             self._count()
             with state.untraced():  # type: ignore[attr-defined]
-                slots[slot] = state.get_storage(address, slot)
+                slots[slot] = state.get_storage(Address(address), slot)
 
     def _count(self) -> None:
         self._entries += 1
@@ -90,7 +91,7 @@ class PrestateTracer(Tracer):
         for address, before in self.accounts.items():
             after = _read_account(state, address)
             with state.untraced():  # type: ignore[attr-defined]
-                after.storage = {slot: state.get_storage(address, slot) for slot in before.storage}
+                after.storage = {slot: state.get_storage(Address(address), slot) for slot in before.storage}
             changed_slots = {slot for slot, value in before.storage.items() if after.storage[slot] != value}
             same = (before.balance, before.nonce, before.code, before.exists) == (
                 after.balance, after.nonce, after.code, after.exists)
@@ -111,5 +112,5 @@ class PrestateTracer(Tracer):
 
 def _read_account(state: StateAPI, address: bytes) -> AccountState:
     with state.untraced():  # type: ignore[attr-defined]
-        return AccountState(state.get_balance(address), state.get_nonce(address), state.get_code(address),
-                            state.account_exists(address))
+        return AccountState(state.get_balance(Address(address)), state.get_nonce(Address(address)), state.get_code(Address(address)),
+                            state.account_exists(Address(address)))
