@@ -21,9 +21,11 @@ import logging
 import time
 from bisect import bisect_right
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth.abc import SignedTransactionAPI
 from eth.db.account import AccountDB
 from eth_hash.auto import keccak
 
@@ -53,7 +55,7 @@ from vm.fees import FeeParams, next_base_fee
 from vm.native.addresses import STAKING_ADDRESS
 from vm.native.hooks import ConsensusInfo, Misbehaviour
 from vm.receipts import Receipt
-from vm.transactions import decode_transaction
+from vm.transactions import DecodeFailure, DecodeOutcome, decode_batch
 from vm.trie_root import BLANK_ROOT_HASH
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,9 @@ class CyberMilesApp:
         check_genesis(genesis)
         self.executor = executor or ChainExecutor(native_contracts(genesis))
         self.decoded_txs = decoded_txs or DecodedTxCache()
+        # decodes the transactions of a block this node did not admit (the node lends its worker processes)
+        self.decode_txs: Callable[[Sequence[bytes]], list[DecodeOutcome]] = lambda raws: decode_batch(
+            raws, self.chain_id)
         self._validator_sets: list[tuple[int, ValidatorSet]] = []
         self.fee_params = FeeParams(
             min_base_fee=genesis.params.min_gas_price,
@@ -391,7 +396,7 @@ class CyberMilesApp:
             raise BlockExecutionError("proposer is not a validator of this height")
         info = self.consensus_info(header.number, header.proposer_address, block.last_commit, list(block.evidence))
         env = self.block_env(parent, header.number, header.timestamp, header.coinbase, info)
-        txs = [self._decoded(raw) for raw in block.transactions]
+        txs = self._decoded(block.transactions)
         started = time.perf_counter()
         result = self.executor.execute_block(self.store.state_db(), parent.state_root, env, txs, strict=True)
         seconds = time.perf_counter() - started
@@ -400,10 +405,15 @@ class CyberMilesApp:
             raise BlockExecutionError(f"header does not match execution (state root 0x{result.state_root.hex()})")
         self._remember(block, result, seconds=seconds)
 
-    def _decoded(self, raw: bytes) -> Any:
-        """The transaction decoded at admission if this node admitted it, else decoded now."""
-        cached = self.decoded_txs.get(keccak(raw))
-        return cached if cached is not None else decode_transaction(raw, self.chain_id)
+    def _decoded(self, raws: Sequence[bytes]) -> list[SignedTransactionAPI]:
+        """The block's transactions: decoded at admission if this node admitted them, the others now, together."""
+        found = [self.decoded_txs.get(keccak(raw)) for raw in raws]
+        missing = [index for index, tx in enumerate(found) if tx is None]
+        for index, outcome in zip(missing, self.decode_txs([raws[index] for index in missing])):
+            if isinstance(outcome, DecodeFailure):
+                raise InvalidTransaction(outcome.message)
+            found[index] = outcome
+        return found  # type: ignore[return-value]  # every None was replaced
 
     def _remember(self, block: Block, result: ExecutionResult, dev_record: bytes | None = None,
                   seconds: float = 0.0) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 import tomli_w
 
 from cybermiles_node.errors import ConfigError
+from cybermiles_node.ipfs.client import DEFAULT_API_URL, check_api_url
+from cybermiles_node.ipfs.errors import IpfsError
 from cybermiles_node.logs import parse_log_levels
 from cybermiles_node.tomlbounds import check_toml_bounds
 from middleware.webhooks.abiargs import ArgumentError, method_types
@@ -118,11 +120,17 @@ class SyncSettings:
 
 @dataclass(frozen=True)
 class MempoolSettings:
-    """Transaction pool bounds."""
+    """Transaction pool bounds, and the worker processes that decode transactions for it.
 
-    max_txs: int = 10_000
+    Sized so that a burst of 10,000 transfers from 100 senders, spread over the
+    validators, is accepted whole (see docs/operations.md, "Pool sizing").
+    """
+
+    max_txs: int = 20_000
     max_bytes: int = 32 * 1024 * 1024
-    max_per_sender: int = 64  # queued (future-nonce) transactions a sender may hold beyond its pending run
+    max_per_sender: int = 128  # queued (future-nonce) transactions a sender may hold beyond its pending run
+    max_queued: int = 10_000  # queued transactions of all senders together
+    decode_workers: int = 0  # processes decoding and recovering senders; 0: one per core but one, at most 4
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,13 @@ class LogSettings:
 
 
 @dataclass(frozen=True)
+class IpfsSettings:
+    """The IPFS node `cmnode ipfs` adds files to and fetches them from: its Kubo RPC API URL."""
+
+    api: str = DEFAULT_API_URL
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     """All node settings."""
 
@@ -171,6 +186,7 @@ class NodeConfig:
     privval: PrivvalSettings = field(default_factory=PrivvalSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     logs: LogSettings = field(default_factory=LogSettings)
+    ipfs: IpfsSettings = field(default_factory=IpfsSettings)
 
 
 #: Milliseconds between blocks: ``consensus.block_interval_ms`` and ``cmnode start --block-interval``.
@@ -189,6 +205,8 @@ INTEGER_RANGES: dict[str, tuple[int, int]] = {
     "max_txs": (1, 1_000_000),
     "max_bytes": (1, 4 * 1024 * 1024 * 1024),
     "max_per_sender": (1, 100_000),
+    "max_queued": (1, 1_000_000),
+    "decode_workers": (0, 256),
     "max_attempts": (1, 100),
     "initial_backoff_ms": (1, 3_600_000),
     "max_backoff_ms": (1, 86_400_000),
@@ -389,6 +407,7 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
     sync = _section(data, "sync", source)
     privval = _section(data, "privval", source)
     metrics = _section(data, "metrics", source)
+    ipfs = _section(data, "ipfs", source)
     _no_leftovers(data, source)
     where = f"{source}: node"
     moniker = _take(node, "moniker", str, where, "cmnode")
@@ -444,6 +463,8 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
         max_txs=_take(mempool, "max_txs", int, where, mempool_defaults.max_txs),
         max_bytes=_take(mempool, "max_bytes", int, where, mempool_defaults.max_bytes),
         max_per_sender=_take(mempool, "max_per_sender", int, where, mempool_defaults.max_per_sender),
+        max_queued=_take(mempool, "max_queued", int, where, mempool_defaults.max_queued),
+        decode_workers=_take(mempool, "decode_workers", int, where, mempool_defaults.decode_workers),
     )
     _no_leftovers(mempool, where)
     webhook_settings = _webhook_settings(webhooks, f"{source}: webhooks")
@@ -460,8 +481,15 @@ def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfi
         addr=Address.parse(_take(metrics, "addr", str, where, str(metrics_defaults.addr)), f"{where}.addr"),
     )
     _no_leftovers(metrics, where)
+    where = f"{source}: ipfs"
+    try:
+        ipfs_settings = IpfsSettings(check_api_url(_take(ipfs, "api", str, where, DEFAULT_API_URL)))
+    except IpfsError as exc:
+        raise ConfigError(f"{where}.api: {exc}") from None
+    _no_leftovers(ipfs, where)
     return NodeConfig(moniker, log_level, p2p_settings, rpc_settings, consensus_settings, mempool_settings,
-                      webhook_settings, SyncSettings(mode), privval_settings, metrics_settings, log_settings)
+                      webhook_settings, SyncSettings(mode), privval_settings, metrics_settings, log_settings,
+                      ipfs_settings)
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -566,11 +594,15 @@ def config_to_toml(config: NodeConfig) -> str:
             "max_txs": config.mempool.max_txs,
             "max_bytes": config.mempool.max_bytes,
             "max_per_sender": config.mempool.max_per_sender,
+            "max_queued": config.mempool.max_queued,
+            "decode_workers": config.mempool.decode_workers,
         },
         "metrics": {"enabled": config.metrics.enabled, "addr": str(config.metrics.addr)},
     }
     if config.sync != SyncSettings():  # written only when it differs from the default (fast)
         data["sync"] = {"mode": config.sync.mode}
+    if config.ipfs != IpfsSettings():  # written only when it differs from the local Kubo API
+        data["ipfs"] = {"api": config.ipfs.api}
     if config.privval.laddr is not None and config.privval.validator_pub_key is not None:  # a remote signer
         data["privval"] = {"laddr": f"tcp://{config.privval.laddr}", "signer_id": config.privval.signer_id,
                            "validator_pub_key": config.privval.validator_pub_key.hex(),

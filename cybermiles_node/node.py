@@ -41,6 +41,7 @@ from consensus.wal import WAL
 from cybermiles_node.application import CyberMilesApp
 from cybermiles_node.blockfirst import BlockWorkFirst, ExecutionThread
 from cybermiles_node.config import NodeConfig
+from cybermiles_node.decodepool import DecodePool, worker_count
 from cybermiles_node.devblocks import DevBlockBuilder
 from cybermiles_node.devchain import DevChain, DevTxSource
 from cybermiles_node.errors import NodeError
@@ -189,12 +190,15 @@ class Node:
                 max_txs=config.mempool.max_txs,
                 max_bytes=config.mempool.max_bytes,
                 max_queued_per_sender=config.mempool.max_per_sender,
+                max_queued=config.mempool.max_queued,
                 max_tx_bytes=genesis.consensus.max_tx_bytes,
                 block_gas_limit=params.gas_limit,
                 max_tx_gas=params.max_gas_per_tx,
                 min_gas_price=params.min_gas_price,
             ),
         )
+        self.decode_pool = DecodePool(genesis.chain_id, worker_count(config.mempool.decode_workers))
+        self.app.decode_txs = self.decode_pool.decode_blocking
         self.networked = len(genesis.validators) > 1 or bool(config.p2p.persistent_peers or config.p2p.seeds)
         self.block_work = BlockWorkFirst()
         self.execution = ExecutionThread(self.block_work)
@@ -208,7 +212,7 @@ class Node:
             max_pending=config.rpc.max_pending_reads, call_timeout_seconds=config.rpc.call_timeout_ms / 1000
         )
         self.backend = NodeBackend(self.app, self.mempool, self._on_new_tx, limits=read_limits,
-                                   block_work=self.block_work)
+                                   block_work=self.block_work, decoder=self.decode_pool)
         self.rpc: RPCServer | None = None
         self.remote_signer: RemoteSigner | None = None
         self.dev_chain: DevChain | None = None
@@ -472,7 +476,7 @@ class Node:
                                 + RECEIPTS_FRAME_MARGIN // 2)
         self.p2p.register_channel(BLOCKSYNC_CHANNEL, sync)
         self.sync = sync
-        self.tx_gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self.backend.admit)
+        self.tx_gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self.backend.admit, self.backend.decode_for_admission)
         self.p2p.register_channel(MEMPOOL_CHANNEL, self.tx_gossip)
         background.append(asyncio.create_task(self.tx_gossip.run()))
         self.backend.network = NetworkStatus(self.p2p, sync, self.store, self.store.latest_height())
@@ -579,6 +583,7 @@ class Node:
             await self.p2p.stop()
         await self.webhooks.stop()
         self.backend.close()
+        self.decode_pool.close()
         if self.fast_sync is not None:
             self.fast_sync.close()
         self.execution.shutdown(wait=True)

@@ -20,14 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from eth.abc import SignedTransactionAPI
-
 from consensus.types import Block, Header
 from cybermiles_node.application import CyberMilesApp
 from cybermiles_node.blockfirst import BlockWorkFirst
+from cybermiles_node.decodepool import DecodePool, DecodePoolBusy
 from cybermiles_node.devblocks import impersonated_sender, set_sender
 from cybermiles_node.dpos_queries import DposQueries
-from cybermiles_node.mempool.errors import MempoolError
+from cybermiles_node.mempool.errors import MempoolError, from_decode_error
 from cybermiles_node.mempool.pool import Mempool
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.errors import TooManyLogs
@@ -72,7 +71,7 @@ from vm.proofs import AccountProof, prove_account
 from vm.receipts import Log, Receipt
 from vm.simulation import BlockPlan, SimulatedBlock, plan_blocks, simulate
 from vm.tracing.session import BlockTraces, TraceSpec, TransactionTrace
-from vm.transactions import decode_transaction
+from vm.transactions import DecodeFailure, DecodeOutcome, decode_transaction
 
 VERSION = "0.1.0"
 DEFAULT_TIP = 1  # wei: blocks are rarely full, any tip is enough
@@ -164,10 +163,11 @@ class NodeBackend:
 
     def __init__(self, app: CyberMilesApp, mempool: Mempool, on_new_tx: Callable[[bytes], None],
                  network: NetworkStatus | None = None, limits: ReadLimits = ReadLimits(),
-                 block_work: BlockWorkFirst | None = None) -> None:
+                 block_work: BlockWorkFirst | None = None, decoder: DecodePool | None = None) -> None:
         """``on_new_tx(raw)`` is called for each transaction admitted over RPC (to gossip it or wake the producer).
 
-        Reads step aside while ``block_work`` runs (see ``cybermiles_node.blockfirst``).
+        Reads step aside while ``block_work`` runs (see ``cybermiles_node.blockfirst``). ``decoder``
+        decodes transactions for admission (the node's worker processes; by default in-process, on a thread).
         """
         self._app = app
         self._store = app.store
@@ -182,6 +182,8 @@ class NodeBackend:
         self._block_work = block_work or BlockWorkFirst()
         self._readers = ThreadPoolExecutor(max_workers=limits.readers, thread_name_prefix="rpc-read")
         self._callers = ThreadPoolExecutor(max_workers=limits.callers, thread_name_prefix="rpc-call")
+        self._owns_decoder = decoder is None
+        self._decoder = decoder if decoder is not None else DecodePool(app.chain_id, workers=0)
         self._pending = 0
         self._listeners: list[BlockListener] = []
         self._pending_listeners: list[PendingListener] = []
@@ -201,6 +203,8 @@ class NodeBackend:
         """Stop the reader threads."""
         self._readers.shutdown(wait=False, cancel_futures=True)
         self._callers.shutdown(wait=False, cancel_futures=True)
+        if self._owns_decoder:
+            self._decoder.close()
 
     async def _read(self, function: Callable[..., Any], *args: Any) -> Any:
         return await self._run(self._readers, function, *args)
@@ -465,11 +469,11 @@ class NodeBackend:
     async def send_raw_transaction(self, raw: bytes) -> bytes:
         """Admit a signed transaction to the mempool.
 
-        Decoding and sender recovery (most of an admission's work) run on a
-        reader thread, so a batch of transactions never holds the event loop
-        for its whole length; the pool itself is changed on the loop.
+        Decoding and sender recovery (most of an admission's work) run on the
+        decode pool's worker processes, batched with the requests that arrive
+        meanwhile; only the pool itself is changed on the loop.
         """
-        decoded = await self._read(self._decode_or_none, raw)
+        decoded = (await self.decode_for_admission([raw]))[0]
         try:
             tx_hash = self.admit(raw, decoded)
         except MempoolError as exc:
@@ -477,20 +481,33 @@ class NodeBackend:
         self._on_new_tx(raw)
         return tx_hash
 
-    def _decode_or_none(self, raw: bytes) -> SignedTransactionAPI | None:
-        """``raw`` decoded with its sender recovered, or None (admission then reports why it is invalid)."""
-        if len(raw) > self._mempool.config.max_tx_bytes:
-            return None
-        try:
-            return decode_transaction(raw, self._app.chain_id)
-        except InvalidTransaction:
-            return None
+    async def decode_for_admission(self, raws: list[bytes]) -> list[DecodeOutcome | None]:
+        """Each of ``raws`` decoded by the decode pool; None for one over the size limit (admission refuses it).
 
-    def admit(self, raw: bytes, decoded: SignedTransactionAPI | None = None) -> bytes:
-        """Add a transaction (from RPC or a peer) to the mempool and lend its decoding to block checks."""
+        One transaction joins the batch of those arriving within the pool's window; several go at once.
+        """
+        limit = self._mempool.config.max_tx_bytes
+        fitting = [raw for raw in raws if len(raw) <= limit]
+        try:
+            if len(raws) == 1:
+                outcomes = [await self._decoder.decode(fitting[0])] if fitting else []
+            else:
+                outcomes = await self._decoder.decode_many(fitting)
+        except DecodePoolBusy as exc:
+            raise LimitExceeded(str(exc)) from exc
+        answers = iter(outcomes)
+        return [next(answers) if len(raw) <= limit else None for raw in raws]
+
+    def admit(self, raw: bytes, decoded: DecodeOutcome | None = None) -> bytes:
+        """Add a transaction (from RPC or a peer) to the mempool and lend its decoding to block checks.
+
+        ``decoded`` is what ``decode_for_admission`` answered for ``raw`` (None: decode it here).
+        """
         if self._store.fast_sync_in_progress():
             raise MempoolError("node is fast-syncing: no state to check transactions against yet")
         try:
+            if isinstance(decoded, DecodeFailure):
+                raise from_decode_error(InvalidTransaction(decoded.message))
             tx_hash = self._mempool.add(raw, self.latest_state(), self._app.next_base_fee(), decoded)
         except MempoolError as exc:
             if self.admission_observer is not None:

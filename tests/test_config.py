@@ -30,7 +30,7 @@ def test_empty_file_gives_the_defaults() -> None:
     assert config.p2p.addr == Address("0.0.0.0", 26656)
     assert config.p2p.persistent_peers == () and config.p2p.seeds == ()
     assert config.consensus == ConsensusSettings(None, None)  # genesis decides
-    assert config.mempool == MempoolSettings(10_000, 32 * 1024 * 1024, 64)
+    assert config.mempool == MempoolSettings(20_000, 32 * 1024 * 1024, 128, 10_000, 0)
 
 
 def test_every_setting_is_read() -> None:
@@ -41,7 +41,7 @@ def test_every_setting_is_read() -> None:
         "p2p": {"addr": "10.0.0.1:26000", "persistent_peers": ["ab" * 20 + "@10.0.0.2:26656"],
                 "max_inbound_peers": 7, "max_outbound_peers": 3},
         "consensus": {"block_interval_ms": 250, "create_empty_blocks": False},
-        "mempool": {"max_txs": 10, "max_bytes": 2048, "max_per_sender": 2},
+        "mempool": {"max_txs": 10, "max_bytes": 2048, "max_per_sender": 2, "max_queued": 5, "decode_workers": 3},
     })
     assert config == NodeConfig(
         moniker="shop-1",
@@ -50,7 +50,7 @@ def test_every_setting_is_read() -> None:
                         max_inbound_peers=7, max_outbound_peers=3),
         rpc=RPCSettings(False, Address("0.0.0.0", 9545), 1024, 5, 50, 3, ("https://a.example",)),
         consensus=ConsensusSettings(250, False),
-        mempool=MempoolSettings(10, 2048, 2),
+        mempool=MempoolSettings(10, 2048, 2, 5, 3),
     )
 
 
@@ -83,6 +83,7 @@ def test_every_setting_is_read() -> None:
         ({"mempool": {"max_txs": "many"}}, "config.toml: mempool.max_txs: must be an integer in 1..1000000, got 'many'"),
         ({"mempool": {"max_bytes": 0}}, "config.toml: mempool.max_bytes: must be an integer in 1..4294967296, got 0"),
         ({"mempool": {"max_per_sender": 0}}, "config.toml: mempool.max_per_sender: must be an integer in 1..100000, got 0"),
+        ({"mempool": {"decode_workers": -1}}, "config.toml: mempool.decode_workers: must be an integer in 0..256, got -1"),
         ({"rpc": "on"}, "config.toml: [rpc] must be a table"),
     ],
 )

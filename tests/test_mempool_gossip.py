@@ -20,6 +20,7 @@ from p2p.channels import MEMPOOL_CHANNEL
 from p2p.config import P2PConfig
 from p2p.keys import NodeKey
 from p2p.switch import P2PNode
+from vm.transactions import DecodeOutcome
 
 CHAIN_ID = 15
 
@@ -56,7 +57,7 @@ class GossipingNode:
         self.gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self.admit)
         self.p2p.register_channel(MEMPOOL_CHANNEL, self.gossip)
 
-    def admit(self, raw: bytes) -> bytes:
+    def admit(self, raw: bytes, decoded: DecodeOutcome | None = None) -> bytes:
         return self.mempool.add(raw, RichState(), 10**9)
 
     @property
@@ -142,7 +143,7 @@ def test_receiving_only_queues_and_admission_yields_between_chunks() -> None:
     async def scenario() -> None:
         mempool = Mempool(CHAIN_ID)
         sizes: list[int] = []
-        gossip = MempoolGossip(RecordingNetwork(), MEMPOOL_CHANNEL, lambda raw: mempool.add(raw, RichState(), 10**9))
+        gossip = MempoolGossip(RecordingNetwork(), MEMPOOL_CHANNEL, lambda raw, decoded: mempool.add(raw, RichState(), 10**9))
         sender = Account.create()
         await gossip.receive("peer-a", encode_txs([signed(sender, nonce) for nonce in range(4 * ADMIT_CHUNK)]))
         assert len(mempool) == 0  # receiving admits nothing by itself
@@ -167,7 +168,7 @@ def test_queued_batches_are_bounded_and_an_invalid_relay_drops_the_peers_queue(m
     async def scenario() -> None:
         mempool = Mempool(CHAIN_ID)
         network = RecordingNetwork()
-        gossip = MempoolGossip(network, MEMPOOL_CHANNEL, lambda raw: mempool.add(raw, RichState(), 10**9))
+        gossip = MempoolGossip(network, MEMPOOL_CHANNEL, lambda raw, decoded: mempool.add(raw, RichState(), 10**9))
         good, late = signed(Account.create(), 0), signed(Account.create(), 0)
         await gossip.receive("peer-a", encode_txs([signed(Account.create(), 0, chain_id=1), good]))
         await gossip.receive("peer-b", encode_txs([b"\x01" * 800]))

@@ -9,9 +9,10 @@ checked and relayed once.
 Checking a transaction (decoding it, recovering its signer) costs about
 0.1 ms, so a burst of them must not hold up consensus. A received batch is
 only parsed and queued (``receive`` returns at once, so the peer's connection
-goes on to its consensus messages); ``run`` admits the queue in small chunks,
-yielding to the event loop between chunks, so a proposal or vote that arrives
-meanwhile waits for at most one chunk. The queue is bounded in bytes; a
+goes on to its consensus messages); ``run`` has the batch's unseen
+transactions decoded at once by ``decode`` (the node's decode workers), then
+admits them in small chunks, yielding to the event loop between chunks, so a
+proposal or vote that arrives meanwhile waits for at most one chunk. The queue is bounded in bytes; a
 batch that does not fit is dropped (its transactions stay in the pools of the
 nodes that sent them, and are not marked as seen). A peer that relays a transaction no honest node
 would have admitted (undecodable, badly signed, for another chain) is
@@ -23,13 +24,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import msgpack
 from eth_hash.auto import keccak
 
 from cybermiles_node.mempool.errors import InvalidTransactionError, MempoolError
+from vm.transactions import DecodeOutcome
+
+Admit = Callable[[bytes, DecodeOutcome | None], bytes]
+Decode = Callable[[list[bytes]], Awaitable[Sequence[DecodeOutcome | None]]]
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +90,16 @@ def decode_txs(payload: bytes) -> list[bytes]:
 class MempoolGossip:
     """The mempool channel's handler: admits peers' transactions and relays admitted ones."""
 
-    def __init__(self, network: GossipNetwork, channel_id: int, admit: Callable[[bytes], bytes]) -> None:
-        """``admit(raw)`` adds a transaction to the pool (raising ``MempoolError``) and returns its hash."""
+    def __init__(self, network: GossipNetwork, channel_id: int, admit: Admit, decode: Decode | None = None) -> None:
+        """``admit(raw, decoded)`` adds a transaction to the pool (raising ``MempoolError``) and returns its hash.
+
+        ``decode(raws)`` decodes a batch for admission (None for one it leaves to ``admit``); without
+        it ``admit`` decodes each transaction itself.
+        """
         self._network = network
         self._channel_id = channel_id
         self._admit = admit
+        self._decode = decode
         self._queue: deque[tuple[str, list[tuple[bytes, bytes]], int]] = deque()
         self._queued_bytes = 0
         self._queued = asyncio.Event()
@@ -157,18 +167,23 @@ class MempoolGossip:
             self._queued_bytes -= size
             if not self._queue:
                 self._queued.clear()
+            hashed = [(tx_hash, raw) for tx_hash, raw in hashed if tx_hash not in self._seen]
+            raws = [raw for _, raw in hashed]
+            decoded = list(await self._decode(raws)) if self._decode is not None and raws else [None] * len(raws)
             for start in range(0, len(hashed), ADMIT_CHUNK):
-                if not self._admit_chunk(peer_id, hashed[start:start + ADMIT_CHUNK]):
+                end = start + ADMIT_CHUNK
+                if not self._admit_chunk(peer_id, hashed[start:end], decoded[start:end]):
                     break
                 await asyncio.sleep(0)
 
-    def _admit_chunk(self, peer_id: str, hashed: list[tuple[bytes, bytes]]) -> bool:
+    def _admit_chunk(self, peer_id: str, hashed: list[tuple[bytes, bytes]],
+                     decoded: list[DecodeOutcome | None]) -> bool:
         """Admit ``(hash, raw)`` pairs from ``peer_id``; False if the peer turned out to relay invalid transactions."""
-        for tx_hash, raw in hashed:
+        for (tx_hash, raw), outcome in zip(hashed, decoded):
             if not self._remember(tx_hash):
                 continue
             try:
-                self._admit(raw)
+                self._admit(raw, outcome)
             except InvalidTransactionError as exc:
                 self._network.report_misbehavior(peer_id, f"relayed an invalid transaction: {exc}")
                 self.peer_removed(peer_id)
