@@ -30,6 +30,7 @@ from vm.execution import GenesisAccount
 from vm.native.addresses import GOVERNANCE_ADDRESS, STAKING_ADDRESS, VESTING_ADDRESS
 from vm.native.framework import CallContext, NativeContract
 from vm.native.vesting import Schedule, VestingContract, genesis_storage
+from vm.sponsorship.contract import SponsorContract
 
 
 def dpos_params(genesis: GenesisDocument) -> DposParams:
@@ -73,6 +74,7 @@ def native_contracts(genesis: GenesisDocument) -> list[NativeContract]:
         WebhooksContract(),
         OracleContract(elected_validator_owners),
         JuryContract(),
+        SponsorContract(),
     ]
 
 

@@ -82,6 +82,7 @@ class StateAt:
 
     def __init__(self, app: CyberMilesApp, state_root: bytes) -> None:
         self._accounts = app.account_db(state_root)
+        self._time = app.latest_header.timestamp
 
     def get_balance(self, address: bytes) -> int:
         """Balance in wei."""
@@ -90,6 +91,14 @@ class StateAt:
     def get_nonce(self, address: bytes) -> int:
         """Account nonce."""
         return self._accounts.get_nonce(address)
+
+    def get_storage(self, address: bytes, slot: int) -> int:
+        """A storage slot (the sponsor contract's records)."""
+        return self._accounts.get_storage(address, slot)
+
+    def block_time(self) -> int:
+        """The latest block's timestamp."""
+        return self._time
 
 
 def _check_gas_cap(request: CallRequest, header: Header) -> None:

@@ -36,8 +36,10 @@ from vm.errors import BlockExecutionError
 from vm.interruptible import Checkpoint, InterruptibleCodeStream, checkpoints
 from vm.native.framework import CallContext, NativeContract, precompiles_of
 from vm.native.hooks import ConsensusInfo, ValidatorUpdate
+from vm.native.addresses import SPONSOR_ADDRESS
 from vm.overrides import NO_OVERRIDES, CallOverrides, apply_state_overrides
 from vm.receipts import Log, Receipt
+from vm.sponsorship.block import BlockSponsorship
 from vm.statedb import overlay_atomic_db
 from vm.transactions import TransactionBuilder, tx_type
 from vm.transfers import TransferLedger
@@ -125,6 +127,7 @@ class ChainExecutor:
         self.natives = tuple(natives)
         precompiles = {**PRAGUE_PRECOMPILES, **precompiles_of(natives)}
         self.precompile_addresses = frozenset(precompiles)
+        self.sponsors_gas = SPONSOR_ADDRESS in precompiles  # zero-price transactions to sponsored contracts
         self.state_class = _state_class("CyberMiles", _AnalysedComputation, precompiles)
         self._call_state_class = _state_class("CyberMilesCall", _InterruptibleComputation, precompiles)
 
@@ -199,14 +202,23 @@ class ChainExecutor:
         rejected: list[tuple[bytes, str]] = []
         cumulative_gas = 0
         ledger = TransferLedger(state, self.precompile_addresses)
+        sponsorships = BlockSponsorship(state) if self.sponsors_gas else None
         for tx in transactions:
-            problem = _inclusion_problem(tx, env, cumulative_gas, ledger)
+            sponsorship = sponsorships.sponsorship_of(tx) if sponsorships is not None else None
+            problem = sponsorships.problem(tx, sponsorship) if sponsorship is not None else None  # type: ignore[union-attr]
+            if problem is None:
+                problem = _inclusion_problem(tx, env, cumulative_gas, ledger, sponsored=sponsorship is not None)
             if problem is not None:
                 if strict:
                     raise BlockExecutionError(f"transaction {tx.hash.hex()}: {problem}")
                 rejected.append((tx.hash, problem))
                 continue
-            if ledger.is_plain_transfer(tx):
+            if sponsorship is not None:
+                ledger.flush()
+                outcome, paid = sponsorships.apply(  # type: ignore[union-attr]
+                    tx, sponsorship, lambda priced: _apply_with_evm(state, priced), lambda outcome: outcome[0])
+                gas_used, status, logs, created = outcome[0], outcome[1], (*outcome[2], paid), outcome[3]
+            elif ledger.is_plain_transfer(tx):
                 gas_used, status, logs, created = ledger.apply(tx), 1, (), None
             else:
                 ledger.flush()
@@ -326,13 +338,14 @@ def call_env(env: BlockEnv, message: CallMessage, overrides: CallOverrides = NO_
              *, validate: bool = False) -> BlockEnv:
     """The block a call runs in: ``env`` with the block overrides, and no base fee for an unpriced call.
 
-    Without ``validate``, a message with no gas price runs with a zero base
-    fee (geth's ``eth_call`` charges it nothing), even one given as a block
-    override; a priced message sees the block's (or the overriding) base fee.
+    Without ``validate``, a message with no gas price, or a gas price of 0 (a
+    call a sponsor pays for), runs with a zero base fee (geth's ``eth_call``
+    charges it nothing), even one given as a block override; a priced message
+    sees the block's (or the overriding) base fee.
     """
     if overrides.block is not None:
         env = replace(env, **overrides.block.env_changes())
-    priced = any(p is not None for p in (message.gas_price, message.max_fee_per_gas))
+    priced = any(p for p in (message.gas_price, message.max_fee_per_gas))
     if not validate and not priced:
         env = replace(env, base_fee=0)
     return env
@@ -439,13 +452,18 @@ def _no_system_contracts(self: Any) -> None:
     """This chain has no beacon chain: no beacon-roots or history system contracts."""
 
 
-def _inclusion_problem(tx: Any, env: BlockEnv, cumulative_gas: int, state: TransferLedger) -> str | None:
-    """Why ``tx`` cannot be included at this point of the block, or None (``state``: pending transfers included)."""
+def _inclusion_problem(tx: Any, env: BlockEnv, cumulative_gas: int, state: TransferLedger,
+                       *, sponsored: bool = False) -> str | None:
+    """Why ``tx`` cannot be included at this point of the block, or None (``state``: pending transfers included).
+
+    A ``sponsored`` transaction's fee comes from its sponsor's deposit, so its zero fee cap is not held
+    against the base fee (``vm.sponsorship`` checks the deposit).
+    """
     if env.max_tx_gas is not None and tx.gas > env.max_tx_gas:
         return f"transaction gas limit too high (cap: {env.max_tx_gas}, tx: {tx.gas})"
     if cumulative_gas + tx.gas > env.gas_limit:
         return "gas limit reached"
-    if tx.max_fee_per_gas < env.base_fee:
+    if tx.max_fee_per_gas < env.base_fee and not sponsored:
         return f"max fee per gas less than block base fee: maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {env.base_fee}"
     sender = tx.sender
     expected_nonce = state.get_nonce(sender)

@@ -90,6 +90,10 @@ class PoolFullError(MempoolError):
     """The pool is full and the transaction does not outbid what could be evicted."""
 
 
+class SponsorshipError(MempoolError):
+    """A zero-price transaction that no sponsorship pays for, or that breaks its sponsor's bounds."""
+
+
 _DECODE_ERROR_CLASSES: tuple[tuple[str, type[InvalidTransactionError]], ...] = (
     ("invalid sender", InvalidSenderError),
     ("invalid chain id", InvalidChainIdError),

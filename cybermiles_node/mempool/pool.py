@@ -37,6 +37,7 @@ from cybermiles_node.mempool.eviction import Candidate, EvictionQueue
 from cybermiles_node.mempool.model import MempoolStats, PooledTx, StateView
 from cybermiles_node.mempool.selection import select_transactions
 from cybermiles_node.mempool.sender import SenderTxs
+from cybermiles_node.mempool.sponsored import SponsoredTxs
 from cybermiles_node.mempool.validation import validate_transaction
 
 # Stale eviction entries tolerated beyond one per sender before the heap is rebuilt.
@@ -57,6 +58,7 @@ class Mempool:
         self._queued = 0
         self._eviction = EvictionQueue(base_fee=0)
         self._queued_eviction = EvictionQueue(base_fee=0)
+        self._sponsored = SponsoredTxs()  # held sponsored transactions, counted against their sponsors
 
     # ------------------------------------------------------------------ admission
 
@@ -142,6 +144,7 @@ class Mempool:
             base_fee=base_fee,
             run_end=self._run_end,
             decoded=decoded,
+            sponsored=self._sponsored,
         )
 
     def _check_replacement(self, old: PooledTx, new: PooledTx) -> None:
@@ -361,6 +364,8 @@ class Mempool:
         if old is not None:
             del self._by_hash[old.hash]
             self._bytes -= old.size
+            self._sponsored.discard(old)
+        self._sponsored.add(tx)
         self._by_hash[tx.hash] = tx
         self._bytes += tx.size
         self._next_seq += 1
@@ -373,6 +378,7 @@ class Mempool:
         self._queued += sender.queued - queued_before
         del self._by_hash[tx.hash]
         self._bytes -= tx.size
+        self._sponsored.discard(tx)
         if len(sender):
             self._index_top(sender)
         else:
@@ -383,6 +389,7 @@ class Mempool:
         for tx in sender.resync(state_nonce, balance, self.config.max_queued_per_sender):
             del self._by_hash[tx.hash]
             self._bytes -= tx.size
+            self._sponsored.discard(tx)
         self._queued += sender.queued - queued_before
         if len(sender):
             self._index_top(sender)

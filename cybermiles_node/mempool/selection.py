@@ -36,7 +36,7 @@ def select_transactions(
     while heap and gas_left >= GAS_TX:
         _, _, offset, sender = heapq.heappop(heap)
         tx = sender.txs[sender.state_nonce + offset]
-        if tx.max_fee < base_fee or tx.gas > gas_left or tx.size > bytes_left:
+        if tx.effective_tip(base_fee) < 0 or tx.gas > gas_left or tx.size > bytes_left:
             continue
         chosen.append(tx)
         gas_left -= tx.gas

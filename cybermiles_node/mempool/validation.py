@@ -32,7 +32,9 @@ from cybermiles_node.mempool.errors import (
     from_decode_error,
 )
 from cybermiles_node.mempool.model import PooledTx, StateView
+from cybermiles_node.mempool.sponsored import SponsoredTxs, admit_sponsored
 from vm.errors import InvalidTransaction
+from vm.sponsorship.rule import zero_priced_target
 from vm.transactions import decode_transaction
 
 
@@ -47,11 +49,16 @@ def validate_transaction(
     base_fee: int,
     run_end: Callable[[bytes, int], int],
     decoded: SignedTransactionAPI | None = None,
+    sponsored: SponsoredTxs | None = None,
 ) -> tuple[PooledTx, int]:
     """Check ``raw`` for admission; return it as a ``PooledTx`` numbered ``seq`` and the sender's state nonce.
 
     ``decoded`` is ``raw`` already decoded for ``chain_id`` (sender recovered),
     by a caller that did that work off the event loop.
+
+    A transaction with gas price 0 to a sponsored contract is checked against
+    its sponsorship instead of the minimum price and base fee (``sponsored``:
+    the sponsored transactions already held, which count against it).
 
     ``run_end(sender, state_nonce)`` is the first nonce after the sender's
     pending run in the pool; a nonce more than ``max_queued_per_sender``
@@ -78,13 +85,17 @@ def validate_transaction(
     floor = PragueTransactionExecutor.calc_data_floor_gas(tx, 0, 0)
     if gas < floor:
         raise FloorDataGasError(f"insufficient gas for floor data gas cost: gas {gas}, minimum needed {floor}")
+    target = zero_priced_target(tx)
+    sponsor = None
+    if target is not None and sponsored is not None:
+        sponsor = admit_sponsored(tx, target, state, base_fee, sponsored)
     max_fee = tx.max_fee_per_gas
-    if max_fee < config.min_gas_price:
+    if max_fee < config.min_gas_price and sponsor is None:
         raise UnderpricedError(
             f"transaction underpriced: max fee per gas {max_fee}, minimum needed {config.min_gas_price}"
         )
     sender = tx.sender
-    if max_fee < base_fee:
+    if max_fee < base_fee and sponsor is None:
         raise FeeCapTooLowError(
             f"max fee per gas less than block base fee: address {to_checksum_address(sender)}, "
             f"maxFeePerGas: {max_fee}, baseFee: {base_fee}"
@@ -100,6 +111,7 @@ def validate_transaction(
         tip=tx.max_priority_fee_per_gas,
         size=size,
         seq=seq,
+        sponsor=sponsor,
     )
     state_nonce = state.get_nonce(sender)
     if pooled.nonce < state_nonce:
