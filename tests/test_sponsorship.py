@@ -26,6 +26,8 @@ from vm.native.addresses import SPONSOR_ADDRESS
 from vm.native.framework import ERROR_SELECTOR
 from vm.sponsorship.block import GAS_SPONSORED_TOPIC
 from vm.sponsorship.contract import SponsorContract
+from vm.tracing.calls import CallTracer
+from vm.tracing.replay import replay_block
 from vm.transactions import decode_transaction
 
 CHAIN_ID = 15
@@ -332,3 +334,15 @@ def test_estimate_and_call_with_gas_price_zero_work_for_an_empty_account(sponsor
     assert estimate.success
     receipt = sponsored.block([visit(sponsored, SHOPPERS[0], shop, gas=estimate.gas_used)]).receipts[0]
     assert receipt.status == 1 and receipt.gas_used <= estimate.gas_used
+
+
+def test_a_replayed_block_runs_sponsored_calls_as_execution_did(sponsored) -> None:
+    shop = sponsored.deploy_shop()
+    txs = [visit(sponsored, SHOPPERS[0], shop), sponsored.tx(SHOPPERS[1], shop, calldata("refuse()"), gasPrice=0,
+                                                               gas=60_000)]
+    chain = sponsored.chain
+    parent_root, env = chain.root, chain.env(timestamp=sponsored.time)
+    receipts = sponsored.block(txs).receipts
+    replay = replay_block(chain.executor, chain.db, parent_root, env, txs, lambda index: CallTracer(),
+                          lambda: None)
+    assert [(t.gas_used, t.success) for t in replay.transactions] == [(r.gas_used, r.status == 1) for r in receipts]

@@ -8,6 +8,8 @@ end-block hooks. Every transaction runs through py-evm (a plain transfer too,
 whose trace is then a single ``CALL`` frame; py-evm and the transfer fast path
 give identical results, which a property test checks). The hooks' effects are
 recorded as state diffs so that rewards, slashing and payouts are visible.
+A sponsored transaction runs as block execution runs it (``vm.sponsorship.block``):
+its fee moves from the sponsor's deposit, and the trace shows those changes too.
 
 ``trace_call`` runs an unsigned message as ``eth_call`` does, traced. Both run
 inside ``checkpoints(checkpoint)`` and also call it between transactions, so
@@ -26,6 +28,7 @@ from vm.execution import BlockEnv, CallMessage, CallOutcome, ChainExecutor, call
 from vm.interruptible import Checkpoint, checkpoints
 from vm.native.framework import CallContext
 from vm.overrides import NO_OVERRIDES, CallOverrides
+from vm.sponsorship.block import BlockSponsorship
 from vm.tracing.hooks import TracedState, traced_state_class
 from vm.tracing.prestate import PrestateTracer, StateDiff
 from vm.tracing.tracer import Tracer
@@ -88,6 +91,7 @@ def replay_block(executor: ChainExecutor, base: DatabaseAPI, parent_root: bytes,
         if effects is not None:
             hooks.append(effects)
         block_gas = 0
+        sponsorships = BlockSponsorship(state) if executor.sponsors_gas else None
         for index, tx in enumerate(transactions):
             if last is not None and index > last:
                 break
@@ -95,7 +99,12 @@ def replay_block(executor: ChainExecutor, base: DatabaseAPI, parent_root: bytes,
             tracer = tracer_for(index)
             state.lock_changes()
             state.tracer = tracer
-            computation = state.apply_transaction(tx)
+            sponsorship = sponsorships.sponsorship_of(tx) if sponsorships is not None else None
+            if sponsorship is not None:
+                computation, _ = sponsorships.apply(  # type: ignore[union-attr]
+                    tx, sponsorship, state.apply_transaction, lambda done: PragueVM.finalize_gas_used(tx, done))
+            else:
+                computation = state.apply_transaction(tx)
             state.tracer = None
             if tracer is not None:
                 tracer.finish(state)
