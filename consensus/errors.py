@@ -9,7 +9,7 @@ class InvalidBlock(ConsensusError):
     """A block that fails a consensus rule (bad commit, wrong validators hash, ...)."""
 
 
-class KeyFileError(ConsensusError):
+class ValidatorKeyFileError(ConsensusError):
     """A validator key file that is missing, unreadable or malformed."""
 
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from consensus.errors import KeyFileError
+from consensus.errors import ValidatorKeyFileError
 
 
 def address_of(public_key: bytes) -> bytes:
@@ -84,9 +84,9 @@ class ValidatorKey:
             data = json.loads(Path(path).read_text())
             key = cls(seed=bytes.fromhex(data["priv_key"]))
         except FileNotFoundError as exc:
-            raise KeyFileError(f"{path}: validator key file not found") from exc
+            raise ValidatorKeyFileError(f"{path}: validator key file not found") from exc
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise KeyFileError(f"{path}: malformed validator key file") from exc
+            raise ValidatorKeyFileError(f"{path}: malformed validator key file") from exc
         if len(key.seed) != 32 or key.public_key.hex() != data.get("pub_key"):
-            raise KeyFileError(f"{path}: validator key file is inconsistent")
+            raise ValidatorKeyFileError(f"{path}: validator key file is inconsistent")
         return key

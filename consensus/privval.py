@@ -23,7 +23,7 @@ from typing import Protocol
 
 from eth_hash.auto import keccak
 
-from consensus.errors import DoubleSignRefused, KeyFileError
+from consensus.errors import DoubleSignRefused, ValidatorKeyFileError
 from consensus.keys import ValidatorKey
 
 STEP_PROPOSE = 1
@@ -112,14 +112,14 @@ class PrivValidator:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            raise KeyFileError(f"{self._path}: unreadable last-signed record") from exc
+            raise ValidatorKeyFileError(f"{self._path}: unreadable last-signed record") from exc
         try:
             return SignedStep(
                 int(data["height"]), int(data["round"]), int(data["step"]),
                 bytes.fromhex(data["sign_bytes_hash"]), bytes.fromhex(data["signature"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise KeyFileError(f"{self._path}: malformed last-signed record") from exc
+            raise ValidatorKeyFileError(f"{self._path}: malformed last-signed record") from exc
 
     def _store(self, signed: SignedStep) -> None:
         data = json.dumps({

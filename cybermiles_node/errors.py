@@ -16,9 +16,5 @@ class HomeError(NodeError):
     """A node home that is missing, not initialised, or already initialised."""
 
 
-class NodeAlreadyRunning(NodeError):
-    """Another node process holds this home's database."""
-
-
 class GenesisMismatch(NodeError):
     """The genesis document differs from the one the node's database was created with."""

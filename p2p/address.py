@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from p2p.errors import ConfigError
+from p2p.errors import P2PConfigError
 from p2p.keys import is_node_id
 
 MAX_HOST_LENGTH = 253
@@ -40,13 +40,13 @@ def source_of(host: str) -> str:
 
 
 def check_host_port(host: str, port: int) -> None:
-    """Raise ``ConfigError`` unless ``host`` is a plausible host name or IP literal and ``port`` a TCP port."""
+    """Raise ``P2PConfigError`` unless ``host`` is a plausible host name or IP literal and ``port`` a TCP port."""
     if not isinstance(host, str) or not 0 < len(host) <= MAX_HOST_LENGTH:
-        raise ConfigError(f"bad host {host!r}")
+        raise P2PConfigError(f"bad host {host!r}")
     if not all(c.isascii() and (c.isalnum() or c in ".-:_[]") for c in host):
-        raise ConfigError(f"bad host {host!r}")
+        raise P2PConfigError(f"bad host {host!r}")
     if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-        raise ConfigError(f"bad port {port!r}")
+        raise P2PConfigError(f"bad port {port!r}")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class NetAddress:
 
     def __post_init__(self) -> None:
         if not isinstance(self.node_id, str) or not is_node_id(self.node_id):
-            raise ConfigError(f"bad node id {self.node_id!r} (expected 40 lowercase hex characters)")
+            raise P2PConfigError(f"bad node id {self.node_id!r} (expected 40 lowercase hex characters)")
         check_host_port(self.host, self.port)
 
     @classmethod
@@ -68,13 +68,13 @@ class NetAddress:
         node_id, at, hostport = text.strip().partition("@")
         host, colon, port = hostport.rpartition(":")
         if not at or not colon:
-            raise ConfigError(f"bad peer address {text!r} (expected id@host:port)")
+            raise P2PConfigError(f"bad peer address {text!r} (expected id@host:port)")
         if host.startswith("[") and host.endswith("]"):
             host = host[1:-1]
         try:
             port_number = int(port)
         except ValueError as exc:
-            raise ConfigError(f"bad port in peer address {text!r}") from exc
+            raise P2PConfigError(f"bad port in peer address {text!r}") from exc
         return cls(node_id=node_id.lower(), host=host, port=port_number)
 
     def __str__(self) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from p2p.errors import ConfigError
+from p2p.errors import P2PConfigError
 
 MIB = 1024 * 1024
 
@@ -65,11 +65,11 @@ class P2PConfig:
     max_dial_failures: int = 8
 
     def validate(self) -> None:
-        """Raise ``ConfigError`` when a setting is out of range."""
+        """Raise ``P2PConfigError`` when a setting is out of range."""
         for spec in fields(self):
             value = getattr(self, spec.name)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-                raise ConfigError(f"p2p setting {spec.name} must not be negative (got {value})")
+                raise P2PConfigError(f"p2p setting {spec.name} must not be negative (got {value})")
         positive = (
             "max_frame_size", "handshake_timeout", "max_pending_handshakes", "max_pending_per_source",
             "address_strikes", "strike_window", "send_queue_size", "send_queue_bytes",
@@ -79,18 +79,18 @@ class P2PConfig:
         )
         for name in positive:
             if getattr(self, name) <= 0:
-                raise ConfigError(f"p2p setting {name} must be positive")
+                raise P2PConfigError(f"p2p setting {name} must be positive")
         if self.max_frame_size < 4096:
-            raise ConfigError("p2p setting max_frame_size must be at least 4096")
+            raise P2PConfigError("p2p setting max_frame_size must be at least 4096")
         if self.max_pending_per_source > self.max_pending_handshakes:
-            raise ConfigError("p2p setting max_pending_per_source must not exceed max_pending_handshakes")
+            raise P2PConfigError("p2p setting max_pending_per_source must not exceed max_pending_handshakes")
         if self.idle_timeout <= self.ping_interval:
-            raise ConfigError("p2p setting idle_timeout must exceed ping_interval")
+            raise P2PConfigError("p2p setting idle_timeout must exceed ping_interval")
         if self.send_rate > self.recv_rate or self.send_message_rate > self.recv_message_rate:
-            raise ConfigError("p2p send rates must not exceed the receive rates")
+            raise P2PConfigError("p2p send rates must not exceed the receive rates")
         if self.backoff_max < self.backoff_base:
-            raise ConfigError("p2p setting backoff_max must be at least backoff_base")
+            raise P2PConfigError("p2p setting backoff_max must be at least backoff_base")
         if len(self.moniker) > 64 or not self.moniker.isprintable():
-            raise ConfigError("p2p moniker must be at most 64 printable characters")
+            raise P2PConfigError("p2p moniker must be at most 64 printable characters")
         if len(self.software_version) > 64 or not self.software_version.isprintable():
-            raise ConfigError("p2p software_version must be at most 64 printable characters")
+            raise P2PConfigError("p2p software_version must be at most 64 printable characters")

@@ -6,11 +6,11 @@ class P2PError(Exception):
     """Root of every error raised by the p2p package."""
 
 
-class ConfigError(P2PError):
+class P2PConfigError(P2PError):
     """A p2p setting or peer address is malformed."""
 
 
-class KeyFileError(P2PError):
+class NodeKeyFileError(P2PError):
     """A node key file is missing, unreadable or malformed."""
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
 
-from p2p.errors import KeyFileError
+from p2p.errors import NodeKeyFileError
 
 NODE_ID_BYTES = 20
 PUBLIC_KEY_BYTES = 32
@@ -52,7 +52,7 @@ class NodeKey:
 
     def __post_init__(self) -> None:
         if len(self.seed) != 32:
-            raise KeyFileError("a node key seed is 32 bytes")
+            raise NodeKeyFileError("a node key seed is 32 bytes")
 
     def __repr__(self) -> str:
         return f"NodeKey(node_id={self.node_id})"
@@ -86,7 +86,7 @@ class NodeKey:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError as exc:
-            raise KeyFileError(f"{path}: node key file already exists") from exc
+            raise NodeKeyFileError(f"{path}: node key file already exists") from exc
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=2)
 
@@ -97,9 +97,9 @@ class NodeKey:
             data = json.loads(Path(path).read_text())
             key = cls(seed=bytes.fromhex(data["priv_key"]))
         except FileNotFoundError as exc:
-            raise KeyFileError(f"{path}: node key file not found") from exc
+            raise NodeKeyFileError(f"{path}: node key file not found") from exc
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise KeyFileError(f"{path}: malformed node key file") from exc
+            raise NodeKeyFileError(f"{path}: malformed node key file") from exc
         if data.get("pub_key", key.public_key.hex()) != key.public_key.hex() or data.get("id", key.node_id) != key.node_id:
-            raise KeyFileError(f"{path}: node key file is inconsistent (id or public key does not match the seed)")
+            raise NodeKeyFileError(f"{path}: node key file is inconsistent (id or public key does not match the seed)")
         return key

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from p2p.address import check_host_port
-from p2p.errors import ConfigError, IncompatiblePeer, ProtocolViolation
+from p2p.errors import IncompatiblePeer, P2PConfigError, ProtocolViolation
 from p2p.framing import MAX_CHANNEL_ID, pack, safe_unpack
 from p2p.keys import is_node_id
 
@@ -55,7 +55,7 @@ class NodeInfo:
             raise ProtocolViolation("node info node_id is malformed")
         try:
             check_host_port(raw["listen_host"], raw["listen_port"])
-        except ConfigError as exc:
+        except P2PConfigError as exc:
             raise ProtocolViolation(f"node info listen address: {exc}") from exc
         return cls(**{**raw, "channels": tuple(channels)})
 

@@ -22,7 +22,7 @@ from typing import Protocol
 from p2p.address import NetAddress
 from p2p.address_book import AddressBook
 from p2p.channels import PEX_CHANNEL
-from p2p.errors import ConfigError, ProtocolViolation
+from p2p.errors import P2PConfigError, ProtocolViolation
 from p2p.framing import pack, safe_unpack
 from p2p.ratelimit import TokenBucket
 
@@ -69,7 +69,7 @@ def decode_pex_message(payload: bytes, max_addresses: int) -> PexMessage:
             raise ProtocolViolation("address entry must be [node_id, host, port]")
         try:
             addresses.append(NetAddress(*entry))
-        except ConfigError as exc:
+        except P2PConfigError as exc:
             raise ProtocolViolation(f"bad address entry: {exc}") from exc
     return AddressList(tuple(addresses))
 

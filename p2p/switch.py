@@ -29,13 +29,13 @@ from p2p.channels import KEEPALIVE_CHANNEL, PEX_CHANNEL, ChannelHandler
 from p2p.config import P2PConfig
 from p2p.errors import (
     AuthenticationError,
-    ConfigError,
     ConnectionClosed,
     DuplicatePeer,
     FrameTooLarge,
     HandshakeError,
     HandshakeTimeout,
     IncompatiblePeer,
+    P2PConfigError,
     P2PError,
     PeerBanned,
     PeerIdMismatch,
@@ -83,7 +83,7 @@ class P2PNode:
         self.config = config or P2PConfig()
         self.config.validate()
         if not chain_id or len(chain_id) > 64 or not chain_id.isprintable():
-            raise ConfigError("chain id must be 1..64 printable characters")
+            raise P2PConfigError("chain id must be 1..64 printable characters")
         self._key = node_key
         self.node_id = node_key.node_id
         self.chain_id = chain_id
@@ -92,7 +92,7 @@ class P2PNode:
         self._persistent = {a.node_id: a for a in map(_as_address, persistent_peers)}
         self._seeds = [_as_address(seed) for seed in seeds]
         if self.node_id in self._persistent or any(seed.node_id == self.node_id for seed in self._seeds):
-            raise ConfigError("a node cannot list itself as a persistent peer or seed")
+            raise P2PConfigError("a node cannot list itself as a persistent peer or seed")
         clock = time.monotonic
         self._bans = BanList(self.config.max_bans, clock)
         self._address_bans = BanList(self.config.max_bans, clock)
@@ -121,9 +121,9 @@ class P2PNode:
     def register_channel(self, channel_id: int, handler: ChannelHandler) -> None:
         """Route messages of ``channel_id`` (1..254; 0 is PEX) to ``handler``; call before ``start``."""
         if self._running:
-            raise ConfigError("channels must be registered before the node starts")
+            raise P2PConfigError("channels must be registered before the node starts")
         if not 0 <= channel_id < KEEPALIVE_CHANNEL or channel_id in self._channels:
-            raise ConfigError(f"channel id {channel_id} is reserved, out of range or already registered")
+            raise P2PConfigError(f"channel id {channel_id} is reserved, out of range or already registered")
         self._channels[channel_id] = handler
 
     @property

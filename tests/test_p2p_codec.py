@@ -18,12 +18,12 @@ from p2p.bans import BanList
 from p2p.config import P2PConfig
 from p2p.errors import (
     AuthenticationError,
-    ConfigError,
     ConnectionClosed,
     FrameTooLarge,
     IncompatiblePeer,
-    KeyFileError,
+    NodeKeyFileError,
     NonceOverflow,
+    P2PConfigError,
     P2PError,
     ProtocolViolation,
 )
@@ -77,21 +77,21 @@ def test_node_key_file_round_trip_with_mode_0600(tmp_path: Path) -> None:
     key.save(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert NodeKey.load(path) == key
-    with pytest.raises(KeyFileError):
+    with pytest.raises(NodeKeyFileError):
         key.save(path)
 
 
 def test_node_key_load_rejects_missing_malformed_and_inconsistent_files(tmp_path: Path) -> None:
-    with pytest.raises(KeyFileError):
+    with pytest.raises(NodeKeyFileError):
         NodeKey.load(tmp_path / "absent.json")
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(KeyFileError):
+    with pytest.raises(NodeKeyFileError):
         NodeKey.load(tmp_path / "bad.json")
     key = NodeKey.generate()
     (tmp_path / "lie.json").write_text(
         f'{{"id": "{"ab" * 20}", "pub_key": "{key.public_key.hex()}", "priv_key": "{key.seed.hex()}"}}'
     )
-    with pytest.raises(KeyFileError):
+    with pytest.raises(NodeKeyFileError):
         NodeKey.load(tmp_path / "lie.json")
 
 
@@ -115,7 +115,7 @@ def test_net_address_parse_and_format() -> None:
     assert NetAddress.parse(str(NetAddress(node_id, "::1", 5))).host == "::1"
     for bad in ("127.0.0.1:26656", f"{node_id}@127.0.0.1", f"{node_id}@host:0", f"{node_id}@host:x",
                 "xyz@host:1", f"{node_id}@bad host:1"):
-        with pytest.raises(ConfigError):
+        with pytest.raises(P2PConfigError):
             NetAddress.parse(bad)
 
 
@@ -124,7 +124,7 @@ def test_config_validation() -> None:
     for bad in (P2PConfig(max_frame_size=100), P2PConfig(send_queue_size=0), P2PConfig(ban_seconds=-1),
                 P2PConfig(ping_interval=10, idle_timeout=5), P2PConfig(moniker="x" * 65),
                 P2PConfig(recv_message_rate=10)):
-        with pytest.raises(ConfigError):
+        with pytest.raises(P2PConfigError):
             bad.validate()
 
 

@@ -14,7 +14,7 @@ import psutil
 import pytest
 from Crypto.PublicKey import ECC
 
-from p2p import ConfigError, P2PConfig, PeerLimitReached
+from p2p import P2PConfig, P2PConfigError, PeerLimitReached
 from p2p.address import is_loopback, source_of
 from p2p.bans import StrikeCounter
 from p2p.handshake import EPHEMERAL_KEY_SIZE
@@ -200,7 +200,7 @@ def test_pending_handshake_settings_are_validated() -> None:
     P2PConfig(max_pending_handshakes=4, max_pending_per_source=4).validate()
     for bad in (P2PConfig(max_pending_per_source=0), P2PConfig(max_pending_handshakes=2, max_pending_per_source=3),
                 P2PConfig(address_strikes=0), P2PConfig(strike_window=0)):
-        with pytest.raises(ConfigError):
+        with pytest.raises(P2PConfigError):
             bad.validate()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from eth_hash.auto import keccak
 
-from consensus.errors import DoubleSignRefused, KeyFileError
+from consensus.errors import DoubleSignRefused, ValidatorKeyFileError
 from consensus.keys import ValidatorKey, address_of, verify
 from consensus.privval import STEP_PRECOMMIT, STEP_PREVOTE, STEP_PROPOSE, PrivValidator
 
@@ -68,7 +68,7 @@ def test_saving_never_overwrites_a_key(tmp_path: Path) -> None:
 
 
 def test_missing_key_file(tmp_path: Path) -> None:
-    with pytest.raises(KeyFileError, match="validator key file not found"):
+    with pytest.raises(ValidatorKeyFileError, match="validator key file not found"):
         ValidatorKey.load(tmp_path / "absent.json")
 
 
@@ -85,7 +85,7 @@ def test_missing_key_file(tmp_path: Path) -> None:
 def test_malformed_key_files(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "validator_key.json"
     path.write_text(content)
-    with pytest.raises(KeyFileError, match=message):
+    with pytest.raises(ValidatorKeyFileError, match=message):
         ValidatorKey.load(path)
 
 
@@ -95,7 +95,7 @@ def test_key_file_whose_public_key_does_not_match(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     data["pub_key"] = OTHER.public_key.hex()
     path.write_text(json.dumps(data))
-    with pytest.raises(KeyFileError, match="inconsistent"):
+    with pytest.raises(ValidatorKeyFileError, match="inconsistent"):
         ValidatorKey.load(path)
 
 
@@ -184,11 +184,11 @@ def test_no_temporary_file_is_left_behind(state_path: Path) -> None:
 )
 def test_corrupted_record_is_a_key_file_error(state_path: Path, content: str) -> None:
     state_path.write_text(content)
-    with pytest.raises(KeyFileError, match="last-signed record"):
+    with pytest.raises(ValidatorKeyFileError, match="last-signed record"):
         PrivValidator(KEY, state_path)
 
 
 def test_unreadable_record_is_a_key_file_error(state_path: Path) -> None:
     state_path.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(KeyFileError, match="last-signed record"):
+    with pytest.raises(ValidatorKeyFileError, match="last-signed record"):
         PrivValidator(KEY, state_path)

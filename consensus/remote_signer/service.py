@@ -18,7 +18,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from consensus.errors import DoubleSignRefused, KeyFileError, SignerProtocolError, SignRequestRejected
+from consensus.errors import DoubleSignRefused, SignerProtocolError, SignRequestRejected, ValidatorKeyFileError
 from consensus.privval import PrivValidator
 from consensus.remote_signer.checks import check_sign_request
 from consensus.remote_signer.protocol import (
@@ -140,7 +140,7 @@ class SignerService:
         except DoubleSignRefused as exc:
             log.warning("refused to sign at %s: %s", position, exc)
             return DoubleSignResponse(request.request_id, str(exc), exc.signed or position)
-        except (KeyFileError, OSError) as exc:
+        except (ValidatorKeyFileError, OSError) as exc:
             log.error("cannot record the signature at %s, not signing: %s", position, exc)
             return ErrorResponse(request.request_id, "the signer cannot record its last signed step")
         log.debug("signed %s", position)

@@ -24,7 +24,7 @@ import click
 from eth_account import Account
 
 import consensus.dpos
-from consensus.errors import KeyFileError
+from consensus.errors import ValidatorKeyFileError
 from consensus.keys import ValidatorKey
 from cybermiles_node.cli.contracts import (
     ContractCliError,
@@ -61,7 +61,7 @@ CONTRACTS = {
     "IGovernance": GOVERNANCE_ADDRESS,
 }
 #: Errors every stake and gov command reports as one line.
-EXPECTED = (KeystoreError, RpcClientError, ContractCliError, KeyFileError)
+EXPECTED = (KeystoreError, RpcClientError, ContractCliError, ValidatorKeyFileError)
 PUB_KEY_BYTES = 32
 MAX_BASIS_POINTS = 10_000
 DESCRIPTION_FIELDS = ("name", "website", "location", "email", "profile")
