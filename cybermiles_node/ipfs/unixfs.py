@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from cybermiles_node.ipfs.cid import DAG_PB, RAW, Cid
-from cybermiles_node.ipfs.errors import ContentTooLarge
+from cybermiles_node.ipfs.errors import ContentMismatch, ContentTooLarge
 
 #: Bytes of each chunk (Kubo's ``size-262144`` chunker).
 CHUNK_BYTES = 262_144
@@ -135,3 +135,10 @@ def cid_of_stream(stream: BinaryIO, max_bytes: int) -> Cid:
             raise ContentTooLarge(f"the file is larger than the limit of {max_bytes} bytes")
         hasher.update(piece)
     return hasher.cid()
+
+
+def check_content(cid: Cid, data: bytes) -> None:
+    """``ContentMismatch`` unless ``data`` is the file whose CID is ``cid``."""
+    actual = cid_of(data)
+    if actual != cid:
+        raise ContentMismatch(f"the {len(data)} bytes received for {cid} are not that file: their CID is {actual}")
