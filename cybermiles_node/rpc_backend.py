@@ -31,6 +31,7 @@ from cybermiles_node.mempool.pool import Mempool
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.errors import TooManyLogs
 from cybermiles_node.trace_backend import TraceRunner
+from cybermiles_node.version import VERSION
 from rpc.backend import (
     BlockListener,
     CallRequest,
@@ -73,7 +74,6 @@ from vm.simulation import BlockPlan, SimulatedBlock, plan_blocks, simulate
 from vm.tracing.session import BlockTraces, TraceSpec, TransactionTrace
 from vm.transactions import DecodeFailure, DecodeOutcome, decode_transaction
 
-VERSION = "0.1.0"
 DEFAULT_TIP = 1  # wei: blocks are rarely full, any tip is enough
 
 

@@ -41,8 +41,8 @@ from cybermiles_node.errors import HomeError, NodeError
 from cybermiles_node.home import HOME_ENV, NodeHome
 from cybermiles_node.logs import configure_logging, parse_log_levels
 from cybermiles_node.provision import initialise_home
-from cybermiles_node.rpc_backend import VERSION
 from cybermiles_node.storage.errors import StorageError
+from cybermiles_node.version import VERSION
 from genesis.errors import GenesisError
 from genesis.loader import load_genesis
 from genesis.networks import dev_accounts
