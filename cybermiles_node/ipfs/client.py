@@ -88,7 +88,7 @@ async def _post(api: IpfsApi, command: str, params: dict[str, str], data: aiohtt
 
 
 def _unreachable(api: IpfsApi, exc: Exception) -> IpfsApiError:
-    if isinstance(exc, asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return IpfsApiError(f"the IPFS API at {api.url} did not answer within {api.timeout_s:g} s")
     return IpfsApiError(f"cannot reach the IPFS API at {api.url}: {exc}")
 
@@ -109,7 +109,7 @@ async def add_file(api: IpfsApi, path: Path) -> Cid:
             session, response = await _post(api, "add", params, form, f"add {path.name}")
             async with session, response:
                 answer = await response.content.read(MAX_ANSWER_BYTES + 1)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         raise _unreachable(api, exc) from None
     lines = answer.decode("utf-8", "replace").strip().splitlines()
     try:
@@ -139,7 +139,7 @@ async def fetch(api: IpfsApi, cid: Cid) -> bytes:
                 data += piece
                 if len(data) > api.max_bytes:
                     raise ContentTooLarge(f"{cid} is larger than the limit of {api.max_bytes} bytes")
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         raise _unreachable(api, exc) from None
     content = bytes(data)
     await asyncio.to_thread(check_content, cid, content)
