@@ -190,3 +190,16 @@ def test_rpc_read_limits_are_read_and_range_checked(tmp_path: Path) -> None:
     path.write_text("[rpc]\ncall_timeout_ms = 0\n")
     with pytest.raises(ConfigError, match=r"rpc.call_timeout_ms: must be an integer in 100..600000, got 0"):
         load_config(path)
+
+
+def test_ipfs_api_is_read_checked_and_written_back(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[ipfs]\napi = "http://10.0.0.7:5001/"\n')
+    config = load_config(path)
+    assert config.ipfs.api == "http://10.0.0.7:5001"
+    assert parse_config(tomllib.loads(config_to_toml(config))) == config
+    assert "ipfs" not in tomllib.loads(config_to_toml(NodeConfig()))  # the default is not written
+    for bad in ('"ftp://10.0.0.7"', '"http://:5001"', '"http://host:70000"', "5001"):
+        path.write_text(f"[ipfs]\napi = {bad}\n")
+        with pytest.raises(ConfigError, match=r"^config.toml: ipfs.api: "):
+            load_config(path)
