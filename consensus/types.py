@@ -50,6 +50,7 @@ class Header(rlp.Serializable):
         ("next_validators_hash", hash32),
         ("last_commit_hash", hash32),
         ("evidence_hash", hash32),
+        ("randao_reveal", hash32),  # the proposer's randomness reveal (middleware/randomness)
     ]
 
     @property
@@ -100,6 +101,10 @@ class Block(rlp.Serializable):
         ("last_commit", Commit),
         ("evidence", CountableList(binary)),
     ]
+    header: Header
+    transactions: Sequence[bytes]
+    last_commit: Commit
+    evidence: Sequence[bytes]
 
     @property
     def hash(self) -> bytes:
@@ -109,7 +114,8 @@ class Block(rlp.Serializable):
     @property
     def number(self) -> int:
         """The block height."""
-        return self.header.number
+        number: int = self.header.number
+        return number
 
 
 def vote_sign_bytes(

@@ -43,12 +43,14 @@ from consensus.types import (
     evidence_root,
 )
 from consensus.validators import Validator, ValidatorSet
+from cybermiles_node.beacon import ProposerSlots, RevealSource, beacon_reader, next_prev_randao
 from cybermiles_node.devblocks import DevBlockBuilder
 from cybermiles_node.errors import GenesisMismatch
 from cybermiles_node.natives import check_genesis, genesis_accounts, native_contracts
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.txcache import DecodedTxCache
 from genesis.document import GenesisDocument
+from middleware.randomness.errors import RevealUnavailable
 from vm.errors import BlockExecutionError, InvalidTransaction
 from vm.execution import BlockEnv, ChainExecutor, ExecutionResult
 from vm.fees import FeeParams, next_base_fee
@@ -103,11 +105,13 @@ class CyberMilesApp:
         self.last_execution_seconds = 0.0  # of the last committed block (monitoring)
         self.last_store_seconds = 0.0  # writing the last committed block's batch
         self.dev_blocks: DevBlockBuilder | None = None  # set on a development chain (``cmnode start --dev``)
+        self.reveals: RevealSource | None = None  # this validator's randomness reveals (set by the node)
         if store.latest_height() < 0:
             self._init_chain()
         else:
             self._check_same_genesis()
         self._validator_sets = store.validator_set_changes()
+        self._proposer_slots = ProposerSlots(store, self.validators_at)
         self.latest_header: Header = store.get_header_by_number(store.latest_height())  # type: ignore[assignment]
 
     # -- genesis -------------------------------------------------------------------
@@ -139,6 +143,7 @@ class CyberMilesApp:
             next_validators_hash=validators_hash,
             last_commit_hash=ZERO_HASH32,
             evidence_hash=evidence_root([]),
+            randao_reveal=ZERO_HASH32,
         )
         block = Block(header=header, transactions=[], last_commit=EMPTY_COMMIT, evidence=[])
         self.store.commit_block(block, [], None, _puts_only(writes), validator_set_change=(1, validators))
@@ -194,7 +199,7 @@ class CyberMilesApp:
             coinbase=coinbase,
             gas_limit=self.genesis.params.gas_limit,
             base_fee=next_base_fee(parent.base_fee_per_gas, parent.gas_used, parent.gas_limit, self.fee_params),
-            prev_randao=parent.hash,
+            prev_randao=next_prev_randao(self.account_db(parent.state_root), parent.number, parent.hash),
             chain_id=self.chain_id,
             recent_hashes=tuple(self.store.recent_hashes(parent.number)),
             max_tx_gas=self.genesis.params.max_gas_per_tx,
@@ -202,8 +207,9 @@ class CyberMilesApp:
         )
 
     def consensus_info(self, number: int, proposer_address: bytes, last_commit: Commit,
-                       evidence: list[bytes]) -> ConsensusInfo:
-        """What block ``number``'s hooks learn: its proposer, its parent's signers and absentees, double-signers."""
+                       evidence: list[bytes], reveal: bytes = ZERO_HASH32) -> ConsensusInfo:
+        """What block ``number``'s hooks learn: its proposer, its parent's signers and absentees, double-signers,
+        the proposer's randomness reveal and who missed a proposer slot at the parent height."""
         validators = self.validators_at(number)
         proposer = validators.by_address(proposer_address)
         signed: list[bytes] = []
@@ -223,13 +229,15 @@ class CyberMilesApp:
             signed=tuple(signed),
             absent=tuple(absent),
             misbehaviour=tuple(misbehaviour),
+            reveal=reveal,
+            missed_proposers=self._proposer_slots.missed(number - 1, last_commit.round) if number > 1 else (),
         )
 
     def prepare_proposal(self, request: ProposalRequest) -> Block:
         """Execute the offered transactions into a full block whose header carries the post-state."""
         parent = self.latest_header
         info = self.consensus_info(request.height, request.proposer_address, request.last_commit,
-                                   list(request.evidence))
+                                   list(request.evidence), self._reveal(parent, request.proposer_address))
         env = self.block_env(parent, request.height, request.timestamp, STAKING_ADDRESS, info)
         dev_record = None
         started = time.perf_counter()
@@ -349,7 +357,15 @@ class CyberMilesApp:
             next_validators_hash=self.validators_at(env.number + 1).hash,
             last_commit_hash=last_commit.hash,
             evidence_hash=evidence_root(evidence),
+            randao_reveal=env.consensus.reveal,
         )
+
+    def _reveal(self, parent: Header, proposer_address: bytes) -> bytes:
+        """This validator's randomness reveal for the block after ``parent`` (its record at ``parent``)."""
+        proposer = self.validators_at(parent.number + 1).by_address(proposer_address)
+        if self.reveals is None or proposer is None:
+            raise RevealUnavailable("this node holds no randomness secret of the proposer: it cannot propose")
+        return self.reveals.reveal(beacon_reader(self.account_db(parent.state_root)).validator(proposer.pub_key))
 
     def _check_evidence(self, block: Block) -> None:
         """Every piece of evidence must be a verified double-sign of a validator, at most once per block."""
@@ -394,7 +410,8 @@ class CyberMilesApp:
         self._check_evidence(block)
         if self.validators_at(header.number).by_address(header.proposer_address) is None:
             raise BlockExecutionError("proposer is not a validator of this height")
-        info = self.consensus_info(header.number, header.proposer_address, block.last_commit, list(block.evidence))
+        info = self.consensus_info(header.number, header.proposer_address, block.last_commit, list(block.evidence),
+                                   header.randao_reveal)
         env = self.block_env(parent, header.number, header.timestamp, header.coinbase, info)
         txs = self._decoded(block.transactions)
         started = time.perf_counter()

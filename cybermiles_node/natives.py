@@ -14,7 +14,8 @@ from typing import Any
 
 from consensus.dpos.errors import DposError
 from consensus.dpos.governance_contract import GovernanceContract
-from consensus.dpos.params import DposParams, params_from_mapping
+from consensus.dpos.params import DposParams, load_params, params_from_mapping
+from consensus.dpos.slashing import jail_for_missed_proposals
 from consensus.dpos.staking_contract import GenesisStake, StakingContract
 from consensus.dpos.store import StakingStore
 from consensus.dpos.voting_power import consensus_powers
@@ -24,6 +25,7 @@ from genesis.networks import local_genesis
 from middleware.bpm.contract import WorkflowContract
 from middleware.jury.contract import JuryContract
 from middleware.oracle.contract import OracleContract
+from middleware.randomness.contract import RandomnessContract
 from middleware.rules.contract import RulesContract
 from middleware.webhooks.contract import WebhooksContract
 from vm.execution import GenesisAccount
@@ -74,6 +76,7 @@ def native_contracts(genesis: GenesisDocument) -> list[NativeContract]:
         WebhooksContract(),
         OracleContract(elected_validator_owners),
         JuryContract(),
+        RandomnessContract(penalise_missed_proposals),
         SponsorContract(),
     ]
 
@@ -81,6 +84,12 @@ def native_contracts(genesis: GenesisDocument) -> list[NativeContract]:
 def elected_validator_owners(context: CallContext) -> list[bytes]:
     """The owner accounts of the elected validators (backups excluded), in rank order: an oracle set's members."""
     return [m.owner for m in StakingStore(context.for_contract(STAKING_ADDRESS)).elected() if not m.is_backup]
+
+
+def penalise_missed_proposals(context: CallContext, pub_key: bytes) -> bool:
+    """The randomness beacon's penalty for missed proposer slots: jail (and slash as for downtime) the validator."""
+    store = StakingStore(context.for_contract(STAKING_ADDRESS))
+    return jail_for_missed_proposals(store, load_params(context), pub_key)
 
 
 def genesis_accounts(genesis: GenesisDocument) -> list[GenesisAccount]:

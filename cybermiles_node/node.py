@@ -39,6 +39,7 @@ from consensus.tendermint import TimeoutConfig
 from consensus.types import Block
 from consensus.wal import WAL
 from cybermiles_node.application import CyberMilesApp
+from cybermiles_node.beacon import key_reveals
 from cybermiles_node.blockfirst import BlockWorkFirst, ExecutionThread
 from cybermiles_node.config import NodeConfig
 from cybermiles_node.decodepool import DecodePool, worker_count
@@ -405,7 +406,9 @@ class Node:
         """The remote signer if configured, else the home's validator key guarded by its last-signed record."""
         if self.remote_signer is not None:
             return self.remote_signer
-        return PrivValidator(ValidatorKey.load(self.home.validator_key), self.home.last_signed)
+        key = ValidatorKey.load(self.home.validator_key)
+        self.app.reveals = key_reveals(key.seed, self.genesis.chain_id)
+        return PrivValidator(key, self.home.last_signed)
 
     def _build_dev_chain(self) -> None:
         """On a development chain, make the engine now with the controls the RPC server offers."""
@@ -414,7 +417,9 @@ class Node:
         if self.networked or self.config.privval.laddr is not None:
             log.warning("--dev ignored: a development chain has one validator, no peers and its key in the home")
             return
-        signer = PrivValidator(ValidatorKey.load(self.home.validator_key), self.home.last_signed)
+        key = ValidatorKey.load(self.home.validator_key)
+        self.app.reveals = key_reveals(key.seed, self.genesis.chain_id)
+        signer = PrivValidator(key, self.home.last_signed)
         txs = DevTxSource(MempoolTxSource(self.mempool, self.app), DevBlockBuilder())
         engine = self._solo_engine(signer, txs)
         self.dev_chain = DevChain(engine, self.app, self.mempool, self.backend, signer, self.execution, txs.builder,

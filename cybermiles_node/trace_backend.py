@@ -40,7 +40,7 @@ class TraceRunner:
         header = block.header
         parent = self._parent(header)
         info = self._app.consensus_info(header.number, header.proposer_address, block.last_commit,
-                                        list(block.evidence))
+                                        list(block.evidence), header.randao_reveal)
         env = self._app.block_env(parent, header.number, header.timestamp, header.coinbase, info)
         return replace(env, gas_limit=header.gas_limit, base_fee=header.base_fee_per_gas, max_tx_gas=None)
 

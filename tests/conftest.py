@@ -14,6 +14,7 @@ from eth_hash.auto import keccak
 
 from consensus.keys import ValidatorKey
 from cybermiles_node.application import CyberMilesApp
+from cybermiles_node.beacon import key_reveals
 from cybermiles_node.natives import local_chain_genesis
 from cybermiles_node.storage import ChainStore, LevelDB
 from genesis.document import GenesisDocument
@@ -135,6 +136,7 @@ class Node:
         self.db = LevelDB(path)
         self.store = ChainStore(self.db)
         self.app = CyberMilesApp(self.store, genesis)
+        self.app.reveals = key_reveals(VALIDATOR_SEED, genesis.chain_id)
 
     def close(self) -> None:
         """Close the database (as a stopping node does)."""

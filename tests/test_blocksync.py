@@ -59,6 +59,7 @@ def make_block(height: int, parent_hash: bytes, last_commit: Commit, *, tag: byt
         extra_data=tag, mix_hash=ZERO_HASH32, nonce=b"\x00" * 8, base_fee_per_gas=10**9, chain_id=CHAIN_ID,
         proposer_address=KEYS[height % 4].address, validators_hash=VALIDATORS.hash,
         next_validators_hash=VALIDATORS.hash, last_commit_hash=last_commit.hash, evidence_hash=evidence_root([]),
+        randao_reveal=b"\x00" * 32,
     )
     return Block(header=header, transactions=[], last_commit=last_commit, evidence=[])
 

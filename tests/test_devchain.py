@@ -61,7 +61,8 @@ def test_state_edit_is_applied_through_a_new_block_recorded_with_it(node: Node) 
     stored = store.get_block_by_number(block.number)
     assert stored is not None
     env = app.block_env(parent, block.number, block.timestamp, STAKING_ADDRESS,
-                        app.consensus_info(block.number, block.proposer_address, stored.last_commit, []))
+                        app.consensus_info(block.number, block.proposer_address, stored.last_commit, [],
+                                           block.randao_reveal))
     root, overlay = apply_edits(app.executor, store.state_db(), parent.state_root, env, record.edits)
     replayed = app.executor.execute_block(overlay, root, env, [], strict=True)
     assert replayed.state_root == block.state_root

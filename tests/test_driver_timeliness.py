@@ -56,6 +56,7 @@ def block_at(timestamp: int, proposer: bytes) -> Block:
         gas_limit=1, gas_used=0, timestamp=timestamp, extra_data=b"", mix_hash=ZERO_HASH32, nonce=b"\x00" * 8,
         base_fee_per_gas=0, chain_id=CHAIN_ID, proposer_address=proposer, validators_hash=VALIDATORS.hash,
         next_validators_hash=VALIDATORS.hash, last_commit_hash=EMPTY_COMMIT.hash, evidence_hash=ZERO_HASH32,
+        randao_reveal=b"\x00" * 32,
     )
     return Block(header=header, transactions=[], last_commit=EMPTY_COMMIT, evidence=[])
 

@@ -109,6 +109,7 @@ def make_header(number: int, parent: bytes, gas_used: int, logs: Sequence[Log], 
         next_validators_hash=keccak(b"validators"),
         last_commit_hash=keccak(b"commit%d" % number),
         evidence_hash=keccak(rlp.encode([])),
+        randao_reveal=b"\x00" * 32,
     )
 
 

@@ -112,6 +112,7 @@ def make_block(
         next_validators_hash=ZERO_HASH32,
         last_commit_hash=last_commit.hash,
         evidence_hash=ZERO_HASH32,
+        randao_reveal=b"\x00" * 32,
     )
     return Block(header=header, transactions=txs, last_commit=last_commit, evidence=[])
 

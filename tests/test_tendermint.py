@@ -64,6 +64,7 @@ def block(tag: bytes, height: int = HEIGHT) -> Block:
         gas_limit=1, gas_used=0, timestamp=1, extra_data=tag, mix_hash=ZERO_HASH32, nonce=b"\x00" * 8,
         base_fee_per_gas=0, chain_id=CHAIN_ID, proposer_address=b"", validators_hash=VALIDATORS.hash,
         next_validators_hash=VALIDATORS.hash, last_commit_hash=EMPTY_COMMIT.hash, evidence_hash=ZERO_HASH32,
+        randao_reveal=b"\x00" * 32,
     )
     return Block(header=header, transactions=[tag], last_commit=EMPTY_COMMIT, evidence=[])
 

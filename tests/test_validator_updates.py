@@ -11,8 +11,10 @@ from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from consensus.keys import ValidatorKey
 from consensus.validators import Validator, ValidatorSet
 from cybermiles_node.application import CyberMilesApp
+from cybermiles_node.beacon import key_reveals
 from cybermiles_node.natives import native_contracts
 from cybermiles_node.storage import ChainStore, LevelDB
+from tests.conftest import VALIDATOR_SEED
 from tests.test_application import CHAIN_ID, GWEI, Proposer
 from vm.execution import ChainExecutor
 from vm.native.framework import CallContext, NativeContract, method
@@ -55,6 +57,7 @@ class ElectorNode:
     def __init__(self, path, genesis) -> None:
         self.db = LevelDB(path)
         self.app = CyberMilesApp(ChainStore(self.db), genesis, executor=ChainExecutor(native_contracts(genesis) + [Elector()]))
+        self.app.reveals = key_reveals(VALIDATOR_SEED, genesis.chain_id)
 
     def close(self) -> None:
         self.db.close()

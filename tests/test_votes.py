@@ -55,6 +55,7 @@ def block(height: int = 5) -> Block:
         gas_limit=1, gas_used=0, timestamp=1, extra_data=b"", mix_hash=ZERO_HASH32, nonce=b"\x00" * 8,
         base_fee_per_gas=0, chain_id=CHAIN_ID, proposer_address=ADDRESSES[0], validators_hash=VALIDATORS.hash,
         next_validators_hash=VALIDATORS.hash, last_commit_hash=EMPTY_COMMIT.hash, evidence_hash=ZERO_HASH32,
+        randao_reveal=b"\x00" * 32,
     )
     return Block(header=header, transactions=[b"tx"], last_commit=EMPTY_COMMIT, evidence=[])
 

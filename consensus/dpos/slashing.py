@@ -120,3 +120,19 @@ def track_downtime(store: StakingStore, params: DposParams, info: ConsensusInfo)
                 candidate = slash(store, candidate, params.slash_ratio_bp, double_sign=False)
             jailed.append(jail(store, candidate, double_sign=False))
     return jailed
+
+
+def jail_for_missed_proposals(store: StakingStore, params: DposParams, pub_key: bytes) -> bool:
+    """Jail the candidate with consensus key ``pub_key`` for missed proposer slots (the randomness beacon's rule).
+
+    Slashed as for downtime when ``slash_enabled``. Returns False when the key is
+    no candidate's or the candidate is already jailed.
+    """
+    candidate_id = store.id_of_key(pub_key)
+    candidate = None if candidate_id is None else store.find_candidate(candidate_id)
+    if candidate is None or candidate.jailed:
+        return False
+    if params.slash_enabled:
+        candidate = slash(store, candidate, params.slash_ratio_bp, double_sign=False)
+    jail(store, candidate, double_sign=False)
+    return True

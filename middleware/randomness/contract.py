@@ -26,13 +26,13 @@ from collections.abc import Callable
 
 from eth_hash.auto import keccak
 
+from middleware.randomness.hashchain import CHAIN_LENGTH
 from middleware.randomness.records import RING_SIZE, BeaconStore, ValidatorRecord
 from vm.errors import BlockExecutionError, NativeContractError
 from vm.native.addresses import RANDOMNESS_ADDRESS
 from vm.native.framework import CallContext, NativeContract, method
 from vm.native.hooks import ConsensusInfo
 
-CHAIN_LENGTH = 65_536
 MISS_WINDOW_BLOCKS = 1_024
 MAX_MISSES_PER_WINDOW = 4
 REQUEST_GAS = 5_000

@@ -89,6 +89,7 @@ class SimChain:
             nonce=b"\x00" * 8, base_fee_per_gas=0, chain_id=self.chain_id, proposer_address=proposer,
             validators_hash=self.validators(height).hash, next_validators_hash=self.validators(height + 1).hash,
             last_commit_hash=self.last_commit.hash, evidence_hash=evidence_root(evidence),
+            randao_reveal=b"\x00" * 32,
         )
         return Block(header=header, transactions=transactions, last_commit=self.last_commit, evidence=evidence)
 

@@ -1,0 +1,76 @@
+"""A validator's secret hash chains and the reveal of its next block.
+
+The secret comes from the validator's consensus key: ``secret = HMAC-SHA256(key seed,
+b"cmt-randao-secret")`` (nothing new is stored; whoever holds the key can rebuild every
+chain). Chain ``e`` starts from ``seed_e = HMAC-SHA256(secret, b"cmt-randao" ||
+chain id || e)`` (both as 8-byte big-endian numbers); its element ``k`` is
+``keccak^(L-k)(seed_e)``, so element 0, ``keccak^L(seed_e)``, is the *anchor* the
+validator publishes first, and each later element hashes to the one before. With
+``r`` reveals remaining in the stored chain, the commitment is ``keccak^r(seed_e)``
+and the next reveal is ``keccak^(r-1)(seed_e)``.
+
+``HashChain`` keeps every 256th element (257 checkpoints), so a reveal costs at most
+255 hashes instead of up to 65,536; building the checkpoints costs one pass.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from eth_hash.auto import keccak
+
+from middleware.randomness.errors import RandomnessError
+
+CHAIN_LENGTH = 65_536
+CHECKPOINT_INTERVAL = 256
+
+
+def randao_secret(key_seed: bytes) -> bytes:
+    """The beacon secret of a validator, derived from its Ed25519 key seed."""
+    return hmac.new(key_seed, b"cmt-randao-secret", hashlib.sha256).digest()
+
+
+def epoch_seed(secret: bytes, chain_id: int, epoch: int) -> bytes:
+    """The seed of the validator's chain number ``epoch`` on chain ``chain_id``."""
+    message = b"cmt-randao" + chain_id.to_bytes(8, "big") + epoch.to_bytes(8, "big")
+    return hmac.new(secret, message, hashlib.sha256).digest()
+
+
+def hash_times(value: bytes, times: int) -> bytes:
+    """``keccak`` applied ``times`` times to ``value``."""
+    for _ in range(times):
+        value = keccak(value)
+    return value
+
+
+class HashChain:
+    """One chain's elements, served from checkpoints."""
+
+    def __init__(self, seed: bytes, length: int = CHAIN_LENGTH, interval: int = CHECKPOINT_INTERVAL) -> None:
+        if length <= 0 or interval <= 0:
+            raise RandomnessError(f"a hash chain needs a positive length and interval, got {length}, {interval}")
+        self.length = length
+        self._interval = interval
+        self._checkpoints = [seed]
+        value = seed
+        for _ in range(length // interval):
+            value = hash_times(value, interval)
+            self._checkpoints.append(value)
+
+    def hashed(self, times: int) -> bytes:
+        """``keccak^times(seed)``, for ``0 <= times <= length``."""
+        if not 0 <= times <= self.length:
+            raise RandomnessError(f"a chain of length {self.length} has no element hashed {times} times")
+        index = min(times // self._interval, len(self._checkpoints) - 1)
+        return hash_times(self._checkpoints[index], times - index * self._interval)
+
+    @property
+    def anchor(self) -> bytes:
+        """Element 0: what the validator publishes before its first reveal."""
+        return self.hashed(self.length)
+
+    def reveal_after(self, remaining: int) -> bytes:
+        """The reveal that follows a commitment with ``remaining`` reveals left (1 .. length)."""
+        if not 0 < remaining <= self.length:
+            raise RandomnessError(f"no reveal follows a commitment with {remaining} reveals remaining")
+        return self.hashed(remaining - 1)
