@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @title Arbitrated escrow: a sale with equal deposits, delivery confirmation, and community arbiters who bid
 /// @notice The buyer opens a deal paying the price plus a deposit; the seller joins with an equal deposit. The deal
@@ -9,14 +10,17 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 /// oracle account) confirms delivery and the buyer's inspection window passes without a dispute. Either party may
 /// dispute: arbiters (anyone but the parties) bid a fee up to the deposit, both parties choose one bid, the arbiter
 /// rules, and the loser's deposit pays the arbiter's fee, the rest of it going to the winner. Every closure credits
-/// balances that their owners withdraw (pull payments), so no transfer to a party can block another.
+/// balances that their owners withdraw (pull payments), so no transfer to a party can block another; only the
+/// buyer's own acceptance sends the buyer's deposit back to the buyer, the caller, in the same call.
 /// @dev Appeal hook: when `appealCourt` is non-zero, a ruling is final only after `appealWindow`; within it the
 /// court may hold the deal (`holdForAppeal`) and then has `appealPeriod` to replace the winner (`decideAppeal`),
 /// after which anyone may finalize the original ruling. A jury contract plugs in as that court.
 /// Arithmetic: no division anywhere; every amount is a sum or difference of deposited wei, so no dust arises.
 /// Front-running a bid: bids are immutable offers and parties choose a bid by its index, so a bid placed (or
 /// placed ahead) after a party's choice cannot change what that party agreed to.
-contract ArbitratedEscrow is ReentrancyGuard {
+/// Storage: a deal opens in three slots (amounts in uint96, which holds more wei than the CMT supply, block times
+/// in uint40), so a purchase to its release costs under 200,000 gas.
+contract ArbitratedEscrow is ReentrancyGuardTransient {
     /// @notice Where a deal stands.
     enum Stage {
         None,
@@ -40,17 +44,16 @@ contract ArbitratedEscrow is ReentrancyGuard {
     /// @notice One deal between a buyer and a seller.
     struct Deal {
         address buyer;
+        uint96 price;
         address seller;
+        uint96 deposit;
         address confirmer;
-        address arbiter;
-        uint128 price;
-        uint128 deposit;
-        uint128 fee;
-        uint64 deliverBy;
-        uint64 inspection;
-        uint64 deadline;
+        uint40 deadline; // of the current stage (at first the delivery deadline)
+        uint32 inspection; // seconds
         Stage stage;
         Party winner;
+        address arbiter;
+        uint96 fee;
         uint32 buyerChoice; // bid index + 1, 0 = none
         uint32 sellerChoice; // bid index + 1, 0 = none
     }
@@ -116,7 +119,8 @@ contract ArbitratedEscrow is ReentrancyGuard {
     event AppealHeld(uint256 indexed id, uint64 decideBy);
     /// @notice The appeal court decided for `winner`.
     event AppealDecided(uint256 indexed id, Party winner, bytes32 reasons);
-    /// @notice Deal `id` closed; the amounts were credited to the buyer, the seller and the arbiter.
+    /// @notice Deal `id` closed; the amounts were credited to the buyer, the seller and the arbiter (on the buyer's
+    /// acceptance, the buyer's amount was sent to it instead).
     event Settled(uint256 indexed id, uint256 toBuyer, uint256 toSeller, uint256 toArbiter);
     /// @notice `account` withdrew `amount` wei of its credit.
     event Withdrawn(address indexed account, uint256 amount);
@@ -156,7 +160,8 @@ contract ArbitratedEscrow is ReentrancyGuard {
     /// @param confirmer the account that confirms delivery (a carrier, the node's oracle account, or the seller)
     /// @param price the price in wei (msg.value - price is the deposit, which must be positive)
     /// @param deliverBy the time by which delivery must be confirmed, else the buyer is refunded
-    /// @param inspection seconds the buyer has after a delivery confirmation to accept or dispute (0: none)
+    /// @param inspection seconds the buyer has after a delivery confirmation to accept or dispute (0: none; less
+    /// than 2^32)
     /// @return id the new deal's id
     function open(address seller, address confirmer, uint128 price, uint64 deliverBy, uint64 inspection)
         external
@@ -165,20 +170,18 @@ contract ArbitratedEscrow is ReentrancyGuard {
     {
         if (seller == address(0) || seller == msg.sender) revert BadParameter("seller");
         if (confirmer == address(0) || confirmer == msg.sender) revert BadParameter("confirmer");
-        if (msg.value <= price || msg.value - price > type(uint128).max) revert BadParameter("deposit");
-        if (deliverBy <= block.timestamp) revert BadParameter("deliverBy");
+        if (price > type(uint96).max) revert BadParameter("price");
+        if (msg.value <= price || msg.value - price > type(uint96).max) revert BadParameter("deposit");
+        if (deliverBy <= block.timestamp || deliverBy > type(uint40).max) revert BadParameter("deliverBy");
+        if (inspection > type(uint32).max) revert BadParameter("inspection");
         id = ++dealCount;
+        uint96 deposit = uint96(msg.value - price);
         Deal storage deal = _deals[id];
-        deal.buyer = msg.sender;
-        deal.seller = seller;
-        deal.confirmer = confirmer;
-        deal.price = price;
-        deal.deposit = uint128(msg.value - price);
-        deal.deliverBy = deliverBy;
-        deal.inspection = inspection;
-        deal.deadline = deliverBy;
-        deal.stage = Stage.Offered;
-        emit Opened(id, msg.sender, seller, confirmer, price, deal.deposit, deliverBy, inspection);
+        (deal.buyer, deal.price) = (msg.sender, uint96(price));
+        (deal.seller, deal.deposit) = (seller, deposit);
+        (deal.confirmer, deal.deadline, deal.inspection, deal.stage) =
+            (confirmer, uint40(deliverBy), uint32(inspection), Stage.Offered);
+        emit Opened(id, msg.sender, seller, confirmer, price, deposit, deliverBy, inspection);
     }
 
     /// @notice The buyer withdraws an offer the seller has not joined; price and deposit are credited back.
@@ -205,7 +208,7 @@ contract ArbitratedEscrow is ReentrancyGuard {
         Deal storage deal = _at(id, Stage.Active);
         if (msg.sender != deal.confirmer) revert NotAllowed();
         _before(deal.deadline);
-        uint64 inspectionEnds = uint64(block.timestamp) + deal.inspection;
+        uint40 inspectionEnds = _from(deal.inspection);
         emit DeliveryConfirmed(id, proof, inspectionEnds);
         if (deal.inspection == 0) {
             _release(id, deal);
@@ -215,12 +218,21 @@ contract ArbitratedEscrow is ReentrancyGuard {
         }
     }
 
-    /// @notice The buyer accepts the goods (before or after a delivery confirmation); the deal is released.
-    function acceptDelivery(uint256 id) external {
+    /// @notice The buyer accepts the goods (before or after a delivery confirmation); the deal is released: the
+    /// price and the seller's deposit are credited to the seller, and the buyer's deposit is sent back to the buyer
+    /// in this call (so an acceptance writes one credit, not two).
+    function acceptDelivery(uint256 id) external nonReentrant {
         Deal storage deal = _deals[id];
         if (deal.stage != Stage.Active && deal.stage != Stage.Delivered) revert WrongStage(deal.stage);
         if (msg.sender != deal.buyer) revert NotAllowed();
-        _release(id, deal);
+        uint256 deposit = deal.deposit;
+        uint256 toSeller = uint256(deal.price) + deposit;
+        deal.stage = Stage.Closed;
+        credit[deal.seller] += toSeller;
+        emit Released(id);
+        emit Settled(id, deposit, toSeller, 0);
+        (bool ok,) = payable(msg.sender).call{value: deposit}("");
+        if (!ok) revert PaymentFailed();
     }
 
     /// @notice Anyone releases a delivered deal whose inspection window passed without a dispute.
@@ -247,7 +259,7 @@ contract ArbitratedEscrow is ReentrancyGuard {
         if (msg.sender != deal.buyer && msg.sender != deal.seller) revert NotAllowed();
         if (deal.stage == Stage.Delivered) _before(deal.deadline);
         deal.stage = Stage.Disputed;
-        deal.deadline = uint64(block.timestamp) + biddingPeriod;
+        deal.deadline = _from(biddingPeriod);
         emit Disputed(id, msg.sender, evidence, deal.deadline);
     }
 
@@ -328,7 +340,7 @@ contract ArbitratedEscrow is ReentrancyGuard {
         if (winner == Party.None) revert BadParameter("winner");
         _before(deal.deadline);
         deal.winner = winner;
-        uint64 appealEnds = uint64(block.timestamp) + appealWindow;
+        uint40 appealEnds = _from(appealWindow);
         emit Ruled(id, winner, reasons, appealEnds);
         if (appealCourt == address(0)) {
             _award(id, deal);
@@ -350,7 +362,7 @@ contract ArbitratedEscrow is ReentrancyGuard {
         deal.buyerChoice = 0;
         deal.sellerChoice = 0;
         deal.stage = Stage.Disputed;
-        deal.deadline = uint64(block.timestamp) + biddingPeriod;
+        deal.deadline = _from(biddingPeriod);
         emit ArbiterFailed(id, failed, deal.deadline);
     }
 
@@ -360,7 +372,7 @@ contract ArbitratedEscrow is ReentrancyGuard {
         if (msg.sender != appealCourt) revert NotAllowed();
         _before(deal.deadline);
         deal.stage = Stage.Appealed;
-        deal.deadline = uint64(block.timestamp) + appealPeriod;
+        deal.deadline = _from(appealPeriod);
         emit AppealHeld(id, deal.deadline);
     }
 
@@ -414,6 +426,11 @@ contract ArbitratedEscrow is ReentrancyGuard {
         if (deal.stage != stage) revert WrongStage(deal.stage);
     }
 
+    /// @dev The block time `seconds_` from now, reverting rather than wrapping past uint40.
+    function _from(uint64 seconds_) private view returns (uint40) {
+        return SafeCast.toUint40(block.timestamp + seconds_);
+    }
+
     function _before(uint64 deadline) private view {
         if (block.timestamp >= deadline) revert Deadline(deadline);
     }
@@ -425,9 +442,9 @@ contract ArbitratedEscrow is ReentrancyGuard {
     function _appoint(uint256 id, Deal storage deal, uint256 index) private {
         Bid storage chosen = _bids[id][index];
         deal.arbiter = chosen.arbiter;
-        deal.fee = chosen.fee;
+        deal.fee = uint96(chosen.fee); // at most the deposit, a uint96 (checked in bid)
         deal.stage = Stage.Arbitration;
-        deal.deadline = uint64(block.timestamp) + rulingPeriod;
+        deal.deadline = _from(rulingPeriod);
         emit ArbiterAppointed(id, index, chosen.arbiter, chosen.fee, deal.deadline);
     }
 
@@ -449,9 +466,9 @@ contract ArbitratedEscrow is ReentrancyGuard {
 
     function _settle(uint256 id, Deal storage deal, uint256 toBuyer, uint256 toSeller, uint256 toArbiter) private {
         deal.stage = Stage.Closed;
-        credit[deal.buyer] += toBuyer;
-        credit[deal.seller] += toSeller;
-        credit[deal.arbiter] += toArbiter;
+        if (toBuyer != 0) credit[deal.buyer] += toBuyer;
+        if (toSeller != 0) credit[deal.seller] += toSeller;
+        if (toArbiter != 0) credit[deal.arbiter] += toArbiter;
         emit Settled(id, toBuyer, toSeller, toArbiter);
     }
 }

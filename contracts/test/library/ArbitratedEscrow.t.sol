@@ -111,7 +111,8 @@ contract ArbitratedEscrowTest {
         uint256 id = _active();
         vm.prank(buyer);
         escrow.acceptDelivery(id);
-        _credits(DEPOSIT, PRICE + DEPOSIT, 0);
+        _credits(0, PRICE + DEPOSIT, 0);
+        require(buyer.balance == 100 ether - PRICE, "the buyer's deposit came back in the call");
         vm.prank(seller);
         escrow.withdraw();
         require(seller.balance == 100 ether + PRICE, "seller paid");
@@ -184,6 +185,13 @@ contract ArbitratedEscrowTest {
         escrow.open{value: PRICE + 1}(buyer, carrier, PRICE, uint64(block.timestamp + DAY), 0);
         vm.expectRevert(abi.encodeWithSelector(ArbitratedEscrow.BadParameter.selector, "deliverBy"));
         escrow.open{value: PRICE + 1}(seller, carrier, PRICE, uint64(block.timestamp), 0);
+        // the stored widths: amounts in uint96, times in uint40, the inspection in uint32
+        vm.expectRevert(abi.encodeWithSelector(ArbitratedEscrow.BadParameter.selector, "price"));
+        escrow.open{value: PRICE + 1}(seller, carrier, uint128(type(uint96).max) + 1, uint64(block.timestamp + DAY), 0);
+        vm.expectRevert(abi.encodeWithSelector(ArbitratedEscrow.BadParameter.selector, "deliverBy"));
+        escrow.open{value: PRICE + 1}(seller, carrier, PRICE, uint64(type(uint40).max) + 1, 0);
+        vm.expectRevert(abi.encodeWithSelector(ArbitratedEscrow.BadParameter.selector, "inspection"));
+        escrow.open{value: PRICE + 1}(seller, carrier, PRICE, uint64(block.timestamp + DAY), uint64(type(uint32).max) + 1);
         vm.stopPrank();
     }
 
@@ -377,7 +385,7 @@ contract ArbitratedEscrowTest {
         attacker.withdraw();
         require(attacker.reentries() == 1 && attacker.reentryFailed(), "the nested withdraw was refused");
         require(address(attacker).balance == PRICE + DEPOSIT, "paid its credit exactly once");
-        require(address(escrow).balance == DEPOSIT + PRICE + DEPOSIT, "the others' funds stay");
+        require(address(escrow).balance == PRICE + DEPOSIT, "the other deal's funds stay");
         vm.expectRevert(abi.encodeWithSelector(ArbitratedEscrow.PaymentFailed.selector));
         attacker.withdraw();
     }
