@@ -1,4 +1,4 @@
-"""Peak resident memory of a node process, sampled while a workload runs."""
+"""Peak resident memory of a node process and its worker processes, sampled while a workload runs."""
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +22,21 @@ def find_listening_pid(port: int) -> int | None:
     return None
 
 
+def tree_rss(process: psutil.Process) -> int:
+    """Resident bytes of ``process`` and all its descendants (0 for any that cannot be read)."""
+    total = 0
+    try:
+        members = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for member in members:
+        with contextlib.suppress(psutil.Error):
+            total += member.memory_info().rss
+    return total
+
+
 class RssSampler:
-    """Samples the resident set size of one process every ``interval`` seconds and keeps the peak."""
+    """Samples the resident set size of one process and its children every ``interval`` seconds; keeps the peak."""
 
     def __init__(self, pid: int, interval: float = 0.1) -> None:
         """Watch process ``pid``; raise ``BenchmarkError`` if it does not exist."""
@@ -37,9 +50,8 @@ class RssSampler:
         self._task: asyncio.Task[None] | None = None
 
     def sample(self) -> None:
-        """Take one sample now."""
-        with contextlib.suppress(psutil.Error):
-            self.peak_bytes = max(self.peak_bytes, self._process.memory_info().rss)
+        """Take one sample now: the process and its children (a node's decode workers) together."""
+        self.peak_bytes = max(self.peak_bytes, tree_rss(self._process))
 
     async def _run(self) -> None:
         while True:

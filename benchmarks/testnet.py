@@ -11,6 +11,7 @@ multi-validator network are met.
 
     python benchmarks/testnet.py                  # 5,000 transfers from 100 senders
     python benchmarks/testnet.py --modes round-robin --json
+    python benchmarks/testnet.py -n 10000 --decode-workers 0   # decoding in-process instead of on workers
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import itertools
 import json
 import math
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -28,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlparse
@@ -168,6 +170,15 @@ def write_testnet(output: Path, validators: int, full_nodes: int = 0) -> list[Te
         raise TargetError(f"cmnode testnet printed no node list: {proc.stdout[:300]!r}") from exc
 
 
+def set_decode_workers(home: Path, workers: int) -> None:
+    """Set ``[mempool] decode_workers`` in the config.toml of the node home ``home``."""
+    config = home / "config.toml"
+    text, count = re.subn(r"(?m)^decode_workers = \d+$", f"decode_workers = {workers}", config.read_text())
+    if count != 1:
+        raise TargetError(f"{config} has no [mempool] decode_workers setting to change")
+    config.write_text(text)
+
+
 def node_process(node: TestnetNode, log_dir: Path, extra_args: Sequence[str] = ()) -> NodeProcess:
     """A ``cmnode start --home HOME`` process for ``node``, logging to ``log_dir/nodeN.log``."""
     command = (*NODE_COMMAND, "start", "--home", str(node.home), *extra_args)
@@ -244,9 +255,15 @@ async def measure_run(label: str, observe_url: str, send_urls: Sequence[str], pi
 
 
 async def measure_testnet(workdir: Path, modes: Sequence[str], options: LoadOptions, start_timeout: float,
-                          validators: int) -> list[RunFigures]:
-    """Start a fresh testnet of ``validators`` validators, run the workload in each of ``modes``, stop it."""
+                          validators: int, decode_workers: int | None = None) -> list[RunFigures]:
+    """Start a fresh testnet of ``validators`` validators, run the workload in each of ``modes``, stop it.
+
+    ``decode_workers``: each node's ``[mempool] decode_workers`` (None: as ``cmnode testnet`` wrote it).
+    """
     nodes = write_testnet(workdir / "testnet", validators)
+    if decode_workers is not None:
+        for node in nodes:
+            set_decode_workers(node.home, decode_workers)
     processes = [node_process(node, workdir) for node in nodes]
     try:
         for process in processes:
@@ -276,11 +293,17 @@ async def measure_testnet(workdir: Path, modes: Sequence[str], options: LoadOpti
             process.stop()
 
 
-async def measure_single(workdir: Path, options: LoadOptions, start_timeout: float, interval_ms: int) -> RunFigures:
+async def measure_single(workdir: Path, options: LoadOptions, start_timeout: float, interval_ms: int,
+                         decode_workers: int | None = None) -> RunFigures:
     """Start a single-validator node with ``interval_ms`` blocks, run the workload once, stop it."""
     port = free_port()
     start = SINGLE_START.replace("{interval}", str(interval_ms))
-    node = NodeProcess(ours_plan(port, workdir / "single", DEFAULT_OURS_INIT, start), port, workdir / "single.log")
+    plan = ours_plan(port, workdir / "single", DEFAULT_OURS_INIT, start)
+    if decode_workers is not None:  # initialise here, to change the config before the node starts
+        NodeProcess(replace(plan, command=("true",)), port, workdir / "single.log").start()
+        set_decode_workers(workdir / "single", decode_workers)
+        plan = replace(plan, setup_commands=())
+    node = NodeProcess(plan, port, workdir / "single.log")
     try:
         node.start()
         pid = await node.wait_ready(start_timeout)
@@ -362,6 +385,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-single", action="store_true", help="skip the single-validator run")
     parser.add_argument("--start-timeout", type=positive_float, default=90.0,
                         help="seconds a node may take to answer RPC and make blocks (default 90)")
+    parser.add_argument("--decode-workers", type=int, default=None,
+                        help="[mempool] decode_workers of every node (0: the default, one per core but one, at "
+                             "most 4; default: leave the config as written)")
     add_load_arguments(parser)
     return parser.parse_args(argv)
 
@@ -375,11 +401,13 @@ async def benchmark(args: argparse.Namespace) -> tuple[list[RunFigures], RunFigu
     """The testnet runs, then the single-validator run, each in a fresh temporary folder."""
     options = options_from(args)
     with tempfile.TemporaryDirectory(prefix="bench-testnet-") as workdir:
-        runs = await measure_testnet(Path(workdir), args.modes, options, args.start_timeout, args.validators)
+        runs = await measure_testnet(Path(workdir), args.modes, options, args.start_timeout, args.validators,
+                                     args.decode_workers)
     single = None
     if not args.no_single:
         with tempfile.TemporaryDirectory(prefix="bench-single-") as workdir:
-            single = await measure_single(Path(workdir), options, args.start_timeout, args.single_interval)
+            single = await measure_single(Path(workdir), options, args.start_timeout, args.single_interval,
+                                          args.decode_workers)
     return runs, single
 
 

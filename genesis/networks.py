@@ -41,6 +41,9 @@ LOCAL_CHAIN_NAME = "cybermiles-local"
 LOCAL_VALIDATOR_NAME = "validator-0"
 DEFAULT_VALIDATOR_POWER = 10
 LOCAL_VALIDATOR_STAKE = 1_000_000 * CMT
+#: Block gas of the local chains (development chain, local testnets): 4,761 plain transfers a block, so a
+#: burst of 10,000 transfers is committed in the two or three blocks after it arrives (30M would take seven).
+LOCAL_GAS_LIMIT = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ def local_genesis(
         alloc=(*carve_stakes(distribution.alloc, validators), *PREDEPLOYS),
         vesting=distribution.vesting,
         foundation=accounts[0].address,
-        params=ChainParams(foundation_reserve=distribution.foundation_reserve),
+        params=ChainParams(gas_limit=LOCAL_GAS_LIMIT, foundation_reserve=distribution.foundation_reserve),
         dpos=DposGenesis() if dpos is None else dpos,
     )
     return validate_genesis(doc, source="local network")

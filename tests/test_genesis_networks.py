@@ -230,7 +230,8 @@ def test_local_genesis_is_deterministic_and_survives_a_file(tmp_path: Path) -> N
     save_genesis(doc, path)
     assert load_genesis(path) == doc
     assert parse_genesis(json.loads(path.read_text())).hash() == doc.hash()
-    assert doc.hash().hex() == "b371ddecc27536cf7b5ffe51562c53709bdcfd7e54ebe427c113289e47e67ed9"
+    assert doc.hash().hex() == "0ce4739237534a1a85782001a26b2dfd5898de5255538087e0c1ea922540b651"
+    assert doc.params.gas_limit == 100_000_000
 
 
 def test_network_registry() -> None:
