@@ -289,3 +289,66 @@ def test_invalid_definitions_and_malformed_calls_are_refused_with_precise_errors
         f"Jury: the reveal window of case {case_id} closed at ")
     assert jury.refused(juror, "stake()", value=0) == "Jury: stake needs a value (msg.value is 0)"
     assert jury.refused(juror, "caseCount()", value=1) == "Jury: method is not payable"
+
+
+JURY_USER = """
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+import {IJury} from "./IJury.sol";
+
+contract JuryUser {
+    IJury constant JURY = IJury(0x0000000000000000000000000000000000000C15);
+    uint256 public caseId;
+    uint8 public decided;
+
+    function open(uint32 jurors) external payable {
+        caseId = JURY.openCase{value: msg.value}(jurors, 1 ether, 100, 100);
+    }
+
+    function settle() external {
+        decided = JURY.ruling(caseId);
+        require(decided != 0, "JuryUser: still pending");
+    }
+
+    receive() external payable {
+        revert("JuryUser: no code runs when the jury pays");
+    }
+}
+"""
+
+
+def test_a_solidity_contract_opens_a_case_reads_the_ruling_and_is_paid_without_running_code(jury, tmp_path) -> None:
+    from cybermiles_node.solc import compile_file
+
+    (tmp_path / "IJury.sol").write_text((REPO / "middleware" / "jury" / "IJury.sol").read_text())
+    (tmp_path / "JuryUser.sol").write_text(JURY_USER)
+    compiled = compile_file(tmp_path / "JuryUser.sol")["JuryUser"]
+    nonce = jury.nonces.get(CREATOR.address, 0)
+    jury.nonces[CREATOR.address] = nonce + 1
+    created = jury.chain.execute([jury.sign_tx(CREATOR, nonce=nonce, to=None, data=compiled.bytecode,
+                                               gas=3_000_000)], strict=True, timestamp=jury.time).receipts[0]
+    user = created.contract_address
+    assert created.status == 1
+
+    def user_tx(signature: str, value: int = 0, *values):
+        nonce = jury.nonces[CREATOR.address]
+        jury.nonces[CREATOR.address] = nonce + 1
+        tx = jury.sign_tx(CREATOR, nonce=nonce, to=user, data=calldata(signature, *values), gas=1_000_000,
+                          value=value)
+        return jury.chain.execute([tx], strict=True, timestamp=jury.time).receipts[0]
+
+    stake_all(jury)
+    assert user_tx("open(uint32)", ETHER, 3).status == 1
+    case_id = eth_abi.decode(["uint256"], jury.chain.call(CallMessage(
+        sender=address_of(CREATOR), to=user, data=calldata("caseId()"))).output)[0]
+    jury.chain.execute([], timestamp=jury.time)
+    jury.ok(CREATOR, "draw(uint256)", case_id)
+    assert user_tx("settle()").status == 0  # pending: the contract's own require
+    jury.time += 250  # nobody votes: undecided, every juror forfeits to the creator
+    jury.ok(CREATOR, "finalize(uint256)", case_id)
+    assert user_tx("settle()").status == 1
+    read = jury.chain.call(CallMessage(sender=address_of(CREATOR), to=user, data=calldata("decided()")))
+    assert eth_abi.decode(["uint8"], read.output)[0] == 3
+    # the fee and the three forfeits reached the contract although its receive() always reverts
+    assert jury.chain.state.get_balance(user) == 4 * ETHER
+    assert jury.chain.state.get_balance(JURY_ADDRESS) == owed(jury)
