@@ -27,6 +27,7 @@ from cybermiles_node.cli.params import HOST_PORT, AsciiIntRange
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.cli.rules import add_rules_commands
 from cybermiles_node.cli.signer import signer
+from cybermiles_node.cli.sponsor import add_sponsor_commands
 from cybermiles_node.cli.stake import add_stake_commands
 from cybermiles_node.cli.testnet import testnet
 from cybermiles_node.cli.webhooks import add_webhook_commands
@@ -191,6 +192,7 @@ add_rules_commands(cli)
 add_stake_commands(cli)
 add_gov_commands(cli)
 add_oracle_commands(cli)
+add_sponsor_commands(cli)
 add_contracts_commands(cli)
 add_ipfs_commands(cli)
 

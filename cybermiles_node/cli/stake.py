@@ -24,6 +24,7 @@ import click
 from eth_account import Account
 
 import consensus.dpos
+import vm.sponsorship
 from consensus.errors import ValidatorKeyFileError
 from consensus.keys import ValidatorKey
 from cybermiles_node.cli.contracts import (
@@ -49,16 +50,19 @@ from cybermiles_node.cli.params import AsciiIntRange
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.home import NodeHome
 from cybermiles_node.keystore import KeystoreError
-from vm.native.addresses import GOVERNANCE_ADDRESS, STAKING_ADDRESS
+from vm.native.addresses import GOVERNANCE_ADDRESS, SPONSOR_ADDRESS, STAKING_ADDRESS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Where the published interfaces of the native contracts are.
 INTERFACES = Path(consensus.dpos.__file__).resolve().parent
+#: Interfaces published beside other packages, by name.
+INTERFACE_DIRS = {"ISponsor": Path(vm.sponsorship.__file__).resolve().parent}
 #: Name of each native contract's interface, with its address.
 CONTRACTS = {
     "IStaking": STAKING_ADDRESS,
     "IGovernance": GOVERNANCE_ADDRESS,
+    "ISponsor": SPONSOR_ADDRESS,
 }
 #: Errors every stake and gov command reports as one line.
 EXPECTED = (KeystoreError, RpcClientError, ContractCliError, ValidatorKeyFileError)
@@ -69,8 +73,8 @@ DESCRIPTION_FIELDS = ("name", "website", "location", "email", "profile")
 
 @functools.cache
 def interface_abi(name: str) -> list[dict[str, Any]]:
-    """The ABI of the native contract interface ``name`` (``IStaking`` or ``IGovernance``), as published."""
-    return json.loads((INTERFACES / f"{name}.abi.json").read_text())
+    """The ABI of the native contract interface ``name`` (``IStaking``, ``IGovernance``, ``ISponsor``), as published."""
+    return json.loads((INTERFACE_DIRS.get(name, INTERFACES) / f"{name}.abi.json").read_text())
 
 
 def parse_cmt(text: str, what: str) -> int:

@@ -1,0 +1,126 @@
+"""End to end: on a real 4-validator testnet, an account holding 0 CMT calls a sponsored contract with gas price 0.
+
+A solc-compiled shop sets up its own sponsorship in its constructor. A fresh account sends
+``visit()`` with ``gasPrice: 0`` through web3.py (estimate, sign, send): it succeeds on every
+node, the sender still holds nothing, and the deposit fell by exactly gas used x the block's base
+fee, which the receipt's GasSponsored log reports. The manager then drains the deposit with
+``cmnode sponsor withdraw``, and the next zero-price call is refused over JSON-RPC with the
+mempool's clear error, as is a zero-price call to an address nobody sponsors.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+from web3.exceptions import Web3RPCError
+
+from cybermiles_node.solc import compile_file
+from tests.e2e.nodeproc import dev_account, wait_for_height, write_testnet
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+ABI = json.loads((REPO / "vm" / "sponsorship" / "ISponsor.abi.json").read_text())
+SPONSOR = Web3.to_checksum_address("0x0000000000000000000000000000000000000c16")
+MANAGER = 13  # dev account deploying the shop
+DEPOSIT = 10**16  # 0.01 CMT
+
+
+def cmnode(*args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "cybermiles_node.cli", *args], capture_output=True, text=True,
+                          check=True, timeout=120).stdout
+
+
+@pytest.fixture(scope="module")
+def testnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[dict], Path]]:
+    output = tmp_path_factory.mktemp("sponsor-testnet")
+    nodes = write_testnet(output, validators=4, full_nodes=0)
+    processes = [subprocess.Popen([sys.executable, "-m", "cybermiles_node.cli", "start", "--home", node["home"]],
+                                  stdout=open(output / f"node{i}.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
+                 for i, node in enumerate(nodes)]
+    try:
+        yield nodes, output
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=60)
+
+
+def deploy_shop(w3: Web3, workdir: Path):
+    shutil.copy(REPO / "tests" / "contracts" / "SponsoredShop.sol", workdir)
+    shutil.copy(REPO / "vm" / "sponsorship" / "ISponsor.sol", workdir)
+    compiled = compile_file(workdir / "SponsoredShop.sol")["SponsoredShop"]
+    factory = w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
+    owner = dev_account(MANAGER)
+    tx = factory.constructor(100_000, 5, 3600, 1_000_000).build_transaction(
+        {"from": owner.address, "nonce": w3.eth.get_transaction_count(owner.address), "value": DEPOSIT,
+         "chainId": w3.eth.chain_id, "gas": 1_000_000})
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(owner.sign_transaction(tx).raw_transaction), timeout=60)
+    assert receipt.status == 1
+    return w3.eth.contract(address=receipt.contractAddress, abi=compiled.abi)
+
+
+def test_a_zero_price_call_from_an_empty_account_is_paid_by_the_deposit_and_a_drained_one_refused(testnet) -> None:
+    nodes, output = testnet
+    w3s = [Web3(Web3.HTTPProvider(node["rpc"], request_kwargs={"timeout": 10})) for node in nodes]
+    for index, w3 in enumerate(w3s):
+        wait_for_height(lambda w3=w3: w3.eth.block_number, 2, 90,
+                        lambda index=index: (output / f"node{index}.log").read_text()[-3000:])
+    w3 = w3s[0]
+    shop = deploy_shop(w3, output)
+    sponsor = w3.eth.contract(address=SPONSOR, abi=ABI)
+    shopper = Account.create()
+    assert w3.eth.get_balance(shopper.address) == 0
+
+    # web3.py as a wallet uses it: estimate (with gas price 0), sign, send.
+    tx = shop.functions.visit().build_transaction({"from": shopper.address, "nonce": 0, "gasPrice": 0,
+                                                  "chainId": w3.eth.chain_id})
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(shopper.sign_transaction(tx).raw_transaction), timeout=60)
+    assert receipt.status == 1
+    height = receipt.blockNumber
+    base_fee = w3.eth.get_block(height).baseFeePerGas
+    fee = receipt.gasUsed * base_fee
+    before = sponsor.functions.sponsorshipOf(shop.address).call(block_identifier=height - 1)[1]
+    after = sponsor.functions.sponsorshipOf(shop.address).call(block_identifier=height)[1]
+    assert before == DEPOSIT and after == DEPOSIT - fee
+    (paid,) = sponsor.events.GasSponsored().process_receipt(receipt)
+    assert (paid.args.target, paid.args.sender, paid.args.gasUsed, paid.args.fee) == (
+        shop.address, shopper.address, receipt.gasUsed, fee)
+    for other in w3s[1:]:
+        wait_for_height(lambda other=other: other.eth.block_number, height, 60, lambda: "a node fell behind")
+        assert other.eth.get_transaction_receipt(receipt.transactionHash).blockHash == receipt.blockHash
+        assert other.eth.get_balance(shopper.address, block_identifier=height) == 0
+        assert shop.functions.visits(shopper.address).call() == 1
+
+    # The manager drains the deposit with cmnode; the next zero-price call gets the mempool's clear error.
+    wallet = output / "wallet"
+    wallet.mkdir()
+    (wallet / "key").write_text(dev_account(MANAGER).key.hex())
+    (wallet / "password").write_text("sponsor horse\n")
+    cmnode("account", "import", str(wallet / "key"), "--keystore", str(wallet / "keystore"), "--password-file",
+           str(wallet / "password"), "--light-kdf")
+    signer = ["--keystore", str(wallet / "keystore"), "--password-file", str(wallet / "password"),
+              "--rpc", nodes[1]["rpc"]]
+    cmnode("sponsor", "withdraw", shop.address, "--amount", f"{after}wei", *signer)
+    shown = json.loads(cmnode("sponsor", "show", shop.address, "--sender", shopper.address, "--rpc", nodes[1]["rpc"],
+                              "--json"))
+    assert shown["balance"] == "0" and shown["manager"] == dev_account(MANAGER).address
+    assert shown["sender"]["used"] == 1
+
+    drained = shopper.sign_transaction({**tx, "nonce": 1, "gas": 60_000}).raw_transaction
+    with pytest.raises(Web3RPCError, match=rf"sponsorship of {shop.address.lower()} is drained \(balance 0 wei"):
+        w3.eth.send_raw_transaction(drained)
+    nobody = shopper.sign_transaction({"to": Account.create().address, "nonce": 1, "gas": 21_000, "gasPrice": 0,
+                                       "value": 0, "chainId": w3.eth.chain_id}).raw_transaction
+    with pytest.raises(Web3RPCError, match="gas price 0 is only accepted for sponsored contracts"):
+        w3.eth.send_raw_transaction(nobody)
