@@ -21,7 +21,8 @@ CMT = 10**18
 LIBRARY_SUITES = {"ArbitratedEscrowTest": 20, "AuthenticityCertificatesTest": 6, "TokenSaleTest": 8,
                   "IdentityGrantsTest": 6, "GroupsTest": 11, "LocalPromotionsTest": 9,
                   "LoanBookTest": 10, "SupplyChainSettlementTest": 11,
-                  "LeadsBiddingTest": 13, "KeywordAdAuctionTest": 12}
+                  "LeadsBiddingTest": 13, "KeywordAdAuctionTest": 12,
+                  "JuryAppealCourtTest": 10, "CommunityModerationTest": 12, "SponsoredMarketplaceTest": 16}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,20 @@ def test_the_attack_paths_are_among_the_tests(library_results: dict[str, str]) -
         "KeywordAdAuctionTest.testABidAboveItsDepositCannotBeRevealed()",
         "KeywordAdAuctionTest.testASpamAdFlaggedOverTheThresholdIsHiddenAndRefundedLessThePenalty()",
         "KeywordAdAuctionTest.testFuzzEveryWeiIsRefundedPaidOrPenalized(uint96,uint96,uint96,bool,bool)",
+        "JuryAppealCourtTest.testReentrantWithdrawPaysOnce()",
+        "JuryAppealCourtTest.testAnAppealIsRefusedWithAPreciseErrorAndNothingChanges()",
+        "JuryAppealCourtTest.testAJuryThatDecidesAfterTheAppealPeriodLapsesAndTheRulingStands()",
+        "JuryAppealCourtTest.testCasesFinalizedDirectlyOnTheJuryAreEachCreditedOnceToTheirAppellant()",
+        "JuryAppealCourtTest.testFuzzEveryWeiIsAccountedFor(uint8,uint8,uint8)",
+        "CommunityModerationTest.testReentrantWithdrawPaysOnce()",
+        "CommunityModerationTest.testMalformedRequestsAreRefusedWithPreciseErrorsAndNothingChanges()",
+        "CommunityModerationTest.testAJuryThatNeverDecidesLetsTheRequestLapseAndThePledgeReturn()",
+        "CommunityModerationTest.testAJuryThatDecidedCannotBeLapsedAround()",
+        "CommunityModerationTest.testFuzzEveryWeiIsPaidCreditedOrForfeited(uint8,uint8,uint8,uint96)",
+        "SponsoredMarketplaceTest.testReentrantCashOutPaysOnce()",
+        "SponsoredMarketplaceTest.testACouponIsRefusedWhenItIsAnotherBusinessesOrItsBudgetIsExhausted()",
+        "SponsoredMarketplaceTest.testAnOrderTheSellerNeverJoinsIsCancelledAndRefundedToTheAccount()",
+        "SponsoredMarketplaceTest.testOnlyTheShopperActsOnItsOrderAndOnlyTheMarketplaceMovesItsAccount()",
     ]:
         assert library_results.get(name) == "Success", name
 

@@ -222,6 +222,20 @@ contract SponsoredMarketplaceTest is JuryPanel {
         market.acceptOffer(offer);
     }
 
+    function testADelistedListingTakesNoOrdersAndOnlyItsSellerDelists() public {
+        uint256 listing = _list();
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(SponsoredMarketplace.NotAllowed.selector));
+        market.delist(listing);
+        vm.prank(seller);
+        market.delist(listing);
+        _fund(PRICE + DEPOSIT);
+        vm.prank(shopper);
+        vm.expectRevert(abi.encodeWithSelector(SponsoredMarketplace.NotOpen.selector));
+        market.placeOrder(listing, 0);
+        require(!market.getListing(listing).open, "closed");
+    }
+
     function testAWithdrawnOfferCannotBeAccepted() public {
         uint256 listing = _list();
         vm.startPrank(shopper);
