@@ -136,8 +136,8 @@ class RandomnessContract(NativeContract):
         store = BeaconStore(context)
         number = context.block_number
         mix = store.mix()
-        if store.latest() is None:
-            mix = keccak(context.state.get_ancestor_hash(number - 1))
+        if store.latest() is None:  # the first block: its PREVRANDAO (keccak of the genesis hash) is the start
+            mix = context.state.mix_hash
             store.record_value(number - 1, mix)
         if info.proposer:
             mix = self._take_reveal(store, info.proposer, info.reveal, mix)
