@@ -23,6 +23,7 @@ import asyncio
 import json
 import re
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -53,6 +54,7 @@ ETHER = 10**18
 HOUR, DAY = 3_600, 86_400
 ZERO_ADDRESS = "0x" + "00" * 20
 RECEIPT_TIMEOUT_S = 60
+PAGE_WIDTH = 115  # the line length of the pages
 
 
 @dataclass(frozen=True)
@@ -493,7 +495,11 @@ def sale_flow(bench: Bench) -> None:
 #: One entry per library contract; a new contract is a new entry.
 FLOWS: list[LibraryFlow] = [
     LibraryFlow("ArbitratedEscrow", escrow_flow, "An escrow deployed with an appeal court (so `rule` waits for "
-                "the appeal window); without one, `rule` settles at once, as `decideAppeal` does."),
+                "the appeal window); without one, `rule` settles at once, as `decideAppeal` does. Where the gas "
+                "goes: new storage costs 22,100 gas a slot; a deal opens in three (`open`), the release by "
+                "acceptance credits the seller in one more and sends the buyer's deposit back (about 6,800 gas), "
+                "and a dispute's first choice takes the slot holding both parties' choices. Buyer and seller "
+                "here had no credit before, so each credit is new storage."),
     LibraryFlow("AuthenticityCertificates", certificates_flow),
     LibraryFlow("BrandAmbassadors", ambassadors_flow, "Each oracle member's answer is an `IOracle.attest` "
                 "transaction of its own (`docs/oracle.md`), not counted here."),
@@ -532,22 +538,21 @@ def measure(url: str, flows: Sequence[LibraryFlow], compiled: dict[str, Compiled
 
 
 def render_block(figures: ContractGas, notes: str = "") -> str:
-    """The gas block of a contract's page, markers included: sentences, then the table."""
-    lines = [BEGIN,
-             "Gas used by each transaction of a flow that calls every function, from its receipt on `cmnode start "
-             "--dev`: the 21,000 intrinsic gas and the call data included, so what the sender pays for "
-             f"(`python benchmarks/library_gas.py --write-docs`). Deployment: {figures.deployment_gas:,} gas, "
-             f"{figures.deployment_bytes:,} bytes."]
-    if notes:
-        lines[-1] += f" {notes}"
-    lines += ["", "| call | gas |", "|---|---|"]
+    """The gas block of a contract's page, markers included: a paragraph, the table, the totals."""
+    paragraph = ("Gas used by each transaction of a flow that calls every function, from its receipt on `cmnode "
+                 "start --dev`: the 21,000 intrinsic gas and the call data included, so what the sender pays for "
+                 f"(`python benchmarks/library_gas.py --write-docs`). Deployment: {figures.deployment_gas:,} gas, "
+                 f"{figures.deployment_bytes:,} bytes. {notes}")
+    lines = [BEGIN, textwrap.fill(paragraph.strip(), PAGE_WIDTH, break_on_hyphens=False), "",
+             "| call | gas |", "|---|---|"]
     grouped: dict[str, list[int]] = {}
     for call in figures.calls:
         grouped.setdefault(call.label, []).append(call.gas)
     lines += [f"| {label} | {_gas_range(gas)} |" for label, gas in grouped.items()]
     if figures.totals:
         lines.append("")
-        lines += [f"* {what}: {gas:,} gas in total." for what, gas in figures.totals]
+        lines += [textwrap.fill(f"* {what}: {gas:,} gas in total.", PAGE_WIDTH, subsequent_indent="  ",
+                                break_on_hyphens=False) for what, gas in figures.totals]
     lines.append(END)
     return "\n".join(lines)
 
@@ -574,15 +579,29 @@ def write_page(page: Path, block: str) -> None:
     page.write_text(text[:start] + block + text[end:], encoding="utf-8")
 
 
-def parse_block(text: str) -> list[tuple[str, str]]:
-    """The (call, gas) rows of the gas block in a page's ``text``; an error if the block is missing or malformed."""
+def block_of(text: str) -> str:
+    """The gas block (markers included) of a page's ``text``; an error if it has none or more than one."""
     if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
         raise BenchmarkError("the page has no single library gas block")
-    block = text[text.index(BEGIN): text.index(END)]
-    rows = re.findall(r"^\| (\w+(?: \([^|]*\))?) \| ([0-9,]+(?:–[0-9,]+)?) \|$", block, re.MULTILINE)
-    if not block.count("\n| call | gas |\n|---|---|\n") or not rows:
-        raise BenchmarkError("the library gas block has no `| call | gas |` table")
-    return rows
+    return text[text.index(BEGIN): text.index(END) + len(END)]
+
+
+_DEPLOYMENT = re.compile(r"Deployment:\s+([0-9,]+)\s+gas,\s+([0-9,]+)\s+bytes\.")
+_ROW = re.compile(r"^\| (\w+)(?: \(([^|]*)\))? \| ([0-9,]+)(?:–([0-9,]+))? \|$", re.MULTILINE)
+_TOTAL = re.compile(r"^\* (.+): ([0-9,]+) gas in total\.$", re.MULTILINE)
+
+
+def parse_block(name: str, block: str) -> ContractGas:
+    """The figures a gas block written by ``render_block`` shows (a range as its lowest and highest call)."""
+    deployment = _DEPLOYMENT.search(block)
+    if deployment is None:
+        raise BenchmarkError(f"{name}: the gas block has no deployment sentence")
+    figures = ContractGas(name, *(int(number.replace(",", "")) for number in deployment.groups()))
+    for function, case, low, high in _ROW.findall(block):
+        figures.calls += [Measured(function, case, int(gas.replace(",", ""))) for gas in (low, high) if gas]
+    unwrapped = block.replace("\n  ", " ")
+    figures.totals = [(what, int(gas.replace(",", ""))) for what, gas in _TOTAL.findall(unwrapped)]
+    return figures
 
 
 def pages(flows: Sequence[LibraryFlow]) -> dict[str, LibraryContract]:
