@@ -67,6 +67,11 @@ class NodeHome:
         return self.root / "keystore"
 
     @property
+    def jury_salts(self) -> Path:
+        """The salts of a juror's committed votes, kept until the reveal (``cmnode jury commit``)."""
+        return self.root / "jury-salts.json"
+
+    @property
     def pid_file(self) -> Path:
         """PID of the running node."""
         return self.data / "cmnode.pid"

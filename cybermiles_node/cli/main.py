@@ -20,6 +20,7 @@ from cybermiles_node.cli.bpm import add_bpm_commands
 from cybermiles_node.cli.contracts import call, deploy, send, transact
 from cybermiles_node.cli.gov import add_gov_commands
 from cybermiles_node.cli.ipfs import add_ipfs_commands
+from cybermiles_node.cli.jury import add_jury_commands
 from cybermiles_node.cli.library import add_contracts_commands
 from cybermiles_node.cli.oracle import add_oracle_commands
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
@@ -193,6 +194,7 @@ add_stake_commands(cli)
 add_gov_commands(cli)
 add_oracle_commands(cli)
 add_sponsor_commands(cli)
+add_jury_commands(cli)
 add_contracts_commands(cli)
 add_ipfs_commands(cli)
 

@@ -24,6 +24,7 @@ import click
 from eth_account import Account
 
 import consensus.dpos
+import middleware.jury
 import vm.sponsorship
 from consensus.errors import ValidatorKeyFileError
 from consensus.keys import ValidatorKey
@@ -50,19 +51,23 @@ from cybermiles_node.cli.params import AsciiIntRange
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.home import NodeHome
 from cybermiles_node.keystore import KeystoreError
-from vm.native.addresses import GOVERNANCE_ADDRESS, SPONSOR_ADDRESS, STAKING_ADDRESS
+from vm.native.addresses import GOVERNANCE_ADDRESS, JURY_ADDRESS, SPONSOR_ADDRESS, STAKING_ADDRESS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Where the published interfaces of the native contracts are.
 INTERFACES = Path(consensus.dpos.__file__).resolve().parent
 #: Interfaces published beside other packages, by name.
-INTERFACE_DIRS = {"ISponsor": Path(vm.sponsorship.__file__).resolve().parent}
+INTERFACE_DIRS = {
+    "ISponsor": Path(vm.sponsorship.__file__).resolve().parent,
+    "IJury": Path(middleware.jury.__file__).resolve().parent,
+}
 #: Name of each native contract's interface, with its address.
 CONTRACTS = {
     "IStaking": STAKING_ADDRESS,
     "IGovernance": GOVERNANCE_ADDRESS,
     "ISponsor": SPONSOR_ADDRESS,
+    "IJury": JURY_ADDRESS,
 }
 #: Errors every stake and gov command reports as one line.
 EXPECTED = (KeystoreError, RpcClientError, ContractCliError, ValidatorKeyFileError)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from eth_hash.auto import keccak
+from eth_typing import Address
 
 from vm.native.framework import CallContext
 
@@ -46,7 +47,7 @@ class MeteredSlots:
         """Read ``slot``: the framework's storage read the first time in this call, ``WARM_SLOAD_GAS`` after."""
         if slot in self._warm:
             self.ctx.charge(WARM_SLOAD_GAS, "native warm SLOAD")
-            return int(self.ctx.state.get_storage(self.ctx.address, slot))
+            return int(self.ctx.state.get_storage(Address(self.ctx.address), slot))
         self._warm.add(slot)
         return self.ctx.load(slot)
 
