@@ -54,6 +54,10 @@ contract CommunityModerationTest is JuryPanel {
         require(moderation.isRemoved(listing), "removed for every reader");
         require(moderation.credit(requester) == PLEDGE, "the pledge is repaid");
         require(moderation.openRequestOf(listing) == 0, "no open request");
+        uint256 before = requester.balance;
+        vm.prank(requester);
+        moderation.withdraw();
+        require(requester.balance == before + PLEDGE && address(moderation).balance == 0, "withdrawn");
     }
 
     function testTheMajorityIsRepaidPlusAShareOfTheFeeAndOfTheMinoritysStake() public {
