@@ -3,7 +3,7 @@
 The library is the Foundry project's ``contracts/src/library/``: one file per
 contract, named after it, with NatSpec (its ``@title`` is the summary). Each
 contract's page is listed in ``docs/contracts/README.md``; the page's ``## Gas``
-section (a deployment sentence and a table from ``forge test --gas-report``) is
+section (a deployment sentence and a table of receipts' gas that ``benchmarks/library_gas.py`` wrote) is
 the gas table shown. Contracts are compiled with the repository's pinned solc-js
 and the remappings and EVM version of ``contracts/foundry.toml``, so the
 bytecode is what ``forge build`` makes, from a fresh clone after ``npm ci``,
