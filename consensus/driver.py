@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from consensus.application import Application, ProposalRequest, TxSource
-from consensus.errors import DoubleSignRefused, RemoteSignerError, SignerUnavailable
+from consensus.errors import DoubleSignRefused, ProposalUnavailable, RemoteSignerError, SignerUnavailable
 from consensus.evidence import DuplicateVoteEvidence, EvidencePool, InvalidEvidence
 from consensus.messages import (
     MalformedMessage,
@@ -338,7 +338,11 @@ class ConsensusDriver:
         elif isinstance(effect, (SignVote, SignProposal)):
             return await self._sign(effect)
         elif isinstance(effect, BuildProposal):
-            block = await self._build(effect.height, effect.round)
+            try:
+                block = await self._build(effect.height, effect.round)
+            except ProposalUnavailable as exc:
+                log.error("not proposing at %d/%d: %s", effect.height, effect.round, exc)
+                return []
             return self._handle_safely(ProposalBlockReady(effect.height, effect.round, block))
         elif isinstance(effect, ValidateBlock):
             valid = self._timely(effect.block) and await loop.run_in_executor(

@@ -42,3 +42,8 @@ class SignRequestRejected(RemoteSignerError):
 
 class InvalidValidatorUpdate(ConsensusError):
     """Validator-set updates that cannot be applied (removing an unknown validator, emptying the set, ...)."""
+
+
+class ProposalUnavailable(ConsensusError):
+    """The application cannot build this validator's proposal now (its randomness reveal is unavailable):
+    the round goes without a proposal from it."""

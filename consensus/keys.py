@@ -9,6 +9,7 @@ matters because every vote and every commit signature is verified.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 from dataclasses import dataclass
@@ -69,6 +70,16 @@ class ValidatorKey:
     def sign(self, message: bytes) -> bytes:
         """Ed25519 signature of ``message``."""
         return self._key.sign(message)
+
+    def beacon_seed(self, chain_id: int, epoch: int) -> bytes:
+        """The seed of this validator's randomness hash chain ``epoch`` (``docs/randomness.md``).
+
+        ``HMAC-SHA256(secret, b"cmt-randao" || chain id || epoch)`` with ``secret =
+        HMAC-SHA256(key seed, b"cmt-randao-secret")``: derived from the key, so nothing new is stored.
+        """
+        secret = hmac.new(self.seed, b"cmt-randao-secret", hashlib.sha256).digest()
+        message = b"cmt-randao" + chain_id.to_bytes(8, "big") + epoch.to_bytes(8, "big")
+        return hmac.new(secret, message, hashlib.sha256).digest()
 
     def save(self, path: Path) -> None:
         """Write the key file (mode 0600); refuses to overwrite an existing key."""

@@ -31,7 +31,7 @@ from eth_hash.auto import keccak
 
 from consensus.application import AppInfo, FinalizeResult, ProposalRequest
 from consensus.commit import verify_commit
-from consensus.errors import InvalidBlock, InvalidValidatorUpdate
+from consensus.errors import InvalidBlock, InvalidValidatorUpdate, ProposalUnavailable
 from consensus.evidence import DuplicateVoteEvidence, InvalidEvidence
 from consensus.types import (
     EMPTY_COMMIT,
@@ -363,9 +363,12 @@ class CyberMilesApp:
     def _reveal(self, parent: Header, proposer_address: bytes) -> bytes:
         """This validator's randomness reveal for the block after ``parent`` (its record at ``parent``)."""
         proposer = self.validators_at(parent.number + 1).by_address(proposer_address)
-        if self.reveals is None or proposer is None:
-            raise RevealUnavailable("this node holds no randomness secret of the proposer: it cannot propose")
-        return self.reveals.reveal(beacon_reader(self.account_db(parent.state_root)).validator(proposer.pub_key))
+        try:
+            if self.reveals is None or proposer is None:
+                raise RevealUnavailable("this node holds no randomness secret of the proposer")
+            return self.reveals.reveal(beacon_reader(self.account_db(parent.state_root)).validator(proposer.pub_key))
+        except RevealUnavailable as exc:
+            raise ProposalUnavailable(str(exc)) from exc
 
     def _check_evidence(self, block: Block) -> None:
         """Every piece of evidence must be a verified double-sign of a validator, at most once per block."""

@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import cast
 
@@ -20,11 +21,14 @@ from eth.abc import StateAPI
 from eth.db.account import AccountDB
 from eth_hash.auto import keccak
 
+from consensus.errors import RemoteSignerError
+from consensus.keys import ValidatorKey
 from consensus.proposer import InvalidPriorities, ProposerPriorities
+from consensus.remote_signer.endpoint import RemoteSigner
 from consensus.validators import ValidatorSet
 from cybermiles_node.storage.chainstore import ChainStore
 from middleware.randomness.errors import RevealUnavailable
-from middleware.randomness.hashchain import HashChain, epoch_seed, randao_secret
+from middleware.randomness.hashchain import HashChain
 from middleware.randomness.records import BeaconStore, ValidatorRecord
 from vm.native.addresses import RANDOMNESS_ADDRESS
 from vm.native.framework import SYSTEM_SENDER, CallContext
@@ -90,14 +94,24 @@ def epoch_seed_checked(seed_of: EpochSeed, epoch: int) -> bytes:
     return seed
 
 
-def local_seeds(secret: bytes, chain_id: int) -> EpochSeed:
-    """Epoch seeds from a beacon secret held by this node."""
-    return lambda epoch: epoch_seed(secret, chain_id, epoch)
+def key_reveals(key: ValidatorKey, chain_id: int) -> RevealSource:
+    """The reveals of the validator whose key this node holds."""
+    return RevealSource(lambda epoch: key.beacon_seed(chain_id, epoch))
 
 
-def key_reveals(key_seed: bytes, chain_id: int) -> RevealSource:
-    """The reveals of the validator whose Ed25519 key seed is ``key_seed``."""
-    return RevealSource(local_seeds(randao_secret(key_seed), chain_id))
+def remote_reveals(signer: RemoteSigner, loop: asyncio.AbstractEventLoop) -> RevealSource:
+    """The reveals of a validator whose key a remote signer holds: each epoch's seed is asked of the signer.
+
+    Called on the execution thread; the request runs on the node's event loop, bounded by the
+    signer's request time-out. A signer that cannot answer leaves this node without a proposal.
+    """
+    def seed_of(epoch: int) -> bytes:
+        try:
+            return asyncio.run_coroutine_threadsafe(signer.beacon_seed(epoch), loop).result()
+        except RemoteSignerError as exc:
+            raise RevealUnavailable(f"the remote signer gave no seed of randomness epoch {epoch}: {exc}") from exc
+
+    return RevealSource(seed_of)
 
 
 class ProposerSlots:

@@ -39,7 +39,7 @@ from consensus.tendermint import TimeoutConfig
 from consensus.types import Block
 from consensus.wal import WAL
 from cybermiles_node.application import CyberMilesApp
-from cybermiles_node.beacon import key_reveals
+from cybermiles_node.beacon import key_reveals, remote_reveals
 from cybermiles_node.blockfirst import BlockWorkFirst, ExecutionThread
 from cybermiles_node.config import NodeConfig
 from cybermiles_node.decodepool import DecodePool, worker_count
@@ -396,6 +396,7 @@ class Node:
         self.remote_signer = RemoteSigner(NodeKey.load(self.home.node_key), RemoteSignerConfig(
             settings.laddr.host, settings.laddr.port, settings.signer_id, settings.validator_pub_key,
             self.genesis.chain_id, request_timeout_s=settings.timeout_ms / 1000))
+        self.app.reveals = remote_reveals(self.remote_signer, asyncio.get_running_loop())
         try:
             await self.remote_signer.start()
         except OSError as exc:
@@ -407,7 +408,7 @@ class Node:
         if self.remote_signer is not None:
             return self.remote_signer
         key = ValidatorKey.load(self.home.validator_key)
-        self.app.reveals = key_reveals(key.seed, self.genesis.chain_id)
+        self.app.reveals = key_reveals(key, self.genesis.chain_id)
         return PrivValidator(key, self.home.last_signed)
 
     def _build_dev_chain(self) -> None:
@@ -418,7 +419,7 @@ class Node:
             log.warning("--dev ignored: a development chain has one validator, no peers and its key in the home")
             return
         key = ValidatorKey.load(self.home.validator_key)
-        self.app.reveals = key_reveals(key.seed, self.genesis.chain_id)
+        self.app.reveals = key_reveals(key, self.genesis.chain_id)
         signer = PrivValidator(key, self.home.last_signed)
         txs = DevTxSource(MempoolTxSource(self.mempool, self.app), DevBlockBuilder())
         engine = self._solo_engine(signer, txs)

@@ -136,7 +136,7 @@ class Node:
         self.db = LevelDB(path)
         self.store = ChainStore(self.db)
         self.app = CyberMilesApp(self.store, genesis)
-        self.app.reveals = key_reveals(VALIDATOR_SEED, genesis.chain_id)
+        self.app.reveals = key_reveals(ValidatorKey(VALIDATOR_SEED), genesis.chain_id)
 
     def close(self) -> None:
         """Close the database (as a stopping node does)."""

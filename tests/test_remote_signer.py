@@ -36,6 +36,8 @@ from consensus.remote_signer.protocol import (
     PingResponse,
     PubKeyRequest,
     PubKeyResponse,
+    SeedRequest,
+    SeedResponse,
     SignatureResponse,
     SignRequest,
     decode_request,
@@ -45,6 +47,9 @@ from consensus.remote_signer.protocol import (
 from consensus.remote_signer.service import SignerService, SignerServiceConfig
 from consensus.solo import EngineConfig, SingleValidatorEngine
 from consensus.types import PRECOMMIT, PREVOTE, vote_sign_bytes
+from cybermiles_node.beacon import remote_reveals
+from middleware.randomness.hashchain import HashChain
+from middleware.randomness.records import ValidatorRecord
 from p2p.address import NetAddress
 from p2p.framing import pack
 from p2p.handshake import secret_handshake
@@ -129,6 +134,16 @@ async def test_votes_and_proposals_are_signed_by_the_remote_key(tmp_path: Path) 
         assert verify(VALIDATOR.public_key, proposal, await node.sign_step(5, 1, STEP_PROPOSE, proposal))
         again = await node.sign_step(5, 1, STEP_PROPOSE, proposal)  # the same bytes: the same signature
         assert verify(VALIDATOR.public_key, proposal, again)
+
+
+@in_loop
+async def test_the_signer_gives_the_seeds_of_the_keys_randomness_chains(tmp_path: Path) -> None:
+    async with node_with_signer(tmp_path / "last_signed.json") as node:
+        assert await node.beacon_seed(3) == VALIDATOR.beacon_seed(CHAIN_ID, 3)
+        loop = asyncio.get_running_loop()
+        reveals = remote_reveals(node, loop)  # as the node's execution thread asks for them
+        anchor = await loop.run_in_executor(None, reveals.reveal, ValidatorRecord())
+        assert anchor == HashChain(VALIDATOR.beacon_seed(CHAIN_ID, 0)).anchor
 
 
 @in_loop
@@ -323,11 +338,13 @@ async def test_a_malformed_request_makes_the_signer_hang_up_and_redial(tmp_path:
 
 
 def test_messages_round_trip() -> None:
-    requests = [PubKeyRequest(1), PingRequest(2), SignRequest(3, CHAIN_ID, 5, 0, STEP_PREVOTE, vote(5, 0, PREVOTE))]
+    requests = [PubKeyRequest(1), PingRequest(2), SignRequest(3, CHAIN_ID, 5, 0, STEP_PREVOTE, vote(5, 0, PREVOTE)),
+                SeedRequest(4, CHAIN_ID, 7)]
     for request in requests:
         assert decode_request(encode(request)) == request
     responses = [PubKeyResponse(1, VALIDATOR.public_key), PingResponse(2), SignatureResponse(3, b"\x01" * 64),
-                 DoubleSignResponse(4, "already signed", (5, 0, 3)), ErrorResponse(5, "wrong chain")]
+                 DoubleSignResponse(4, "already signed", (5, 0, 3)), ErrorResponse(5, "wrong chain"),
+                 SeedResponse(6, b"\x02" * 32)]
     for response in responses:
         assert decode_response(encode(response)) == response
 

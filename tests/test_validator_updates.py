@@ -57,7 +57,7 @@ class ElectorNode:
     def __init__(self, path, genesis) -> None:
         self.db = LevelDB(path)
         self.app = CyberMilesApp(ChainStore(self.db), genesis, executor=ChainExecutor(native_contracts(genesis) + [Elector()]))
-        self.app.reveals = key_reveals(VALIDATOR_SEED, genesis.chain_id)
+        self.app.reveals = key_reveals(ValidatorKey(VALIDATOR_SEED), genesis.chain_id)
 
     def close(self) -> None:
         self.db.close()

@@ -37,6 +37,8 @@ from consensus.remote_signer.protocol import (
     PubKeyResponse,
     Request,
     Response,
+    SeedRequest,
+    SeedResponse,
     SignatureResponse,
     SignRequest,
     decode_response,
@@ -134,6 +136,21 @@ class RemoteSigner:
                 return response.signature
             await self._drop(connection, problem)
             raise SignerProtocolError(f"remote signer dropped: {problem}")
+
+    async def beacon_seed(self, epoch: int) -> bytes:
+        """The seed of the validator's randomness hash chain ``epoch``, derived by the signer from its key."""
+        async with self._lock:
+            connection = self._connection
+            if connection is None:
+                raise SignerUnavailable("no remote signer connected")
+            response = await self._request(connection, SeedRequest(self._next_id(), self._config.chain_id, epoch))
+            if isinstance(response, ErrorResponse):
+                raise SignRequestRejected(f"remote signer refused: {response.reason}")
+            if isinstance(response, SeedResponse):
+                return response.seed
+            await self._drop(connection, f"it answered a seed request with {type(response).__name__}")
+            raise SignerProtocolError(f"remote signer dropped: it answered a seed request with "
+                                      f"{type(response).__name__}")
 
     # -- connections -----------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 Each message is one encrypted frame holding a msgpack array
 ``[type, request_id, fields...]``. Requests (node to signer): public key, sign
-(chain id, height, round, step, sign bytes), ping. Responses carry the id of
-the request they answer: the public key, a signature, a pong, a double-sign
-refusal naming the signer's last signed step, or an error. Decoding checks the
+(chain id, height, round, step, sign bytes), ping, randomness seed (chain id,
+epoch). Responses carry the id of the request they answer: the public key, a
+signature, a pong, a seed, a double-sign refusal naming the signer's last signed
+step, or an error. Decoding checks the
 frame size, the exact field count, every type and range; anything else is a
 ``SignerProtocolError``.
 """
@@ -28,8 +29,11 @@ MAX_TEXT = 200
 MAX_REQUEST_ID = 2**32 - 1
 PUBLIC_KEY_SIZE = 32
 
-_PUBKEY_REQUEST, _SIGN_REQUEST, _PING_REQUEST = 1, 2, 3
+SEED_SIZE = 32
+
+_PUBKEY_REQUEST, _SIGN_REQUEST, _PING_REQUEST, _SEED_REQUEST = 1, 2, 3, 4
 _PUBKEY_RESPONSE, _SIGNATURE_RESPONSE, _PING_RESPONSE, _DOUBLE_SIGN_RESPONSE, _ERROR_RESPONSE = 11, 12, 13, 14, 15
+_SEED_RESPONSE = 16
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,15 @@ class PingRequest:
 
 
 @dataclass(frozen=True)
+class SeedRequest:
+    """Asks for the seed of the validator's randomness hash chain ``epoch`` (``ValidatorKey.beacon_seed``)."""
+
+    request_id: int
+    chain_id: int
+    epoch: int
+
+
+@dataclass(frozen=True)
 class PubKeyResponse:
     """The validator's Ed25519 public key."""
 
@@ -82,6 +95,14 @@ class PingResponse:
 
 
 @dataclass(frozen=True)
+class SeedResponse:
+    """The requested randomness seed."""
+
+    request_id: int
+    seed: bytes
+
+
+@dataclass(frozen=True)
 class DoubleSignResponse:
     """Signing would conflict with what the signer already signed; ``signed`` is its last (height, round, step)."""
 
@@ -98,8 +119,8 @@ class ErrorResponse:
     reason: str
 
 
-Request = PubKeyRequest | SignRequest | PingRequest
-Response = PubKeyResponse | SignatureResponse | PingResponse | DoubleSignResponse | ErrorResponse
+Request = PubKeyRequest | SignRequest | PingRequest | SeedRequest
+Response = PubKeyResponse | SignatureResponse | PingResponse | SeedResponse | DoubleSignResponse | ErrorResponse
 
 
 def encode(message: Request | Response) -> bytes:
@@ -112,12 +133,16 @@ def encode(message: Request | Response) -> bytes:
             fields = [_SIGN_REQUEST, request_id, chain_id, height, round_, step, sign_bytes]
         case PingRequest(request_id):
             fields = [_PING_REQUEST, request_id]
+        case SeedRequest(request_id, chain_id, epoch):
+            fields = [_SEED_REQUEST, request_id, chain_id, epoch]
         case PubKeyResponse(request_id, public_key):
             fields = [_PUBKEY_RESPONSE, request_id, public_key]
         case SignatureResponse(request_id, signature):
             fields = [_SIGNATURE_RESPONSE, request_id, signature]
         case PingResponse(request_id):
             fields = [_PING_RESPONSE, request_id]
+        case SeedResponse(request_id, seed):
+            fields = [_SEED_RESPONSE, request_id, seed]
         case DoubleSignResponse(request_id, reason, signed):
             fields = [_DOUBLE_SIGN_RESPONSE, request_id, reason[:MAX_TEXT], *signed]
         case ErrorResponse(request_id, reason):
@@ -142,6 +167,9 @@ def decode_request(data: bytes) -> Request:
         step = _int(fields[3], "step", STEP_PROPOSE, STEP_PRECOMMIT)
         sign_bytes = _bytes(fields[4], "sign bytes", 1, MAX_SIGN_BYTES)
         return SignRequest(request_id, chain_id, height, round_, step, sign_bytes)
+    if kind == _SEED_REQUEST:
+        _count(fields, 2, "seed request")
+        return SeedRequest(request_id, _int(fields[0], "chain id", 1, MAX_INT), _int(fields[1], "epoch", 0, MAX_INT))
     raise SignerProtocolError(f"unknown request type {kind}")
 
 
@@ -157,6 +185,9 @@ def decode_response(data: bytes) -> Response:
     if kind == _PING_RESPONSE:
         _count(fields, 0, "ping response")
         return PingResponse(request_id)
+    if kind == _SEED_RESPONSE:
+        _count(fields, 1, "seed response")
+        return SeedResponse(request_id, _bytes(fields[0], "seed", SEED_SIZE, SEED_SIZE))
     if kind == _DOUBLE_SIGN_RESPONSE:
         _count(fields, 4, "double-sign response")
         signed = (_int(fields[1], "signed height", 0, MAX_INT), _int(fields[2], "signed round", 0, MAX_INT),

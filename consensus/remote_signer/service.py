@@ -31,6 +31,8 @@ from consensus.remote_signer.protocol import (
     PubKeyResponse,
     Request,
     Response,
+    SeedRequest,
+    SeedResponse,
     SignatureResponse,
     decode_request,
     encode,
@@ -129,6 +131,11 @@ class SignerService:
             return PubKeyResponse(request.request_id, self._privval.key.public_key)
         if isinstance(request, PingRequest):
             return PingResponse(request.request_id)
+        if isinstance(request, SeedRequest):
+            if request.chain_id != self._config.chain_id:
+                return ErrorResponse(request.request_id, f"this signer serves chain {self._config.chain_id}, "
+                                                         f"not {request.chain_id}")
+            return SeedResponse(request.request_id, self._privval.key.beacon_seed(request.chain_id, request.epoch))
         position = (request.height, request.round, request.step)
         try:
             check_sign_request(request, self._config.chain_id)

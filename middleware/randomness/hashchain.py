@@ -1,9 +1,8 @@
 """A validator's secret hash chains and the reveal of its next block.
 
-The secret comes from the validator's consensus key: ``secret = HMAC-SHA256(key seed,
-b"cmt-randao-secret")`` (nothing new is stored; whoever holds the key can rebuild every
-chain). Chain ``e`` starts from ``seed_e = HMAC-SHA256(secret, b"cmt-randao" ||
-chain id || e)`` (both as 8-byte big-endian numbers); its element ``k`` is
+Chain ``e`` starts from a secret seed derived from the validator's consensus key
+(``consensus.keys.ValidatorKey.beacon_seed``: nothing new is stored, and whoever
+holds the key, the node or its remote signer, can rebuild every chain); its element ``k`` is
 ``keccak^(L-k)(seed_e)``, so element 0, ``keccak^L(seed_e)``, is the *anchor* the
 validator publishes first, and each later element hashes to the one before. With
 ``r`` reveals remaining in the stored chain, the commitment is ``keccak^r(seed_e)``
@@ -14,26 +13,12 @@ and the next reveal is ``keccak^(r-1)(seed_e)``.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from eth_hash.auto import keccak
 
 from middleware.randomness.errors import RandomnessError
 
 CHAIN_LENGTH = 65_536
 CHECKPOINT_INTERVAL = 256
-
-
-def randao_secret(key_seed: bytes) -> bytes:
-    """The beacon secret of a validator, derived from its Ed25519 key seed."""
-    return hmac.new(key_seed, b"cmt-randao-secret", hashlib.sha256).digest()
-
-
-def epoch_seed(secret: bytes, chain_id: int, epoch: int) -> bytes:
-    """The seed of the validator's chain number ``epoch`` on chain ``chain_id``."""
-    message = b"cmt-randao" + chain_id.to_bytes(8, "big") + epoch.to_bytes(8, "big")
-    return hmac.new(secret, message, hashlib.sha256).digest()
 
 
 def hash_times(value: bytes, times: int) -> bytes:

@@ -7,17 +7,12 @@ from eth_hash.auto import keccak
 from eth_utils import function_signature_to_4byte_selector
 
 from consensus.dpos.events import JAILED
+from consensus.keys import ValidatorKey
 from consensus.types import Block
 from cybermiles_node.natives import genesis_accounts, native_contracts
 from middleware.randomness import records
 from middleware.randomness.contract import MAX_MISSES_PER_WINDOW, RandomnessContract
-from middleware.randomness.hashchain import (
-    CHAIN_LENGTH,
-    HashChain,
-    epoch_seed,
-    hash_times,
-    randao_secret,
-)
+from middleware.randomness.hashchain import CHAIN_LENGTH, HashChain, hash_times
 from vm.errors import BlockExecutionError
 from vm.execution import CallMessage, GenesisAccount
 from vm.native.addresses import RANDOMNESS_ADDRESS
@@ -29,8 +24,8 @@ OTHER = keccak(b"another validator key")
 CALLER = b"\x77" * 20
 
 
-def chain_of(key: bytes, epoch: int = 0) -> HashChain:
-    return HashChain(epoch_seed(randao_secret(key), 15, epoch))
+def chain_of(key_seed: bytes, epoch: int = 0) -> HashChain:
+    return HashChain(ValidatorKey(key_seed).beacon_seed(15, epoch))
 
 
 # -- hash chains ---------------------------------------------------------------------
@@ -53,10 +48,10 @@ def test_checkpoints_give_the_same_elements_as_plain_hashing(times: int) -> None
 
 
 def test_chains_differ_by_key_epoch_and_chain_id() -> None:
-    secret = randao_secret(PROPOSER)
-    seeds = {epoch_seed(secret, 15, 0), epoch_seed(secret, 15, 1), epoch_seed(secret, 16, 0),
-             epoch_seed(randao_secret(OTHER), 15, 0)}
-    assert len(seeds) == 4
+    key = ValidatorKey(PROPOSER)
+    seeds = {key.beacon_seed(15, 0), key.beacon_seed(15, 1), key.beacon_seed(16, 0),
+             ValidatorKey(OTHER).beacon_seed(15, 0)}
+    assert len(seeds) == 4 and all(len(seed) == 32 for seed in seeds)
 
 
 # -- the contract --------------------------------------------------------------------
