@@ -20,7 +20,9 @@ state (nonce and balance admission, ordering, execution).
   for the asynchronous ones, as the node did before it had workers.
 
 Workers are spawned (the node has threads, so forking is unsafe), import only
-``vm``, and start with the pool, not on the first request.
+``vm`` and this module, start with the pool, not on the first request, and end
+when the node's process does, even one killed with SIGKILL (a worker holds both
+ends of its task queue's pipe, so it would otherwise wait forever).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -44,6 +47,7 @@ MIN_CHUNK = 32  # fewer transactions per worker cost more in messages than the s
 MAX_ATTEMPTS = 3  # sends of one chunk to (fresh) workers before it is decoded in-process
 MAX_WAITING = 16_384  # asynchronous requests queued or in flight; beyond it ``DecodePoolBusy``
 MAX_AUTO_WORKERS = 4
+PARENT_CHECK_SECONDS = 1.0  # how often a worker looks whether the node that started it still runs
 
 
 class DecodePoolBusy(NodeError):
@@ -71,7 +75,19 @@ def start_worker_processes(count: int) -> ProcessPoolExecutor:
     a process's first hash, and spawned workers inherit it.
     """
     os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
-    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A worker's initializer: end the worker once process ``parent_pid`` (its node) is gone."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _chunks(raws: Sequence[bytes], workers: int) -> list[Sequence[bytes]]:

@@ -5,6 +5,8 @@ import asyncio
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -135,6 +137,32 @@ def test_a_killed_worker_is_replaced_without_losing_requests() -> None:
     finally:
         decode_pool.close()
     assert not (_worker_pids() - before), "close() leaves no worker behind"
+
+
+ORPHAN_SCRIPT = """
+import os, signal, sys, time
+from cybermiles_node.decodepool import DecodePool
+pool = DecodePool(15, workers=1)
+pool.decode_blocking([b"\\xc0"])  # the worker has started and answered
+print(os.getpid(), flush=True)
+time.sleep(60)
+"""
+
+
+def test_workers_end_when_their_node_is_killed() -> None:
+    node = subprocess.Popen([sys.executable, "-c", ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(node.stdout.readline())  # type: ignore[union-attr]
+        workers = [child for child in psutil.Process(pid).children()
+                   if any("spawn_main" in part for part in child.cmdline())]
+        assert len(workers) == 1
+        node.send_signal(signal.SIGKILL)
+        node.wait(10)
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, "the worker outlived its node"
+    finally:
+        node.kill()
+        node.wait()
 
 
 def test_without_workers_the_pool_decodes_in_process() -> None:
