@@ -11,6 +11,7 @@ the CID. The API URL comes from ``--api``, else ``[ipfs] api`` of the home's
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 import tempfile
@@ -91,12 +92,23 @@ def cat(cid_text: str, output: Path | None, api_url: str | None, home: Path | No
     with reporting_errors(False, EXPECTED):
         cid = Cid.parse(cid_text)
         api = _api(home, api_url, timeout_s, max_bytes)
-        data = asyncio.run(fetch(api, cid))
-        if output is None:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        else:
-            _write_atomically(output, data)
+        asyncio.run(_fetch_and_write(api, cid, output))
+
+
+async def _fetch_and_write(api: IpfsApi, cid: Cid, output: Path | None) -> None:
+    """Fetch and verify, then write to ``output`` or stdout.
+
+    The bytes stay inside this coroutine: Python 3.11's ``asyncio.run`` formats its
+    main task, result included, when it restores the SIGINT handler, which for a
+    large file takes seconds.
+    """
+    data = await fetch(api, cid)
+    await asyncio.to_thread(_write_stdout if output is None else functools.partial(_write_atomically, output), data)
+
+
+def _write_stdout(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
