@@ -6,6 +6,7 @@ import {IStaking} from "@cmt/consensus/dpos/IStaking.sol";
 import {GovernanceMock} from "./GovernanceMock.sol";
 import {JuryMock} from "./JuryMock.sol";
 import {OracleMock} from "./OracleMock.sol";
+import {RandomnessMock} from "./RandomnessMock.sol";
 import {RulesMock} from "./RulesMock.sol";
 import {SponsorMock} from "./SponsorMock.sol";
 import {StakingMock} from "./StakingMock.sol";
@@ -25,6 +26,7 @@ library NativeMocks {
     address internal constant WORKFLOW = 0x0000000000000000000000000000000000000c11;
     address internal constant WEBHOOKS = 0x0000000000000000000000000000000000000C12;
     address internal constant ORACLE = 0x0000000000000000000000000000000000000c13;
+    address internal constant RANDOMNESS = 0x0000000000000000000000000000000000000C14;
     address internal constant JURY = 0x0000000000000000000000000000000000000C15;
     address internal constant SPONSOR = 0x0000000000000000000000000000000000000C16;
 
@@ -37,6 +39,7 @@ library NativeMocks {
         vm.etch(WORKFLOW, type(WorkflowMock).runtimeCode);
         vm.etch(WEBHOOKS, type(WebhooksMock).runtimeCode);
         vm.etch(ORACLE, type(OracleMock).runtimeCode);
+        vm.etch(RANDOMNESS, type(RandomnessMock).runtimeCode);
         vm.etch(JURY, type(JuryMock).runtimeCode);
         vm.etch(SPONSOR, type(SponsorMock).runtimeCode);
     }
