@@ -26,6 +26,7 @@ from cybermiles_node.blockfirst import BlockWorkFirst
 from cybermiles_node.decodepool import DecodePool, DecodePoolBusy
 from cybermiles_node.devblocks import impersonated_sender, set_sender
 from cybermiles_node.dpos_queries import DposQueries
+from cybermiles_node.ipfs.unixfs import cid_of
 from cybermiles_node.mempool.errors import MempoolError, from_decode_error
 from cybermiles_node.mempool.pool import Mempool
 from cybermiles_node.storage.chainstore import ChainStore
@@ -37,6 +38,7 @@ from rpc.backend import (
     CallRequest,
     CallResult,
     ConsensusStatus,
+    ContentId,
     DposAbsence,
     DposAward,
     DposCandidate,
@@ -549,6 +551,11 @@ class NodeBackend:
         """The mempool's pending and queued counts."""
         stats = self._mempool.stats()
         return PoolStatus(stats.pending, stats.queued)
+
+    async def content_id(self, content: bytes) -> ContentId:
+        """The file's CID, hashed on the reader pool."""
+        cid = await self._read(cid_of, content)
+        return ContentId(str(cid), cid.codec_name, cid.digest)
 
     # -- tracing -------------------------------------------------------------------
 

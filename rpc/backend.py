@@ -362,6 +362,15 @@ class PoolStatus:
     queued: int
 
 
+@dataclass(frozen=True)
+class ContentId:
+    """A file's IPFS CIDv1 as the node computes it (``docs/ipfs.md``): text form, codec, sha2-256 digest."""
+
+    cid: str
+    codec: str
+    digest: bytes
+
+
 class Backend(Protocol):
     """The node as seen by the JSON-RPC server."""
 
@@ -574,4 +583,8 @@ class Backend(Protocol):
 
     async def txpool_status(self) -> PoolStatus:
         """The mempool's pending and queued counts."""
+        ...
+
+    async def content_id(self, content: bytes) -> ContentId:
+        """The IPFS CIDv1 of a file holding ``content``, as ``cmnode ipfs cid`` computes it."""
         ...

@@ -11,6 +11,9 @@ block as ``eth_getBalance`` does (number, tag or EIP-1898 object; default
 Travis chain did. Numbers and amounts (wei) are 0x-hex quantities, byte
 strings and addresses 0x-hex data, like the ``eth_`` namespace. Result
 shapes: ``docs/rpc-cmt.md``.
+
+``cmt_cidOf`` gives the IPFS CIDv1 of a file's bytes, as ``cmnode ipfs cid``
+computes it (``docs/ipfs.md``).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from rpc.chain import ChainReader
 from rpc.dispatch import Handler
 from rpc.errors import ResourceNotFound
 from rpc.formatting import data, quantity
-from rpc.params import LATEST, Args, parse_address, parse_block_ref
+from rpc.params import LATEST, Args, parse_address, parse_block_ref, parse_data
 
 #: Most recent proposals ``cmt_queryProposals`` returns besides the pending ones.
 MAX_PROPOSALS = 100
@@ -54,6 +57,7 @@ class CmtAPI:
             "cmt_queryParams": self.query_params,
             "cmt_querySupply": self.query_supply,
             "cmt_getBlockEvents": self.get_block_events,
+            "cmt_cidOf": self.cid_of,
         }
 
     async def status(self, params: Any, connection: Any) -> dict[str, Any]:
@@ -70,6 +74,11 @@ class CmtAPI:
             "nodeId": status.node_id,
             "moniker": status.moniker,
         }
+
+    async def cid_of(self, params: Any, connection: Any) -> dict[str, Any]:
+        """``cmt_cidOf(data)``: the IPFS CIDv1 of a file holding ``data``, its codec and its bytes32 digest."""
+        content = await self.backend.content_id(Args(params, 1, 1).get(0, parse_data))
+        return {"cid": content.cid, "codec": content.codec, "digest": data(content.digest)}
 
     async def _at_block(self, params: Any, address_arg: bool,
                         read: Callable[..., Awaitable[Any]]) -> dict[str, Any]:
