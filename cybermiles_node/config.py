@@ -2,23 +2,31 @@
 
 Every section and key is optional; what is missing takes the default shown by
 ``config_to_toml(NodeConfig())``. Unknown keys are errors, so a typo never silently
-falls back to a default.
+falls back to a default. The sections are the packages' own config types
+(``RPCConfig``, ``P2PConfig``, ``MempoolConfig``) inside the node's, read by the
+declarative schema of ``configschema``; ``CMNODE_SECTION__KEY`` environment
+variables override the file.
 """
 from __future__ import annotations
 
+import copy
 import ipaddress
+import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from cybermiles_node.configschema import DEFAULT_INTEGER_RANGE, parse_root, render_root
 from cybermiles_node.errors import ConfigError
 from cybermiles_node.ipfs.client import DEFAULT_API_URL, check_api_url
 from cybermiles_node.ipfs.errors import IpfsError
 from cybermiles_node.logs import parse_log_levels
+from cybermiles_node.mempool.config import MempoolConfig
 from cybermiles_node.tomlbounds import check_toml_bounds
 from middleware.webhooks.abiargs import ArgumentError, method_types
 from middleware.webhooks.errors import SubscriptionError
@@ -37,6 +45,8 @@ from middleware.webhooks.subscription import (
     parse_secret,
     parse_subscription,
 )
+from p2p.config import P2PConfig
+from rpc.config import RPCConfig
 
 _HOST_PORT = re.compile(r"(?:(?P<name>[A-Za-z0-9._-]{1,253})|\[(?P<ipv6>[0-9A-Fa-f:.]{2,45})\]):(?P<port>[0-9]{1,5})")
 
@@ -70,41 +80,61 @@ class Address:
 
 
 @dataclass(frozen=True)
-class RPCSettings:
-    """JSON-RPC server settings."""
+class RPCSection:
+    """``[rpc]``: where the JSON-RPC server listens, the node's read limits, and the server's own
+    bounds (``rpc.config.RPCConfig``, whose settings sit in the same table)."""
 
     enabled: bool = True
     addr: Address = Address("127.0.0.1", 8545)
-    max_body_bytes: int = 5 * 1024 * 1024
-    max_batch_size: int = 1000  # requests in one JSON-RPC batch (geth: 1000)
-    max_log_block_range: int = 100_000  # blocks one eth_getLogs may span (results are bounded too)
-    max_ws_connections: int = 100
-    cors_origins: tuple[str, ...] = ("*",)
-    call_timeout_ms: int = 5_000  # eth_call / eth_estimateGas stop after this long (geth's --rpc.evmtimeout)
-    max_pending_reads: int = 1_024  # RPC reads queued or running at once; beyond it -32005 "node busy"
+    # eth_call / eth_estimateGas stop after this long (geth's --rpc.evmtimeout)
+    call_timeout_ms: int = field(default=5_000, metadata={"range": (100, 600_000)})
+    # RPC reads queued or running at once; beyond it -32005 "node busy"
+    max_pending_reads: int = field(default=1_024, metadata={"range": (1, 1_000_000)})
     explorer: bool | None = None  # the explorer page at /explorer; None: on for --dev only
+    server: RPCConfig = field(default_factory=RPCConfig, metadata={"flatten": True})
 
     def serves_explorer(self, dev: bool) -> bool:
         """Whether the RPC port serves the explorer: ``explorer`` when set, else only on a development chain."""
         return self.explorer if self.explorer is not None else dev
 
 
+def _peer_list(value: Any, where: str) -> tuple[str, ...]:
+    """A list of ``nodeid@host:port`` peer addresses (40 hex digits of node id)."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: must be a list of \"nodeid@host:port\" strings")
+    for index, item in enumerate(value):
+        node_id, at, address = item.partition("@") if isinstance(item, str) else ("", "", "")
+        if not at or len(node_id) != 40 or any(c not in "0123456789abcdef" for c in node_id):
+            raise ConfigError(f"{where}[{index}]: expected \"nodeid@host:port\" with a 40-hex-digit node id, got {item!r}")
+        Address.parse(address, f"{where}[{index}]")
+    return tuple(value)
+
+
 @dataclass(frozen=True)
-class P2PSettings:
-    """Peer-to-peer settings: where to listen and whom to dial."""
+class P2PSection:
+    """``[p2p]``: where to listen and whom to dial, and the p2p layer's own limits
+    (``p2p.config.P2PConfig``, whose settings sit in the same table)."""
 
     addr: Address = Address("0.0.0.0", 26656)
-    persistent_peers: tuple[str, ...] = ()  # "nodeid@host:port", dialed and redialed forever
-    seeds: tuple[str, ...] = ()  # "nodeid@host:port", asked for more peers
-    max_inbound_peers: int = 40
-    max_outbound_peers: int = 10
+    # "nodeid@host:port", dialed and redialed forever
+    persistent_peers: tuple[str, ...] = field(default=(), metadata={"parse": _peer_list})
+    # "nodeid@host:port", asked for more peers
+    seeds: tuple[str, ...] = field(default=(), metadata={"parse": _peer_list})
+    transport: P2PConfig = field(default_factory=P2PConfig, metadata={"flatten": True})
+
+    def __post_init__(self) -> None:
+        self.transport.validate()
+
+
+#: Milliseconds between blocks: ``consensus.block_interval_ms`` and ``cmnode start --block-interval``.
+BLOCK_INTERVAL_MS = (50, 600_000)
 
 
 @dataclass(frozen=True)
 class ConsensusSettings:
     """Block production settings (defaults come from the genesis document)."""
 
-    block_interval_ms: int | None = None
+    block_interval_ms: int | None = field(default=None, metadata={"range": BLOCK_INTERVAL_MS})
     create_empty_blocks: bool | None = None
 
 
@@ -115,22 +145,17 @@ SYNC_MODES = ("fast", "full")
 class SyncSettings:
     """How a new node catches up: "fast" (verified blocks and receipts, then the state at a pivot) or "full"."""
 
-    mode: str = "fast"
+    mode: str = field(default="fast", metadata={"choices": SYNC_MODES})
 
 
 @dataclass(frozen=True)
-class MempoolSettings:
-    """Transaction pool bounds, and the worker processes that decode transactions for it.
+class MempoolSection:
+    """``[mempool]``: the pool's bounds (``cybermiles_node.mempool.config.MempoolConfig``, whose settings
+    sit in this table) and the worker processes that decode transactions for it."""
 
-    Sized so that a burst of 10,000 transfers from 100 senders, spread over the
-    validators, is accepted whole (see docs/operations.md, "Pool sizing").
-    """
-
-    max_txs: int = 20_000
-    max_bytes: int = 32 * 1024 * 1024
-    max_per_sender: int = 128  # queued (future-nonce) transactions a sender may hold beyond its pending run
-    max_queued: int = 10_000  # queued transactions of all senders together
-    decode_workers: int = 0  # processes decoding and recovering senders; 0: one per core but one, at most 4
+    # processes decoding and recovering senders; 0: one per core but one, at most 4
+    decode_workers: int = field(default=0, metadata={"range": (0, 256)})
+    pool: MempoolConfig = field(default_factory=MempoolConfig, metadata={"flatten": True})
 
 
 @dataclass(frozen=True)
@@ -154,59 +179,49 @@ class MetricsSettings:
 LOG_FORMATS = ("text", "json")
 
 
+def _log_file(value: Any, where: str) -> str | None:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: must be a string, got {value!r}")
+    return value or None
+
+
 @dataclass(frozen=True)
 class LogSettings:
-    """Log line format and an optional log file, rotated by size."""
+    """Log line format and an optional log file, rotated by size (``[node] log_*``)."""
 
-    format: str = "text"
-    file: str | None = None  # a path (relative paths are under the node home)
-    file_max_bytes: int = 100 * 1024 * 1024
-    file_backups: int = 5
+    format: str = field(default="text", metadata={"toml": "log_format", "choices": LOG_FORMATS})
+    # a path (relative paths are under the node home)
+    file: str | None = field(default=None, metadata={"toml": "log_file", "parse": _log_file})
+    file_max_bytes: int = field(default=100 * 1024 * 1024,
+                                metadata={"toml": "log_file_max_bytes", "range": (64 * 1024, 2**40)})
+    file_backups: int = field(default=5, metadata={"toml": "log_file_backups", "range": (0, 1_000)})
+
+
+def _ipfs_api(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: must be a string, got {value!r}")
+    try:
+        return check_api_url(value)
+    except IpfsError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 @dataclass(frozen=True)
 class IpfsSettings:
     """The IPFS node `cmnode ipfs` adds files to and fetches them from: its Kubo RPC API URL."""
 
-    api: str = DEFAULT_API_URL
+    api: str = field(default=DEFAULT_API_URL, metadata={"parse": _ipfs_api})
 
 
-@dataclass(frozen=True)
-class NodeConfig:
-    """All node settings."""
-
-    moniker: str = "cmnode"
-    log_level: str = "info"
-    p2p: P2PSettings = field(default_factory=P2PSettings)
-    rpc: RPCSettings = field(default_factory=RPCSettings)
-    consensus: ConsensusSettings = field(default_factory=ConsensusSettings)
-    mempool: MempoolSettings = field(default_factory=MempoolSettings)
-    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
-    sync: SyncSettings = field(default_factory=SyncSettings)
-    privval: PrivvalSettings = field(default_factory=PrivvalSettings)
-    metrics: MetricsSettings = field(default_factory=MetricsSettings)
-    logs: LogSettings = field(default_factory=LogSettings)
-    ipfs: IpfsSettings = field(default_factory=IpfsSettings)
+def _log_level(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: must be a string, got {value!r}")
+    parse_log_levels(value, where)
+    return value
 
 
-#: Milliseconds between blocks: ``consensus.block_interval_ms`` and ``cmnode start --block-interval``.
-BLOCK_INTERVAL_MS = (50, 600_000)
-#: Bounds of the integer settings, by key (the same key has the same bounds in every section).
-INTEGER_RANGES: dict[str, tuple[int, int]] = {
-    "block_interval_ms": BLOCK_INTERVAL_MS,
-    "max_body_bytes": (1, 256 * 1024 * 1024),
-    "max_batch_size": (1, 10_000),
-    "max_log_block_range": (1, 1_000_000),
-    "max_ws_connections": (1, 10_000),
-    "call_timeout_ms": (100, 600_000),
-    "max_pending_reads": (1, 1_000_000),
-    "max_inbound_peers": (1, 1_000),
-    "max_outbound_peers": (1, 1_000),
-    "max_txs": (1, 1_000_000),
-    "max_bytes": (1, 4 * 1024 * 1024 * 1024),
-    "max_per_sender": (1, 100_000),
-    "max_queued": (1, 1_000_000),
-    "decode_workers": (0, 256),
+#: Bounds of the integer settings of ``[webhooks]`` and ``[privval]``, whose shapes are read by hand.
+_WEBHOOK_RANGES: dict[str, tuple[int, int]] = {
     "max_attempts": (1, 100),
     "initial_backoff_ms": (1, 3_600_000),
     "max_backoff_ms": (1, 86_400_000),
@@ -216,20 +231,15 @@ INTEGER_RANGES: dict[str, tuple[int, int]] = {
     "max_dead_letters": (1, 10_000_000),
     "window_seconds": (1, 86_400),
     "replay_cache_size": (1, 10_000_000),
-    "log_file_max_bytes": (64 * 1024, 2**40),
-    "log_file_backups": (0, 1_000),
+    "max_body_bytes": (1, 256 * 1024 * 1024),
 }
-#: Bounds of an integer setting not listed in ``INTEGER_RANGES``.
-DEFAULT_INTEGER_RANGE = (1, 2**31 - 1)
-#: Largest ``config.toml`` read.
-MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def _take(section: dict[str, Any], key: str, kind: type, where: str, default: Any) -> Any:
     if key not in section:
         return default
     value = section.pop(key)
-    low, high = INTEGER_RANGES.get(key, DEFAULT_INTEGER_RANGE)
+    low, high = _WEBHOOK_RANGES.get(key, DEFAULT_INTEGER_RANGE)
     if kind is int and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
         raise ConfigError(f"{where}.{key}: must be an integer in {low}..{high}, got {value!r}")
     if kind is bool and not isinstance(value, bool):
@@ -239,29 +249,9 @@ def _take(section: dict[str, Any], key: str, kind: type, where: str, default: An
     return value
 
 
-def _section(data: dict[str, Any], name: str, source: str) -> dict[str, Any]:
-    value = data.pop(name, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{source}: [{name}] must be a table")
-    return dict(value)
-
-
 def _no_leftovers(section: dict[str, Any], where: str) -> None:
     if section:
         raise ConfigError(f"{where}: unknown setting {sorted(section)[0]!r}")
-
-
-def _peer_list(section: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-    """A list of ``nodeid@host:port`` peer addresses (40 hex digits of node id)."""
-    value = section.pop(key, [])
-    if not isinstance(value, list):
-        raise ConfigError(f"{where}.{key}: must be a list of \"nodeid@host:port\" strings")
-    for index, item in enumerate(value):
-        node_id, at, address = item.partition("@") if isinstance(item, str) else ("", "", "")
-        if not at or len(node_id) != 40 or any(c not in "0123456789abcdef" for c in node_id):
-            raise ConfigError(f"{where}.{key}[{index}]: expected \"nodeid@host:port\" with a 40-hex-digit node id, got {item!r}")
-        Address.parse(address, f"{where}.{key}[{index}]")
-    return tuple(value)
 
 
 def _list_of_tables(section: dict[str, Any], key: str, where: str) -> list[Any]:
@@ -395,130 +385,6 @@ def _privval_settings(section: dict[str, Any], where: str) -> PrivvalSettings:
     return PrivvalSettings(address, signer_id, bytes.fromhex(pub_key.removeprefix("0x")), timeout_ms)
 
 
-def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfig:
-    """Build a ``NodeConfig`` from parsed TOML, raising ``ConfigError`` with the offending key."""
-    data = dict(data)
-    node = _section(data, "node", source)
-    rpc = _section(data, "rpc", source)
-    p2p = _section(data, "p2p", source)
-    consensus = _section(data, "consensus", source)
-    mempool = _section(data, "mempool", source)
-    webhooks = _section(data, "webhooks", source)
-    sync = _section(data, "sync", source)
-    privval = _section(data, "privval", source)
-    metrics = _section(data, "metrics", source)
-    ipfs = _section(data, "ipfs", source)
-    _no_leftovers(data, source)
-    where = f"{source}: node"
-    moniker = _take(node, "moniker", str, where, "cmnode")
-    log_level = _take(node, "log_level", str, where, "info")
-    parse_log_levels(log_level, f"{where}.log_level")
-    log_defaults = LogSettings()
-    log_settings = LogSettings(
-        format=_take(node, "log_format", str, where, log_defaults.format),
-        file=_take(node, "log_file", str, where, None) or None,
-        file_max_bytes=_take(node, "log_file_max_bytes", int, where, log_defaults.file_max_bytes),
-        file_backups=_take(node, "log_file_backups", int, where, log_defaults.file_backups),
-    )
-    if log_settings.format not in LOG_FORMATS:
-        raise ConfigError(f"{where}.log_format: one of {', '.join(LOG_FORMATS)}, got {log_settings.format!r}")
-    _no_leftovers(node, where)
-    where = f"{source}: rpc"
-    defaults = RPCSettings()
-    origins = rpc.pop("cors_origins", list(defaults.cors_origins))
-    if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
-        raise ConfigError(f"{where}.cors_origins: must be a list of strings")
-    rpc_settings = RPCSettings(
-        enabled=_take(rpc, "enabled", bool, where, defaults.enabled),
-        addr=Address.parse(_take(rpc, "addr", str, where, str(defaults.addr)), f"{where}.addr"),
-        max_body_bytes=_take(rpc, "max_body_bytes", int, where, defaults.max_body_bytes),
-        max_batch_size=_take(rpc, "max_batch_size", int, where, defaults.max_batch_size),
-        max_log_block_range=_take(rpc, "max_log_block_range", int, where, defaults.max_log_block_range),
-        max_ws_connections=_take(rpc, "max_ws_connections", int, where, defaults.max_ws_connections),
-        cors_origins=tuple(origins),
-        call_timeout_ms=_take(rpc, "call_timeout_ms", int, where, defaults.call_timeout_ms),
-        max_pending_reads=_take(rpc, "max_pending_reads", int, where, defaults.max_pending_reads),
-        explorer=_take(rpc, "explorer", bool, where, defaults.explorer),
-    )
-    _no_leftovers(rpc, where)
-    where = f"{source}: p2p"
-    p2p_defaults = P2PSettings()
-    p2p_settings = P2PSettings(
-        addr=Address.parse(_take(p2p, "addr", str, where, str(p2p_defaults.addr)), f"{where}.addr"),
-        persistent_peers=_peer_list(p2p, "persistent_peers", where),
-        seeds=_peer_list(p2p, "seeds", where),
-        max_inbound_peers=_take(p2p, "max_inbound_peers", int, where, p2p_defaults.max_inbound_peers),
-        max_outbound_peers=_take(p2p, "max_outbound_peers", int, where, p2p_defaults.max_outbound_peers),
-    )
-    _no_leftovers(p2p, where)
-    where = f"{source}: consensus"
-    consensus_settings = ConsensusSettings(
-        block_interval_ms=_take(consensus, "block_interval_ms", int, where, None),
-        create_empty_blocks=_take(consensus, "create_empty_blocks", bool, where, None),
-    )
-    _no_leftovers(consensus, where)
-    where = f"{source}: mempool"
-    mempool_defaults = MempoolSettings()
-    mempool_settings = MempoolSettings(
-        max_txs=_take(mempool, "max_txs", int, where, mempool_defaults.max_txs),
-        max_bytes=_take(mempool, "max_bytes", int, where, mempool_defaults.max_bytes),
-        max_per_sender=_take(mempool, "max_per_sender", int, where, mempool_defaults.max_per_sender),
-        max_queued=_take(mempool, "max_queued", int, where, mempool_defaults.max_queued),
-        decode_workers=_take(mempool, "decode_workers", int, where, mempool_defaults.decode_workers),
-    )
-    _no_leftovers(mempool, where)
-    webhook_settings = _webhook_settings(webhooks, f"{source}: webhooks")
-    where = f"{source}: sync"
-    mode = _take(sync, "mode", str, where, SyncSettings().mode)
-    if mode not in SYNC_MODES:
-        raise ConfigError(f"{where}.mode: one of {', '.join(SYNC_MODES)}, got {mode!r}")
-    _no_leftovers(sync, where)
-    privval_settings = _privval_settings(privval, f"{source}: privval")
-    where = f"{source}: metrics"
-    metrics_defaults = MetricsSettings()
-    metrics_settings = MetricsSettings(
-        enabled=_take(metrics, "enabled", bool, where, metrics_defaults.enabled),
-        addr=Address.parse(_take(metrics, "addr", str, where, str(metrics_defaults.addr)), f"{where}.addr"),
-    )
-    _no_leftovers(metrics, where)
-    where = f"{source}: ipfs"
-    try:
-        ipfs_settings = IpfsSettings(check_api_url(_take(ipfs, "api", str, where, DEFAULT_API_URL)))
-    except IpfsError as exc:
-        raise ConfigError(f"{where}.api: {exc}") from None
-    _no_leftovers(ipfs, where)
-    return NodeConfig(moniker, log_level, p2p_settings, rpc_settings, consensus_settings, mempool_settings,
-                      webhook_settings, SyncSettings(mode), privval_settings, metrics_settings, log_settings,
-                      ipfs_settings)
-
-
-def load_config(path: Path) -> NodeConfig:
-    """Read and validate ``config.toml`` (at most ``MAX_CONFIG_BYTES`` of UTF-8 TOML)."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: not found (run `cmnode init` first)") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    return parse_config(parse_toml(raw, path.name), path.name)
-
-
-def parse_toml(raw: bytes, source: str = "config.toml") -> dict[str, Any]:
-    """The TOML document in ``raw``, bounded in size, nesting and key length; ``ConfigError`` naming ``source``."""
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start})") from None
-    check_toml_bounds(text, source)
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
-
-
 def _subscription_to_toml(subscription: Subscription) -> dict[str, Any]:
     """A ``[[webhooks.subscriptions]]`` table (``"*"`` marks a wildcard topic position)."""
     table: dict[str, Any] = {"id": subscription.id, "url": subscription.url, "secret": subscription.secret.decode()}
@@ -564,53 +430,161 @@ def _webhooks_to_toml(webhooks: WebhookSettings) -> dict[str, Any]:
     }
 
 
+def _privval_to_toml(privval: PrivvalSettings) -> dict[str, Any]:
+    """The ``[privval]`` table: the remote signer's address, identity and key, and the answer timeout."""
+    table: dict[str, Any] = {"timeout_ms": privval.timeout_ms}
+    if privval.laddr is not None and privval.validator_pub_key is not None:
+        table.update({"laddr": f"tcp://{privval.laddr}", "signer_id": privval.signer_id,
+                      "validator_pub_key": privval.validator_pub_key.hex()})
+    return table
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """All node settings: one field per section of ``config.toml`` (``[node]`` holds three)."""
+
+    moniker: str = field(default="cmnode", metadata={"section": "node"})
+    log_level: str = field(default="info", metadata={"section": "node", "parse": _log_level})
+    p2p: P2PSection = field(default_factory=P2PSection)
+    rpc: RPCSection = field(default_factory=RPCSection)
+    consensus: ConsensusSettings = field(default_factory=ConsensusSettings)
+    mempool: MempoolSection = field(default_factory=MempoolSection)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings, metadata={
+        "parse": _webhook_settings, "render": _webhooks_to_toml, "omit_default": True})
+    sync: SyncSettings = field(default_factory=SyncSettings, metadata={"omit_default": True})
+    privval: PrivvalSettings = field(default_factory=PrivvalSettings, metadata={
+        "parse": _privval_settings, "render": _privval_to_toml, "omit_default": True})
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    logs: LogSettings = field(default_factory=LogSettings, metadata={"section": "node", "flatten": True})
+    ipfs: IpfsSettings = field(default_factory=IpfsSettings, metadata={"omit_default": True})
+
+
+#: Largest ``config.toml`` read.
+MAX_CONFIG_BYTES = 1024 * 1024
+#: Environment variables ``CMNODE_<SECTION>__<KEY>`` (``__`` between levels) override ``config.toml``.
+ENV_PREFIX = "CMNODE_"
+ENV_SEPARATOR = "__"
+
+
+def parse_config(data: dict[str, Any], source: str = "config.toml") -> NodeConfig:
+    """Build a ``NodeConfig`` from parsed TOML, raising ``ConfigError`` with the offending key."""
+    config: NodeConfig = parse_root(NodeConfig, data, source)
+    return config
+
+
+@dataclass(frozen=True)
+class Override:
+    """One environment variable that overrides a setting: its name, the setting's path and the value."""
+
+    variable: str
+    path: tuple[str, ...]
+    value: Any
+
+
+def environment_overrides(environ: Mapping[str, str]) -> list[Override]:
+    """The ``CMNODE_SECTION__KEY`` variables of ``environ``, values read as TOML (else as plain strings)."""
+    overrides = []
+    for variable in sorted(environ):
+        if not variable.startswith(ENV_PREFIX) or ENV_SEPARATOR not in variable:
+            continue
+        path = tuple(part.lower() for part in variable[len(ENV_PREFIX):].split(ENV_SEPARATOR))
+        if not all(path):
+            raise ConfigError(f"{variable}: expected CMNODE_SECTION__KEY")
+        text = environ[variable]
+        try:
+            value = tomllib.loads(f"value = {text}")["value"] if len(text) <= MAX_CONFIG_BYTES else text
+        except tomllib.TOMLDecodeError:
+            value = text
+        overrides.append(Override(variable, path, value))
+    return overrides
+
+
+def _with_overrides(data: dict[str, Any], overrides: list[Override]) -> dict[str, Any]:
+    """A copy of ``data`` with each override's value set at its path."""
+    merged = copy.deepcopy(data)
+    for override in overrides:
+        table = merged
+        for part in override.path[:-1]:
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"{override.variable}: {'.'.join(override.path[:-1])} is not a table")
+        table[override.path[-1]] = override.value
+    return merged
+
+
+def _blame(error: ConfigError, source: str, overrides: list[Override]) -> ConfigError:
+    """``error`` re-worded to name the environment variable it comes from, when it does."""
+    message = str(error)
+    for override in overrides:
+        dotted = ".".join(override.path)
+        parent, key = ".".join(override.path[:-1]), override.path[-1]
+        if (message.startswith(f"{source}: {dotted}:") or message.startswith(f"{source}: {dotted}[")
+                or message == f"{source}: {parent}: unknown setting {key!r}"
+                or message == f"{source}: unknown setting {override.path[0]!r}"):
+            return ConfigError(f"{override.variable}: {message.removeprefix(f'{source}: ')}")
+    return error
+
+
+def setting_paths(table: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """The paths of the settings (non-table values) in a TOML table."""
+    paths: set[tuple[str, ...]] = set()
+    for key, value in table.items():
+        if isinstance(value, dict):
+            paths |= setting_paths(value, (*prefix, key))
+        else:
+            paths.add((*prefix, key))
+    return paths
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """The effective configuration and where each setting it was given comes from."""
+
+    config: NodeConfig
+    sources: dict[tuple[str, ...], str]  # setting path -> "config.toml" or "env CMNODE_..."; absent: default
+
+
+def load_config_sources(path: Path, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read and validate ``config.toml`` (at most ``MAX_CONFIG_BYTES`` of UTF-8 TOML), then apply the
+    ``CMNODE_SECTION__KEY`` variables of ``environ`` (default: this process's environment)."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: not found (run `cmnode init` first)") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    data = parse_toml(raw, path.name)
+    overrides = environment_overrides(os.environ if environ is None else environ)
+    sources = {setting: path.name for setting in setting_paths(data)}
+    sources.update({override.path: f"env {override.variable}" for override in overrides})
+    try:
+        config = parse_config(_with_overrides(data, overrides), path.name)
+    except ConfigError as exc:
+        raise _blame(exc, path.name, overrides) from None
+    return LoadedConfig(config, sources)
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> NodeConfig:
+    """The configuration of ``config.toml`` with the environment's overrides (see ``load_config_sources``)."""
+    return load_config_sources(path, environ).config
+
+
+def parse_toml(raw: bytes, source: str = "config.toml") -> dict[str, Any]:
+    """The TOML document in ``raw``, bounded in size, nesting and key length; ``ConfigError`` naming ``source``."""
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    check_toml_bounds(text, source)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+
+
 def config_to_toml(config: NodeConfig) -> str:
-    """The TOML text of ``config`` (every setting spelled out)."""
-    data: dict[str, Any] = {
-        "node": {"moniker": config.moniker, "log_level": config.log_level, "log_format": config.logs.format,
-                 **({"log_file": config.logs.file} if config.logs.file else {}),
-                 "log_file_max_bytes": config.logs.file_max_bytes, "log_file_backups": config.logs.file_backups},
-        "rpc": {
-            "enabled": config.rpc.enabled,
-            "addr": str(config.rpc.addr),
-            "max_body_bytes": config.rpc.max_body_bytes,
-            "max_batch_size": config.rpc.max_batch_size,
-            "max_log_block_range": config.rpc.max_log_block_range,
-            "max_ws_connections": config.rpc.max_ws_connections,
-            "cors_origins": list(config.rpc.cors_origins),
-            "call_timeout_ms": config.rpc.call_timeout_ms,
-            "max_pending_reads": config.rpc.max_pending_reads,
-            **({"explorer": config.rpc.explorer} if config.rpc.explorer is not None else {}),
-        },
-        "p2p": {
-            "addr": str(config.p2p.addr),
-            "persistent_peers": list(config.p2p.persistent_peers),
-            "seeds": list(config.p2p.seeds),
-            "max_inbound_peers": config.p2p.max_inbound_peers,
-            "max_outbound_peers": config.p2p.max_outbound_peers,
-        },
-        "consensus": {},
-        "mempool": {
-            "max_txs": config.mempool.max_txs,
-            "max_bytes": config.mempool.max_bytes,
-            "max_per_sender": config.mempool.max_per_sender,
-            "max_queued": config.mempool.max_queued,
-            "decode_workers": config.mempool.decode_workers,
-        },
-        "metrics": {"enabled": config.metrics.enabled, "addr": str(config.metrics.addr)},
-    }
-    if config.sync != SyncSettings():  # written only when it differs from the default (fast)
-        data["sync"] = {"mode": config.sync.mode}
-    if config.ipfs != IpfsSettings():  # written only when it differs from the local Kubo API
-        data["ipfs"] = {"api": config.ipfs.api}
-    if config.privval.laddr is not None and config.privval.validator_pub_key is not None:  # a remote signer
-        data["privval"] = {"laddr": f"tcp://{config.privval.laddr}", "signer_id": config.privval.signer_id,
-                           "validator_pub_key": config.privval.validator_pub_key.hex(),
-                           "timeout_ms": config.privval.timeout_ms}
-    if config.webhooks != WebhookSettings():  # off by default: written only when configured
-        data["webhooks"] = _webhooks_to_toml(config.webhooks)
-    if config.consensus.block_interval_ms is not None:
-        data["consensus"]["block_interval_ms"] = config.consensus.block_interval_ms
-    if config.consensus.create_empty_blocks is not None:
-        data["consensus"]["create_empty_blocks"] = config.consensus.create_empty_blocks
-    return tomli_w.dumps(data)
+    """The TOML text of ``config`` (every setting spelled out; optional sections only when set)."""
+    return tomli_w.dumps(render_root(config))

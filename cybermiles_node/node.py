@@ -24,7 +24,7 @@ import logging
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from consensus.application import TxSource
 from consensus.blocksync import SyncedBlock
@@ -49,7 +49,6 @@ from cybermiles_node.errors import NodeError
 from cybermiles_node.fastsync import FastSync
 from cybermiles_node.health import ReadinessFacts, readiness
 from cybermiles_node.home import NodeHome
-from cybermiles_node.mempool.config import MempoolConfig
 from cybermiles_node.mempool.gossip import MempoolGossip
 from cybermiles_node.mempool.pool import Mempool
 from cybermiles_node.metrics import NodeMetrics, NodeState
@@ -59,6 +58,7 @@ from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.storage.leveldb import LevelDB
 from cybermiles_node.storage.schema import MetaName
 from cybermiles_node.syncprogress import report_sync_progress
+from cybermiles_node.version import VERSION
 from cybermiles_node.webhooks import WebhookService
 from genesis.document import GenesisDocument
 from genesis.networks import dev_accounts
@@ -69,12 +69,10 @@ from p2p.channels import (
     EVIDENCE_CHANNEL,
     MEMPOOL_CHANNEL,
 )
-from p2p.config import P2PConfig
 from p2p.keys import NodeKey
 from p2p.switch import P2PNode
 from rpc.admin import AdminAPI
 from rpc.backend import ConsensusStatus, SyncStatus
-from rpc.config import RPCConfig
 from rpc.dev import DevAPI
 from rpc.dev_signing import DevSigningAPI
 from rpc.health import Readiness
@@ -137,7 +135,7 @@ class StoredPriorities:
         self._store.put_meta(MetaName.PROPOSER_PRIORITIES, height.to_bytes(8, "big") + encoded, sync=False)
 
 
-class NetworkStatus:
+class PeerNetworkStatus:
     """Peers and sync progress for the RPC, read from the p2p node and block sync."""
 
     def __init__(self, p2p: P2PNode, sync: BlockSyncService, store: ChainStore, start_height: int) -> None:
@@ -187,11 +185,8 @@ class Node:
         params = genesis.params
         self.mempool = Mempool(
             genesis.chain_id,
-            MempoolConfig(
-                max_txs=config.mempool.max_txs,
-                max_bytes=config.mempool.max_bytes,
-                max_queued_per_sender=config.mempool.max_per_sender,
-                max_queued=config.mempool.max_queued,
+            replace(
+                config.mempool.pool,
                 max_tx_bytes=genesis.consensus.max_tx_bytes,
                 block_gas_limit=params.gas_limit,
                 max_tx_gas=params.max_gas_per_tx,
@@ -458,11 +453,10 @@ class Node:
             p2p_settings.addr.host,
             p2p_settings.addr.port,
             p2p_network_name(self.genesis),
-            P2PConfig(moniker=self.config.moniker, max_inbound_peers=p2p_settings.max_inbound_peers,
-                      max_outbound_peers=p2p_settings.max_outbound_peers,
-                      # a proposal carries its whole block: frames must hold the largest block
-                      max_frame_size=self.genesis.consensus.max_block_bytes + PROPOSAL_FRAME_MARGIN
-                      + RECEIPTS_FRAME_MARGIN),
+            replace(p2p_settings.transport, moniker=self.config.moniker, software_version=VERSION,
+                    # a proposal carries its whole block: frames must hold the largest block
+                    max_frame_size=self.genesis.consensus.max_block_bytes + PROPOSAL_FRAME_MARGIN
+                    + RECEIPTS_FRAME_MARGIN),
             persistent_peers=p2p_settings.persistent_peers,
             seeds=p2p_settings.seeds,
         )
@@ -485,7 +479,7 @@ class Node:
         self.tx_gossip = MempoolGossip(self.p2p, MEMPOOL_CHANNEL, self.backend.admit, self.backend.decode_for_admission)
         self.p2p.register_channel(MEMPOOL_CHANNEL, self.tx_gossip)
         background.append(asyncio.create_task(self.tx_gossip.run()))
-        self.backend.network = NetworkStatus(self.p2p, sync, self.store, self.store.latest_height())
+        self.backend.network = PeerNetworkStatus(self.p2p, sync, self.store, self.store.latest_height())
         await self.p2p.start()
         log.info("p2p node %s listening on %s", self.p2p.node_id, p2p_settings.addr)
         background.append(asyncio.create_task(sync.run()))
@@ -558,14 +552,7 @@ class Node:
             rpc = self.config.rpc
             self.rpc = RPCServer(
                 self.backend,
-                RPCConfig(
-                    max_body_bytes=rpc.max_body_bytes,
-                    max_batch_size=rpc.max_batch_size,
-                    max_log_block_range=rpc.max_log_block_range,
-                    max_ws_connections=rpc.max_ws_connections,
-                    cors_origins=rpc.cors_origins,
-                    explorer=rpc.serves_explorer(dev=self.dev_chain is not None),
-                ),
+                replace(rpc.server, explorer=rpc.serves_explorer(dev=self.dev_chain is not None)),
                 [*([AdminAPI(self.webhooks)] if self.config.webhooks.admin_rpc else ()),
                  *([DevAPI(self.dev_chain, self.backend)] if self.dev_chain is not None else ()),
                  *([DevSigningAPI({a.address: a.private_key for a in dev_accounts()})]

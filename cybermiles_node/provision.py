@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,8 @@ from consensus.keys import ValidatorKey
 from cybermiles_node.config import (
     Address,
     NodeConfig,
-    P2PSettings,
-    RPCSettings,
+    P2PSection,
+    RPCSection,
     config_to_toml,
 )
 from cybermiles_node.errors import HomeError
@@ -126,8 +125,8 @@ def write_testnet(output: Path, validator_count: int, full_node_count: int, base
         peers = tuple(f"{node_ids[other]}@127.0.0.1:{base_port + 2 * other}" for other in range(total) if other != index)
         config = NodeConfig(
             moniker=f"node{index}",
-            p2p=P2PSettings(addr=Address("127.0.0.1", p2p_port), persistent_peers=peers),
-            rpc=replace(RPCSettings(), addr=Address(rpc_host, rpc_port)),
+            p2p=P2PSection(addr=Address("127.0.0.1", p2p_port), persistent_peers=peers),
+            rpc=RPCSection(addr=Address(rpc_host, rpc_port)),
         )
         save_genesis(genesis, home.genesis)
         home.config.write_text(config_to_toml(config))

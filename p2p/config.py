@@ -1,7 +1,7 @@
 """Settings of the p2p layer, with production defaults and validation."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from p2p.errors import P2PConfigError
 
@@ -12,21 +12,23 @@ MIB = 1024 * 1024
 class P2PConfig:
     """Limits, timeouts and peer-management settings of a ``P2PNode``.
 
-    Times are in seconds; sizes in bytes. ``validate`` is called by the node.
+    Times are in seconds; sizes in bytes. ``validate`` is called by the node. Each field
+    is a setting of ``config.toml``'s ``[p2p]`` table but those the node fills in
+    (``"toml": None``); ``metadata["range"]`` bounds it there.
     """
 
-    moniker: str = "cmnode"
-    software_version: str = "0.1.0"
+    moniker: str = field(default="cmnode", metadata={"toml": None})
+    software_version: str = field(default="", metadata={"toml": None})
     # Address advertised to peers; defaults to the listen host (or the address peers see) when empty.
     external_host: str = ""
-    max_frame_size: int = 1 * MIB
+    max_frame_size: int = field(default=1 * MIB, metadata={"toml": None})  # the largest block's, from genesis
     # Deadline of a connection's handshake and node-info exchange together (until the peer is admitted).
     handshake_timeout: float = 5.0
     # Inbound connections in their handshake, in all and per source address (see p2p/pending.py).
     max_pending_handshakes: int = 64
     max_pending_per_source: int = 4
-    max_inbound_peers: int = 40
-    max_outbound_peers: int = 10
+    max_inbound_peers: int = field(default=40, metadata={"range": (1, 1_000)})
+    max_outbound_peers: int = field(default=10, metadata={"range": (1, 1_000)})
     # Per-peer, per-channel send queue capacity (messages), and per-peer total queued bytes.
     send_queue_size: int = 1024
     send_queue_bytes: int = 32 * MIB

@@ -1,6 +1,7 @@
 """Tests of config.toml: defaults, every validation error, unknown keys, and the TOML round trip."""
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -9,15 +10,18 @@ import pytest
 from cybermiles_node.config import (
     Address,
     ConsensusSettings,
-    MempoolSettings,
+    MempoolSection,
     NodeConfig,
-    P2PSettings,
-    RPCSettings,
+    P2PSection,
+    RPCSection,
     config_to_toml,
     load_config,
     parse_config,
 )
 from cybermiles_node.errors import ConfigError
+from cybermiles_node.mempool.config import MempoolConfig
+from p2p.config import P2PConfig
+from rpc.config import RPCConfig
 
 
 def test_empty_file_gives_the_defaults() -> None:
@@ -25,12 +29,12 @@ def test_empty_file_gives_the_defaults() -> None:
     assert config == NodeConfig()
     assert config.moniker == "cmnode" and config.log_level == "info"
     assert config.rpc.enabled and config.rpc.addr == Address("127.0.0.1", 8545)
-    assert config.rpc.max_body_bytes == 5 * 1024 * 1024 and config.rpc.max_batch_size == 1000
-    assert config.rpc.max_log_block_range == 100_000 and config.rpc.cors_origins == ("*",)
+    assert config.rpc.server.max_body_bytes == 5 * 1024 * 1024 and config.rpc.server.max_batch_size == 1000
+    assert config.rpc.server.max_log_block_range == 100_000 and config.rpc.server.cors_origins == ("*",)
     assert config.p2p.addr == Address("0.0.0.0", 26656)
     assert config.p2p.persistent_peers == () and config.p2p.seeds == ()
     assert config.consensus == ConsensusSettings(None, None)  # genesis decides
-    assert config.mempool == MempoolSettings(20_000, 32 * 1024 * 1024, 128, 10_000, 0)
+    assert config.mempool == MempoolSection(0, MempoolConfig(20_000, 32 * 1024 * 1024, 128, 10_000))
 
 
 def test_every_setting_is_read() -> None:
@@ -41,16 +45,18 @@ def test_every_setting_is_read() -> None:
         "p2p": {"addr": "10.0.0.1:26000", "persistent_peers": ["ab" * 20 + "@10.0.0.2:26656"],
                 "max_inbound_peers": 7, "max_outbound_peers": 3},
         "consensus": {"block_interval_ms": 250, "create_empty_blocks": False},
-        "mempool": {"max_txs": 10, "max_bytes": 2048, "max_per_sender": 2, "max_queued": 5, "decode_workers": 3},
+        "mempool": {"max_txs": 10, "max_bytes": 262_144, "max_per_sender": 2, "max_queued": 5, "decode_workers": 3},
     })
     assert config == NodeConfig(
         moniker="shop-1",
         log_level="debug",
-        p2p=P2PSettings(addr=Address("10.0.0.1", 26000), persistent_peers=("ab" * 20 + "@10.0.0.2:26656",),
-                        max_inbound_peers=7, max_outbound_peers=3),
-        rpc=RPCSettings(False, Address("0.0.0.0", 9545), 1024, 5, 50, 3, ("https://a.example",)),
+        p2p=P2PSection(addr=Address("10.0.0.1", 26000), persistent_peers=("ab" * 20 + "@10.0.0.2:26656",),
+                       transport=P2PConfig(max_inbound_peers=7, max_outbound_peers=3)),
+        rpc=RPCSection(False, Address("0.0.0.0", 9545), server=RPCConfig(
+            max_body_bytes=1024, max_batch_size=5, max_log_block_range=50, max_ws_connections=3,
+            cors_origins=("https://a.example",))),
         consensus=ConsensusSettings(250, False),
-        mempool=MempoolSettings(10, 2048, 2, 5, 3),
+        mempool=MempoolSection(3, MempoolConfig(max_txs=10, max_bytes=262_144, max_queued_per_sender=2, max_queued=5)),
     )
 
 
@@ -131,12 +137,14 @@ def test_ipv6_addresses() -> None:
         NodeConfig(
             moniker="shop \"1\"",
             log_level="warning",
-            p2p=P2PSettings(addr=Address("::", 26656)),
-            rpc=RPCSettings(False, Address("::1", 8545), 10, 2, 3, 4, ("https://a.example", "http://b.example")),
+            p2p=P2PSection(addr=Address("::", 26656)),
+            rpc=RPCSection(False, Address("::1", 8545), server=RPCConfig(
+                max_body_bytes=10, max_batch_size=2, max_log_block_range=3, max_ws_connections=4,
+                cors_origins=("https://a.example", "http://b.example"))),
             consensus=ConsensusSettings(500, False),
-            mempool=MempoolSettings(1, 2, 3),
+            mempool=MempoolSection(pool=MempoolConfig(max_txs=1, max_bytes=200_000, max_queued_per_sender=3)),
         ),
-        NodeConfig(consensus=ConsensusSettings(None, True), rpc=RPCSettings(cors_origins=())),
+        NodeConfig(consensus=ConsensusSettings(None, True), rpc=RPCSection(server=RPCConfig(cors_origins=()))),
     ],
     ids=["defaults", "everything-changed", "partial-consensus"],
 )
@@ -154,7 +162,12 @@ def test_written_defaults_spell_out_every_setting() -> None:
     assert set(data["node"]) == {"moniker", "log_level", "log_format", "log_file_max_bytes", "log_file_backups"}
     assert data["metrics"] == {"enabled": False, "addr": "127.0.0.1:26660"}
     assert set(data["rpc"]) == {"enabled", "addr", "max_body_bytes", "max_batch_size", "max_log_block_range",
-                                "max_ws_connections", "cors_origins", "call_timeout_ms", "max_pending_reads"}
+                                "max_ws_connections", "cors_origins", "call_timeout_ms", "max_pending_reads",
+                                # every bound of the RPC server can be set
+                                "max_batch_response_bytes", "max_subscriptions_per_connection", "max_ws_queue",
+                                "max_log_results", "max_fee_history_blocks", "max_fee_history_percentiles",
+                                "max_filters", "filter_timeout_seconds", "max_filter_blocks",
+                                "pending_filter_capacity", "decoded_block_cache"}
     assert data["consensus"] == {}  # the genesis document decides unless set here
 
 
@@ -203,3 +216,49 @@ def test_ipfs_api_is_read_checked_and_written_back(tmp_path: Path) -> None:
         path.write_text(f"[ipfs]\napi = {bad}\n")
         with pytest.raises(ConfigError, match=r"^config.toml: ipfs.api: "):
             load_config(path)
+
+
+def test_environment_variables_override_the_file_and_are_named_in_errors(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[rpc]\nmax_batch_size = 7\naddr = "127.0.0.1:9000"\n')
+    environ = {"CMNODE_RPC__MAX_BATCH_SIZE": "50", "CMNODE_RPC__CORS_ORIGINS": '["https://a.example"]',
+               "CMNODE_P2P__MAX_INBOUND_PEERS": "9", "CMNODE_HOME": "/elsewhere"}
+    config = load_config(path, environ)
+    assert config.rpc.server.max_batch_size == 50 and config.rpc.server.cors_origins == ("https://a.example",)
+    assert config.rpc.addr == Address("127.0.0.1", 9000) and config.p2p.transport.max_inbound_peers == 9
+    assert load_config(path, {"CMNODE_RPC__ADDR": "0.0.0.0:8600"}).rpc.addr == Address("0.0.0.0", 8600)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, {"CMNODE_RPC__MAX_BATCH_SIZE": "0"})
+    assert str(raised.value) == "CMNODE_RPC__MAX_BATCH_SIZE: rpc.max_batch_size: must be an integer in 1..10000, got 0"
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, {"CMNODE_RPC__MAX_BATCHSIZE": "5"})
+    assert str(raised.value) == "CMNODE_RPC__MAX_BATCHSIZE: rpc: unknown setting 'max_batchsize'"
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, {"CMNODE_RCP__ADDR": "0.0.0.0:1"})
+    assert str(raised.value) == "CMNODE_RCP__ADDR: unknown setting 'rcp'"
+
+
+def test_config_show_prints_every_setting_with_its_source(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cybermiles_node.cli.main import cli
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        '[rpc]\naddr = "127.0.0.1:9000"\n[webhooks]\n[[webhooks.subscriptions]]\nid = "orders"\n'
+        'url = "https://hooks.example/orders"\nsecret = "0123456789abcdef0123456789abcdef"\n')
+    runner = CliRunner()
+    result = runner.invoke(cli, ["config", "show", "--home", str(home)], env={"CMNODE_RPC__MAX_BATCH_SIZE": "64"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert 'addr = "127.0.0.1:9000"  # config.toml' in lines
+    assert "max_batch_size = 64  # env CMNODE_RPC__MAX_BATCH_SIZE" in lines
+    assert "max_ws_connections = 100  # default" in lines and "[p2p]" in lines and "[mempool]" in lines
+    assert "0123456789abcdef" not in result.output and "<redacted>" in result.output
+    shown = runner.invoke(cli, ["config", "show", "--home", str(home), "--json"], env={})
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["rpc.addr"] == {"value": "127.0.0.1:9000", "source": "config.toml"}
+    broken = runner.invoke(cli, ["config", "show", "--home", str(home)], env={"CMNODE_RPC__ADDR": "nowhere"})
+    assert broken.exit_code == 1 and "Traceback" not in broken.output
+    assert "CMNODE_RPC__ADDR: rpc.addr: expected HOST:PORT" in broken.output

@@ -17,6 +17,7 @@ import click
 from consensus.errors import ConsensusError
 from cybermiles_node.cli.accounts import account
 from cybermiles_node.cli.bpm import add_bpm_commands
+from cybermiles_node.cli.configcmd import add_config_commands
 from cybermiles_node.cli.contracts import call, deploy, send, transact
 from cybermiles_node.cli.gov import add_gov_commands
 from cybermiles_node.cli.ipfs import add_ipfs_commands
@@ -197,6 +198,7 @@ add_sponsor_commands(cli)
 add_jury_commands(cli)
 add_contracts_commands(cli)
 add_ipfs_commands(cli)
+add_config_commands(cli)
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Limits and prices that bound the transaction pool."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cybermiles_node.mempool.errors import MempoolConfigError
 
@@ -24,17 +24,22 @@ class MempoolConfig:
     max_tx_gas: gas cap of a single transaction (at most ``block_gas_limit``).
     min_gas_price: lowest maximum fee per gas (gas price for legacy) accepted, in wei.
     price_bump_percent: fee bump a replacement needs on both its fee cap and tip.
+
+    The defaults are sized so that a burst of 10,000 transfers from 100 senders, spread
+    over the validators, is accepted whole (see docs/operations.md, "Pool sizing"). Each
+    field is a setting of ``config.toml``'s ``[mempool]`` table but those the node takes
+    from the genesis document (``"toml": None``); ``metadata["range"]`` bounds it there.
     """
 
-    max_txs: int = 10_000
-    max_bytes: int = 32 * 1024 * 1024
-    max_queued_per_sender: int = 64
-    max_queued: int = 1024
-    max_tx_bytes: int = 128 * 1024
-    block_gas_limit: int = 30_000_000
-    max_tx_gas: int = 30_000_000
-    min_gas_price: int = 1
-    price_bump_percent: int = 10
+    max_txs: int = field(default=20_000, metadata={"range": (1, 1_000_000)})
+    max_bytes: int = field(default=32 * 1024 * 1024, metadata={"range": (1, 4 * 1024 * 1024 * 1024)})
+    max_queued_per_sender: int = field(default=128, metadata={"toml": "max_per_sender", "range": (1, 100_000)})
+    max_queued: int = field(default=10_000, metadata={"range": (1, 1_000_000)})
+    max_tx_bytes: int = field(default=128 * 1024, metadata={"toml": None})
+    block_gas_limit: int = field(default=30_000_000, metadata={"toml": None})
+    max_tx_gas: int = field(default=30_000_000, metadata={"toml": None})
+    min_gas_price: int = field(default=1, metadata={"toml": None})
+    price_bump_percent: int = field(default=10, metadata={"range": (0, 1_000)})
 
     def __post_init__(self) -> None:
         for name in (

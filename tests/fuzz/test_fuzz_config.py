@@ -7,7 +7,9 @@ never initialised, so a value that parses stops at "not initialised".
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -16,13 +18,12 @@ from hypothesis import strategies as st
 
 from cybermiles_node.cli.main import cli
 from cybermiles_node.config import (
-    DEFAULT_INTEGER_RANGE,
-    INTEGER_RANGES,
     NodeConfig,
     config_to_toml,
     parse_config,
     parse_toml,
 )
+from cybermiles_node.configschema import integer_range, settings_of
 from cybermiles_node.errors import ConfigError
 from tests.fuzz.conftest import FUZZ, FUZZ_LONG, corpus_inputs
 from tests.fuzz.mutations import edited_text
@@ -80,10 +81,17 @@ def _config_contract(raw: bytes) -> None:
 
 def _assert_in_bounds(config: NodeConfig) -> None:
     for section in (config.rpc, config.p2p, config.consensus, config.mempool):
-        for name, value in vars(section).items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                low, high = INTEGER_RANGES.get(name, DEFAULT_INTEGER_RANGE)
-                assert low <= value <= high, (name, value)
+        _assert_settings_in_bounds(section)
+
+
+def _assert_settings_in_bounds(settings_value: Any) -> None:
+    for spec, _kind in settings_of(type(settings_value)):
+        value = getattr(settings_value, spec.name)
+        if dataclasses.is_dataclass(value):
+            _assert_settings_in_bounds(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            low, high = integer_range(spec)
+            assert low <= value <= high, (spec.name, value)
 
 
 @FUZZ
