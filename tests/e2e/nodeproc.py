@@ -136,12 +136,17 @@ class NodeProcess:
             time.sleep(0.1)
 
 
-def write_testnet(output: Path, validators: int, full_nodes: int, base_port: int | None = None) -> list[dict]:
-    """``cmnode testnet ... --json`` into ``output`` (ports below the ephemeral range); the nodes it describes."""
+def write_testnet(output: Path, validators: int, full_nodes: int, base_port: int | None = None,
+                  params: tuple[str, ...] = ()) -> list[dict]:
+    """``cmnode testnet ... --json`` into ``output`` (ports below the ephemeral range); the nodes it describes.
+
+    ``params`` are genesis chain parameter overrides, ``NAME=VALUE`` each (``--param``).
+    """
     base = base_port if base_port is not None else free_port_range(2 * (validators + full_nodes))
     result = subprocess.run(
         [sys.executable, "-m", "cybermiles_node.cli", "testnet", "--validators", str(validators),
-         "--full-nodes", str(full_nodes), "--output", str(output), "--base-port", str(base), "--json"],
+         "--full-nodes", str(full_nodes), "--output", str(output), "--base-port", str(base), "--json",
+         *(arg for param in params for arg in ("--param", param))],
         capture_output=True, text=True, check=True, timeout=120,
     )
     return json.loads(result.stdout)
