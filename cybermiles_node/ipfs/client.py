@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -71,26 +73,22 @@ async def _error_message(response: aiohttp.ClientResponse) -> str:
     return f"HTTP {response.status} {response.reason or ''}".strip()
 
 
+@asynccontextmanager
 async def _post(api: IpfsApi, command: str, params: dict[str, str], data: aiohttp.FormData | None,
-                what: str) -> tuple[aiohttp.ClientSession, aiohttp.ClientResponse]:
-    """POST ``/api/v0/<command>``; an answer of status 200, or ``IpfsApiError``."""
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=api.timeout_s))
+                what: str) -> AsyncIterator[aiohttp.ClientResponse]:
+    """POST ``/api/v0/<command>`` and give its answer of status 200; any other answer, a transport
+    failure or the timeout (while reading the answer too) is an ``IpfsApiError``."""
     try:
-        response = await session.post(f"{api.url}/api/v0/{command}", params=params, data=data)
-        if response.status != 200:
-            message = await _error_message(response)
-            response.release()
-            raise IpfsApiError(f"the IPFS node at {api.url} could not {what}: {message}")
-    except BaseException:
-        await session.close()
-        raise
-    return session, response
-
-
-def _unreachable(api: IpfsApi, exc: Exception) -> IpfsApiError:
-    if isinstance(exc, TimeoutError):
-        return IpfsApiError(f"the IPFS API at {api.url} did not answer within {api.timeout_s:g} s")
-    return IpfsApiError(f"cannot reach the IPFS API at {api.url}: {exc}")
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=api.timeout_s)) as session:
+            async with session.post(f"{api.url}/api/v0/{command}", params=params, data=data) as response:
+                if response.status != 200:
+                    raise IpfsApiError(f"the IPFS node at {api.url} could not {what}: "
+                                       f"{await _error_message(response)}")
+                yield response
+    except TimeoutError:
+        raise IpfsApiError(f"the IPFS API at {api.url} did not answer within {api.timeout_s:g} s") from None
+    except aiohttp.ClientError as exc:
+        raise IpfsApiError(f"cannot reach the IPFS API at {api.url}: {exc}") from None
 
 
 async def add_file(api: IpfsApi, path: Path) -> Cid:
@@ -102,15 +100,11 @@ async def add_file(api: IpfsApi, path: Path) -> Cid:
     expected = await asyncio.to_thread(local_cid)
     params = {"cid-version": "1", "raw-leaves": "true", "chunker": f"size-{CHUNK_BYTES}",
               "max-file-links": str(MAX_LINKS), "trickle": "false", "pin": "true"}
-    try:
-        with path.open("rb") as stream:
-            form = aiohttp.FormData()
-            form.add_field("file", stream, filename=path.name, content_type="application/octet-stream")
-            session, response = await _post(api, "add", params, form, f"add {path.name}")
-            async with session, response:
-                answer = await response.content.read(MAX_ANSWER_BYTES + 1)
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        raise _unreachable(api, exc) from None
+    with path.open("rb") as stream:
+        form = aiohttp.FormData()
+        form.add_field("file", stream, filename=path.name, content_type="application/octet-stream")
+        async with _post(api, "add", params, form, f"add {path.name}") as response:
+            answer = await response.content.read(MAX_ANSWER_BYTES + 1)
     lines = answer.decode("utf-8", "replace").strip().splitlines()
     try:
         if len(answer) > MAX_ANSWER_BYTES or not lines:
@@ -128,19 +122,14 @@ async def add_file(api: IpfsApi, path: Path) -> Cid:
 
 async def fetch(api: IpfsApi, cid: Cid) -> bytes:
     """The bytes of ``cid`` from the IPFS node: ``ContentMismatch`` unless they give that CID."""
-    try:
-        session, response = await _post(api, "cat", {"arg": str(cid)}, None, f"fetch {cid}")
-        async with session, response:
-            if response.content_length is not None and response.content_length > api.max_bytes:
-                raise ContentTooLarge(f"{cid} is {response.content_length} bytes, "
-                                      f"more than the limit of {api.max_bytes}")
-            data = bytearray()
-            async for piece in response.content.iter_chunked(CHUNK_BYTES):
-                data += piece
-                if len(data) > api.max_bytes:
-                    raise ContentTooLarge(f"{cid} is larger than the limit of {api.max_bytes} bytes")
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        raise _unreachable(api, exc) from None
+    async with _post(api, "cat", {"arg": str(cid)}, None, f"fetch {cid}") as response:
+        if response.content_length is not None and response.content_length > api.max_bytes:
+            raise ContentTooLarge(f"{cid} is {response.content_length} bytes, more than the limit of {api.max_bytes}")
+        data = bytearray()
+        async for piece in response.content.iter_chunked(CHUNK_BYTES):
+            data += piece
+            if len(data) > api.max_bytes:
+                raise ContentTooLarge(f"{cid} is larger than the limit of {api.max_bytes} bytes")
     content = bytes(data)
     await asyncio.to_thread(check_content, cid, content)
     return content

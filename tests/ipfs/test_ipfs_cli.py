@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -117,6 +118,13 @@ def test_cid_offline_and_convert(tmp_path: Path) -> None:
 ], ids=["cidv0", "unreachable", "bad-url", "short-digest"])
 def test_bad_input_is_one_clear_line(args: list[str], text: str) -> None:
     _one_line_error(_run(*args), text)
+
+
+def test_a_silent_api_times_out() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connections wait in the backlog, unanswered
+        api = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        _one_line_error(_run("cat", HELLO_CID, "--api", api, "--timeout", "0.5"),
+                        f"the IPFS API at {api} did not answer within 0.5 s")
 
 
 def test_too_large(helia_api: str, tmp_path: Path) -> None:
