@@ -18,7 +18,7 @@ import { fixedSize } from 'ipfs-unixfs-importer/chunker'
 import { balanced } from 'ipfs-unixfs-importer/layout'
 import { CID } from 'multiformats/cid'
 
-const MAX_UPLOAD = 64 * 1024 * 1024
+const MAX_UPLOAD = 1024 * 1024 * 1024
 const KUBO_CHUNK = 262144
 const KUBO_LINKS = 174
 
