@@ -1,6 +1,8 @@
 """The randomness beacon: hash chains, the contract's reveal checks, mixing, storage of values, missed slots."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import eth_abi
 import pytest
 from eth_hash.auto import keccak
@@ -9,6 +11,7 @@ from eth_utils import function_signature_to_4byte_selector
 from consensus.dpos.events import JAILED
 from consensus.keys import ValidatorKey
 from consensus.types import Block
+from cybermiles_node.solc import compile_file
 from cybermiles_node.natives import genesis_accounts, native_contracts
 from middleware.randomness import records
 from middleware.randomness.contract import MAX_MISSES_PER_WINDOW, RandomnessContract
@@ -22,6 +25,7 @@ from vm.native.hooks import ConsensusInfo
 PROPOSER = keccak(b"beacon proposer key")
 OTHER = keccak(b"another validator key")
 CALLER = b"\x77" * 20
+REPO = Path(__file__).resolve().parents[2]
 
 
 def chain_of(key_seed: bytes, epoch: int = 0) -> HashChain:
@@ -224,3 +228,30 @@ def test_proposals_carry_reveals_and_one_with_a_bad_reveal_is_rejected(open_node
     proposer.decide(second, other)
     third = proposer.propose()
     assert third.header.mix_hash == keccak(keccak(genesis_hash) + second.header.randao_reveal)
+
+
+def test_a_solidity_contract_requests_a_future_height_and_draws_from_it(memory_chain, sign_tx, dev_keys) -> None:
+    draw_contract = compile_file(REPO / "examples" / "contracts" / "RandomDraw.sol")["RandomDraw"]
+    players = dev_keys[:3]
+    beacon = Beacon(memory_chain, [GenesisAccount(bytes.fromhex(p.address[2:]), balance=10**18) for p in players])
+    organiser = players[0]
+    deploy = sign_tx(organiser, nonce=0, to=None, data=draw_contract.bytecode, gas=2_000_000)
+    address = beacon.block(txs=[deploy]).receipts[0].contract_address
+
+    def call(player, nonce: int, name: str):
+        data = function_signature_to_4byte_selector(f"{name}()")
+        return sign_tx(player, nonce=nonce, to=address, data=data, gas=300_000)
+
+    assert all(r.status == 1 for r in beacon.block(txs=[call(p, 1 if p is organiser else 0, "enter")
+                                                        for p in players]).receipts)
+    closed = beacon.block(txs=[call(organiser, 2, "close")]).receipts[0]
+    assert closed.status == 1
+    draw_height = beacon.chain.number + 1
+    assert beacon.view("isRequested(uint64)", ["bool"], draw_height) is True
+    early = beacon.block(txs=[call(players[1], 1, "draw")]).receipts[0]  # in the draw height itself
+    assert early.status == 0
+    drawn = beacon.block(txs=[call(players[1], 2, "draw")]).receipts[0]
+    assert drawn.status == 1
+    value = beacon.value(draw_height)
+    winner = players[int.from_bytes(value, "big") % 3].address
+    assert eth_abi.decode(["address", "bytes32"], drawn.logs[0].data) == (winner.lower(), value)
