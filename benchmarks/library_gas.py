@@ -44,10 +44,12 @@ from benchmarks.hdkeys import derive_accounts
 from benchmarks.load import rpc_url
 from cybermiles_node.contract_library import LibraryContract, LibraryError, compile_contracts, library_contracts
 from cybermiles_node.solc import CompiledContract
-from vm.native.addresses import ORACLE_ADDRESS
+from vm.native.addresses import JURY_ADDRESS, ORACLE_ADDRESS, SPONSOR_ADDRESS
 
 REPO = Path(__file__).resolve().parent.parent
 ORACLE_ABI = json.loads((REPO / "middleware" / "oracle" / "IOracle.abi.json").read_text())
+JURY_ABI = json.loads((REPO / "middleware" / "jury" / "IJury.abi.json").read_text())
+SPONSOR_ABI = json.loads((REPO / "vm" / "sponsorship" / "ISponsor.abi.json").read_text())
 BEGIN = "<!-- library gas table: written by python benchmarks/library_gas.py --write-docs -->"
 END = "<!-- end of the library gas table -->"
 ETHER = 10**18
@@ -492,6 +494,145 @@ def sale_flow(bench: Bench) -> None:
     bench.call(backer, failing.functions.refund(), "below the soft cap")
 
 
+def seated_jury(bench: Bench) -> Contract:
+    """The native jury, with development accounts 12 to 16 staking 5 CMT each as jurors (not measured)."""
+    jury = bench.w3.eth.contract(Web3.to_checksum_address(JURY_ADDRESS), abi=JURY_ABI)
+    for index in range(12, 17):
+        bench.setup(bench.account(index), jury.functions.stake(), 5 * ETHER)
+    return jury
+
+
+def heard(bench: Bench, jury: Contract, case_id: int, votes: Sequence[bool | None]) -> None:
+    """Draws case ``case_id`` once its beacon is committed, has the jurors commit and reveal ``votes`` (None: silent)
+    and moves the clock past the reveal window (none of it measured: IJury's gas is benchmarks/jury_gas.py's)."""
+    jurors = {bench.account(index).address: bench.account(index) for index in range(12, 17)}
+    bench.advance(1)
+    bench.advance(1)
+    receipt = bench.setup(bench.account(11), jury.functions.draw(case_id))
+    seats = list(bench.events(jury, "JurorsDrawn", receipt)[0]["jurors"])  # type: ignore[call-overload]
+    salts = [Web3.keccak(text=f"salt {case_id} {seat}") for seat in range(len(seats))]
+    for seat, vote in enumerate(votes):
+        if vote is not None:
+            sealed = Web3.solidity_keccak(["uint256", "address", "bool", "bytes32"],
+                                          [case_id, seats[seat], vote, salts[seat]])
+            bench.setup(jurors[seats[seat]], jury.functions.commitVote(case_id, seat, sealed))
+    bench.advance(HOUR + 1)
+    for seat, vote in enumerate(votes):
+        if vote is not None:
+            bench.setup(jurors[seats[seat]], jury.functions.revealVote(case_id, seat, vote, salts[seat]))
+    bench.advance(HOUR + 1)
+
+
+def ruled_deal(bench: Bench, escrow: Contract, buyer: LocalAccount, seller: LocalAccount, arbiter: LocalAccount,
+               winner: int) -> int:
+    """A deal ruled for ``winner`` (1 buyer, 2 seller) on ``escrow`` (not measured); its id."""
+    price, deposit = 10 * ETHER, 2 * ETHER
+    receipt = bench.setup(buyer, escrow.functions.open(seller.address, arbiter.address, price, bench.now() + DAY,
+                                                       HOUR), price + deposit)
+    deal = int(bench.events(escrow, "Opened", receipt)[0]["id"])  # type: ignore[call-overload]
+    bench.setup(seller, escrow.functions.join(deal), deposit)
+    bench.setup(buyer, escrow.functions.dispute(deal, Web3.keccak(text="the parcel arrived empty")))
+    bench.setup(bench.account(10), escrow.functions.bid(deal, ETHER // 2))
+    bench.setup(buyer, escrow.functions.chooseArbiter(deal, 0))
+    bench.setup(seller, escrow.functions.chooseArbiter(deal, 0))
+    bench.setup(bench.account(10), escrow.functions.rule(deal, winner, Web3.keccak(text="reasons")))
+    return deal
+
+
+def court_flow(bench: Bench) -> None:
+    """A ruling overturned by a jury; another whose jury stayed silent, the pot credited to the appellant."""
+    jury = seated_jury(bench)
+    buyer, seller, keeper = (bench.account(i) for i in range(1, 4))
+    court = bench.deploy(keeper, "JuryAppealCourt", 3, ETHER, HOUR, HOUR, 3 * ETHER // 10)
+    escrow = bench.deploy(keeper, "ArbitratedEscrow", HOUR, HOUR, court.address, 2 * HOUR, 5 * HOUR,
+                          measured=False)
+    for votes, case in (([True, True, False], "a yes majority: overturns and settles the deal"),
+                        ([None, None, None], "nobody revealed: the ruling stands, the pot is credited")):
+        deal = ruled_deal(bench, escrow, buyer, seller, bench.account(4), 2)
+        receipt = bench.call(buyer, court.functions.appeal(escrow.address, deal, Web3.keccak(text="the photos")),
+                             value=3 * ETHER // 10)
+        appealed = bench.events(court, "Appealed", receipt)[0]
+        heard(bench, jury, int(appealed["caseId"]), votes)  # type: ignore[call-overload]
+        bench.call(keeper, court.functions.decide(appealed["appealId"]), case)
+    bench.call(buyer, court.functions.withdraw(), "the returned pot")
+
+
+def moderation_flow(bench: Bench) -> None:
+    """A listing removed, an account closure rejected (the pledge forfeited), a request lapsed."""
+    jury = seated_jury(bench)
+    requester, treasury, keeper = (bench.account(i) for i in range(1, 4))
+    moderation = bench.deploy(requester, "CommunityModeration", 3, ETHER, HOUR, HOUR, ETHER // 2, ETHER,
+                              treasury.address, 10 * HOUR)
+    pledged = ETHER // 2 + 2 * ETHER
+    receipt = bench.call(requester, moderation.functions.requestListingRemoval(
+        Web3.keccak(text="listing: replica watches"), Web3.keccak(text="photos")), value=pledged)
+    request = bench.events(moderation, "Requested", receipt)[0]
+    bench.call(keeper, moderation.functions.submitEvidence(request["id"], Web3.keccak(text="a buyer's report")))
+    heard(bench, jury, int(request["caseId"]), [True, True, False])  # type: ignore[call-overload]
+    bench.call(keeper, moderation.functions.decide(request["id"]), "removed: the pledge credited back")
+    bench.call(requester, moderation.functions.withdraw())
+    receipt = bench.call(requester, moderation.functions.requestAccountClosure(
+        bench.account(5).address, Web3.keccak(text="a hunch")), value=pledged)
+    request = bench.events(moderation, "Requested", receipt)[0]
+    heard(bench, jury, int(request["caseId"]), [False, False, False])  # type: ignore[call-overload]
+    bench.call(keeper, moderation.functions.decide(request["id"]), "rejected: the pledge forfeited")
+    receipt = bench.call(requester, moderation.functions.requestListingRemoval(
+        Web3.keccak(text="listing: a quiet one"), Web3.keccak(text="photos")), "later", pledged)
+    bench.advance(10 * HOUR)
+    bench.call(keeper, moderation.functions.lapse(bench.events(moderation, "Requested", receipt)[0]["id"]))
+
+
+def marketplace_flow(bench: Bench) -> None:
+    """Orders with and without a coupon, an offer, a cancellation, a dispute appealed, a delisting."""
+    operator, seller, shopper, carrier = (bench.account(i) for i in range(1, 5))
+    court = bench.deploy(operator, "JuryAppealCourt", 3, ETHER, HOUR, HOUR, 3 * ETHER // 10, measured=False)
+    escrow = bench.deploy(operator, "ArbitratedEscrow", HOUR, HOUR, court.address, 2 * HOUR, 5 * HOUR,
+                          measured=False)
+    promotions = bench.deploy(operator, "LocalPromotions", measured=False)
+    market = bench.deploy(operator, "SponsoredMarketplace", escrow.address, ZERO_ADDRESS, promotions.address,
+                          ZERO_ADDRESS, 1_000_000, 50, HOUR, 10_000_000)
+    sponsor = bench.w3.eth.contract(Web3.to_checksum_address(SPONSOR_ADDRESS), abi=SPONSOR_ABI)
+    bench.setup(operator, sponsor.functions.deposit(market.address), ETHER)
+    price, deposit = 60 * ETHER, 5 * ETHER
+    terms = (price, deposit, carrier.address, DAY, HOUR, 0, Web3.keccak(text="listing: red shoes"))
+    listing = bench.events(market, "Listed", bench.call(seller, market.functions.list(terms)))[0]["listingId"]
+    bench.call(operator, market.functions.fund(shopper.address), "creates the account", 4 * (price + deposit))
+
+    def ordered(coupon: int, case: str) -> tuple[int, int]:
+        receipt = bench.call(shopper, market.functions.placeOrder(listing, coupon), case)
+        order = bench.events(market, "Ordered", receipt)[0]
+        return int(order["orderId"]), int(order["dealId"])  # type: ignore[call-overload]
+
+    order, deal = ordered(0, "no coupon")
+    bench.setup(seller, escrow.functions.join(deal), deposit)
+    bench.call(shopper, market.functions.acceptDelivery(order))
+    bench.setup(seller, promotions.functions.registerShop(market.address, "9vg4mq2"))
+    receipt = bench.setup(seller, promotions.functions.createCoupon("9vg4", b"\0" * 32, bench.now() + DAY,
+                                                                    [(50 * ETHER, 1_000)]), 10 * ETHER)
+    coupon = int(bench.events(promotions, "CouponCreated", receipt)[0]["id"])  # type: ignore[call-overload]
+    order, deal = ordered(coupon, "with a coupon: the discount taken into the account")
+    bench.call(shopper, market.functions.cancel(order), "the seller never joined")
+    bench.call(carrier, market.functions.collect(shopper.address), "the refund")
+    offer = bench.events(market, "OfferMade", bench.call(shopper, market.functions.makeOffer(
+        listing, 50 * ETHER)))[0]["offerId"]
+    bench.call(shopper, market.functions.withdrawOffer(offer))
+    offer = bench.events(market, "OfferMade", bench.call(shopper, market.functions.makeOffer(
+        listing, 50 * ETHER)))[0]["offerId"]
+    receipt = bench.call(seller, market.functions.acceptOffer(offer), "places the order")
+    order = bench.events(market, "Ordered", receipt)[0]
+    bench.setup(seller, escrow.functions.join(order["dealId"]), deposit)
+    bench.call(shopper, market.functions.dispute(order["orderId"], Web3.keccak(text="the sole came off")))
+    bench.call(shopper, market.functions.submitEvidence(order["orderId"], Web3.keccak(text="a photo")))
+    bench.setup(bench.account(10), escrow.functions.bid(order["dealId"], ETHER))
+    bench.call(shopper, market.functions.chooseArbiter(order["orderId"], 0))
+    bench.setup(seller, escrow.functions.chooseArbiter(order["dealId"], 0))
+    bench.setup(bench.account(10), escrow.functions.rule(order["dealId"], 2, Web3.keccak(text="reasons")))
+    bench.call(shopper, market.functions.appeal(order["orderId"], Web3.keccak(text="the photo")),
+               "the fee from the account")
+    bench.call(shopper, market.functions.cashOut(ETHER))
+    bench.call(seller, market.functions.delist(listing))
+
+
 #: One entry per library contract; a new contract is a new entry.
 FLOWS: list[LibraryFlow] = [
     LibraryFlow("ArbitratedEscrow", escrow_flow, "An escrow deployed with an appeal court (so `rule` waits for "
@@ -512,6 +653,16 @@ FLOWS: list[LibraryFlow] = [
     LibraryFlow("LocalPromotions", promotions_flow),
     LibraryFlow("SupplyChainSettlement", settlement_flow),
     LibraryFlow("TokenSale", sale_flow, "The deployment includes the sale's ERC-20 token, which it creates."),
+    LibraryFlow("JuryAppealCourt", court_flow, "`appeal` includes IJury's `openCase` and the escrow's "
+                "`holdForAppeal`; `decide` includes IJury's `finalize` and payouts and the escrow's settlement. "
+                "A 3-juror jury; the jurors' own calls are IJury's (`benchmarks/jury_gas.py`)."),
+    LibraryFlow("CommunityModeration", moderation_flow, "A request includes IJury's `openCase`; `decide` includes "
+                "IJury's `finalize` and payouts. A 3-juror jury; the jurors' own calls are IJury's "
+                "(`benchmarks/jury_gas.py`)."),
+    LibraryFlow("SponsoredMarketplace", marketplace_flow, "Measured at a positive gas price; a sponsored call "
+                "(gas price 0) has its gas used times the base fee paid from the marketplace's deposit. Calls through a shopper's "
+                "account include the escrow's or the promotions' work; `fund` creates the account the first time "
+                "(about 250,000 gas of it)."),
 ]
 
 
@@ -631,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and len(flows) != len(set(args.only)):
             raise BenchmarkError(f"--only names a contract without a flow (flows: {', '.join(f.contract for f in FLOWS)})")
         library = pages(flows)
-        compiled = compile_contracts(list(library.values()))
+        compiled = compile_contracts(list(library_contracts().values()))  # flows deploy the contracts they use
         results = measure(args.rpc, flows, compiled) if args.rpc else asyncio.run(_on_fresh_node(flows, compiled))
         notes = {flow.contract: flow.notes for flow in flows}
         if args.write_docs:
