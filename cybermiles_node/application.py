@@ -46,7 +46,7 @@ from consensus.validators import Validator, ValidatorSet
 from cybermiles_node.beacon import ProposerSlots, RevealSource, beacon_reader, next_prev_randao
 from cybermiles_node.devblocks import DevBlockBuilder
 from cybermiles_node.errors import GenesisMismatch
-from cybermiles_node.natives import check_genesis, genesis_accounts, native_contracts
+from cybermiles_node.natives import check_genesis, genesis_accounts, governed_params, native_contracts
 from cybermiles_node.storage.chainstore import ChainStore
 from cybermiles_node.txcache import DecodedTxCache
 from genesis.document import GenesisDocument
@@ -197,7 +197,7 @@ class CyberMilesApp:
             number=number,
             timestamp=timestamp,
             coinbase=coinbase,
-            gas_limit=self.genesis.params.gas_limit,
+            gas_limit=self.gas_limit_after(parent),
             base_fee=next_base_fee(parent.base_fee_per_gas, parent.gas_used, parent.gas_limit, self.fee_params),
             prev_randao=next_prev_randao(self.account_db(parent.state_root), parent.number, parent.hash),
             chain_id=self.chain_id,
@@ -205,6 +205,12 @@ class CyberMilesApp:
             max_tx_gas=self.genesis.params.max_gas_per_tx,
             consensus=consensus or ConsensusInfo(),
         )
+
+    def gas_limit_after(self, parent: Header) -> int:
+        """The gas limit of the block after ``parent``: governance's ``block_gas_limit`` in force in the parent's
+        state, or the genesis document's ``params.gas_limit`` while that is 0."""
+        governed = governed_params(self.account_db(parent.state_root)).block_gas_limit
+        return governed or self.genesis.params.gas_limit
 
     def consensus_info(self, number: int, proposer_address: bytes, last_commit: Commit,
                        evidence: list[bytes], reveal: bytes = ZERO_HASH32) -> ConsensusInfo:

@@ -10,7 +10,10 @@ must be what staking's election computes from those stakes, which
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
+
+from eth.abc import StateAPI
+from eth.db.account import AccountDB
 
 from consensus.dpos.errors import DposError
 from consensus.dpos.governance_contract import GovernanceContract
@@ -30,7 +33,7 @@ from middleware.rules.contract import RulesContract
 from middleware.webhooks.contract import WebhooksContract
 from vm.execution import GenesisAccount
 from vm.native.addresses import GOVERNANCE_ADDRESS, STAKING_ADDRESS, VESTING_ADDRESS
-from vm.native.framework import CallContext, NativeContract
+from vm.native.framework import SYSTEM_SENDER, CallContext, NativeContract
 from vm.native.vesting import Schedule, VestingContract, genesis_storage
 from vm.sponsorship.contract import SponsorContract
 
@@ -79,6 +82,17 @@ def native_contracts(genesis: GenesisDocument) -> list[NativeContract]:
         RandomnessContract(penalise_missed_proposals),
         SponsorContract(),
     ]
+
+
+def governed_params(accounts: AccountDB) -> DposParams:
+    """The chain parameters in force in ``accounts`` (a block's state), read without executing anything."""
+    context = CallContext(cast(StateAPI, accounts), GOVERNANCE_ADDRESS, sender=SYSTEM_SENDER, value=0,
+                          is_static=True, consume_gas=None, add_log=_no_events)
+    return load_params(context)
+
+
+def _no_events(address: bytes, topics: tuple[int, ...], data: bytes) -> None:
+    """A read never emits events."""
 
 
 def elected_validator_owners(context: CallContext) -> list[bytes]:

@@ -94,7 +94,8 @@ class MempoolTxSource:
 
     def reap(self, max_bytes: int) -> list[object]:
         """Decoded transactions (senders cached) in inclusion order."""
-        chosen = self._mempool.reap(self._app.genesis.params.gas_limit, max_bytes, self._app.next_base_fee())
+        gas_limit = self._app.gas_limit_after(self._app.latest_header)
+        chosen = self._mempool.reap(gas_limit, max_bytes, self._app.next_base_fee())
         return [pooled.tx for pooled in chosen]
 
     def has_txs(self) -> bool:

@@ -16,7 +16,10 @@ from consensus.types import (
     CommitSig,
     vote_sign_bytes,
 )
+from cybermiles_node.natives import local_chain_genesis
 from genesis.distribution import GENESIS_SUPPLY
+from genesis.document import DposGenesis
+from tests.conftest import GENESIS_TIME, Node
 from vm.errors import BlockExecutionError
 from vm.execution import CallMessage
 from vm.native.addresses import GOVERNANCE_ADDRESS, STAKING_ADDRESS, VESTING_ADDRESS
@@ -99,6 +102,24 @@ def tampered(block: Block, *, transactions=None, **header_fields) -> Block:
 
 
 # -- genesis -----------------------------------------------------------------------------
+
+
+def test_the_block_gas_limit_is_the_governed_one_once_set_else_the_genesis_one(tmp_path, validator_key,
+                                                                               genesis) -> None:
+    plain = Node(tmp_path / "plain", genesis)
+    governed_genesis = local_chain_genesis(validator_key.public_key, genesis_time=GENESIS_TIME, chain_id=CHAIN_ID,
+                                           dpos=DposGenesis(params=(("block_gas_limit", 150_000_000),)))
+    governed = Node(tmp_path / "governed", governed_genesis)
+    try:
+        assert Proposer(plain, validator_key, genesis).propose().header.gas_limit == genesis.params.gas_limit
+        proposer = Proposer(governed, validator_key, governed_genesis)
+        block = proposer.propose()
+        assert block.header.gas_limit == 150_000_000 != governed_genesis.params.gas_limit
+        proposer.decide(block)  # checking the block computes the same limit
+        assert governed.app.gas_limit_after(governed.app.latest_header) == 150_000_000
+    finally:
+        plain.close()
+        governed.close()
 
 
 def test_genesis_state_holds_the_whole_supply(proposer, genesis) -> None:

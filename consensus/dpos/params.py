@@ -70,10 +70,16 @@ class DposParams:
     slash_enabled: bool = False
     foundation_address: bytes = b"\x00" * ADDRESS_BYTES
     proposal_expire_period: int = 7 * DAY
+    block_gas_limit: int = 0  # 0: the genesis document's params.gas_limit
 
     def __post_init__(self) -> None:
         for spec in PARAMETERS:
             check_value(spec, getattr(self, spec.name))
+        if 0 < self.block_gas_limit < MIN_BLOCK_GAS_LIMIT:
+            raise InvalidParameter(
+                f"block_gas_limit ({self.block_gas_limit}) must be 0 (the genesis value) or at least "
+                f"{MIN_BLOCK_GAS_LIMIT}"
+            )
         if self.min_commission_bp > self.max_commission_bp:
             raise InvalidParameter(
                 f"min_commission_bp ({self.min_commission_bp}) is above max_commission_bp ({self.max_commission_bp})"
@@ -91,6 +97,8 @@ class DposParams:
 
 
 _CMT_MAX = 10**12 * WEI_PER_CMT  # no amount parameter may exceed a trillion CMT
+MIN_BLOCK_GAS_LIMIT = 1_000_000  # a block below it could not hold a contract deployment
+MAX_BLOCK_GAS_LIMIT = 2_000_000_000  # about 95,000 plain transfers
 
 PARAMETERS: tuple[ParamSpec, ...] = (
     ParamSpec("max_validators", "int", 1, 100,
@@ -134,6 +142,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               "Account that verifies candidacies (address; default the zero address: nobody)."),
     ParamSpec("proposal_expire_period", "int", 60, 365 * DAY,
               "Time a governance proposal stays open for votes (seconds of block time; default 604800 = 7 days)."),
+    ParamSpec("block_gas_limit", "int", 0, MAX_BLOCK_GAS_LIMIT,
+              "Gas limit of every block from the next one on; 0 keeps the genesis document's params.gas_limit, "
+              "else at least 1000000 (gas; default 0)."),
 )
 
 _SPECS: dict[str, ParamSpec] = {spec.name: spec for spec in PARAMETERS}

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from consensus.dpos.errors import InvalidParameter
 from consensus.dpos.params import (
+    MIN_BLOCK_GAS_LIMIT,
     PARAMETERS,
     PARAMS_KEY,
     DposParams,
@@ -78,6 +79,13 @@ def test_with_value_returns_a_changed_copy_and_checks_the_commission_range() -> 
     assert params.max_validators == 19
     with pytest.raises(InvalidParameter, match=r"min_commission_bp \(6000\) is above max_commission_bp \(5000\)"):
         params.with_value("min_commission_bp", 6_000)
+
+
+def test_a_block_gas_limit_is_the_genesis_value_or_at_least_a_million() -> None:
+    assert DposParams().with_value("block_gas_limit", 150_000_000).block_gas_limit == 150_000_000
+    with pytest.raises(InvalidParameter,
+                       match=r"block_gas_limit \(21000\) must be 0 \(the genesis value\) or at least 1000000"):
+        DposParams().with_value("block_gas_limit", 21_000)
 
 
 @pytest.mark.parametrize(
@@ -150,6 +158,8 @@ _VALUES = {
 def any_params(draw: st.DrawFn) -> DposParams:
     values = {spec.name: draw(_VALUES[spec.kind](spec)) for spec in PARAMETERS}
     values["max_commission_bp"] = max(values["max_commission_bp"], values["min_commission_bp"])
+    if values["block_gas_limit"] < MIN_BLOCK_GAS_LIMIT:
+        values["block_gas_limit"] = 0
     return DposParams(**values)
 
 
