@@ -1,13 +1,15 @@
 """End to end: the library contracts on the native jury (IJury) and sponsored gas (ISponsor), on ``cmnode start --dev``.
 
-Five token holders stake as jurors on the native juror registry. A community moderation request to remove a listing
-is decided by a jury drawn from the chain's beacon: the drawn jurors commit and reveal through the native contract,
-the majority is paid by it, the listing reads as removed and the requester's pledge comes back; a second request
-the jury rejects forfeits its pledge to the treasury, as docs/contracts/community-moderation.md says.
+Five token holders stake as jurors on the native juror registry. A community moderation contract deployed with
+``cmnode contracts deploy`` takes a request to remove a listing, which a jury drawn from the chain's beacon
+decides: the drawn jurors commit and reveal through the native contract, the majority is paid by it, the listing
+reads as removed and the requester's pledge comes back; a second request the jury rejects forfeits its pledge to
+the treasury, as docs/contracts/community-moderation.md says.
 
-A marketplace configures its own sponsorship when deployed and its operator deposits CMT for it: a shopper account holding 0 CMT, whose marketplace
-account a friend funded, orders a listing with a seller's LocalPromotions coupon by a gas-price-0 transaction
-(paid from the sponsor deposit), accepts the delivery and cashes out its deposit and discount, all without gas.
+A marketplace configures its own sponsorship when deployed and its operator deposits CMT for it: a shopper account
+holding 0 CMT, whose marketplace account a friend funded, orders a listing with a seller's LocalPromotions coupon
+by a gas-price-0 transaction (paid from the sponsor deposit), accepts the delivery and cashes out its deposit and
+discount, all without gas.
 
 An escrow ruling appealed to a JuryAppealCourt is overturned by a jury drawn from the registry, and the deal settles
 for the appellant.
@@ -25,8 +27,9 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
-from tests.e2e.nodeproc import NodeProcess, dev_account
-from tests.e2e.test_foundry_e2e import FORGE, run_tool
+from cybermiles_node.solc import load_artifact
+from tests.e2e.nodeproc import NodeProcess, cmnode, dev_account
+from tests.e2e.test_foundry_e2e import CONTRACTS, FORGE, run_tool
 from tests.e2e.test_library_e2e import deploy, withdraw
 from tests.e2e.test_middleware_e2e import ETHER, REPO, events, succeed
 
@@ -103,9 +106,18 @@ def hear(dev_node: NodeProcess, jury: Contract, case_id: int, votes: list[bool])
 def test_a_moderation_request_is_decided_by_a_drawn_jury_and_the_pledges_go_where_the_page_says(
         dev_node: NodeProcess, jury: Contract, built: None) -> None:
     fee, pledge = ETHER // 2, 2 * ETHER
-    moderation = deploy(dev_node, REQUESTER, "CommunityModeration", 3, STAKE_PER_JUROR, HOUR, HOUR, fee, ETHER,
-                        TREASURY.address, 10 * HOUR)
-    w3 = moderation.w3
+    # deployed as an operator would: `cmnode contracts deploy` with the constructor's arguments by name
+    result = cmnode("contracts", "deploy", "CommunityModeration", "--arg", "jurors=3", "--arg", "stakePerJuror=1cmt",
+                    "--arg", f"commitSeconds={HOUR}", "--arg", f"revealSeconds={HOUR}", "--arg", "caseFee=0.5cmt",
+                    "--arg", "minPledge=1cmt", "--arg", f"forfeitTo={TREASURY.address}", "--arg",
+                    f"caseTimeout={10 * HOUR}", "--dev-account", "2", "--rpc", dev_node.url, "--json", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    deployed = json.loads(result.stdout)
+    assert deployed["status"] == "success" and deployed["from"] == REQUESTER.address
+    w3 = jury.w3
+    abi = load_artifact(CONTRACTS / "out" / "CommunityModeration.sol" / "CommunityModeration.json").abi
+    moderation = w3.eth.contract(deployed["address"], abi=abi)
+    assert moderation.functions.caseFee().call() == fee and moderation.functions.forfeitTo().call() == TREASURY.address
     fake = Web3.keccak(text="listing: replica watches sold as originals")
     receipt = succeed(w3, REQUESTER, moderation.functions.requestListingRemoval(
         fake, Web3.keccak(text="photos of the serial numbers")), value=fee + pledge)
