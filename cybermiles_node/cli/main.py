@@ -26,6 +26,7 @@ from cybermiles_node.cli.library import add_contracts_commands
 from cybermiles_node.cli.oracle import add_oracle_commands
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.params import HOST_PORT, AsciiIntRange
+from cybermiles_node.cli.randomness import add_randomness_commands
 from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.cli.rules import add_rules_commands
 from cybermiles_node.cli.signer import signer
@@ -193,6 +194,7 @@ add_bpm_commands(cli)
 add_rules_commands(cli)
 add_stake_commands(cli)
 add_gov_commands(cli)
+add_randomness_commands(cli)
 add_oracle_commands(cli)
 add_sponsor_commands(cli)
 add_jury_commands(cli)

@@ -170,7 +170,7 @@ def description_options(command: F) -> F:
     return command
 
 
-def _pub_key(text: str | None, home: Path | None) -> bytes:
+def pub_key_of(text: str | None, home: Path | None) -> bytes:
     """The consensus public key given as hex, else the node home's validator key."""
     if text is None:
         return ValidatorKey.load(NodeHome.resolve(home).validator_key).public_key
@@ -195,7 +195,7 @@ def declare(tx: dict[str, Any], pub_key: str | None, max_amount: str, amount: st
             **description: str | None) -> None:
     """Declare a validator candidacy, bonding its self-stake."""
     with reporting_errors(tx["json_output"], EXPECTED):
-        key = _pub_key(pub_key, tx["home"])
+        key = pub_key_of(pub_key, tx["home"])
         maximum = parse_cmt(max_amount, "--max-amount")
         if amount is None:
             params = RpcClient(tx["rpc_url"]).call("cmt_queryParams")["data"]
@@ -221,7 +221,7 @@ def update(tx: dict[str, Any], pub_key: str | None, max_amount: str | None, amou
         key = unlock(tx)
         owner = Account.from_key(key).address
         current = RpcClient(tx["rpc_url"]).call("cmt_queryValidator", owner)["data"]
-        new_key = b"\x00" * PUB_KEY_BYTES if pub_key is None else _pub_key(pub_key, tx["home"])
+        new_key = b"\x00" * PUB_KEY_BYTES if pub_key is None else pub_key_of(pub_key, tx["home"])
         maximum = hex_int(current["maxAmount"]) if max_amount is None else parse_cmt(max_amount, "--max-amount")
         commission = hex_int(current["commissionBp"]) if commission_bp is None else commission_bp
         value = parse_cmt(amount, "--amount")

@@ -16,7 +16,8 @@ import pytest
 from web3 import Web3
 
 from middleware.randomness.contract import MAX_MISSES_PER_WINDOW
-from tests.e2e.nodeproc import wait_for_height, write_testnet
+from middleware.randomness.hashchain import CHAIN_LENGTH
+from tests.e2e.nodeproc import cmnode, wait_for_height, write_testnet
 from vm.native.addresses import RANDOMNESS_ADDRESS, STAKING_ADDRESS
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +32,7 @@ def _fast_rounds(home: Path) -> None:
     """Shorter round timeouts than the testnet default, so missed slots come quickly (same on every node)."""
     path = home / "genesis.json"
     genesis = json.loads(path.read_text())
-    genesis["consensus"].update(timeout_propose_ms=1000, timeout_commit_ms=300)
+    genesis["consensus"].update(timeout_propose_ms=1500, timeout_commit_ms=300)
     path.write_text(json.dumps(genesis, indent=2))
 
 
@@ -66,6 +67,16 @@ def test_every_node_serves_the_same_beacon_and_a_withholding_validator_is_jailed
             mixes = {bytes(w3.eth.get_block(height + 1)["mixHash"]) for w3 in w3s}
             assert len(values) == 1 and values == mixes, height
         assert beacons[0].functions.isAvailable(4).call(block_identifier=4) is False
+        # cmnode reads the same: a value, a height not committed yet, a validator's chain
+        shown = json.loads(cmnode("randomness", "value", "2", "--rpc", nodes[1]["rpc"], "--json").stdout)
+        assert shown["value"] == "0x" + bytes(beacons[1].functions.valueAt(2).call()).hex()
+        assert shown["mixHashOfNext"] == shown["value"]
+        future = json.loads(cmnode("randomness", "value", "100000", "--rpc", nodes[1]["rpc"], "--json").stdout)
+        assert future["available"] is False and "is not available yet" in future["reason"]
+        mine = json.loads(cmnode("randomness", "status", "--home", str(homes[0]), "--rpc", nodes[0]["rpc"],
+                                 "--json").stdout)
+        assert mine["commitment"] is not None and 0 < mine["remainingReveals"] < CHAIN_LENGTH
+        assert mine["missedSlots"] < MAX_MISSES_PER_WINDOW  # (a slot of the start-up, while peers connect, may miss)
 
         processes.pop(STOPPED).send_signal(signal.SIGTERM)
         running = w3s[:STOPPED]
@@ -77,6 +88,9 @@ def test_every_node_serves_the_same_beacon_and_a_withholding_validator_is_jailed
         fields = next(entry for entry in STAKING_ABI if entry.get("name") == "getCandidate")["outputs"][0]
         jailed = [field["name"] for field in fields["components"]].index("jailed")
         assert staking.functions.getCandidate(stopped_owner).call()[jailed] is True  # jailed with the 4th miss
+        shown = json.loads(cmnode("randomness", "status", "--pub-key", stopped_key.hex(), "--rpc", nodes[0]["rpc"],
+                                  "--json").stdout)
+        assert shown["missedSlots"] >= MAX_MISSES_PER_WINDOW
         # the chain goes on with the other three, which still agree on every value
         height = running[0].eth.block_number
         for w3 in running:
