@@ -46,8 +46,7 @@ from rpc.backend import (
     DposParam,
     DposProposal,
     DposSupply,
-    LogFilter,
-    MatchedLog,
+    LogSearch,
     MinedReceipt,
     MinedTransaction,
     PendingListener,
@@ -69,6 +68,7 @@ from vm.access_list import AccessListOutcome, create_access_list
 from vm.errors import InvalidTransaction
 from vm.execution import BlockEnv, CallMessage, CallOutcome
 from vm.interruptible import CallInterrupted, Checkpoint
+from vm.logs import BlockLog
 from vm.overrides import NO_OVERRIDES, CallOverrides
 from vm.proofs import AccountProof, prove_account
 from vm.receipts import Log, Receipt
@@ -637,17 +637,17 @@ class NodeBackend:
 
     # -- logs and subscriptions ----------------------------------------------------
 
-    async def get_logs(self, log_filter: LogFilter) -> Sequence[MatchedLog]:
+    async def get_logs(self, query: LogSearch) -> Sequence[BlockLog]:
         """Committed logs matching the filter (at most ``max_results + 1``)."""
-        def run() -> list[MatchedLog]:
+        def run() -> list[BlockLog]:
+            log_filter = query.log_filter
             try:
-                found = self._store.find_logs(
-                    log_filter.from_block, log_filter.to_block, list(log_filter.addresses),
-                    [None if t is None else list(t) for t in log_filter.topics], log_filter.max_results,
+                return self._store.find_logs(
+                    query.from_block, query.to_block, list(log_filter.addresses),
+                    [None if t is None else list(t) for t in log_filter.topics], query.max_results,
                 )
             except TooManyLogs as exc:
-                raise InvalidParams(f"query returned more than {log_filter.max_results} results") from exc
-            return [MatchedLog(*match) for match in found]
+                raise InvalidParams(f"query returned more than {query.max_results} results") from exc
         return await self._read(run)
 
     def add_block_listener(self, listener: BlockListener) -> Callable[[], None]:

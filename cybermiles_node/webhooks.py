@@ -56,13 +56,14 @@ from middleware.webhooks.errors import (
 )
 from middleware.webhooks.inbound import InboundEndpoint, create_inbound_app
 from middleware.webhooks.outbox import Delivery, Outbox, OutboxChange, OutboxSnapshot
-from middleware.webhooks.payload import CommittedLog, delivery_body
+from middleware.webhooks.payload import delivery_body, idempotency_key
 from middleware.webhooks.settings import InboundSettings, WebhookSettings
 from middleware.webhooks.subscription import Subscription, parse_subscription
 from rpc.admin import AdminRequestError
 from rpc.backend import CallRequest
 from rpc.errors import RPCError
-from vm.receipts import Log, Receipt
+from vm.logs import block_event_logs, transaction_logs
+from vm.receipts import Receipt
 
 log = logging.getLogger(__name__)
 
@@ -183,23 +184,6 @@ class OracleSubmitter:
                 raise SubmissionRejected(f"transaction refused: {exc.message}") from None
 
 
-def committed_logs(chain_id: int, header: Header, receipts: Sequence[Receipt],
-                   block_events: Sequence[Log] = ()) -> list[CommittedLog]:
-    """The logs of a committed block: its transactions' (block-wide log index, as ``eth_getLogs``
-    numbers them), then its hook events (indexed among themselves, as ``cmt_getBlockEvents``)."""
-    found: list[CommittedLog] = []
-    for receipt in receipts:
-        for entry in receipt.logs:
-            found.append(CommittedLog(
-                chain_id, header.number, header.hash, header.timestamp, receipt.tx_hash, receipt.tx_index,
-                len(found), entry.address, entry.topics, entry.data,
-            ))
-    for index, event in enumerate(block_events):
-        found.append(CommittedLog(chain_id, header.number, header.hash, header.timestamp, None, None, index,
-                                  event.address, event.topics, event.data))
-    return found
-
-
 def unlock_oracle(keystore_dir: Path, settings: InboundSettings, home_root: Path) -> bytes:
     """The oracle account's private key, from the keystore and the configured password file."""
     if settings.oracle_account is None or settings.password_file is None:
@@ -241,13 +225,18 @@ class WebhookService:
         subscriptions = self.subscriptions.all()
         deliveries: list[Delivery] = []
         events = self._store.get_block_events(header.hash)
-        for entry in committed_logs(self._chain_id, header, receipts, events):
+        # the transactions' logs (numbered across the block, as eth_getLogs numbers them), then the
+        # hooks' events (numbered among themselves, as cmt_getBlockEvents numbers them)
+        entries = [*transaction_logs(header.number, header.hash, receipts),
+                   *block_event_logs(header.number, header.hash, events)]
+        for entry in entries:
             for subscription in subscriptions:
                 if entry.tx_hash is None and not subscription.block_events:
                     continue
-                if subscription.matches(entry.address, entry.topics):
-                    deliveries.append(Delivery(subscription.id, subscription.url, entry.idempotency_key,
-                                               delivery_body(entry, subscription.id)))
+                if subscription.matches(entry.log.address, entry.log.topics):
+                    deliveries.append(Delivery(
+                        subscription.id, subscription.url, idempotency_key(entry),
+                        delivery_body(entry, subscription.id, self._chain_id, header.timestamp)))
         return deliveries
 
     def on_commit(self, block: Block, receipts: Sequence[Receipt]) -> None:

@@ -28,6 +28,7 @@ from eth.abc import SignedTransactionAPI
 
 from consensus.types import Block
 from vm.access_list import AccessListOutcome
+from vm.logs import BlockLog, LogFilter
 from vm.overrides import NO_OVERRIDES, BlockOverrides, CallOverrides, StateOverrides
 from vm.proofs import AccountProof
 from vm.receipts import Log, Receipt
@@ -96,43 +97,17 @@ class SimulationRequest:
 
 
 @dataclass(frozen=True)
-class LogFilter:
-    """A resolved log query: an inclusive height range, addresses and topic positions.
+class LogSearch:
+    """A resolved log query: an inclusive height range and the filter its logs pass.
 
-    ``addresses`` empty means any address. ``topics[i]`` is None for "any" at
-    position i, else the tuple of accepted values (OR). ``max_results`` bounds
-    the answer: the backend stops after collecting ``max_results + 1`` logs,
-    so that the server can report that the limit was exceeded.
+    ``max_results`` bounds the answer: the backend stops after collecting
+    ``max_results + 1`` logs, so that the server can report that the limit was exceeded.
     """
 
     from_block: int
     to_block: int
-    addresses: tuple[bytes, ...] = ()
-    topics: tuple[tuple[bytes, ...] | None, ...] = ()
+    log_filter: LogFilter = LogFilter()
     max_results: int = 10_000
-
-    def matches(self, log: Log) -> bool:
-        """Whether ``log`` passes the address and topic criteria (heights are not checked)."""
-        if self.addresses and log.address not in self.addresses:
-            return False
-        if len(self.topics) > len(log.topics):
-            return False
-        return all(
-            accepted is None or topic in accepted
-            for accepted, topic in zip(self.topics, log.topics, strict=False)
-        )
-
-
-@dataclass(frozen=True)
-class MatchedLog:
-    """A committed log with its position: block, transaction, and index within the block."""
-
-    block_number: int
-    block_hash: bytes
-    tx_hash: bytes
-    tx_index: int
-    log_index: int
-    log: Log
 
 
 @dataclass(frozen=True)
@@ -500,7 +475,7 @@ class Backend(Protocol):
         """Base fee per gas of the next block."""
         ...
 
-    async def get_logs(self, log_filter: LogFilter) -> Sequence[MatchedLog]:
+    async def get_logs(self, query: LogSearch) -> Sequence[BlockLog]:
         """Committed logs matching ``log_filter``, ordered by block then log index.
 
         The server has already bounded the range; the backend returns at most

@@ -12,7 +12,8 @@ import rlp
 from eth_hash.auto import keccak
 
 from consensus.types import Block, Header
-from rpc.backend import MatchedLog, TxContext
+from rpc.backend import TxContext
+from vm.logs import BlockLog, receipt_logs
 from vm.receipts import Receipt
 from vm.transactions import (
     ACCESS_LIST_TX_TYPE,
@@ -125,13 +126,13 @@ def format_transaction(tx: Any, context: TxContext | None) -> dict[str, Any]:
     return result
 
 
-def format_log(entry: MatchedLog) -> dict[str, Any]:
-    """A log object with its position in the chain."""
+def format_log(entry: BlockLog) -> dict[str, Any]:
+    """A log object with its position in the chain (a block event has no transaction: null)."""
     return {
         "removed": False,
         "logIndex": quantity(entry.log_index),
-        "transactionIndex": quantity(entry.tx_index),
-        "transactionHash": data(entry.tx_hash),
+        "transactionIndex": None if entry.tx_index is None else quantity(entry.tx_index),
+        "transactionHash": None if entry.tx_hash is None else data(entry.tx_hash),
         "blockHash": data(entry.block_hash),
         "blockNumber": quantity(entry.block_number),
         "address": data(entry.log.address),
@@ -140,27 +141,11 @@ def format_log(entry: MatchedLog) -> dict[str, Any]:
     }
 
 
-def block_logs(block_hash: bytes, block_number: int, receipts: Sequence[Receipt]) -> list[MatchedLog]:
-    """Every log of a block with its block-wide log index."""
-    entries: list[MatchedLog] = []
-    for receipt in receipts:
-        for log in receipt.logs:
-            entries.append(
-                MatchedLog(block_number, block_hash, receipt.tx_hash, receipt.tx_index, len(entries), log)
-            )
-    return entries
-
-
 def format_receipt(
     receipt: Receipt, block_hash: bytes, block_number: int, first_log_index: int
 ) -> dict[str, Any]:
     """A receipt object; ``first_log_index`` is the block-wide index of its first log."""
-    logs = [
-        format_log(
-            MatchedLog(block_number, block_hash, receipt.tx_hash, receipt.tx_index, first_log_index + offset, log)
-        )
-        for offset, log in enumerate(receipt.logs)
-    ]
+    logs = [format_log(entry) for entry in receipt_logs(block_number, block_hash, receipt, first_log_index)]
     return {
         "type": quantity(receipt.tx_type),
         "transactionHash": data(receipt.tx_hash),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rpc.backend import LogFilter
+from rpc.backend import LogSearch
 from rpc.chain import ChainReader
 from rpc.dispatch import Handler
 from rpc.errors import InvalidParams, ResourceNotFound
@@ -35,7 +35,7 @@ class LogQuery:
         spec = Args(params, 1, 1).get(0, parse_filter)
         return await self.run(await self.resolve(spec))
 
-    async def resolve(self, spec: FilterSpec) -> LogFilter | None:
+    async def resolve(self, spec: FilterSpec) -> LogSearch | None:
         """The concrete query for ``spec``, or None when the range holds no committed block yet."""
         if spec.block_hash is not None:
             block = await self.chain.backend.get_block_by_hash(spec.block_hash)
@@ -50,19 +50,19 @@ class LogQuery:
             last = await self.chain.backend.latest_height()
         return self.bounded(first, last, spec)
 
-    def bounded(self, first: int, last: int, spec: FilterSpec) -> LogFilter:
-        """A ``LogFilter`` over ``first..last``, checked against the range limit."""
+    def bounded(self, first: int, last: int, spec: FilterSpec) -> LogSearch:
+        """A ``LogSearch`` over ``first..last``, checked against the range limit."""
         if first > last:
             raise InvalidParams("invalid block range params: fromBlock is after toBlock")
         if last - first + 1 > self.max_block_range:
             raise InvalidParams(f"exceed maximum block range: {self.max_block_range}")
-        return LogFilter(first, last, spec.addresses, spec.topics, self.max_results)
+        return LogSearch(first, last, spec.log_filter, self.max_results)
 
-    async def run(self, log_filter: LogFilter | None) -> list[dict[str, Any]]:
+    async def run(self, query: LogSearch | None) -> list[dict[str, Any]]:
         """The formatted logs of a query; raises ``InvalidParams`` past the result bound."""
-        if log_filter is None:
+        if query is None:
             return []
-        entries = await self.chain.backend.get_logs(log_filter)
+        entries = await self.chain.backend.get_logs(query)
         if len(entries) > self.max_results:
             raise InvalidParams(f"query returned more than {self.max_results} results")
         return [format_log(entry) for entry in entries]

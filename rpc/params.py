@@ -13,13 +13,13 @@ from typing import Any, TypeVar
 
 from rpc.backend import CallRequest
 from rpc.errors import InvalidParams
+from vm.logs import MAX_TOPIC_POSITIONS, LogFilter
 from vm.overrides import AccountOverride, BlockOverrides, CallOverrides, StateOverrides
 
 T = TypeVar("T")
 
 MAX_QUANTITY_DIGITS = 64
 BLOCK_TAGS = ("earliest", "finalized", "safe", "latest", "pending")
-MAX_TOPIC_POSITIONS = 4
 
 
 class ParamError(ValueError):
@@ -203,8 +203,7 @@ class FilterSpec:
     from_block: BlockRef
     to_block: BlockRef
     block_hash: bytes | None
-    addresses: tuple[bytes, ...]
-    topics: tuple[tuple[bytes, ...] | None, ...]
+    log_filter: LogFilter
 
 
 def parse_filter(value: Any) -> FilterSpec:
@@ -223,8 +222,7 @@ def parse_filter(value: Any) -> FilterSpec:
         from_block=_range_bound(value.get("fromBlock")),
         to_block=_range_bound(value.get("toBlock")),
         block_hash=block_hash,
-        addresses=_filter_addresses(value.get("address")),
-        topics=_filter_topics(value.get("topics")),
+        log_filter=LogFilter(_filter_addresses(value.get("address")), _filter_topics(value.get("topics"))),
     )
 
 

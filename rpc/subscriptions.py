@@ -20,13 +20,14 @@ from typing import Any
 from eth.abc import SignedTransactionAPI
 
 from consensus.types import Block
-from rpc.backend import Backend, LogFilter
+from rpc.backend import Backend
 from rpc.dispatch import Handler
 from rpc.errors import InvalidParams, LimitExceeded, MethodNotFound
-from rpc.formatting import block_logs, data, format_header, format_log, format_transaction
+from rpc.formatting import data, format_header, format_log, format_transaction
 from rpc.ids import new_id
 from rpc.params import Args, ParamError, brief, parse_bool, parse_filter
 from rpc.pending_log import PendingLog
+from vm.logs import LogFilter, transaction_logs
 from vm.receipts import Receipt
 
 NEW_HEADS = "newHeads"
@@ -158,10 +159,10 @@ class SubscriptionHub:
                     connection.push(_notification(subscription_id, head))
                     continue
                 if entries is None:
-                    entries = block_logs(block.hash, block.number, receipts)
+                    entries = transaction_logs(block.number, block.hash, receipts)
                 log_filter = subscription.log_filter
                 for entry in entries:
-                    if log_filter is not None and log_filter.matches(entry.log):
+                    if log_filter is not None and log_filter.matches_log(entry.log):
                         connection.push(_notification(subscription_id, format_log(entry)))
 
     def on_pending(self, tx: SignedTransactionAPI) -> None:
@@ -196,7 +197,7 @@ class SubscriptionHub:
                 raise InvalidParams("invalid argument 1: a logs subscription cannot name a blockHash")
             subscription = Subscription(
                 LOGS,
-                LogFilter(0, 0, spec.addresses if spec else (), spec.topics if spec else ()),
+                spec.log_filter if spec else LogFilter(),
             )
         elif kind == NEW_PENDING_TRANSACTIONS:
             subscription = Subscription(NEW_PENDING_TRANSACTIONS, full=args.optional(1, parse_bool, False))

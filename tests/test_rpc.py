@@ -29,8 +29,7 @@ from rpc.backend import (
     CallRequest,
     CallResult,
     ConsensusStatus,
-    LogFilter,
-    MatchedLog,
+    LogSearch,
     MinedReceipt,
     MinedTransaction,
     SyncStatus,
@@ -38,8 +37,8 @@ from rpc.backend import (
 )
 from rpc.config import RPCConfig
 from rpc.errors import ExecutionReverted, TransactionRejected
-from rpc.formatting import block_logs
 from rpc.server import RPCServer, create_app
+from vm.logs import BlockLog, transaction_logs
 from vm.overrides import NO_OVERRIDES, CallOverrides
 from vm.receipts import Log, Receipt, logs_bloom
 from vm.transactions import decode_transaction, effective_gas_price, tx_type
@@ -259,13 +258,13 @@ class FakeChain:
     async def next_base_fee(self) -> int:
         return NEXT_BASE_FEE
 
-    async def get_logs(self, log_filter: LogFilter) -> Sequence[MatchedLog]:
-        found: list[MatchedLog] = []
-        for block in self.blocks[log_filter.from_block: log_filter.to_block + 1]:
-            for entry in block_logs(block.hash, block.number, self.receipts[block.hash]):
-                if log_filter.matches(entry.log):
+    async def get_logs(self, query: LogSearch) -> Sequence[BlockLog]:
+        found: list[BlockLog] = []
+        for block in self.blocks[query.from_block: query.to_block + 1]:
+            for entry in transaction_logs(block.number, block.hash, self.receipts[block.hash]):
+                if query.log_filter.matches_log(entry.log):
                     found.append(entry)
-                    if len(found) > log_filter.max_results:
+                    if len(found) > query.max_results:
                         return found
         return found
 

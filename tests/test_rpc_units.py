@@ -9,7 +9,7 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_account import Account
 
-from rpc.backend import CallRequest, CallResult, LogFilter, TxContext
+from rpc.backend import CallRequest, CallResult, TxContext
 from rpc.errors import ExecutionReverted, InvalidParams, decode_revert_reason
 from rpc.fees import block_rewards, parse_block_count, parse_percentiles
 from rpc.formatting import format_transaction, quantity
@@ -24,6 +24,7 @@ from rpc.params import (
     parse_quantity,
 )
 from rpc.subscriptions import WSConnection
+from vm.logs import LogFilter
 from vm.receipts import Log, Receipt
 from vm.transactions import decode_transaction
 
@@ -89,8 +90,8 @@ def test_call_request_fields() -> None:
 def test_filter_parsing() -> None:
     spec = parse_filter({"fromBlock": "earliest", "address": "0x" + A.hex(), "topics": [None, ["0x" + T1.hex(), "0x" + T2.hex()], [], "0x" + T1.hex()]})
     assert spec.from_block == BlockRef(tag="earliest") and spec.to_block == BlockRef(tag="latest")
-    assert spec.addresses == (A,)
-    assert spec.topics == (None, (T1, T2), None, (T1,))
+    assert spec.log_filter.addresses == (A,)
+    assert spec.log_filter.topics == (None, (T1, T2), None, (T1,))
     with pytest.raises(ParamError, match="unknown filter field"):
         parse_filter({"from": "0x1"})
     with pytest.raises(ParamError, match="more than 4"):
@@ -111,12 +112,12 @@ def test_args_count_and_positions() -> None:
 
 def test_log_filter_matching() -> None:
     log = Log(A, (T1, T2), b"")
-    assert LogFilter(0, 0).matches(log)
-    assert LogFilter(0, 0, (B, A)).matches(log)
-    assert not LogFilter(0, 0, (B,)).matches(log)
-    assert LogFilter(0, 0, (), (None, (T1, T2))).matches(log)
-    assert not LogFilter(0, 0, (), ((T2,),)).matches(log)
-    assert not LogFilter(0, 0, (), (None, None, None)).matches(log)
+    assert LogFilter().matches_log(log)
+    assert LogFilter((B, A)).matches_log(log)
+    assert not LogFilter((B,)).matches_log(log)
+    assert LogFilter((), (None, (T1, T2))).matches_log(log)
+    assert not LogFilter((), ((T2,),)).matches_log(log)
+    assert not LogFilter((), (None, None, None)).matches_log(log)
 
 
 def test_revert_reasons() -> None:

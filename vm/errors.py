@@ -22,3 +22,7 @@ class NativeContractError(VMError):
 
 class TraceLimitExceeded(VMError):
     """A trace grew past its bounds (recorded steps, frames or bytes); the trace is abandoned."""
+
+
+class InvalidLogFilter(VMError):
+    """A log filter with more than four topic positions, or an address or topic of the wrong size."""

@@ -15,7 +15,6 @@ from cybermiles_node.storage.errors import (
     TooManyLogs,
 )
 from cybermiles_node.storage.leveldb import LevelDB, PrefixedDB
-from cybermiles_node.storage.logfilter import LogMatch
 from cybermiles_node.storage.schema import MetaName
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "InvalidKey",
     "InvalidLogQuery",
     "LevelDB",
-    "LogMatch",
     "MetaName",
     "PrefixedDB",
     "ReservedMetaKey",

@@ -32,8 +32,9 @@ from cybermiles_node.storage.errors import (
     TooManyLogs,
 )
 from cybermiles_node.storage.leveldb import LevelDB, PrefixedDB
-from cybermiles_node.storage.logfilter import LogFilter, LogMatch
 from cybermiles_node.storage.schema import MetaName
+from vm.errors import InvalidLogFilter
+from vm.logs import BlockLog, LogFilter
 from vm.receipts import Log, Receipt
 
 BLOOM_SIZE = 256
@@ -368,7 +369,7 @@ class ChainStore:
         addresses: Sequence[bytes],
         topics: Sequence[Sequence[bytes] | None],
         limit: int,
-    ) -> list[LogMatch]:
+    ) -> list[BlockLog]:
         """The logs of blocks ``from_block..to_block`` (inclusive) matching the filter, in chain order.
 
         ``addresses``: any of them (empty: any address). ``topics``: per position, ``None``
@@ -380,11 +381,14 @@ class ChainStore:
             raise InvalidLogQuery(f"invalid block range {from_block}..{to_block}")
         if limit < 1:
             raise InvalidLogQuery(f"log limit must be positive, got {limit}")
-        log_filter = LogFilter(addresses, topics)
+        try:
+            log_filter = LogFilter(tuple(addresses), tuple(tuple(choices) if choices else None for choices in topics))
+        except InvalidLogFilter as exc:
+            raise InvalidLogQuery(str(exc)) from None
         last = min(to_block, self._latest)
         if from_block > last:
             return []
-        found: list[LogMatch] = []
+        found: list[BlockLog] = []
         for key, bloom in self._db.iterate(
             start=schema.log_bloom_key(from_block), stop=schema.log_bloom_key(last + 1)
         ):
@@ -394,7 +398,7 @@ class ChainStore:
             self._collect_block_logs(height, log_filter, limit, found)
         return found
 
-    def _collect_block_logs(self, height: int, log_filter: LogFilter, limit: int, found: list[LogMatch]) -> None:
+    def _collect_block_logs(self, height: int, log_filter: LogFilter, limit: int, found: list[BlockLog]) -> None:
         block_hash = self.get_hash_by_number(height)
         if block_hash is None:
             raise DatabaseCorrupted(f"block {height} has a logs bloom but no hash")
@@ -406,7 +410,7 @@ class ChainStore:
                     if len(found) == limit:
                         raise TooManyLogs(limit)
                     log = Log(bytes(raw.address), tuple(bytes(t) for t in raw.topics), bytes(raw.data))
-                    found.append(LogMatch(height, block_hash, tx_hash, tx_index, log_index, log))
+                    found.append(BlockLog(height, block_hash, tx_hash, tx_index, log_index, log))
                 log_index += 1
 
     # -- meta and state ----------------------------------------------------------

@@ -16,38 +16,17 @@ are the bytes sent and a receiver may re-serialise nothing. Fields::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from middleware.webhooks.contract import decode_callback_request
+from vm.logs import BlockLog
 
 
-@dataclass(frozen=True)
-class CommittedLog:
-    """A log of a committed block, with its position.
-
-    A transaction's log has its transaction hash and index; a *block event* (emitted by
-    a native contract's begin/end-block hook: a workflow timer, a block award, an
-    election) has none, and ``log_index`` counts it among the block's events.
-    """
-
-    chain_id: int
-    block_number: int
-    block_hash: bytes
-    block_time: int
-    tx_hash: bytes | None
-    tx_index: int | None
-    log_index: int
-    address: bytes
-    topics: tuple[bytes, ...]
-    data: bytes
-
-    @property
-    def idempotency_key(self) -> str:
-        """Unique per log, stable across retries and restarts: tx hash and log index, or block hash and event index."""
-        if self.tx_hash is None:
-            return f"0x{self.block_hash.hex()}-event-{self.log_index}"
-        return f"0x{self.tx_hash.hex()}-{self.log_index}"
+def idempotency_key(log: BlockLog) -> str:
+    """Unique per log, stable across retries and restarts: tx hash and log index, or block hash and event index."""
+    if log.tx_hash is None:
+        return f"0x{log.block_hash.hex()}-event-{log.log_index}"
+    return f"0x{log.tx_hash.hex()}-{log.log_index}"
 
 
 def canonical_json(document: Any) -> bytes:
@@ -55,24 +34,26 @@ def canonical_json(document: Any) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
-def delivery_document(log: CommittedLog, subscription_id: str) -> dict[str, Any]:
-    """The delivery of ``log`` to subscription ``subscription_id`` as a JSON-ready mapping."""
+def delivery_document(log: BlockLog, subscription_id: str, chain_id: int, block_time: int) -> dict[str, Any]:
+    """The delivery of ``log`` (of a block of chain ``chain_id`` timed ``block_time``) to subscription
+    ``subscription_id`` as a JSON-ready mapping."""
+    entry = log.log
     document: dict[str, Any] = {
-        "idempotencyKey": log.idempotency_key,
+        "idempotencyKey": idempotency_key(log),
         "subscription": subscription_id,
-        "chainId": log.chain_id,
+        "chainId": chain_id,
         "blockNumber": log.block_number,
         "blockHash": "0x" + log.block_hash.hex(),
-        "blockTime": log.block_time,
+        "blockTime": block_time,
         "transactionHash": None if log.tx_hash is None else "0x" + log.tx_hash.hex(),
         "transactionIndex": log.tx_index,
         "source": "block" if log.tx_hash is None else "transaction",
         "logIndex": log.log_index,
-        "address": "0x" + log.address.hex(),
-        "topics": ["0x" + topic.hex() for topic in log.topics],
-        "data": "0x" + log.data.hex(),
+        "address": "0x" + entry.address.hex(),
+        "topics": ["0x" + topic.hex() for topic in entry.topics],
+        "data": "0x" + entry.data.hex(),
     }
-    request = decode_callback_request(log.address, log.topics, log.data)
+    request = decode_callback_request(entry.address, entry.topics, entry.data)
     if request is not None:
         document["callback"] = {
             "requestId": str(request.request_id),
@@ -83,6 +64,6 @@ def delivery_document(log: CommittedLog, subscription_id: str) -> dict[str, Any]
     return document
 
 
-def delivery_body(log: CommittedLog, subscription_id: str) -> bytes:
+def delivery_body(log: BlockLog, subscription_id: str, chain_id: int, block_time: int) -> bytes:
     """The canonical JSON body POSTed for ``log`` to subscription ``subscription_id``."""
-    return canonical_json(delivery_document(log, subscription_id))
+    return canonical_json(delivery_document(log, subscription_id, chain_id, block_time))

@@ -12,6 +12,7 @@ the secret).
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from eth_hash.auto import keccak
 
 from middleware.webhooks.contract import CALLBACK_REQUESTED_TOPIC
 from middleware.webhooks.errors import SubscriptionError
+from vm.logs import LogFilter
 from vm.native.addresses import WEBHOOKS_ADDRESS
 
 MAX_TOPIC_POSITIONS = 4
@@ -52,14 +54,18 @@ class Subscription:
     topics: TopicFilter = ()
     block_events: bool = False
 
+    @functools.cached_property
+    def log_filter(self) -> LogFilter:
+        """The logs this subscription delivers: Ethereum's matching rules, as ``eth_getLogs``, except that
+        wildcards after the last named topic ask for nothing (a log with fewer topics still matches)."""
+        topics = list(self.topics)
+        while topics and topics[-1] is None:
+            topics.pop()
+        return LogFilter(self.addresses, tuple(topics))
+
     def matches(self, address: bytes, topics: tuple[bytes, ...]) -> bool:
-        """Whether a log emitted by ``address`` with ``topics`` passes this filter."""
-        if self.addresses and address not in self.addresses:
-            return False
-        for index, wanted in enumerate(self.topics):
-            if wanted is not None and (index >= len(topics) or topics[index] not in wanted):
-                return False
-        return True
+        """Whether a log emitted by ``address`` with ``topics`` is delivered to this subscription."""
+        return self.log_filter.matches(address, topics)
 
     def describe(self) -> dict[str, Any]:
         """The subscription as JSON (the secret is never shown)."""

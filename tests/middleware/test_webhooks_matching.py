@@ -14,10 +14,12 @@ from eth_hash.auto import keccak
 
 from middleware.webhooks.contract import CALLBACK_REQUESTED_TOPIC
 from middleware.webhooks.errors import SignatureError, StaleSignature, SubscriptionError
-from middleware.webhooks.payload import CommittedLog, delivery_body
+from middleware.webhooks.payload import delivery_body
 from middleware.webhooks.signing import parse_header, sign, verify
 from middleware.webhooks.subscription import parse_subscription
+from vm.logs import BlockLog
 from vm.native.addresses import WEBHOOKS_ADDRESS
+from vm.receipts import Log
 
 TOKEN = bytes.fromhex("5f" * 20)
 OTHER = bytes.fromhex("6e" * 20)
@@ -103,12 +105,12 @@ def test_description_never_shows_the_secret() -> None:
 # -- payload ----------------------------------------------------------------------------------
 
 
-def committed(address: bytes, topics: tuple[bytes, ...], data: bytes) -> CommittedLog:
-    return CommittedLog(15, 12, b"\x0b" * 32, 1_700_000_123, b"\x7a" * 32, 2, 5, address, topics, data)
+def committed(address: bytes, topics: tuple[bytes, ...], data: bytes) -> BlockLog:
+    return BlockLog(12, b"\x0b" * 32, b"\x7a" * 32, 2, 5, Log(address, topics, data))
 
 
 def test_body_is_canonical_json_with_the_idempotency_key() -> None:
-    body = delivery_body(committed(TOKEN, (TRANSFER, ALICE, BOB), (1000).to_bytes(32, "big")), "shop")
+    body = delivery_body(committed(TOKEN, (TRANSFER, ALICE, BOB), (1000).to_bytes(32, "big")), "shop", 15, 1_700_000_123)
     document = json.loads(body)
     assert body == json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     assert document["idempotencyKey"] == "0x" + "7a" * 32 + "-5"
@@ -123,12 +125,12 @@ def test_callback_requests_are_decoded_in_the_body() -> None:
     payload = eth_abi.encode(["uint256", "string"], [3, "TRACK-1"])
     topics = (CALLBACK_REQUESTED_TOPIC, (2**255).to_bytes(32, "big"), ALICE, keccak(b"carrier.delivery"))
     data = eth_abi.encode(["string", "bytes"], ["carrier.delivery", payload])
-    document = json.loads(delivery_body(committed(WEBHOOKS_ADDRESS, topics, data), "carrier"))
+    document = json.loads(delivery_body(committed(WEBHOOKS_ADDRESS, topics, data), "carrier", 15, 1_700_000_123))
     assert document["callback"] == {
         "requestId": str(2**255), "requester": hexed(ALICE[12:]), "topic": "carrier.delivery",
         "payload": hexed(payload),
     }
-    garbled = json.loads(delivery_body(committed(WEBHOOKS_ADDRESS, topics, b"\x01\x02"), "carrier"))
+    garbled = json.loads(delivery_body(committed(WEBHOOKS_ADDRESS, topics, b"\x01\x02"), "carrier", 15, 1_700_000_123))
     assert "callback" not in garbled and garbled["data"] == "0x0102"
 
 
