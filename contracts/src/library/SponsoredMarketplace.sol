@@ -180,7 +180,7 @@ contract SponsoredMarketplace is ReentrancyGuard {
         if (terms.deliverySeconds == 0) revert BadParameter("deliverySeconds");
         if (terms.metadata == bytes32(0)) revert BadParameter("metadata");
         if (terms.certificate != 0 && address(certificates) == address(0)) revert BadParameter("certificate");
-        _checkSeller(msg.sender, terms);
+        _checkSeller(msg.sender, terms.metadata, terms.certificate);
         listingId = ++listingCount;
         _listings[listingId] = Listing(msg.sender, true, terms);
         emit Listed(listingId, msg.sender, terms);
@@ -196,7 +196,8 @@ contract SponsoredMarketplace is ReentrancyGuard {
 
     /// @notice Anyone adds the CMT sent to `shopper`'s account (created if needed).
     function fund(address shopper) external payable nonReentrant {
-        if (shopper == address(0) || msg.value == 0) revert BadParameter("fund");
+        if (shopper == address(0)) revert BadParameter("shopper");
+        if (msg.value == 0) revert BadParameter("value");
         _send(address(_account(shopper)), msg.value);
         emit Funded(shopper, msg.sender, msg.value);
     }
@@ -352,7 +353,7 @@ contract SponsoredMarketplace is ReentrancyGuard {
         Terms storage terms = listing.terms;
         address shopper = account.shopper();
         if (shopper == listing.seller) revert NotAllowed();
-        _checkSeller(listing.seller, terms);
+        _checkSeller(listing.seller, terms.metadata, terms.certificate);
         if (terms.certificate != 0) {
             listing.open = false; // a certified item sells once
             emit Delisted(listingId);
@@ -388,16 +389,8 @@ contract SponsoredMarketplace is ReentrancyGuard {
         account.forward(address(promotions), 0, abi.encodeWithSignature("withdraw()"));
     }
 
-    /// @dev Reverts unless `seller` may sell on `terms`: not closed by moderation, the listing not removed, and the
-    /// certificate (if any) held by the seller and unrevoked.
-    function _checkSeller(address seller, Terms storage terms) private view {
-        _checkSeller(seller, terms.metadata, terms.certificate);
-    }
-
-    function _checkSeller(address seller, Terms calldata terms) private view {
-        _checkSeller(seller, terms.metadata, terms.certificate);
-    }
-
+    /// @dev Reverts unless `seller` may sell the listing `metadata`: the seller not closed by moderation, the listing
+    /// not removed, and the certificate (if any) held by the seller and unrevoked.
     function _checkSeller(address seller, bytes32 metadata, uint256 certificate) private view {
         if (address(moderation) != address(0) && (moderation.isClosed(seller) || moderation.isRemoved(metadata))) {
             revert NotEligible("moderation");

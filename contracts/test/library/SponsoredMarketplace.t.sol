@@ -152,7 +152,7 @@ contract SponsoredMarketplaceTest is JuryPanel {
         require(market.orderCount() == 0 && market.balanceOf(shopper) == PRICE, "nothing spent");
     }
 
-    function testMalformedListingsAreRefusedWithPreciseErrors() public {
+    function testMalformedListingsAndFundingAreRefusedWithPreciseErrors() public {
         SponsoredMarketplace.Terms memory terms = _terms(0);
         vm.startPrank(seller);
         terms.deposit = 0;
@@ -168,8 +168,12 @@ contract SponsoredMarketplaceTest is JuryPanel {
         market.list(terms);
         vm.expectRevert(abi.encodeWithSignature("ERC721NonexistentToken(uint256)", 1));
         market.list(_terms(1)); // a certificate that does not exist
+        vm.expectRevert(abi.encodeWithSelector(SponsoredMarketplace.BadParameter.selector, "shopper"));
+        market.fund{value: 1 ether}(address(0));
+        vm.expectRevert(abi.encodeWithSelector(SponsoredMarketplace.BadParameter.selector, "value"));
+        market.fund(shopper);
         vm.stopPrank();
-        require(market.listingCount() == 0, "nothing listed");
+        require(market.listingCount() == 0 && market.accountOf(shopper).code.length == 0, "nothing recorded");
     }
 
     function testACertifiedItemSellsOnceAndARevokedCertificateStopsItsOrders() public {
