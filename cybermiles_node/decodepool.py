@@ -17,7 +17,8 @@ state (nonce and balance admission, ordering, execution).
   ``MAX_ATTEMPTS`` times in all, then decodes them in-process: no request is
   lost.
 * With no workers (``workers=0``) the same calls decode in-process, on a thread
-  for the asynchronous ones, as the node did before it had workers.
+  for the asynchronous ones, which first steps aside for block work
+  (``step_aside``: the thread would take the interpreter from block execution).
 
 Workers are spawned (the node has threads, so forking is unsafe), import only
 ``vm`` and this module, start with the pool, not on the first request, and end
@@ -32,7 +33,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -99,9 +100,11 @@ def _chunks(raws: Sequence[bytes], workers: int) -> list[Sequence[bytes]]:
 class DecodePool:
     """Decodes raw transactions of one chain on worker processes (or in-process with none)."""
 
-    def __init__(self, chain_id: int, workers: int, window_seconds: float = BATCH_WINDOW_SECONDS) -> None:
-        """``workers`` processes start now (0: decode in-process)."""
+    def __init__(self, chain_id: int, workers: int, window_seconds: float = BATCH_WINDOW_SECONDS,
+                 step_aside: Callable[[], None] | None = None) -> None:
+        """``workers`` processes start now (0: decode in-process, after ``step_aside()`` off the event loop)."""
         self.chain_id = chain_id
+        self._step_aside = step_aside
         self.workers = workers
         self.restarts = 0  # times dead workers were replaced (monitoring)
         self._window = window_seconds
@@ -198,7 +201,7 @@ class DecodePool:
             raise DecodePoolBusy(f"node busy: {self._waiting} transactions wait to be decoded")
         self._waiting += len(raws)
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._waiters, self.decode_blocking, raws)
+            return await asyncio.get_running_loop().run_in_executor(self._waiters, self._decode_off_loop, raws)
         finally:
             self._waiting -= len(raws)
 
@@ -211,9 +214,15 @@ class DecodePool:
         if not batch:
             return
         done = asyncio.get_running_loop().run_in_executor(
-            self._waiters, self.decode_blocking, [raw for raw, _ in batch]
+            self._waiters, self._decode_off_loop, [raw for raw, _ in batch]
         )
         done.add_done_callback(lambda finished: _answer(batch, finished))
+
+    def _decode_off_loop(self, raws: Sequence[bytes]) -> list[DecodeOutcome]:
+        """``decode_blocking`` on a waiter thread; decoding in-process first lets block work finish."""
+        if self._executor is None and self._step_aside is not None:
+            self._step_aside()
+        return self.decode_blocking(raws)
 
     def close(self) -> None:
         """Stop the workers (requests still in flight are cancelled)."""

@@ -194,10 +194,11 @@ class Node:
                 min_gas_price=params.min_gas_price,
             ),
         )
-        self.decode_pool = DecodePool(genesis.chain_id, worker_count(config.mempool.decode_workers))
-        self.app.decode_txs = self.decode_pool.decode_blocking
         self.networked = len(genesis.validators) > 1 or bool(config.p2p.persistent_peers or config.p2p.seeds)
         self.block_work = BlockWorkFirst()
+        self.decode_pool = DecodePool(genesis.chain_id, worker_count(config.mempool.decode_workers),
+                                      step_aside=self.block_work.step_aside)
+        self.app.decode_txs = self.decode_pool.decode_blocking
         self.execution = ExecutionThread(self.block_work)
         self.engine: SingleValidatorEngine | None = None
         self.driver: ConsensusDriver | None = None
