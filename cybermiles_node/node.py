@@ -59,7 +59,7 @@ from cybermiles_node.storage.leveldb import LevelDB
 from cybermiles_node.storage.schema import MetaName
 from cybermiles_node.syncprogress import report_sync_progress
 from cybermiles_node.version import VERSION
-from cybermiles_node.webhooks import WebhookService
+from cybermiles_node.webhook_service import WebhookService
 from genesis.document import GenesisDocument
 from genesis.networks import dev_accounts
 from p2p.channels import (

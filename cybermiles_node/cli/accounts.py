@@ -23,11 +23,10 @@ from cybermiles_node.keystore import (
     Keystore,
     KeystoreError,
 )
+from cybermiles_node.secretfile import MAX_SECRET_FILE_BYTES, SecretFileError, read_secret_file
 
 #: Environment variable holding a keystore password, for scripts.
 PASSWORD_ENV = "CMNODE_PASSWORD"
-#: Largest password or private key file read.
-MAX_SECRET_FILE_BYTES = 64 * 1024
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,7 +66,7 @@ def open_keystore(home: Path | None, keystore_dir: Path | None, *, light_kdf: bo
 def read_password(password_file: Path | None, *, confirm: bool = False, prompt: str = "Password") -> str:
     """The password from ``password_file``, ``$CMNODE_PASSWORD`` or a hidden prompt."""
     if password_file is not None:
-        return _first_line(read_secret_file(password_file, "password file"))
+        return _first_line(secret_text(password_file, "password file"))
     from_env = os.environ.get(PASSWORD_ENV)
     if from_env is not None:
         return from_env
@@ -76,19 +75,12 @@ def read_password(password_file: Path | None, *, confirm: bool = False, prompt: 
     return value
 
 
-def read_secret_file(path: Path, what: str) -> str:
-    """Read a small secret text file (bounded size) with a clear error."""
+def secret_text(path: Path, what: str) -> str:
+    """The text of a small secret file, its problems reported as a command error."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SECRET_FILE_BYTES + 1)
-    except OSError as exc:
-        raise CommandError(f"cannot read {what} {path}: {exc.strerror}") from None
-    if len(raw) > MAX_SECRET_FILE_BYTES:
-        raise CommandError(f"{what} {path} is larger than {MAX_SECRET_FILE_BYTES} bytes")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CommandError(f"{what} {path} is not UTF-8 text") from None
+        return read_secret_file(path, what)
+    except SecretFileError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _first_line(text: str) -> str:
@@ -170,7 +162,7 @@ def account_import(
         elif str(keyfile) == "-":
             private_key = sys.stdin.readline(MAX_SECRET_FILE_BYTES)
         else:
-            private_key = _first_line(read_secret_file(keyfile, "key file"))
+            private_key = _first_line(secret_text(keyfile, "key file"))
         password = read_password(password_file, confirm=True)
         address = keystore.import_key(private_key.strip(), password)
         path = keystore.path_of(address)

@@ -33,7 +33,7 @@ from cybermiles_node.cli.signer import signer
 from cybermiles_node.cli.sponsor import add_sponsor_commands
 from cybermiles_node.cli.stake import add_stake_commands
 from cybermiles_node.cli.testnet import testnet
-from cybermiles_node.cli.webhooks import add_webhook_commands
+from cybermiles_node.cli.webhookcmd import add_webhook_commands
 from cybermiles_node.config import (
     BLOCK_INTERVAL_MS,
     Address,

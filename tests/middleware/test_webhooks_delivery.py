@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from cybermiles_node.storage.leveldb import LevelDB
-from cybermiles_node.webhooks import LevelDBOutboxStore
+from cybermiles_node.webhook_outbox_store import LevelDBOutboxStore
 from middleware.webhooks.dispatcher import DeliveryDispatcher
 from middleware.webhooks.outbox import Delivery, Outbox
 from middleware.webhooks.retry import RetryPolicy

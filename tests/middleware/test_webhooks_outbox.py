@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from cybermiles_node.storage.leveldb import LevelDB
-from cybermiles_node.webhooks import LevelDBOutboxStore
+from cybermiles_node.webhook_outbox_store import LevelDBOutboxStore
 from middleware.webhooks.errors import OutboxError, WebhookError
 from middleware.webhooks.outbox import OUTBOX_FULL, Delivery, Outbox
 from middleware.webhooks.retry import RetryPolicy

@@ -7,7 +7,7 @@ import eth_abi
 import pytest
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
-from cybermiles_node.webhooks import WebhookService
+from cybermiles_node.webhook_service import WebhookService
 from middleware.webhooks.settings import WebhookSettings
 from middleware.webhooks.subscription import parse_subscription
 from rpc.admin import AdminRequestError

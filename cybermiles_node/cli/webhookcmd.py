@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from cybermiles_node.cli.accounts import read_secret_file
+from cybermiles_node.cli.accounts import secret_text
 from cybermiles_node.cli.contracts import rpc_option
 from cybermiles_node.cli.output import CommandError, emit, json_option, reporting_errors
 from cybermiles_node.cli.params import AsciiIntRange
@@ -57,7 +57,7 @@ def add(subscription_id: str, url: str, secret_file: Path, addresses: tuple[str,
         callback_topic: str | None, block_events: bool, rpc_url: str, json_output: bool) -> None:
     """Subscribe URL to committed logs matching the filter."""
     with reporting_errors(json_output, (RpcClientError,)):
-        lines = read_secret_file(secret_file, "secret file").splitlines()
+        lines = secret_text(secret_file, "secret file").splitlines()
         spec: dict[str, Any] = {"id": subscription_id, "url": url, "secret": lines[0] if lines else ""}
         if addresses:
             spec["addresses"] = list(addresses)

@@ -1,0 +1,28 @@
+"""Reading small secret text files (passwords, keys, HMAC secrets): bounded in size, UTF-8, clear errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from cybermiles_node.errors import NodeError
+
+#: Largest password, private key or secret file read.
+MAX_SECRET_FILE_BYTES = 64 * 1024
+
+
+class SecretFileError(NodeError):
+    """A secret file that cannot be read, is too large or is not UTF-8 text."""
+
+
+def read_secret_file(path: Path, what: str) -> str:
+    """The text of the small secret file ``path`` (``what`` names it in errors: "password file", ...)."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SECRET_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SecretFileError(f"cannot read {what} {path}: {exc.strerror}") from None
+    if len(raw) > MAX_SECRET_FILE_BYTES:
+        raise SecretFileError(f"{what} {path} is larger than {MAX_SECRET_FILE_BYTES} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SecretFileError(f"{what} {path} is not UTF-8 text") from None
