@@ -17,7 +17,6 @@ for the appellant.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from eth_account import Account
@@ -29,9 +28,10 @@ from web3.types import TxReceipt
 
 from cybermiles_node.solc import load_artifact
 from tests.e2e.nodeproc import NodeProcess, cmnode, dev_account
-from tests.e2e.test_foundry_e2e import CONTRACTS, FORGE, run_tool
-from tests.e2e.test_library_e2e import deploy, withdraw
+from tests.e2e.test_foundry_e2e import CONTRACTS
+from tests.e2e.test_library_e2e import built, deploy, dev_node, withdraw  # noqa: F401 - fixtures
 from tests.e2e.test_middleware_e2e import ETHER, REPO, events, succeed
+from vm.native.addresses import JURY_ADDRESS, SPONSOR_ADDRESS
 
 pytestmark = pytest.mark.e2e
 
@@ -39,22 +39,13 @@ HOUR = 3600
 ZERO_ADDRESS = "0x" + "00" * 20
 JURY_ABI = json.loads((REPO / "middleware" / "jury" / "IJury.abi.json").read_text())
 SPONSOR_ABI = json.loads((REPO / "vm" / "sponsorship" / "ISponsor.abi.json").read_text())
-JURY = Web3.to_checksum_address("0x0000000000000000000000000000000000000c15")
-SPONSOR = Web3.to_checksum_address("0x0000000000000000000000000000000000000c16")
+JURY = Web3.to_checksum_address(JURY_ADDRESS)
+SPONSOR = Web3.to_checksum_address(SPONSOR_ADDRESS)
 JURORS = [dev_account(i) for i in range(12, 17)]
 BY_ADDRESS = {juror.address: juror for juror in JURORS}
 KEEPER, REQUESTER, TREASURY = dev_account(1), dev_account(2), dev_account(3)
 STAKE_PER_JUROR = ETHER
 YES, NO = True, False
-
-
-@pytest.fixture(scope="module")
-def dev_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
-    """A ``cmnode start --dev`` process."""
-    node = NodeProcess(tmp_path_factory.mktemp("jury-library") / "home", block_interval_ms=300)
-    node.start(dev=True)
-    yield node
-    node.stop()
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +57,6 @@ def jury(dev_node: NodeProcess) -> Contract:
         succeed(w3, juror, contract.functions.stake(), value=5 * ETHER)
     assert contract.functions.totalStake().call() >= 25 * ETHER
     return contract
-
-
-@pytest.fixture(scope="module")
-def built() -> None:
-    """``forge build``: the artifacts in contracts/out."""
-    result = run_tool(FORGE, "build")
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def advance(dev_node: NodeProcess, seconds: int) -> None:
