@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -272,6 +272,20 @@ def measure() -> dict[str, dict[str, int]]:
     return {"IRules": {**rules_gas(chain, account), **pension_gas(chain, account)},
             "IWorkflow": {**workflow_gas(chain, account), **workflow_depth_gas(chain, account, first_definition=2)},
             "IWebhooks": webhooks_gas(chain, account)}
+
+
+def gas_command(argv: list[str] | None, description: str, title: str, measure: Callable[[], dict[str, int]]) -> int:
+    """A one-interface gas benchmark's command line: measure, then print a table (or one JSON object)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    figures = measure()
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(title)
+    print(render_table(["call", "gas"], [[name, f"{gas:,}"] for name, gas in figures.items()]))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

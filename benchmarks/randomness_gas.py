@@ -10,8 +10,6 @@ network or compiler needed.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -21,8 +19,7 @@ if __package__ in (None, ""):  # run as a script: import the project from the re
 from eth_account import Account
 from eth_hash.auto import keccak
 
-from benchmarks.middleware_gas import MemoryChain, calldata
-from benchmarks.report import render_table
+from benchmarks.middleware_gas import MemoryChain, calldata, gas_command
 from middleware.randomness.contract import RandomnessContract
 from vm.native.addresses import RANDOMNESS_ADDRESS
 
@@ -58,16 +55,8 @@ def measure() -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure and print the figures as a table (or JSON)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    figures = measure()
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return 0
-    print("IRandomness gas per call (transaction gas used, intrinsic and call data included; views by eth_call)")
-    print(render_table(["call", "gas"], [[name, f"{gas:,}"] for name, gas in figures.items()]))
-    return 0
+    return gas_command(argv, __doc__.split("\n\n")[0], "IRandomness gas per call (transaction gas used, intrinsic and "
+                       "call data included; views by eth_call)", measure)
 
 
 if __name__ == "__main__":
