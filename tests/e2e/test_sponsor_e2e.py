@@ -3,8 +3,9 @@
 A solc-compiled shop sets up its own sponsorship in its constructor. A fresh account sends
 ``visit()`` with ``gasPrice: 0`` through web3.py (estimate, sign, send): it succeeds on every
 node, the sender still holds nothing, and the deposit fell by exactly gas used x the block's base
-fee, which the receipt's GasSponsored log reports. The manager then drains the deposit with
-``cmnode sponsor withdraw``, and the next zero-price call is refused over JSON-RPC with the
+fee, which the receipt's GasSponsored log reports. ethers (legacy and EIP-1559 zero fees) and viem
+do the same from fresh accounts. The manager then drains the deposit with
+``cmnode sponsor withdraw`` (``cmnode sponsor show`` then reads the empty deposit), and the next zero-price call is refused over JSON-RPC with the
 mempool's clear error, as is a zero-price call to an address nobody sponsors.
 """
 from __future__ import annotations
@@ -17,10 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from eth_account import Account
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 
+from cybermiles_node.cli.main import cli
+from cybermiles_node.keystore import LIGHT_SCRYPT_N, Keystore
 from cybermiles_node.solc import compile_file
 from tests.e2e.nodeproc import dev_account, wait_for_height, write_testnet
 
@@ -31,11 +35,6 @@ ABI = json.loads((REPO / "vm" / "sponsorship" / "ISponsor.abi.json").read_text()
 SPONSOR = Web3.to_checksum_address("0x0000000000000000000000000000000000000c16")
 MANAGER = 13  # dev account deploying the shop
 DEPOSIT = 10**16  # 0.01 CMT
-
-
-def cmnode(*args: str) -> str:
-    return subprocess.run([sys.executable, "-m", "cybermiles_node.cli", *args], capture_output=True, text=True,
-                          check=True, timeout=120).stdout
 
 
 @pytest.fixture(scope="module")
@@ -102,20 +101,29 @@ def test_a_zero_price_call_from_an_empty_account_is_paid_by_the_deposit_and_a_dr
         assert other.eth.get_balance(shopper.address, block_identifier=height) == 0
         assert shop.functions.visits(shopper.address).call() == 1
 
-    # The manager drains the deposit with cmnode; the next zero-price call gets the mempool's clear error.
-    wallet = output / "wallet"
-    wallet.mkdir()
-    (wallet / "key").write_text(dev_account(MANAGER).key.hex())
-    (wallet / "password").write_text("sponsor horse\n")
-    cmnode("account", "import", str(wallet / "key"), "--keystore", str(wallet / "keystore"), "--password-file",
-           str(wallet / "password"), "--light-kdf")
-    signer = ["--keystore", str(wallet / "keystore"), "--password-file", str(wallet / "password"),
-              "--rpc", nodes[1]["rpc"]]
-    cmnode("sponsor", "withdraw", shop.address, "--amount", f"{after}wei", *signer)
-    shown = json.loads(cmnode("sponsor", "show", shop.address, "--sender", shopper.address, "--rpc", nodes[1]["rpc"],
-                              "--json"))
-    assert shown["balance"] == "0" and shown["manager"] == dev_account(MANAGER).address
-    assert shown["sender"]["used"] == 1
+    # ethers and viem, as wallets send them (skipped where node or the npm packages are missing).
+    if shutil.which("node") is not None and (REPO / "node_modules" / "viem").is_dir():
+        result = subprocess.run(["node", str(REPO / "tests" / "e2e" / "js" / "sponsored_wallets.mjs"), nodes[0]["rpc"],
+                                 shop.address], cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        sent = json.loads(result.stdout)
+        assert all(s == {"status": 1, "gasPrice": "0", "balance": "0"} for s in sent.values()), sent
+        after = sponsor.functions.sponsorshipOf(shop.address).call()[1]
+
+    # The manager drains the deposit with cmnode (run in this process: the same command, without a start-up);
+    # the next zero-price call gets the mempool's clear error.
+    keystore = output / "keystore"
+    Keystore(keystore, scrypt_n=LIGHT_SCRYPT_N).import_key(dev_account(MANAGER).key, "sponsor horse")
+    (output / "password").write_text("sponsor horse\n")
+    signer = ["--keystore", str(keystore), "--password-file", str(output / "password"), "--rpc", nodes[1]["rpc"]]
+    withdrawn = CliRunner().invoke(cli, ["sponsor", "withdraw", shop.address, "--amount", f"{after}wei", *signer])
+    assert withdrawn.exit_code == 0, withdrawn.output
+    shown = CliRunner().invoke(cli, ["sponsor", "show", shop.address, "--sender", shopper.address, "--rpc",
+                                     nodes[1]["rpc"], "--json"])
+    assert shown.exit_code == 0, shown.output
+    document = json.loads(shown.output)
+    assert document["balance"] == "0" and document["manager"] == dev_account(MANAGER).address
+    assert document["sender"]["used"] == 1
 
     drained = shopper.sign_transaction({**tx, "nonce": 1, "gas": 60_000}).raw_transaction
     with pytest.raises(Web3RPCError, match=rf"sponsorship of {shop.address.lower()} is drained \(balance 0 wei"):
