@@ -11,8 +11,10 @@ from eth_utils import function_signature_to_4byte_selector
 from consensus.dpos.events import JAILED
 from consensus.keys import ValidatorKey
 from consensus.types import Block
-from cybermiles_node.solc import compile_file
+from consensus.validators import ValidatorSet
+from cybermiles_node.beacon import PRIORITIES_RECORD, ProposerSlots
 from cybermiles_node.natives import genesis_accounts, native_contracts
+from cybermiles_node.solc import compile_file
 from middleware.randomness import records
 from middleware.randomness.contract import MAX_MISSES_PER_WINDOW, RandomnessContract
 from middleware.randomness.hashchain import CHAIN_LENGTH, HashChain, hash_times
@@ -255,3 +257,21 @@ def test_a_solidity_contract_requests_a_future_height_and_draws_from_it(memory_c
     value = beacon.value(draw_height)
     winner = players[int.from_bytes(value, "big") % 3].address
     assert eth_abi.decode(["address", "bytes32"], drawn.logs[0].data) == (winner.lower(), value)
+
+
+def test_missed_slots_name_the_proposers_the_driver_chose_for_each_round(open_node, tmp_path) -> None:
+    from tests.test_driver_priorities import VALIDATORS, driver_at
+
+    grown = VALIDATORS.updated([(ValidatorKey(b"\x09" * 32).public_key, 500, b"\x09" * 20)])
+
+    def schedule(height: int) -> ValidatorSet:
+        return VALIDATORS if height < 6 else grown
+
+    store = open_node("slots").store
+    for height in (3, 9, 14):
+        driver = driver_at(tmp_path, height - 1, None, schedule)  # the driver's state of ``height``
+        expected = tuple(schedule(height).by_address(driver.priorities.incremented(r).proposer).pub_key
+                         for r in range(5))
+        assert ProposerSlots(store, schedule).missed(height, 5) == expected
+    assert ProposerSlots(store, schedule).missed(14, 0) == ()
+    assert store.get_meta(PRIORITIES_RECORD)[:8] == (14).to_bytes(8, "big")  # resumed from, not replayed
