@@ -315,6 +315,49 @@ contract SponsoredMarketplaceTest is JuryPanel {
         require(address(caller).balance == 1 ether && market.balanceOf(address(caller)) == 1 ether, "paid once");
     }
 
+    /// forge-config: default.fuzz.runs = 64
+    function testFuzzEveryWeiOfAnOrderEndsWithItsOwner(uint96 price, uint96 deposit, uint16 bps, uint8 outcome) public {
+        price = uint96(1 ether + uint256(price) % 1_000 ether);
+        deposit = uint96(1 + uint256(deposit) % 100 ether);
+        bps = uint16(1 + uint256(bps) % 10_000);
+        SponsoredMarketplace.Terms memory terms = _terms(0);
+        (terms.price, terms.deposit) = (price, deposit);
+        LocalPromotions.Tier[] memory tiers = new LocalPromotions.Tier[](1);
+        tiers[0] = LocalPromotions.Tier(1, bps);
+        vm.deal(seller, 2_000 ether);
+        vm.startPrank(seller);
+        uint256 listing = market.list(terms);
+        promotions.registerShop(address(market), "9vg4mq2");
+        uint256 coupon = promotions.createCoupon{value: 1_000 ether}("9vg4", bytes32(0), uint64(block.timestamp + DAY), tiers);
+        vm.stopPrank();
+        _fund(uint256(price) + deposit);
+        uint256 orderId = _order(listing, coupon);
+        uint256 discount = uint256(price) * bps / 10_000;
+        require(market.getOrder(orderId).discount == discount, "the tier's floor");
+        uint256 dealId = market.getOrder(orderId).dealId;
+        outcome %= 3;
+        if (outcome == 0) {
+            vm.prank(shopper);
+            market.cancel(orderId);
+        } else {
+            vm.prank(seller);
+            escrow.join{value: deposit}(dealId);
+            if (outcome == 1) {
+                vm.prank(shopper);
+                market.acceptDelivery(orderId);
+            } else {
+                vm.warp(block.timestamp + 7 * DAY);
+                escrow.refundUndelivered(dealId);
+            }
+        }
+        if (escrow.credit(market.accountOf(shopper)) > 0) market.collect(shopper);
+        uint256 account = market.balanceOf(shopper);
+        uint256 toSeller = escrow.credit(seller);
+        require(account + toSeller == uint256(price) + deposit + discount + (outcome == 0 ? 0 : deposit), "conserved");
+        require(toSeller == (outcome == 1 ? uint256(price) + deposit : outcome == 2 ? deposit : 0), "the seller's due");
+        require(address(market).balance == 0, "the marketplace keeps nothing");
+    }
+
     function testStrayCMTIsRefused() public {
         vm.prank(stranger);
         (bool ok,) = address(market).call{value: 1 ether}("");
