@@ -20,10 +20,10 @@ from eth_utils import (
 from cybermiles_node.mempool import Mempool
 from cybermiles_node.mempool.errors import FeeCapTooLowError, SponsorshipError
 from cybermiles_node.solc import CompiledContract, compile_file
+from tests.test_oracle_contract import address_of, calldata, revert_reason
 from vm.errors import BlockExecutionError
 from vm.execution import CallMessage, GenesisAccount
 from vm.native.addresses import SPONSOR_ADDRESS
-from vm.native.framework import ERROR_SELECTOR
 from vm.sponsorship.block import GAS_SPONSORED_TOPIC
 from vm.sponsorship.contract import SponsorContract
 from vm.tracing.calls import CallTracer
@@ -41,20 +41,6 @@ STRANGER = Account.from_key(keccak(b"sponsor test stranger"))
 SHOPPERS = [Account.from_key(keccak(b"sponsor test shopper %d" % i)) for i in range(4)]
 CONFIGURE = "configure(address,address,uint64,uint32,uint64,uint64)"
 SPONSORSHIP_TYPES = ["address", "uint256", "uint64", "uint32", "uint64", "uint64"]
-
-
-def address_of(account) -> bytes:
-    return bytes.fromhex(account.address[2:])
-
-
-def calldata(signature: str, *values) -> bytes:
-    types = [t for t in signature[signature.index("(") + 1 : -1].split(",") if t]
-    return function_signature_to_4byte_selector(signature) + eth_abi.encode(types, list(values))
-
-
-def revert_reason(output: bytes) -> str:
-    assert output[:4] == ERROR_SELECTOR, output
-    return eth_abi.decode(["string"], output[4:])[0]
 
 
 @pytest.fixture(scope="module")

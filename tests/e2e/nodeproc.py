@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from eth_account import Account
@@ -150,6 +151,27 @@ def write_testnet(output: Path, validators: int, full_nodes: int, base_port: int
         capture_output=True, text=True, check=True, timeout=120,
     )
     return json.loads(result.stdout)
+
+
+@contextmanager
+def running_testnet(output: Path, validators: int, full_nodes: int = 0) -> Iterator[list[dict]]:
+    """``write_testnet`` into ``output`` and run each node as a ``cmnode start`` process until the block ends.
+
+    Yields the nodes ``write_testnet`` describes; node i logs to ``output/node<i>.log``.
+    """
+    nodes = write_testnet(output, validators, full_nodes)
+    processes = []
+    for index, node in enumerate(nodes):
+        with open(output / f"node{index}.log", "w") as log:
+            processes.append(subprocess.Popen([sys.executable, "-m", "cybermiles_node.cli", "start", "--home",
+                                               node["home"]], stdout=log, stderr=subprocess.STDOUT))
+    try:
+        yield nodes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=60)
 
 
 def wait_for_height(block_number: Callable[[], int], height: int, timeout: float, describe: Callable[[], str]) -> None:

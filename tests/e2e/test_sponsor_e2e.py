@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from web3.exceptions import Web3RPCError
 from cybermiles_node.cli.main import cli
 from cybermiles_node.keystore import LIGHT_SCRYPT_N, Keystore
 from cybermiles_node.solc import compile_file
-from tests.e2e.nodeproc import dev_account, wait_for_height, write_testnet
+from tests.e2e.nodeproc import dev_account, running_testnet, wait_for_height
 
 pytestmark = pytest.mark.e2e
 
@@ -40,17 +39,8 @@ DEPOSIT = 10**16  # 0.01 CMT
 @pytest.fixture(scope="module")
 def testnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[dict], Path]]:
     output = tmp_path_factory.mktemp("sponsor-testnet")
-    nodes = write_testnet(output, validators=4, full_nodes=0)
-    processes = [subprocess.Popen([sys.executable, "-m", "cybermiles_node.cli", "start", "--home", node["home"]],
-                                  stdout=open(output / f"node{i}.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
-                 for i, node in enumerate(nodes)]
-    try:
+    with running_testnet(output, validators=4) as nodes:
         yield nodes, output
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=60)
 
 
 def deploy_shop(w3: Web3, workdir: Path):
