@@ -1,6 +1,8 @@
 """The randomness beacon: hash chains, the contract's reveal checks, mixing, storage of values, missed slots."""
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import eth_abi
@@ -8,10 +10,17 @@ import pytest
 from eth_hash.auto import keccak
 from eth_utils import function_signature_to_4byte_selector
 
+from consensus.application import AppInfo
 from consensus.dpos.events import JAILED
+from consensus.driver import ConsensusDriver, DriverConfig
+from consensus.errors import ProposalUnavailable
 from consensus.keys import ValidatorKey
+from consensus.privval import PrivValidator
+from consensus.proposer import ProposerPriorities
+from consensus.tendermint import TimeoutConfig
 from consensus.types import Block
 from consensus.validators import ValidatorSet
+from consensus.wal import WAL
 from cybermiles_node.beacon import PRIORITIES_RECORD, ProposerSlots
 from cybermiles_node.natives import genesis_accounts, native_contracts
 from cybermiles_node.solc import compile_file
@@ -275,3 +284,42 @@ def test_missed_slots_name_the_proposers_the_driver_chose_for_each_round(open_no
         assert ProposerSlots(store, schedule).missed(height, 5) == expected
     assert ProposerSlots(store, schedule).missed(14, 0) == ()
     assert store.get_meta(PRIORITIES_RECORD)[:8] == (14).to_bytes(8, "big")  # resumed from, not replayed
+
+
+def test_a_validator_without_its_reveal_skips_its_proposal_and_keeps_running(tmp_path, caplog) -> None:
+    from tests.test_driver_timeliness import CHAIN_ID, KEYS, NOW, VALIDATORS, Network
+
+    me = next(key for key in KEYS if key.address == ProposerPriorities.initial(VALIDATORS).proposer)
+
+    class NoReveal:
+        def info(self) -> AppInfo:
+            return AppInfo(last_height=0, last_header=None)
+
+        def validators_at(self, height: int) -> ValidatorSet:
+            return VALIDATORS
+
+        def prepare_proposal(self, request) -> Block:
+            raise ProposalUnavailable("the remote signer gave no seed of randomness epoch 0")
+
+    class NoTxs:
+        def reap(self, max_bytes: int) -> list:
+            return []
+
+    driver = ConsensusDriver(
+        app=NoReveal(), txs=NoTxs(), privval=PrivValidator(me, tmp_path / "last_signed.json"),  # type: ignore[arg-type]
+        wal=WAL(tmp_path / "wal"), network=Network(),
+        config=DriverConfig(chain_id=CHAIN_ID, timeouts=TimeoutConfig(), timeout_commit_ms=1000,
+                            max_block_bytes=1 << 20),
+        executor=ThreadPoolExecutor(1), on_commit=lambda block: None, clock=lambda: NOW,
+    )
+
+    async def scenario() -> bool:
+        running = asyncio.create_task(driver.run())
+        await asyncio.sleep(0.5)
+        alive = not running.done()
+        running.cancel()
+        return alive
+
+    with caplog.at_level("ERROR"):
+        assert asyncio.run(scenario())
+    assert "not proposing at 1/0: the remote signer gave no seed of randomness epoch 0" in caplog.text
