@@ -17,6 +17,9 @@ Each test plays its contract's page (``docs/contracts/``) from the users' side a
   netted, the rest repaid on the ledger, and a member withdraws only what exceeds its debts.
 * LeadsBidding: a merchant bids for a segment; of two users who opted in and accepted, the one who proves it
   opened the message is paid, and the unspent budget returns to the merchant.
+
+And the escrow's cheapest path as its page promises it: a purchase released by the buyer's acceptance credits the
+seller, sends the buyer's deposit back in the same call, and costs under 200,000 gas for its three transactions.
 """
 from __future__ import annotations
 
@@ -367,3 +370,30 @@ def test_a_user_who_proves_opening_the_message_is_paid_and_the_rest_returns(dev_
     assert withdraw(leads, READER) == price
     assert withdraw(leads, MERCHANT) == 2 * price  # the unreserved budget and the skimmer's reservation
     assert w3.eth.get_balance(leads.address) == 0
+
+
+ESCROW_BUYER, ESCROW_SELLER, CARRIER = (dev_account(i) for i in (7, 8, 9))
+
+
+def test_a_purchase_released_by_acceptance_costs_under_200000_gas(dev_node: NodeProcess, built: None) -> None:
+    escrow = deploy(dev_node, ESCROW_BUYER, "ArbitratedEscrow", HOUR, HOUR, "0x" + "00" * 20, 0, 0)
+    w3 = escrow.w3
+    price, deposit = 10 * ETHER, 2 * ETHER
+    # the contract's first deal also pays the deal counter's first write (about 17,000 gas): an earlier shopper's
+    first = succeed(w3, CARRIER, escrow.functions.open(ESCROW_SELLER.address, ESCROW_BUYER.address, price,
+                                                       now(w3) + DAY, HOUR), value=price + deposit)
+    succeed(w3, CARRIER, escrow.functions.cancel(events(escrow, "Opened", first)[0]["id"]))
+    spent = w3.eth.get_balance(ESCROW_BUYER.address)
+    opening = succeed(w3, ESCROW_BUYER, escrow.functions.open(ESCROW_SELLER.address, CARRIER.address, price,
+                                                              now(w3) + DAY, HOUR), value=price + deposit)
+    deal = events(escrow, "Opened", opening)[0]["id"]
+    joining = succeed(w3, ESCROW_SELLER, escrow.functions.join(deal), value=deposit)
+    accepting = succeed(w3, ESCROW_BUYER, escrow.functions.acceptDelivery(deal))
+    fees = sum(r.gasUsed * r.effectiveGasPrice for r in (opening, accepting))
+    assert spent - w3.eth.get_balance(ESCROW_BUYER.address) == price + fees  # the deposit came back
+    assert escrow.functions.credit(ESCROW_BUYER.address).call() == 0
+    assert escrow.functions.credit(ESCROW_SELLER.address).call() == price + deposit
+    assert events(escrow, "Settled", accepting)[0] == {"id": deal, "toBuyer": deposit, "toSeller": price + deposit,
+                                                       "toArbiter": 0}
+    assert opening.gasUsed + joining.gasUsed + accepting.gasUsed < 200_000
+    assert withdraw(escrow, ESCROW_SELLER) == price + deposit
