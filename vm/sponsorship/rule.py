@@ -13,7 +13,7 @@ sponsored in the block.
 """
 from __future__ import annotations
 
-from typing import Any
+from eth.abc import SignedTransactionAPI
 
 from vm.sponsorship.records import SenderWindow, Sponsorship
 
@@ -26,7 +26,7 @@ def hex_address(address: bytes) -> str:
     return "0x" + address.hex()
 
 
-def zero_priced_target(tx: Any) -> bytes | None:
+def zero_priced_target(tx: SignedTransactionAPI) -> bytes | None:
     """The called address of a transaction with gas price 0 (a candidate for sponsorship), else None."""
     if tx.max_fee_per_gas != 0 or not tx.to:
         return None
