@@ -132,7 +132,16 @@ class RandomnessContract(NativeContract):
     # -- block hook --------------------------------------------------------------------
 
     def begin_block(self, context: CallContext, info: ConsensusInfo) -> None:
-        """Check and mix the proposer's reveal, store the height's value, count missed proposer slots."""
+        """Check and mix the proposer's reveal, store the height's value, count missed proposer slots.
+
+        Any failure makes the block invalid (``BlockExecutionError``), never a skipped check.
+        """
+        try:
+            self._begin_block(context, info)
+        except NativeContractError as exc:
+            raise BlockExecutionError(f"randomness beacon: {exc}") from exc
+
+    def _begin_block(self, context: CallContext, info: ConsensusInfo) -> None:
         store = BeaconStore(context)
         number = context.block_number
         mix = store.mix()
@@ -172,7 +181,10 @@ class RandomnessContract(NativeContract):
         context = store.context
         context.emit(SLOT_MISSED, indexed=[("bytes32", pub_key)], data=[("uint64", number - 1), ("uint64", missed)])
         if in_window >= MAX_MISSES_PER_WINDOW:
-            if self._penalise(context, pub_key):
+            punished: list[bool] = []
+            # all or nothing: a penalty staking cannot apply is skipped, identically on every node
+            context.attempt(lambda: punished.append(self._penalise(context, pub_key)))
+            if punished == [True]:
                 context.emit(PENALISED, indexed=[("bytes32", pub_key)], data=[("uint64", window), ("uint64", missed)])
             in_window = 0
         store.put_validator(pub_key, ValidatorRecord(record.commitment, record.remaining, record.epoch, missed,

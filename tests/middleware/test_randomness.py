@@ -27,7 +27,7 @@ from cybermiles_node.solc import compile_file
 from middleware.randomness import records
 from middleware.randomness.contract import MAX_MISSES_PER_WINDOW, RandomnessContract
 from middleware.randomness.hashchain import CHAIN_LENGTH, HashChain, hash_times
-from vm.errors import BlockExecutionError
+from vm.errors import BlockExecutionError, NativeContractError
 from vm.execution import CallMessage, GenesisAccount
 from vm.native.addresses import RANDOMNESS_ADDRESS
 from vm.native.framework import ERROR_SELECTOR
@@ -323,3 +323,17 @@ def test_a_validator_without_its_reveal_skips_its_proposal_and_keeps_running(tmp
     with caplog.at_level("ERROR"):
         assert asyncio.run(scenario())
     assert "not proposing at 1/0: the remote signer gave no seed of randomness epoch 0" in caplog.text
+
+
+def test_a_penalty_staking_cannot_apply_is_skipped_and_the_block_stands(memory_chain) -> None:
+    def refuse(context, pub_key: bytes) -> bool:
+        context.store(7, 1)  # a change the failed penalty must not leave behind
+        raise NativeContractError("Staking: native contract balance too low")
+
+    chain = memory_chain([], natives=[RandomnessContract(refuse)])
+    reveals = chain_of(PROPOSER)
+    for number in range(MAX_MISSES_PER_WINDOW):
+        reveal = reveals.anchor if number == 0 else reveals.reveal_after(CHAIN_LENGTH - number + 1)
+        result = chain.execute([], consensus=ConsensusInfo(proposer=PROPOSER, reveal=reveal, missed_proposers=(OTHER,)))
+    assert len(result.block_events) == 1  # ProposerSlotMissed only: no ProposerPenalised
+    assert chain.state.get_storage(RANDOMNESS_ADDRESS, 7) == 0
