@@ -13,8 +13,6 @@ draw is ``(gas used - 21,000) / jurors``.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -26,8 +24,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
-from benchmarks.middleware_gas import MemoryChain, calldata
-from benchmarks.report import render_table
+from benchmarks.middleware_gas import MemoryChain, calldata, gas_command
 from middleware.jury.contract import JuryContract, commitment_of
 from middleware.randomness.contract import RandomnessContract
 from vm.execution import CallMessage
@@ -106,7 +103,7 @@ class JuryBench:
         return int(self._read(["uint256", "uint256", "uint64"], "jurorOf(address)", account.address)[0])
 
 
-def measure() -> dict[str, dict[str, int]]:
+def measure() -> dict[str, int]:
     """Gas of every call on 30 jurors (a case of 7), and of a case of 100 on 1,000 jurors."""
     small = JuryBench(30)
     juror = small.jurors[0]
@@ -122,22 +119,13 @@ def measure() -> dict[str, dict[str, int]]:
     figures["jurors of 7 (eth_call)"] = small.view("jurors(uint256)", 1)
     large = JuryBench(1_000)
     figures.update({f"100 of 1,000: {name}": gas for name, gas in large.case(100).items()})
-    return {"IJury": figures}
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     """Measure and print the figures as a table (or JSON)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    figures = measure()
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return 0
-    rows = [[f"{interface} {name}", f"{gas:,}"] for interface, calls in figures.items() for name, gas in calls.items()]
-    print("Gas per call (transaction gas used, intrinsic and call data included; views by eth_call)")
-    print(render_table(["call", "gas"], rows))
-    return 0
+    return gas_command(argv, __doc__.split("\n\n")[0], "IJury gas per call (transaction gas used, intrinsic and call "
+                       "data included; views by eth_call)", measure)
 
 
 if __name__ == "__main__":

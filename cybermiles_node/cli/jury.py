@@ -52,6 +52,13 @@ def _salts(tx: dict[str, Any]) -> SaltBook:
     return SaltBook(NodeHome.resolve(tx["home"]).jury_salts)
 
 
+def _juror(tx: dict[str, Any]) -> tuple[bytes, bytes, int]:
+    """The sender's unlocked key, its address and the node's chain id (the salts file's keys)."""
+    key = unlock(tx)
+    chain_id = int(RpcClient(tx["rpc_url"]).call("eth_chainId"), 16)
+    return key, bytes.fromhex(Account.from_key(key).address[2:]), chain_id
+
+
 def _salt_option(text: str | None) -> bytes | None:
     if text is None:
         return None
@@ -97,9 +104,7 @@ def commit(tx: dict[str, Any], case_id: int, index: int, vote: str, salt: str | 
     """Commit a sealed vote in CASE; the salt is kept in the node home for the reveal."""
     with reporting_errors(tx["json_output"], JURY_EXPECTED):
         sealed = SealedVote(vote == "yes", _salt_option(salt) or secrets.token_bytes(32))
-        key = unlock(tx)
-        juror = bytes.fromhex(Account.from_key(key).address[2:])
-        chain_id = int(RpcClient(tx["rpc_url"]).call("eth_chainId"), 16)
+        key, juror, chain_id = _juror(tx)
         book = _salts(tx)
         book.record(chain_id, case_id, index, juror, sealed)
     note(tx["json_output"], f"salt 0x{sealed.salt.hex()} for your '{vote}' (kept in {book.path})")
@@ -116,11 +121,9 @@ def commit(tx: dict[str, Any], case_id: int, index: int, vote: str, salt: str | 
 def reveal(tx: dict[str, Any], case_id: int, index: int, vote: str, salt: str | None) -> None:
     """Reveal your committed vote in CASE (after its commit window, before its reveal window ends)."""
     with reporting_errors(tx["json_output"], JURY_EXPECTED):
-        key = unlock(tx)
-        juror = bytes.fromhex(Account.from_key(key).address[2:])
+        key, juror, chain_id = _juror(tx)
         given = _salt_option(salt)
         if given is None:
-            chain_id = int(RpcClient(tx["rpc_url"]).call("eth_chainId"), 16)
             kept = _salts(tx).lookup(chain_id, case_id, index, juror)
             if kept.vote != (vote == "yes"):
                 raise ContractCliError(f"you committed '{'yes' if kept.vote else 'no'}' in case {case_id}, "

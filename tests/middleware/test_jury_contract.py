@@ -12,13 +12,13 @@ from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, fu
 
 from middleware.jury.contract import UNBONDING_SECONDS, JuryContract, commitment_of
 from middleware.randomness.contract import RandomnessContract
+from tests.dpos.harness import address_of, revert_reason
 from vm.execution import CallMessage, GenesisAccount
 from vm.native.addresses import JURY_ADDRESS
-from vm.native.framework import ERROR_SELECTOR
 
 ETHER = 10**18
 T0 = 1_700_000_010
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ABI = json.loads((REPO / "middleware" / "jury" / "IJury.abi.json").read_text())
 JURORS = [Account.from_key(keccak(b"juror %d" % i)) for i in range(10)]
 CREATOR = Account.from_key(keccak(b"jury case creator"))
@@ -27,18 +27,9 @@ COMMIT = "commitVote(uint256,uint32,bytes32)"
 REVEAL = "revealVote(uint256,uint32,bool,bytes32)"
 
 
-def address_of(account) -> bytes:
-    return bytes.fromhex(account.address[2:])
-
-
 def calldata(signature: str, *values) -> bytes:
     types = [t for t in signature[signature.index("(") + 1 : -1].split(",") if t]
     return function_signature_to_4byte_selector(signature) + eth_abi.encode(types, list(values))
-
-
-def revert_reason(output: bytes) -> str:
-    assert output[:4] == ERROR_SELECTOR, output
-    return eth_abi.decode(["string"], output[4:])[0]
 
 
 class JuryChain:
