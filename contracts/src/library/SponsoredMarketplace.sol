@@ -284,14 +284,14 @@ contract SponsoredMarketplace is ReentrancyGuard {
         JuryAppealCourt court = JuryAppealCourt(escrow.appealCourt());
         if (address(court) == address(0)) revert NotEligible("appealCourt");
         bytes memory call = abi.encodeCall(JuryAppealCourt.appeal, (escrow, order.dealId, evidence));
-        bytes memory result = _account(msg.sender).forward(address(court), court.appealFee(), call);
+        bytes memory result = _existing(msg.sender).forward(address(court), court.appealFee(), call);
         appealId = abi.decode(result, (uint256));
     }
 
     /// @notice Anyone takes what the escrow and the promotions credited `shopper`'s account into it.
     /// @return amount the wei taken
     function collect(address shopper) external nonReentrant returns (uint256 amount) {
-        ShopperAccount account = _account(shopper);
+        ShopperAccount account = _existing(shopper);
         uint256 before = address(account).balance;
         if (escrow.credit(address(account)) > 0) {
             account.forward(address(escrow), 0, abi.encodeCall(ArbitratedEscrow.withdraw, ()));
@@ -305,7 +305,7 @@ contract SponsoredMarketplace is ReentrancyGuard {
 
     /// @notice The shopper takes `amount` wei from its account to its own address.
     function cashOut(uint256 amount) external nonReentrant {
-        ShopperAccount account = _account(msg.sender);
+        ShopperAccount account = _existing(msg.sender);
         if (amount == 0) revert BadParameter("amount");
         if (address(account).balance < amount) revert InsufficientBalance(address(account).balance, amount);
         emit CashedOut(msg.sender, amount);
@@ -405,7 +405,7 @@ contract SponsoredMarketplace is ReentrancyGuard {
     /// @dev Makes order `orderId`'s escrow call `data` from its shopper's account; only the shopper.
     function _asShopper(uint256 orderId, bytes memory data) private {
         _shopperOrder(orderId);
-        _account(msg.sender).forward(address(escrow), 0, data);
+        _existing(msg.sender).forward(address(escrow), 0, data);
     }
 
     function _shopperOrder(uint256 orderId) private view returns (Order storage order) {
@@ -423,6 +423,13 @@ contract SponsoredMarketplace is ReentrancyGuard {
         address existing = accountOf(shopper);
         if (existing.code.length > 0) return ShopperAccount(payable(existing));
         return new ShopperAccount{salt: _salt(shopper)}(shopper);
+    }
+
+    /// @dev `shopper`'s account, which must exist already (calls that only move what it holds never create one).
+    function _existing(address shopper) private view returns (ShopperAccount) {
+        address existing = accountOf(shopper);
+        if (existing.code.length == 0) revert NotEligible("account");
+        return ShopperAccount(payable(existing));
     }
 
     function _salt(address shopper) private pure returns (bytes32) {

@@ -174,6 +174,11 @@ contract SponsoredMarketplaceTest is JuryPanel {
         market.fund(shopper);
         vm.stopPrank();
         require(market.listingCount() == 0 && market.accountOf(shopper).code.length == 0, "nothing recorded");
+        vm.expectRevert(abi.encodeWithSelector(SponsoredMarketplace.NotEligible.selector, "account"));
+        market.collect(stranger); // collecting or cashing out never creates an account (a sponsored-gas sink)
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(SponsoredMarketplace.NotEligible.selector, "account"));
+        market.cashOut(1);
     }
 
     function testACertifiedItemSellsOnceAndARevokedCertificateStopsItsOrders() public {
