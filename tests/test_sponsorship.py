@@ -165,6 +165,10 @@ def test_execution_enforces_every_bound_and_a_block_breaking_one_is_invalid(spon
         assert sponsored.block([tx], strict=False).rejected[0][1].startswith(reason)
     sponsored.nonces.clear()  # the refused transactions used no nonce
     first, second, third = (visit(sponsored, SHOPPERS[i], shop) for i in range(3))
+    chain = sponsored.chain
+    with pytest.raises(BlockExecutionError, match="over its bound of 120000 per block"):
+        chain.executor.execute_block(chain.db, chain.root, chain.env(timestamp=sponsored.time), [first, second, third],
+                                     strict=True)
     result = sponsored.block([first, second, third], strict=False)
     assert [r.status for r in result.receipts] == [1, 1]
     assert "over its bound of 120000 per block" in result.rejected[0][1]
@@ -172,6 +176,8 @@ def test_execution_enforces_every_bound_and_a_block_breaking_one_is_invalid(spon
     deposit = sponsored.deposit(shop)
     assert deposit < 60_000 * GWEI  # two calls spent more than what a third reserves
     drained = visit(sponsored, SHOPPERS[2], shop)
+    with pytest.raises(BlockExecutionError, match="is drained"):
+        chain.executor.execute_block(chain.db, chain.root, chain.env(timestamp=sponsored.time), [drained], strict=True)
     assert sponsored.block([drained], strict=False).rejected == (
         (drained.hash, f"sponsorship of 0x{shop.hex()} is drained (balance {deposit} wei, needs {60_000 * GWEI})"),)
     assert sponsored.deposit(shop) == deposit and sponsored.state.get_nonce(address_of(SHOPPERS[2])) == 0
