@@ -63,8 +63,9 @@ from rlp.sedes import CountableList, List, big_endian_int, binary
 from consensus.commit import verify_commit
 from consensus.errors import ConsensusError, InvalidBlock, InvalidValidatorUpdate
 from consensus.messages import MAX_RLP_NESTING
-from consensus.types import Block, Commit, evidence_root
+from consensus.types import Block, Commit
 from consensus.validators import ValidatorSet
+from consensus.validity import header_problem
 from vm.rlp_nesting import nesting_exceeds
 
 DEFAULT_MAX_PENDING_REQUESTS = 64
@@ -561,17 +562,9 @@ class BlockSyncPool:
         return found
 
     def _header_problem(self, block: Block, validators: ValidatorSet) -> str | None:
-        header = block.header
-        checks = (
-            (header.parent_hash == self._parent_hash, "does not extend the last applied block"),
-            (header.chain_id == self._chain_id, f"has chain id {header.chain_id}"),
-            (header.validators_hash == validators.hash, "names another validator set"),
-            (header.last_commit_hash == block.last_commit.hash, "carries a last commit its header does not"),
-            (header.evidence_hash == evidence_root(block.evidence), "carries evidence its header does not"),
-        )
-        for ok, problem in checks:
-            if not ok:
-                return problem
+        problem = header_problem(block, self._parent_hash, self._chain_id, validators)
+        if problem is not None:
+            return problem
         if self._check_block is not None:
             try:
                 self._check_block(block)

@@ -30,9 +30,8 @@ from eth.db.account import AccountDB
 from eth_hash.auto import keccak
 
 from consensus.application import AppInfo, FinalizeResult, ProposalRequest
-from consensus.commit import verify_commit
 from consensus.errors import InvalidBlock, InvalidValidatorUpdate, ProposalUnavailable
-from consensus.evidence import DuplicateVoteEvidence, InvalidEvidence
+from consensus.evidence import DuplicateVoteEvidence
 from consensus.types import (
     EMPTY_COMMIT,
     EMPTY_OMMERS_HASH,
@@ -43,6 +42,7 @@ from consensus.types import (
     evidence_root,
 )
 from consensus.validators import Validator, ValidatorSet
+from consensus.validity import validate_block
 from cybermiles_node.beacon import ProposerSlots, RevealSource, beacon_reader, next_prev_randao
 from cybermiles_node.devblocks import DevBlockBuilder
 from cybermiles_node.errors import GenesisMismatch
@@ -376,49 +376,16 @@ class CyberMilesApp:
         except RevealUnavailable as exc:
             raise ProposalUnavailable(str(exc)) from exc
 
-    def _check_evidence(self, block: Block) -> None:
-        """Every piece of evidence must be a verified double-sign of a validator, at most once per block."""
-        seen: set[bytes] = set()
-        for index, encoded in enumerate(block.evidence):
-            try:
-                evidence = DuplicateVoteEvidence.decode(encoded)
-                if evidence.height >= block.number:
-                    raise InvalidEvidence(f"from height {evidence.height}, not before the block")
-                evidence.verify(self.chain_id, self.validators_at(evidence.height))
-            except InvalidEvidence as exc:
-                raise BlockExecutionError(f"evidence {index}: {exc}") from exc
-            if evidence.hash in seen:
-                raise BlockExecutionError(f"evidence {index}: repeated")
-            seen.add(evidence.hash)
-
     def _verify(self, block: Block) -> None:
+        """Check ``block`` as consensus does (``consensus.validity``), then re-execute it and compare headers."""
         parent = self.latest_header
         header = block.header
-        if header.number != parent.number + 1:
-            raise BlockExecutionError("height does not follow the last block")
-        checks = (
-            (header.parent_hash == parent.hash, "parent hash is not the last block"),
-            (header.timestamp >= parent.timestamp, "timestamp before the parent's"),
-            (header.chain_id == self.chain_id, "wrong chain id"),
-            (header.coinbase == STAKING_ADDRESS, "coinbase is not the staking contract (fees fund the rewards)"),
-            (header.last_commit_hash == block.last_commit.hash, "last commit hash mismatch"),
-            (header.evidence_hash == evidence_root(block.evidence), "evidence hash mismatch"),
-            (header.validators_hash == self.validators_at(header.number).hash, "names another validator set"),
-            (header.next_validators_hash == self.validators_at(header.number + 1).hash,
-             "names another next validator set"),
-        )
-        for ok, problem in checks:
-            if not ok:
-                raise BlockExecutionError(problem)
-        if parent.number == 0:
-            if block.last_commit != EMPTY_COMMIT:
-                raise BlockExecutionError("the first block carries a commit, but genesis is not voted on")
-        else:
-            verify_commit(block.last_commit, self.validators_at(parent.number), self.chain_id, parent.number,
-                          parent.hash)
-        self._check_evidence(block)
-        if self.validators_at(header.number).by_address(header.proposer_address) is None:
-            raise BlockExecutionError("proposer is not a validator of this height")
+        try:
+            validate_block(block, parent, self.chain_id, self.validators_at)
+        except InvalidBlock as exc:
+            raise BlockExecutionError(str(exc)) from exc
+        if header.coinbase != STAKING_ADDRESS:
+            raise BlockExecutionError("coinbase is not the staking contract (fees fund the rewards)")
         info = self.consensus_info(header.number, header.proposer_address, block.last_commit, list(block.evidence),
                                    header.randao_reveal)
         env = self.block_env(parent, header.number, header.timestamp, header.coinbase, info)
