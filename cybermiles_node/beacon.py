@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from typing import cast
 
@@ -82,8 +83,15 @@ class RevealSource:
 
     def _chain_of(self, epoch: int) -> HashChain:
         if self._chain is None or self._chain[0] != epoch:
-            self._chain = (epoch, HashChain(epoch_seed_checked(self._seed_of, epoch)))
+            self._chain = (epoch, chain_from_seed(epoch_seed_checked(self._seed_of, epoch)))
         return self._chain[1]
+
+
+@functools.lru_cache(maxsize=4)
+def chain_from_seed(seed: bytes) -> HashChain:
+    """The checkpoints of the chain from ``seed`` (65,536 hashes, about half a second): built once per process,
+    so a node reopening its application (or a process running several) does not hash again."""
+    return HashChain(seed)
 
 
 def epoch_seed_checked(seed_of: EpochSeed, epoch: int) -> bytes:
