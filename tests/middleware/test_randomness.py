@@ -337,3 +337,13 @@ def test_a_penalty_staking_cannot_apply_is_skipped_and_the_block_stands(memory_c
         result = chain.execute([], consensus=ConsensusInfo(proposer=PROPOSER, reveal=reveal, missed_proposers=(OTHER,)))
     assert len(result.block_events) == 1  # ProposerSlotMissed only: no ProposerPenalised
     assert chain.state.get_storage(RANDOMNESS_ADDRESS, 7) == 0
+
+
+def test_malformed_calls_revert_with_the_reason(beacon: Beacon) -> None:
+    beacon.block()
+    selector = function_signature_to_4byte_selector("request(uint64)")
+    for data, expected in [(selector + b"\x01\x02", "Randomness: malformed arguments"),
+                           (b"\xde\xad\xbe\xef", "Randomness: unknown method"),
+                           (selector + (2**64).to_bytes(32, "big"), "Randomness: malformed arguments")]:
+        outcome = beacon.chain.call(CallMessage(sender=CALLER, to=RANDOMNESS_ADDRESS, data=data))
+        assert not outcome.success and reason(outcome.output) == expected
