@@ -7,6 +7,7 @@ from pathlib import Path
 
 import eth_abi
 import pytest
+from click.testing import CliRunner
 from eth.db.account import AccountDB
 from eth_account import Account
 from eth_hash.auto import keccak
@@ -17,6 +18,7 @@ from eth_utils import (
     to_checksum_address,
 )
 
+from cybermiles_node.cli.main import cli
 from cybermiles_node.mempool import Mempool
 from cybermiles_node.mempool.errors import FeeCapTooLowError, SponsorshipError
 from cybermiles_node.solc import CompiledContract, compile_file
@@ -338,3 +340,19 @@ def test_a_replayed_block_runs_sponsored_calls_as_execution_did(sponsored) -> No
     replay = replay_block(chain.executor, chain.db, parent_root, env, txs, lambda index: CallTracer(),
                           lambda: None)
     assert [(t.gas_used, t.success) for t in replay.transactions] == [(r.gas_used, r.status == 1) for r in receipts]
+
+
+@pytest.mark.parametrize(("args", "exit_code", "message"), [
+    (["show", "0x12"], 1, "invalid target address '0x12': expected 0x followed by 40 hex digits"),
+    (["show", "0x" + "ab" * 20, "--rpc", "http://127.0.0.1:1"], 1, "cannot reach node at http://127.0.0.1:1"),
+    (["deposit", "0x" + "ab" * 20, "--amount", "ten"], 1, "--amount"),
+    (["configure", "0x" + "ab" * 20, "--manager", "0x" + "cd" * 20, "--max-gas-per-tx", "20999",
+      "--max-txs-per-window", "1", "--window-seconds", "60", "--max-gas-per-block", "50000"], 2, "--max-gas-per-tx"),
+    (["configure", "0x" + "ab" * 20, "--manager", "0x" + "cd" * 20, "--max-gas-per-tx", "21000",
+      "--max-txs-per-window", "1", "--window-seconds", "31622401", "--max-gas-per-block", "50000"], 2,
+     "--window-seconds"),
+])
+def test_cmnode_sponsor_refuses_bad_input_in_one_line(args: list[str], exit_code: int, message: str) -> None:
+    result = CliRunner().invoke(cli, ["sponsor", *args])
+    assert result.exit_code == exit_code and message in result.output, result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
