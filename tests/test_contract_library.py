@@ -90,7 +90,7 @@ def test_the_attack_paths_are_among_the_tests(library_results: dict[str, str]) -
         "CommunityModerationTest.testReentrantWithdrawPaysOnce()",
         "CommunityModerationTest.testMalformedRequestsAreRefusedWithPreciseErrorsAndNothingChanges()",
         "CommunityModerationTest.testAJuryThatNeverDecidesLetsTheRequestLapseAndThePledgeReturn()",
-        "CommunityModerationTest.testAJuryThatDecidedCannotBeLapsedAround()",
+        "CommunityModerationTest.testADrawnJuryCannotBeLapsedAround()",
         "CommunityModerationTest.testFuzzEveryWeiIsPaidCreditedOrForfeited(uint8,uint8,uint8,uint96)",
         "SponsoredMarketplaceTest.testReentrantCashOutPaysOnce()",
         "SponsoredMarketplaceTest.testACouponIsRefusedWhenItIsAnotherBusinessesOrItsBudgetIsExhausted()",

@@ -11,8 +11,9 @@ import {JuryClient} from "./JuryClient.sol";
 /// reveal window anyone calls `decide`: a yes majority removes the subject (`isRemoved` reads true for ever, for
 /// every contract that consults this one) and the requester's pledge is credited back; a no majority rejects the
 /// request and the pledge is forfeited to `forfeitTo` (the zero address burns it); an undecided jury (a tie, or
-/// nobody revealed) removes nothing and credits the pledge back. A request the jury has not decided within
-/// `caseTimeout` of its opening lapses: anyone calls `lapse` and the pledge is credited back.
+/// nobody revealed) removes nothing and credits the pledge back. A request whose jurors nobody drew within
+/// `caseTimeout` of its opening lapses: anyone calls `lapse` and the pledge is credited back (a drawn jury can
+/// always be decided once its reveal window ends, so a drawn request waits for `decide`).
 /// @dev One open request per subject at a time; a removed subject takes no more requests. An account is the
 /// subject `bytes32(uint256(uint160(account)))` (`accountSubject`). What IJury returns for a case (an undecided
 /// case's fee and silent stakes) is credited to the requester (see JuryClient). No division: the pledge moves whole.
@@ -31,7 +32,7 @@ contract CommunityModeration is JuryClient {
         Upheld, // removed; the pledge was credited back
         Rejected, // kept; the pledge was forfeited
         Undecided, // kept; the pledge was credited back
-        Lapsed // not decided within caseTimeout; the pledge was credited back
+        Lapsed // no jury drawn within caseTimeout; the pledge was credited back
     }
 
     /// @notice One moderation request.
@@ -39,7 +40,7 @@ contract CommunityModeration is JuryClient {
         address requester;
         Kind kind;
         Status status;
-        uint64 decideBy; // block time after which an undecided case lapses
+        uint64 decideBy; // block time after which a request whose jury was not drawn lapses
         bytes32 subject;
         uint256 pledge;
         uint256 caseId; // the IJury case
@@ -51,7 +52,7 @@ contract CommunityModeration is JuryClient {
     uint256 public immutable minPledge;
     /// @notice Who receives forfeited pledges (credited); the zero address burns them.
     address public immutable forfeitTo;
-    /// @notice Seconds from a request after which its undecided case lapses.
+    /// @notice Seconds from a request after which it lapses if its jury was not drawn.
     uint64 public immutable caseTimeout;
 
     /// @notice Requests made; ids run from 1.
@@ -85,8 +86,8 @@ contract CommunityModeration is JuryClient {
     error WrongStatus(Status current);
     /// @notice The request's deadline has not passed (for `lapse`).
     error Deadline(uint64 deadline);
-    /// @notice The jury decided the request's case: `decide` applies it (for `lapse`).
-    error JuryDecided(uint256 caseId);
+    /// @notice The request's jury was drawn, so `decide` applies its ruling once the reveal window ends (for `lapse`).
+    error JuryDrawn(uint256 caseId);
 
     /// @param jurors_ jurors drawn per request (odd, 1 to 128)
     /// @param stakePerJuror_ wei of stake each drawn juror puts at risk
@@ -95,7 +96,7 @@ contract CommunityModeration is JuryClient {
     /// @param caseFee_ wei of each request paid to the jury (positive)
     /// @param minPledge_ the least pledge in wei (positive)
     /// @param forfeitTo_ who is credited forfeited pledges, or the zero address to burn them
-    /// @param caseTimeout_ seconds after which an undecided request lapses (more than the two windows)
+    /// @param caseTimeout_ seconds after which a request whose jury nobody drew lapses (more than the two windows)
     constructor(uint32 jurors_, uint256 stakePerJuror_, uint64 commitSeconds_, uint64 revealSeconds_,
         uint256 caseFee_, uint256 minPledge_, address forfeitTo_, uint64 caseTimeout_)
         JuryClient(jurors_, stakePerJuror_, commitSeconds_, revealSeconds_)
@@ -161,13 +162,14 @@ contract CommunityModeration is JuryClient {
         }
     }
 
-    /// @notice Anyone lapses open request `id` whose jury has not decided by its `decideBy`; the pledge is credited
+    /// @notice Anyone lapses open request `id` whose jurors nobody drew by its `decideBy`; the pledge is credited
     /// back and the subject can be requested again. (IJury keeps the case fee.)
     function lapse(uint256 id) external {
         Request storage request = _requests[id];
         if (request.status != Status.Open) revert WrongStatus(request.status);
         if (block.timestamp < request.decideBy) revert Deadline(request.decideBy);
-        if (JURY.ruling(request.caseId) != 0) revert JuryDecided(request.caseId);
+        (,,,, uint64 commitEnds,) = JURY.caseInfo(request.caseId);
+        if (commitEnds != 0) revert JuryDrawn(request.caseId);
         request.status = Status.Lapsed;
         delete openRequestOf[request.subject];
         _credit(request.requester, request.pledge);

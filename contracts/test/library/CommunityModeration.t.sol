@@ -162,13 +162,12 @@ contract CommunityModerationTest is JuryPanel {
         require(moderation.openRequestOf(listing) == 0 && !moderation.isRemoved(listing), "free again");
     }
 
-    function testAJuryThatDecidedCannotBeLapsedAround() public {
+    function testADrawnJuryCannotBeLapsedAround() public {
         uint256 id = _requestRemoval();
-        _hear(_caseOf(id), _votes(NO, NO, NO));
-        jury.finalize(_caseOf(id));
+        _hear(_caseOf(id), _votes(NO, NO, NO)); // drawn, voted, not finalized by anyone
         vm.warp(moderation.getRequest(id).decideBy);
-        vm.expectRevert(abi.encodeWithSelector(CommunityModeration.JuryDecided.selector, _caseOf(id)));
-        moderation.lapse(id); // the requester cannot dodge the forfeit by waiting
+        vm.expectRevert(abi.encodeWithSelector(CommunityModeration.JuryDrawn.selector, _caseOf(id)));
+        moderation.lapse(id); // the requester cannot dodge the forfeit by waiting instead of deciding
         moderation.decide(id);
         require(moderation.credit(treasury) == PLEDGE, "forfeited");
     }
