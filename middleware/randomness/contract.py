@@ -18,7 +18,8 @@ counted; ``MAX_MISSES_PER_WINDOW`` misses within one window of
 chain's ``slash_enabled``) through the callback the node supplies.
 
 Gas: each method's base cost below plus the framework's storage and event schedule;
-``benchmarks/middleware_gas.py`` measures every call (``benchmarks/README.md``).
+``benchmarks/randomness_gas.py`` measures every call (``benchmarks/README.md``). Native
+callers of ``request_beacon`` / ``beacon_at`` pay the storage they touch, as in a call.
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def _readable(ctx: CallContext, height: int) -> bytes:
 
 
 def request_beacon(ctx: CallContext, height: int) -> None:
-    """Keep the beacon value of the future ``height`` readable for ever (metered like ``request``)."""
+    """Keep the beacon value of the future ``height`` readable for ever (its storage metered in ``ctx``)."""
     if height <= ctx.block_number:
         raise _fail(f"height {height} is not in the future (block {ctx.block_number})")
     if height >= 2**64:
