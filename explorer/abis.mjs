@@ -17,6 +17,7 @@ const NATIVE = [
   ['Workflow', '0x0000000000000000000000000000000000000c11', 'middleware/bpm/IWorkflow.abi.json'],
   ['Webhooks', '0x0000000000000000000000000000000000000c12', 'middleware/webhooks/IWebhooks.abi.json'],
   ['Oracle', '0x0000000000000000000000000000000000000c13', 'middleware/oracle/IOracle.abi.json'],
+  ['Sponsor', '0x0000000000000000000000000000000000000c16', 'vm/sponsorship/ISponsor.abi.json'],
 ];
 const LIBRARY = ['ArbitratedEscrow', 'AuthenticityCertificates', 'Groups', 'IdentityGrants', 'LoanBook',
   'LocalPromotions', 'SupplyChainSettlement', 'TokenSale', 'ERC20', 'ERC721'];
