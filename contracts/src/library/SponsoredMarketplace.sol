@@ -207,7 +207,7 @@ contract SponsoredMarketplace is ReentrancyGuard {
     /// @return orderId the order's id
     function placeOrder(uint256 listingId, uint256 couponId) external payable nonReentrant returns (uint256 orderId) {
         Listing storage listing = _openListing(listingId);
-        ShopperAccount account = _account(msg.sender);
+        ShopperAccount account = msg.value > 0 ? _account(msg.sender) : _existing(msg.sender);
         if (msg.value > 0) {
             _send(address(account), msg.value);
             emit Funded(msg.sender, msg.sender, msg.value);
@@ -244,7 +244,7 @@ contract SponsoredMarketplace is ReentrancyGuard {
         Listing storage listing = _openListing(offer.listingId);
         if (msg.sender != listing.seller) revert NotAllowed();
         offer.open = false;
-        orderId = _order(offer.listingId, listing, _account(offer.shopper), offer.price, 0);
+        orderId = _order(offer.listingId, listing, _existing(offer.shopper), offer.price, 0);
         emit OfferClosed(offerId, orderId);
     }
 
@@ -425,7 +425,8 @@ contract SponsoredMarketplace is ReentrancyGuard {
         return new ShopperAccount{salt: _salt(shopper)}(shopper);
     }
 
-    /// @dev `shopper`'s account, which must exist already (calls that only move what it holds never create one).
+    /// @dev `shopper`'s account, which must exist already: only calls that bring CMT (`fund`, `placeOrder` with
+    /// value) create one, so a sponsored call that costs its sender nothing cannot create accounts.
     function _existing(address shopper) private view returns (ShopperAccount) {
         address existing = accountOf(shopper);
         if (existing.code.length == 0) revert NotEligible("account");

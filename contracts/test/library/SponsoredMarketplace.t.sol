@@ -179,6 +179,11 @@ contract SponsoredMarketplaceTest is JuryPanel {
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(SponsoredMarketplace.NotEligible.selector, "account"));
         market.cashOut(1);
+        vm.prank(seller);
+        uint256 listing = market.list(_terms(0));
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(SponsoredMarketplace.NotEligible.selector, "account"));
+        market.placeOrder(listing, 0); // nothing to pay with: refused before any account is made
     }
 
     function testACertifiedItemSellsOnceAndARevokedCertificateStopsItsOrders() public {
@@ -266,7 +271,7 @@ contract SponsoredMarketplaceTest is JuryPanel {
         market.acceptDelivery(orderId);
         vm.prank(seller);
         vm.expectRevert(abi.encodeWithSelector(SponsoredMarketplace.NotAllowed.selector));
-        market.placeOrder(listing, 0); // a seller cannot buy its own listing
+        market.placeOrder{value: PRICE + DEPOSIT}(listing, 0); // a seller cannot buy its own listing
         ShopperAccount account = ShopperAccount(payable(market.accountOf(shopper)));
         vm.prank(shopper);
         vm.expectRevert(abi.encodeWithSelector(ShopperAccount.NotMarketplace.selector));
@@ -335,6 +340,7 @@ contract SponsoredMarketplaceTest is JuryPanel {
         promotions.registerShop(address(market), "9vg4mq2");
         uint256 coupon = promotions.createCoupon{value: 1_000 ether}("9vg4", bytes32(0), uint64(block.timestamp + DAY), tiers);
         vm.stopPrank();
+        vm.deal(giver, uint256(price) + deposit);
         _fund(uint256(price) + deposit);
         uint256 orderId = _order(listing, coupon);
         uint256 discount = uint256(price) * bps / 10_000;
