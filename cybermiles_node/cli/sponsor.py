@@ -19,10 +19,11 @@ import click
 import eth_abi
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
-from cybermiles_node.cli.contracts import format_amount, parse_address, rpc_option
+from cybermiles_node.chainclient.abi import format_amount, parse_address
+from cybermiles_node.chainclient.rpcclient import RpcClient
+from cybermiles_node.cli.contracts import rpc_option
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.params import AsciiIntRange
-from cybermiles_node.cli.rpcclient import RpcClient
 from cybermiles_node.cli.stake import EXPECTED, native_transaction, parse_cmt, transaction_command
 from vm.native.addresses import SPONSOR_ADDRESS
 from vm.sponsorship.rule import MAX_WINDOW_SECONDS, MIN_TX_GAS
@@ -78,14 +79,18 @@ def show(target: str, sender: str | None, rpc_url: str, json_output: bool) -> No
     emit(json_output, document, lines)
 
 
+def _target_and_amount(tx: dict[str, Any], target: str, amount: str) -> tuple[str, int]:
+    """The checked TARGET address and ``--amount`` in wei, or one line saying which is wrong."""
+    with reporting_errors(tx["json_output"], EXPECTED):
+        return parse_address(target, "target address"), parse_cmt(amount, "--amount")
+
+
 @transaction_command(sponsor, "deposit")
 @click.argument("target")
 @click.option("--amount", required=True, help="CMT added to the deposit, e.g. 10.5.")
 def deposit(tx: dict[str, Any], target: str, amount: str) -> None:
     """Add CMT to the deposit of TARGET's sponsorship (anyone may)."""
-    with reporting_errors(tx["json_output"], EXPECTED):
-        address = parse_address(target, "target address")
-        value = parse_cmt(amount, "--amount")
+    address, value = _target_and_amount(tx, target, amount)
     native_transaction("ISponsor", "deposit", [address], value, tx,
                        f"Deposited {format_amount(value)} for the sponsorship of {address}")
 
@@ -95,9 +100,7 @@ def deposit(tx: dict[str, Any], target: str, amount: str) -> None:
 @click.option("--amount", required=True, help="CMT taken from the deposit, e.g. 10.5.")
 def withdraw(tx: dict[str, Any], target: str, amount: str) -> None:
     """Withdraw unspent deposit of TARGET's sponsorship to the sender (its manager)."""
-    with reporting_errors(tx["json_output"], EXPECTED):
-        address = parse_address(target, "target address")
-        value = parse_cmt(amount, "--amount")
+    address, value = _target_and_amount(tx, target, amount)
     native_transaction("ISponsor", "withdraw", [address, value], 0, tx,
                        f"Withdrew {format_amount(value)} from the sponsorship of {address}")
 
