@@ -153,7 +153,7 @@ class MempoolSection:
     """``[mempool]``: the pool's bounds (``cybermiles_node.mempool.config.MempoolConfig``, whose settings
     sit in this table) and the worker processes that decode transactions for it."""
 
-    # processes decoding and recovering senders; 0: one per core but one, at most 4
+    # processes decoding and recovering senders; 0: one per core but one, at most 4, none on 2 cores or fewer
     decode_workers: int = field(default=0, metadata={"range": (0, 256)})
     pool: MempoolConfig = field(default_factory=MempoolConfig, metadata={"flatten": True})
 

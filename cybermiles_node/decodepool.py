@@ -56,16 +56,21 @@ class DecodePoolBusy(NodeError):
 
 
 def worker_count(configured: int, cpus: int | None = None) -> int:
-    """The number of decode workers for ``[mempool] decode_workers``.
+    """The number of decode workers for ``[mempool] decode_workers`` (0: decode in-process).
 
-    0 means one per core but one (the main process keeps a core), at least 1
-    and at most ``MAX_AUTO_WORKERS`` (each worker holds about 45 MB); a
-    positive number is taken as given.
+    0 means automatic: one per core but one (the main process keeps a core), at
+    most ``MAX_AUTO_WORKERS`` (each worker holds about 45 MB); none on a machine
+    of two cores or fewer, where the one worker would compete for the same cores
+    with the node it serves (on 2 cores it gained a 4-validator testnet nothing
+    and cost 50 to 60 MB per node: benchmarks/README.md). A positive number is
+    taken as given.
     """
     if configured > 0:
         return configured
     available = cpus if cpus is not None else (os.cpu_count() or 1)
-    return max(1, min(available - 1, MAX_AUTO_WORKERS))
+    if available <= 2:
+        return 0
+    return min(available - 1, MAX_AUTO_WORKERS)
 
 
 def start_worker_processes(count: int) -> ProcessPoolExecutor:

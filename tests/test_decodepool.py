@@ -179,6 +179,7 @@ def test_without_workers_the_pool_decodes_in_process() -> None:
         decode_pool.close()
 
 
-@pytest.mark.parametrize(("configured", "cpus", "expected"), [(0, 2, 1), (0, 1, 1), (0, 16, 4), (0, 4, 3), (3, 2, 3)])
+@pytest.mark.parametrize(("configured", "cpus", "expected"),
+                         [(0, 1, 0), (0, 2, 0), (0, 3, 2), (0, 4, 3), (0, 16, 4), (1, 2, 1), (3, 2, 3)])
 def test_worker_count(configured: int, cpus: int, expected: int) -> None:
     assert worker_count(configured, cpus) == expected
