@@ -21,15 +21,10 @@ from pathlib import Path
 
 from eth_account import Account
 
-from cybermiles_node.cli.contracts import (
-    ContractCliError,
-    TxOptions,
-    build_tx_options,
-    encode_calldata,
-    find_function,
-    send_transaction,
-)
-from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
+from cybermiles_node.chainclient.abi import encode_calldata, find_function
+from cybermiles_node.chainclient.errors import ChainClientError
+from cybermiles_node.chainclient.rpcclient import RpcClient, RpcClientError
+from cybermiles_node.chainclient.transactions import TxOptions, build_tx_options, send_transaction
 from middleware.oracle.contract import MAX_MEMBERS
 from middleware.oracle.errors import SourceError
 from middleware.oracle.source import ObservedRequest, decode_request, fetch_answer, request_document
@@ -113,8 +108,8 @@ class OracleRunner:
                 "from": "0x" + self.account.hex(), "to": to, "data": "0x" + calldata.hex(),
             }), 16)
             send_transaction(self._client, self._key, to, 0, calldata,
-                             self._options(estimate + resolution_allowance(len(value))), json_output=True)
-        except (SourceError, RpcClientError, ContractCliError) as exc:
+                             self._options(estimate + resolution_allowance(len(value))))
+        except (SourceError, RpcClientError, ChainClientError) as exc:
             log.warning("oracle: request %d not answered: %s", request.request_id, exc)
             return 0
         log.info("oracle: attested request %d (%d bytes)", request.request_id, len(value))

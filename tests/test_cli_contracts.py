@@ -20,30 +20,25 @@ from click.testing import CliRunner
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector, keccak
 
-from cybermiles_node.cli.accounts import account
-from cybermiles_node.cli.contracts import (
-    AbiLookupError,
-    AmountError,
-    ArgumentError,
-    call,
+from cybermiles_node.chainclient.abi import (
     coerce_argument,
-    create_address,
     decode_logs,
     decode_outputs,
-    deploy,
     exact_json,
     find_function,
     parse_amount,
     parse_arguments,
     parse_integer,
-    send,
-    transact,
 )
-from cybermiles_node.cli.rpcclient import (
+from cybermiles_node.chainclient.errors import AbiLookupError, AmountError, ArgumentError
+from cybermiles_node.chainclient.rpcclient import (
     NodeUnreachableError,
     RpcClient,
     RpcResponseError,
 )
+from cybermiles_node.chainclient.transactions import create_address
+from cybermiles_node.cli.accounts import account
+from cybermiles_node.cli.contracts import call, deploy, send, transact
 from cybermiles_node.keystore import LIGHT_SCRYPT_N, Keystore
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cybermiles_node.cli.contracts import ArgumentError
+from cybermiles_node.chainclient.errors import ArgumentError
 from cybermiles_node.cli.library import parse_named_arguments
 from cybermiles_node.cli.main import cli
 from cybermiles_node.contract_library import compile_contracts, gas_table, library_contracts

@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from cybermiles_node.cli.contracts import format_amount, parse_address, rpc_option
+from cybermiles_node.chainclient.abi import format_amount, parse_address
+from cybermiles_node.cli.contracts import rpc_option
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.params import AsciiIntRange
 from cybermiles_node.cli.stake import (

@@ -19,10 +19,12 @@ import eth_abi
 from eth_account import Account
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
-from cybermiles_node.cli.contracts import ContractCliError, format_amount, parse_address, rpc_option
+from cybermiles_node.chainclient.abi import format_amount, parse_address
+from cybermiles_node.chainclient.errors import ChainClientError
+from cybermiles_node.chainclient.rpcclient import RpcClient
+from cybermiles_node.cli.contracts import rpc_option
 from cybermiles_node.cli.output import emit, json_option, note, reporting_errors
 from cybermiles_node.cli.params import AsciiIntRange
-from cybermiles_node.cli.rpcclient import RpcClient
 from cybermiles_node.cli.stake import EXPECTED, native_transaction, parse_cmt, transaction_command, unlock
 from cybermiles_node.home import NodeHome
 from middleware.jury.contract import MAX_JURORS, commitment_of
@@ -63,11 +65,11 @@ def _salt_option(text: str | None) -> bytes | None:
     if text is None:
         return None
     if not text.startswith("0x") or len(text) != 66:
-        raise ContractCliError(f"--salt: {text!r} is not 0x and 64 hex digits")
+        raise ChainClientError(f"--salt: {text!r} is not 0x and 64 hex digits")
     try:
         return bytes.fromhex(text[2:])
     except ValueError:
-        raise ContractCliError(f"--salt: {text!r} is not 0x and 64 hex digits") from None
+        raise ChainClientError(f"--salt: {text!r} is not 0x and 64 hex digits") from None
 
 
 @transaction_command(jury, "stake")
@@ -126,7 +128,7 @@ def reveal(tx: dict[str, Any], case_id: int, index: int, vote: str, salt: str | 
         if given is None:
             kept = _salts(tx).lookup(chain_id, case_id, index, juror)
             if kept.vote != (vote == "yes"):
-                raise ContractCliError(f"you committed '{'yes' if kept.vote else 'no'}' in case {case_id}, "
+                raise ChainClientError(f"you committed '{'yes' if kept.vote else 'no'}' in case {case_id}, "
                                        f"not '{vote}': the reveal would not match the commitment")
             given = kept.salt
     native_transaction("IJury", "revealVote", [case_id, index, vote == "yes", given], 0, tx,
@@ -155,7 +157,7 @@ def status(juror: str | None, case_id: int | None, rpc_url: str, json_output: bo
                          + (f" (withdrawable from block time {available_at})" if unbonding else ""))
         if case_id is not None:
             if case_id > cases:
-                raise ContractCliError(f"case {case_id} does not exist ({cases} cases)")
+                raise ChainClientError(f"case {case_id} does not exist ({cases} cases)")
             document["case"], case_lines = _case(rpc_url, case_id)
             lines += case_lines
     emit(json_output, document, lines)

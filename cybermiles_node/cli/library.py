@@ -24,11 +24,7 @@ from eth_utils import to_checksum_address
 
 import middleware.bpm
 import middleware.rules
-from cybermiles_node.cli.contracts import (
-    ArgumentError,
-    ContractCliError,
-    TxOptions,
-    build_tx_options,
+from cybermiles_node.chainclient.abi import (
     canonical_type,
     coerce_argument,
     constructor_of,
@@ -38,14 +34,13 @@ from cybermiles_node.cli.contracts import (
     exact_json,
     find_function,
     parse_amount,
-    receipt_lines,
-    send_transaction,
-    tx_options,
-    unlock_account,
 )
-from cybermiles_node.cli.output import CommandError, emit, json_option, reporting_errors
+from cybermiles_node.chainclient.errors import ArgumentError, ChainClientError
+from cybermiles_node.chainclient.rpcclient import RpcClient, RpcClientError
+from cybermiles_node.chainclient.transactions import TxOptions, build_tx_options, send_transaction
+from cybermiles_node.cli.contracts import receipt_lines, tx_options, unlock_account
+from cybermiles_node.cli.output import CommandError, emit, json_option, progress_note, reporting_errors
 from cybermiles_node.cli.params import AsciiIntRange
-from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.contract_library import (
     REPOSITORY,
     GasTable,
@@ -64,7 +59,7 @@ from middleware.rules.errors import RulesError, SourceFileError
 from vm.native.addresses import RULES_ADDRESS, WORKFLOW_ADDRESS
 
 #: Errors the library commands report as one line.
-_EXPECTED = (KeystoreError, RpcClientError, SolcError, ContractCliError)
+_EXPECTED = (KeystoreError, RpcClientError, SolcError, ChainClientError)
 #: State mutabilities named in an interface line (``nonpayable`` is the unnamed default).
 _STATE_MUTABILITY_SHOWN = ("view", "pure", "payable")
 
@@ -161,7 +156,7 @@ def contracts_deploy(name: str, named_args: tuple[str, ...], rules_file: Path | 
         client = RpcClient(rpc_url)
         key = (_dev_key(client, dev_account) if dev_account is not None
                else unlock_account(home, keystore_dir, password_file, sender))
-        deployed = send_transaction(client, key, None, amount, payload, options, json_output)
+        deployed = send_transaction(client, key, None, amount, payload, options, progress_note(json_output))
         deployed["events"] = exact_json(decode_logs(compiled.abi, deployed.pop("logs", [])))
         follow_up = replace(options, gas=None)
         result: dict[str, Any] = {"contract": contract.name, "address": deployed["contractAddress"], **deployed}
@@ -223,10 +218,10 @@ def _register(client: RpcClient, key: bytes, options: TxOptions, interface: str,
     abi = native_abi(interface)
     function = find_function(abi, method)
     sent = send_transaction(client, key, to_checksum_address(address), 0, encode_calldata(function, [text]),
-                            options, json_output)
+                            options, progress_note(json_output))
     ids = [item["args"][id_field] for item in decode_logs(abi, sent.pop("logs", [])) if item["event"] == event]
     if not ids:
-        raise ContractCliError(f"{method} in {sent['transactionHash']} reported no {event} event")
+        raise ChainClientError(f"{method} in {sent['transactionHash']} reported no {event} event")
     return {"id": ids[0], "transactionHash": sent["transactionHash"], "gasUsed": sent["gasUsed"]}
 
 

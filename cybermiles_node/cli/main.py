@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from consensus.errors import ConsensusError
+from cybermiles_node.chainclient.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.cli.accounts import account
 from cybermiles_node.cli.bpm import add_bpm_commands
 from cybermiles_node.cli.configcmd import add_config_commands
@@ -27,7 +28,6 @@ from cybermiles_node.cli.oracle import add_oracle_commands
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.params import HOST_PORT, AsciiIntRange
 from cybermiles_node.cli.randomness import add_randomness_commands
-from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.cli.rules import add_rules_commands
 from cybermiles_node.cli.signer import signer
 from cybermiles_node.cli.sponsor import add_sponsor_commands

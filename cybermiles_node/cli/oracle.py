@@ -15,18 +15,19 @@ from pathlib import Path
 import click
 import eth_abi
 
+from cybermiles_node.chainclient.errors import ChainClientError
+from cybermiles_node.chainclient.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.cli.accounts import keystore_options, password_option
-from cybermiles_node.cli.contracts import ContractCliError, rpc_option, unlock_account
+from cybermiles_node.cli.contracts import rpc_option, unlock_account
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.params import AsciiFloatRange, AsciiIntRange
-from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.keystore import KeystoreError
 from cybermiles_node.logs import configure_logging, parse_log_levels
 from cybermiles_node.oracle import OracleRunner, OracleSettings
 from middleware.oracle.contract import MAX_RESPONSE_BYTES
 from vm.native.addresses import ORACLE_ADDRESS
 
-EXPECTED = (KeystoreError, RpcClientError, ContractCliError)
+EXPECTED = (KeystoreError, RpcClientError, ChainClientError)
 STATUS_NAMES = {1: "pending", 2: "resolved", 3: "timed out"}
 INFO_TYPE = "(uint256,address,uint8,uint256,uint64,uint32,address[],bytes,address[],bytes32[])"
 GET_REQUEST_SELECTOR = bytes.fromhex("c58343ef")  # getRequest(uint256)

@@ -9,8 +9,9 @@ a traceback.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -54,6 +55,11 @@ def note(json_output: bool, message: str) -> None:
     """Print a progress message to stderr in readable mode; nothing in JSON mode."""
     if not json_output:
         click.echo(message, err=True)
+
+
+def progress_note(json_output: bool) -> Callable[[str], None]:
+    """A progress callback that prints with :func:`note` (nothing in JSON mode)."""
+    return functools.partial(note, json_output)
 
 
 def jsonable(value: Any) -> Any:

@@ -16,10 +16,10 @@ import click
 import eth_abi
 from eth_utils import function_signature_to_4byte_selector
 
+from cybermiles_node.chainclient.rpcclient import RpcClient, RpcResponseError
 from cybermiles_node.cli.contracts import rpc_option
 from cybermiles_node.cli.output import emit, json_option, reporting_errors
 from cybermiles_node.cli.params import AsciiIntRange
-from cybermiles_node.cli.rpcclient import RpcClient, RpcResponseError
 from cybermiles_node.cli.stake import EXPECTED, pub_key_of
 from cybermiles_node.home import HOME_ENV
 from middleware.randomness.contract import MAX_MISSES_PER_WINDOW, MISS_WINDOW_BLOCKS

@@ -28,27 +28,21 @@ import middleware.jury
 import vm.sponsorship
 from consensus.errors import ValidatorKeyFileError
 from consensus.keys import ValidatorKey
-from cybermiles_node.cli.contracts import (
-    ContractCliError,
-    block_id,
-    build_tx_options,
+from cybermiles_node.chainclient.abi import (
     decode_logs,
     encode_calldata,
-    event_lines,
     exact_json,
     find_function,
     format_amount,
     parse_address,
     parse_amount,
-    receipt_lines,
-    rpc_option,
-    send_transaction,
-    tx_options,
-    unlock_account,
 )
-from cybermiles_node.cli.output import emit, json_option, reporting_errors
+from cybermiles_node.chainclient.errors import ChainClientError
+from cybermiles_node.chainclient.rpcclient import RpcClient, RpcClientError
+from cybermiles_node.chainclient.transactions import build_tx_options, send_transaction
+from cybermiles_node.cli.contracts import block_id, event_lines, receipt_lines, rpc_option, tx_options, unlock_account
+from cybermiles_node.cli.output import emit, json_option, progress_note, reporting_errors
 from cybermiles_node.cli.params import AsciiIntRange
-from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError
 from cybermiles_node.home import NodeHome
 from cybermiles_node.keystore import KeystoreError
 from vm.native.addresses import GOVERNANCE_ADDRESS, JURY_ADDRESS, SPONSOR_ADDRESS, STAKING_ADDRESS
@@ -70,7 +64,7 @@ CONTRACTS = {
     "IJury": JURY_ADDRESS,
 }
 #: Errors every stake and gov command reports as one line.
-EXPECTED = (KeystoreError, RpcClientError, ContractCliError, ValidatorKeyFileError)
+EXPECTED = (KeystoreError, RpcClientError, ChainClientError, ValidatorKeyFileError)
 PUB_KEY_BYTES = 32
 MAX_BASIS_POINTS = 10_000
 DESCRIPTION_FIELDS = ("name", "website", "location", "email", "profile")
@@ -86,8 +80,8 @@ def parse_cmt(text: str, what: str) -> int:
     """An amount in wei from CMT text (``1000.5``, ``1000.5cmt``, ``5wei``), naming the option on error."""
     try:
         return parse_amount(text, default_unit="cmt")
-    except ContractCliError as exc:
-        raise ContractCliError(f"{what}: {exc}") from None
+    except ChainClientError as exc:
+        raise ChainClientError(f"{what}: {exc}") from None
 
 
 def native_transaction(interface: str, method: str, args: Sequence[Any], value: int, tx: dict[str, Any],
@@ -106,7 +100,7 @@ def native_transaction(interface: str, method: str, args: Sequence[Any], value: 
             key = unlock(tx)
         to = parse_address("0x" + CONTRACTS[interface].hex())
         result = send_transaction(RpcClient(tx["rpc_url"]), key, to, value, encode_calldata(function, list(args)),
-                                  options, json_output)
+                                  options, progress_note(json_output))
     events = decode_logs(abi, result.pop("logs", []))
     emit(json_output, {**result, "to": to, "method": method, "value": str(value), "events": exact_json(events)},
          receipt_lines(result, [title]) + event_lines(events))
@@ -178,9 +172,9 @@ def pub_key_of(text: str | None, home: Path | None) -> bytes:
     try:
         key = bytes.fromhex(cleaned)
     except ValueError:
-        raise ContractCliError(f"--pub-key {text!r} is not hex") from None
+        raise ChainClientError(f"--pub-key {text!r} is not hex") from None
     if len(key) != PUB_KEY_BYTES:
-        raise ContractCliError(f"--pub-key must be {PUB_KEY_BYTES} bytes (64 hex digits), got {len(key)}")
+        raise ChainClientError(f"--pub-key must be {PUB_KEY_BYTES} bytes (64 hex digits), got {len(key)}")
     return key
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import click
 
+from cybermiles_node.chainclient.rpcclient import RpcClient, RpcClientError, RpcResponseError
 from cybermiles_node.cli.accounts import secret_text
 from cybermiles_node.cli.contracts import rpc_option
 from cybermiles_node.cli.output import CommandError, emit, json_option, reporting_errors
 from cybermiles_node.cli.params import AsciiIntRange
-from cybermiles_node.cli.rpcclient import RpcClient, RpcClientError, RpcResponseError
 
 METHOD_NOT_FOUND = -32601
 

@@ -15,7 +15,7 @@ import eth_abi
 import pytest
 from web3 import Web3
 
-from cybermiles_node.cli.contracts import create_address
+from cybermiles_node.chainclient.transactions import create_address
 from cybermiles_node.solc import compile_file
 from middleware.webhooks.errors import SignatureError
 from middleware.webhooks.signing import (
