@@ -24,7 +24,14 @@ from eth_typing import Address
 
 from vm.native.addresses import SPONSOR_ADDRESS
 from vm.receipts import Log
-from vm.sponsorship.records import Sponsorship, load_sponsorship, load_window, store_balance, store_window
+from vm.sponsorship.records import (
+    Sponsorship,
+    load_balance,
+    load_sponsorship,
+    load_window,
+    store_balance,
+    store_window,
+)
 from vm.sponsorship.rule import sponsorship_problem, zero_priced_target
 
 GAS_SPONSORED_EVENT = "GasSponsored(address,address,uint256,uint256)"
@@ -95,8 +102,8 @@ class BlockSponsorship:
         refund = (tx.gas - gas_used) * base_fee
         state.delta_balance(sender, -refund)
         state.delta_balance(SPONSOR, refund)
-        after = load_sponsorship(self._read, target)  # the call itself may have deposited or withdrawn
-        store_balance(self._write, target, (after.balance if after is not None else 0) + refund)
+        after = load_balance(self._read, target)  # the call itself may have deposited or withdrawn
+        store_balance(self._write, target, after + refund)
         return outcome, gas_sponsored_log(target, sender, gas_used, gas_used * base_fee)
 
 

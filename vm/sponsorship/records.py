@@ -102,6 +102,11 @@ def store_settings(write: WriteSlot, target: bytes, manager: bytes, bounds: Boun
     write(base + 2, bounds.packed())
 
 
+def load_balance(read: ReadSlot, target: bytes) -> int:
+    """The deposit of ``target`` (0 when never configured)."""
+    return read(_base(target) + 1)
+
+
 def store_balance(write: WriteSlot, target: bytes, balance: int) -> None:
     """Record the deposit of ``target``."""
     write(_base(target) + 1, balance)
