@@ -253,7 +253,7 @@ class ConsensusDriver:
     async def run(self) -> None:
         """Replay the WAL of the height in progress, then handle events until stopped."""
         await self._start_height(self.height + 1, replay=True)
-        getter: asyncio.Task[Event] | None = None
+        getter: asyncio.Task[Event | Adopt] | None = None
         stopper = asyncio.create_task(self._stopped.wait())
         try:
             while not self._stopped.is_set():
@@ -359,7 +359,8 @@ class ConsensusDriver:
         handle: asyncio.TimerHandle | None = None
 
         def fire() -> None:
-            self._timers.discard(handle)  # type: ignore[arg-type]
+            if handle is not None:
+                self._timers.discard(handle)
             self._enqueue(TimeoutFired(effect.height, effect.round, effect.step))
 
         handle = loop.call_later(effect.duration_ms / 1000, fire)

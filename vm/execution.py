@@ -17,10 +17,10 @@ import re
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from eth._utils.address import generate_contract_address
-from eth.abc import DatabaseAPI, StateAPI
+from eth.abc import DatabaseAPI, SignedTransactionAPI, StateAPI, UnsignedTransactionAPI
 from eth.exceptions import Revert
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.prague import PragueVM
@@ -28,15 +28,16 @@ from eth.vm.forks.prague.computation import PRAGUE_PRECOMPILES, PragueComputatio
 from eth.vm.forks.prague.state import PragueState, PragueTransactionExecutor
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
 from eth.vm.spoof import SpoofTransaction
+from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import ValidationError
 from trie import HexaryTrie
 
 from vm.code_analysis import AnalysedCodeStream
 from vm.errors import BlockExecutionError
 from vm.interruptible import Checkpoint, InterruptibleCodeStream, checkpoints
+from vm.native.addresses import SPONSOR_ADDRESS
 from vm.native.framework import CallContext, NativeContract, precompiles_of
 from vm.native.hooks import ConsensusInfo, ValidatorUpdate
-from vm.native.addresses import SPONSOR_ADDRESS
 from vm.overrides import NO_OVERRIDES, CallOverrides, apply_state_overrides
 from vm.receipts import Log, Receipt
 from vm.sponsorship.block import BlockSponsorship
@@ -135,7 +136,7 @@ class ChainExecutor:
 
     def open_state(self, db: Any, state_root: bytes, env: BlockEnv) -> StateAPI:
         """A py-evm state at ``state_root`` over an atomic database, in block ``env``."""
-        return self.state_class(db, _execution_context(env), state_root)
+        return self.state_class(db, _execution_context(env), Hash32(state_root))
 
     def genesis_state(self, base: DatabaseAPI, accounts: Iterable[GenesisAccount]) -> tuple[bytes, dict[bytes, bytes | None]]:
         """Build the genesis state; returns its root and the writes that store it.
@@ -151,21 +152,23 @@ class ChainExecutor:
         env = BlockEnv(0, 0, b"\x00" * 20, 0, 0, b"\x00" * 32, 0, ())
         state = self.open_state(atomic, BLANK_ROOT_HASH, env)
         for account in accounts:
-            state.set_balance(account.address, account.balance)
-            state.set_nonce(account.address, account.nonce)
+            address = Address(account.address)
+            state.set_balance(address, account.balance)
+            state.set_nonce(address, account.nonce)
             if account.code:
-                state.set_code(account.address, account.code)
+                state.set_code(address, account.code)
             for slot, value in account.storage:
-                state.set_storage(account.address, slot, value)
+                state.set_storage(address, slot, value)
         genesis_events: list[tuple[bytes, tuple[int, ...], bytes]] = []
         for native in self.natives:
             # A native contract's account must never be empty, or EIP-161 would sweep its storage.
-            if state.get_nonce(native.address) == 0:
-                state.set_nonce(native.address, 1)
+            native_address = Address(native.address)
+            if state.get_nonce(native_address) == 0:
+                state.set_nonce(native_address, 1)
             # Code that never runs (the precompile answers first) but makes the account a
             # contract to callers: Solidity checks EXTCODESIZE before calls without return data.
-            if not state.get_code(native.address):
-                state.set_code(native.address, NATIVE_MARKER_CODE)
+            if not state.get_code(native_address):
+                state.set_code(native_address, NATIVE_MARKER_CODE)
             native.init_chain(CallContext.for_system(state, native.address, lambda *event: genesis_events.append(event)))
         state.persist()
         _release_trie_cache()
@@ -284,7 +287,7 @@ class ChainExecutor:
     def open_call_state(self, db: Any, state_root: bytes, env: BlockEnv,
                         state_class: type[PragueState] | None = None) -> StateAPI:
         """A call state at ``state_root`` over an atomic database, in block ``env`` (writes go to ``db``)."""
-        return (state_class or self.call_state_class)(db, _execution_context(env), state_root)
+        return (state_class or self.call_state_class)(db, _execution_context(env), Hash32(state_root))
 
     @property
     def call_state_class(self) -> type[PragueState]:
@@ -344,7 +347,8 @@ def call_env(env: BlockEnv, message: CallMessage, overrides: CallOverrides = NO_
     sees the block's (or the overriding) base fee.
     """
     if overrides.block is not None:
-        env = replace(env, **overrides.block.env_changes())
+        changes: dict[str, Any] = overrides.block.env_changes()  # each checked against its field when parsed
+        env = replace(env, **changes)
     priced = any(p for p in (message.gas_price, message.max_fee_per_gas))
     if not validate and not priced:
         env = replace(env, base_fee=0)
@@ -417,13 +421,13 @@ def _state_class(name: str, computation: type[PragueComputation], precompiles: d
 def _execution_context(env: BlockEnv) -> ExecutionContext:
     """py-evm's execution context of block ``env``."""
     return ExecutionContext(
-        coinbase=env.coinbase,
+        coinbase=Address(env.coinbase),
         timestamp=env.timestamp,
-        block_number=env.number,
+        block_number=BlockNumber(env.number),
         difficulty=0,
-        mix_hash=env.prev_randao,
+        mix_hash=Hash32(env.prev_randao),
         gas_limit=env.gas_limit,
-        prev_hashes=env.recent_hashes,
+        prev_hashes=cast(tuple[Hash32, ...], env.recent_hashes),
         chain_id=env.chain_id,
         base_fee_per_gas=env.base_fee,
         excess_blob_gas=0,
@@ -492,23 +496,28 @@ def _gas_and_size_problem(tx: Any) -> str | None:
     return None
 
 
-def _spoof(message: CallMessage, state: StateAPI, env: BlockEnv, validate: bool) -> SpoofTransaction:
-    nonce = message.nonce if validate and message.nonce is not None else state.get_nonce(message.sender)
+def _spoof(message: CallMessage, state: StateAPI, env: BlockEnv, validate: bool) -> SignedTransactionAPI:
+    """``message`` as a transaction from its sender, unsigned (py-evm's spoof stands in for a signed one)."""
+    sender = Address(message.sender)
+    nonce = message.nonce if validate and message.nonce is not None else state.get_nonce(sender)
+    to = Address(message.to or b"")
+    access_list = cast(tuple[tuple[Address, tuple[int, ...]], ...], message.access_list)
+    unsigned: UnsignedTransactionAPI
     gas = message.gas if message.gas is not None else env.gas_limit
     if message.max_fee_per_gas is not None or message.max_priority_fee_per_gas is not None:
         max_fee = message.max_fee_per_gas if message.max_fee_per_gas is not None else env.base_fee + (message.max_priority_fee_per_gas or 0)
         tip = message.max_priority_fee_per_gas if message.max_priority_fee_per_gas is not None else 0
         unsigned = TransactionBuilder.new_unsigned_dynamic_fee_transaction(
             chain_id=env.chain_id, nonce=nonce, max_priority_fee_per_gas=min(tip, max_fee),
-            max_fee_per_gas=max_fee, gas=gas, to=message.to or b"", value=message.value,
-            data=message.data, access_list=message.access_list,
+            max_fee_per_gas=max_fee, gas=gas, to=to, value=message.value,
+            data=message.data, access_list=access_list,
         )
     else:
         unsigned = TransactionBuilder.new_unsigned_access_list_transaction(
             chain_id=env.chain_id, nonce=nonce, gas_price=message.gas_price or 0, gas=gas,
-            to=message.to or b"", value=message.value, data=message.data, access_list=message.access_list,
+            to=to, value=message.value, data=message.data, access_list=access_list,
         )
-    return SpoofTransaction(unsigned, from_=message.sender)
+    return cast(SignedTransactionAPI, SpoofTransaction(unsigned, from_=sender))
 
 
 def _with_gas(message: CallMessage, gas: int) -> CallMessage:

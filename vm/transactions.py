@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import coincurve
 import rlp
@@ -30,6 +31,7 @@ from eth.vm.forks.prague.transactions import (
     PragueTypedTransaction,
 )
 from eth_hash.auto import keccak
+from eth_typing import Address, Hash32
 from eth_utils import ValidationError
 from rlp.codec import consume_length_prefix, encode_raw, length_prefix
 from rlp.sedes import big_endian_int
@@ -104,17 +106,17 @@ class _DecodedOnce:
     """Caches what py-evm would otherwise recompute per access: the encoding, hash and sender."""
 
     def encode(self) -> bytes:
-        cached = self.__dict__.get("_raw")
+        cached: bytes | None = self.__dict__.get("_raw")
         if cached is None:
             cached = super().encode()  # type: ignore[misc]
             self.__dict__["_raw"] = cached
         return cached
 
     @property
-    def hash(self) -> bytes:
-        cached = self.__dict__.get("_hash")
+    def hash(self) -> Hash32:
+        cached: Hash32 | None = self.__dict__.get("_hash")
         if cached is None:
-            cached = keccak(self.encode())
+            cached = Hash32(keccak(self.encode()))
             self.__dict__["_hash"] = cached
         return cached
 
@@ -122,14 +124,14 @@ class _DecodedOnce:
 class SenderCachingLegacyTransaction(_DecodedOnce, PragueLegacyTransaction):
     """A legacy transaction whose encoding, hash and sender are computed once."""
 
-    def get_sender(self) -> bytes:
-        cached = self.__dict__.get("_sender")
+    def get_sender(self) -> Address:
+        cached: Address | None = self.__dict__.get("_sender")
         if cached is None:
             v = self.v
             y_parity = (v - 35) % 2 if v >= 35 else v - 27
             raw = self.__dict__.get("_raw")
             message = self.get_message_for_signing() if raw is None else signing_message(raw, legacy_chain_id(v))
-            cached = recover_sender(message, y_parity, self.r, self.s)
+            cached = Address(recover_sender(message, y_parity, self.r, self.s))
             self.__dict__["_sender"] = cached
         return cached
 
@@ -137,12 +139,12 @@ class SenderCachingLegacyTransaction(_DecodedOnce, PragueLegacyTransaction):
 class SenderCachingTypedTransaction(_DecodedOnce, PragueTypedTransaction):
     """A typed (EIP-2718) transaction whose encoding, hash and sender are computed once."""
 
-    def get_sender(self) -> bytes:
-        cached = self.__dict__.get("_sender")
+    def get_sender(self) -> Address:
+        cached: Address | None = self.__dict__.get("_sender")
         if cached is None:
             raw = self.__dict__.get("_raw")
             message = self.get_message_for_signing() if raw is None else signing_message(raw)
-            cached = recover_sender(message, self.y_parity, self.r, self.s)
+            cached = Address(recover_sender(message, self.y_parity, self.r, self.s))
             self.__dict__["_sender"] = cached
         return cached
 
@@ -193,7 +195,7 @@ def decode_transaction(raw: bytes, chain_id: int) -> SignedTransactionAPI:
     # a decoded transaction re-encodes to exactly ``raw``: keep it as the encoding.
     tx.__dict__["_raw"] = raw
     if tx_type(tx) == LEGACY_TX_TYPE:
-        tx_chain_id = legacy_chain_id(tx.v)
+        tx_chain_id = legacy_chain_id(cast(SenderCachingLegacyTransaction, tx).v)
         if tx_chain_id is None:
             raise InvalidTransaction("only replay-protected (EIP-155) transactions allowed over RPC")
     else:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from eth.abc import SignedTransactionAPI, StateAPI
+from eth_typing import Address
 
 MAX_NONCE = 2**64 - 1  # EIP-2681: a nonce never reaches this
 
@@ -44,16 +45,16 @@ class TransferLedger:
     def get_balance(self, address: bytes) -> int:
         """The balance of ``address``, pending transfers included."""
         balance = self._balances.get(address)
-        return self._state.get_balance(address) if balance is None else balance
+        return self._state.get_balance(Address(address)) if balance is None else balance
 
     def get_nonce(self, address: bytes) -> int:
         """The nonce of ``address``, pending transfers included."""
         nonce = self._nonces.get(address)
-        return self._state.get_nonce(address) if nonce is None else nonce
+        return self._state.get_nonce(Address(address)) if nonce is None else nonce
 
     def get_code(self, address: bytes) -> bytes:
         """The code of ``address`` (transfers never change code)."""
-        return self._state.get_code(address)
+        return self._state.get_code(Address(address))
 
     # -- transfers -------------------------------------------------------------
 
@@ -80,9 +81,9 @@ class TransferLedger:
     def flush(self) -> None:
         """Write the pending balances and nonces into the state, each account once."""
         for address, balance in self._balances.items():
-            self._state.set_balance(address, balance)
+            self._state.set_balance(Address(address), balance)
         for address, nonce in self._nonces.items():
-            self._state.set_nonce(address, nonce)
+            self._state.set_nonce(Address(address), nonce)
         self._balances.clear()
         self._nonces.clear()
 

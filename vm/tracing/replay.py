@@ -17,6 +17,7 @@ a deadline stops a replay of a long block as well as a long loop.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -102,7 +103,8 @@ def replay_block(executor: ChainExecutor, base: DatabaseAPI, parent_root: bytes,
             sponsorship = sponsorships.sponsorship_of(tx) if sponsorships is not None else None
             if sponsorship is not None:
                 computation, _ = sponsorships.apply(  # type: ignore[union-attr]
-                    tx, sponsorship, state.apply_transaction, lambda done: PragueVM.finalize_gas_used(tx, done))
+                    tx, sponsorship, state.apply_transaction,
+                    functools.partial(PragueVM.finalize_gas_used, tx))
             else:
                 computation = state.apply_transaction(tx)
             state.tracer = None
