@@ -46,7 +46,6 @@ from vm.transactions import TransactionBuilder, tx_type
 from vm.transfers import TransferLedger
 from vm.trie_root import BLANK_ROOT_HASH, ordered_trie_root
 
-FORK_NAME = "prague"
 NATIVE_MARKER_CODE = b"\xfe"  # INVALID: the code of a native contract's account (never executed)
 
 
