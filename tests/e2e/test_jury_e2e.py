@@ -25,7 +25,7 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from middleware.jury.contract import commitment_of
-from tests.e2e.nodeproc import dev_account, wait_for_height, write_testnet
+from tests.e2e.nodeproc import dev_account, running_testnet, wait_for_height
 
 pytestmark = pytest.mark.e2e
 
@@ -54,17 +54,8 @@ def finished(process: subprocess.Popen) -> str:
 @pytest.fixture(scope="module")
 def testnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[dict], Path]]:
     output = tmp_path_factory.mktemp("jury-testnet")
-    nodes = write_testnet(output, validators=4, full_nodes=0)
-    processes = [subprocess.Popen([sys.executable, "-m", "cybermiles_node.cli", "start", "--home", node["home"]],
-                                  stdout=open(output / f"node{i}.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
-                 for i, node in enumerate(nodes)]
-    try:
+    with running_testnet(output, validators=4) as nodes:
         yield nodes, output
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=60)
 
 
 class Sender:
