@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from cybermiles_node.errors import ConfigError
+from cybermiles_node.mempool.errors import MempoolConfigError
+from p2p.errors import P2PConfigError
 
 #: Bounds of an integer setting that declares no ``range``.
 DEFAULT_INTEGER_RANGE = (1, 2**31 - 1)
@@ -36,6 +38,8 @@ DEFAULT_INTEGER_RANGE = (1, 2**31 - 1)
 DEFAULT_NUMBER_RANGE = (0.0, 1e9)
 
 TomlTable = dict[str, Any]
+#: What the settings types raise when their values do not fit together.
+SETTINGS_ERRORS: tuple[type[Exception], ...] = (MempoolConfigError, P2PConfigError)
 
 
 def toml_key(spec: dataclasses.Field[Any]) -> str | None:
@@ -84,9 +88,7 @@ def _parse_fields(cls: type, remaining: TomlTable, where: str) -> Any:
         values[spec.name] = parse(value, f"{where}.{key}") if parse else _parse_value(spec, kind, value, where, key)
     try:
         return cls(**values)
-    except ConfigError:
-        raise
-    except Exception as exc:  # the type's own cross-field checks (its package's error)
+    except SETTINGS_ERRORS as exc:  # the type's own cross-field checks
         raise ConfigError(f"{where}: {exc}") from None
 
 

@@ -91,6 +91,10 @@ def test_every_setting_is_read() -> None:
         ({"mempool": {"max_per_sender": 0}}, "config.toml: mempool.max_per_sender: must be an integer in 1..100000, got 0"),
         ({"mempool": {"decode_workers": -1}}, "config.toml: mempool.decode_workers: must be an integer in 0..256, got -1"),
         ({"rpc": "on"}, "config.toml: [rpc] must be a table"),
+        ({"rpc": {"filter_timeout_seconds": 0}}, "config.toml: rpc.filter_timeout_seconds: must be a number in 1..86400, got 0"),
+        ({"p2p": {"handshake_timeout": "5"}}, "config.toml: p2p.handshake_timeout: must be a number in 0..1e+09, got '5'"),
+        ({"p2p": {"ping_interval": 50.0}}, "config.toml: p2p: p2p setting idle_timeout must exceed ping_interval"),
+        ({"mempool": {"max_bytes": 10}}, "config.toml: mempool: mempool.max_tx_bytes: 131072 exceeds mempool.max_bytes 10"),
     ],
 )
 def test_invalid_values_are_named_precisely(data: dict, message: str) -> None:
