@@ -9,7 +9,8 @@ validator publishes first, and each later element hashes to the one before. With
 and the next reveal is ``keccak^(r-1)(seed_e)``.
 
 ``HashChain`` keeps every 256th element (257 checkpoints), so a reveal costs at most
-255 hashes instead of up to 65,536; building the checkpoints costs one pass.
+255 hashes instead of up to 65,536 (one on average: the 256 elements after a checkpoint
+are computed together); building the checkpoints costs one pass.
 """
 from __future__ import annotations
 
@@ -41,13 +42,23 @@ class HashChain:
         for _ in range(length // interval):
             value = hash_times(value, interval)
             self._checkpoints.append(value)
+        self._segment: tuple[int, list[bytes]] = (-1, [])  # the elements after one checkpoint, as last used
 
     def hashed(self, times: int) -> bytes:
-        """``keccak^times(seed)``, for ``0 <= times <= length``."""
+        """``keccak^times(seed)``, for ``0 <= times <= length``.
+
+        The elements between two checkpoints are computed together and kept until another
+        segment is asked for, so successive reveals cost one hash each on average.
+        """
         if not 0 <= times <= self.length:
             raise RandomnessError(f"a chain of length {self.length} has no element hashed {times} times")
         index = min(times // self._interval, len(self._checkpoints) - 1)
-        return hash_times(self._checkpoints[index], times - index * self._interval)
+        if self._segment[0] != index:
+            elements = [self._checkpoints[index]]
+            for _ in range(min(self._interval, self.length - index * self._interval + 1) - 1):
+                elements.append(keccak(elements[-1]))
+            self._segment = (index, elements)
+        return self._segment[1][times - index * self._interval]
 
     @property
     def anchor(self) -> bytes:
