@@ -28,6 +28,7 @@ from consensus.proposer import InvalidPriorities, ProposerPriorities
 from consensus.remote_signer.endpoint import RemoteSigner
 from consensus.validators import ValidatorSet
 from cybermiles_node.storage.chainstore import ChainStore
+from cybermiles_node.storage.schema import MetaName
 from middleware.randomness.errors import RevealUnavailable
 from middleware.randomness.hashchain import HashChain
 from middleware.randomness.records import BeaconStore, ValidatorRecord
@@ -35,7 +36,6 @@ from vm.native.addresses import RANDOMNESS_ADDRESS
 from vm.native.framework import SYSTEM_SENDER, CallContext
 
 MAX_COUNTED_ROUNDS = 64  # missed slots counted per height: a bound on the work, far above any real round
-PRIORITIES_RECORD = b"beacon_priorities"
 
 #: The seed of this validator's chain ``epoch`` (derived from its consensus key, locally or by its signer).
 EpochSeed = Callable[[int], bytes]
@@ -148,7 +148,8 @@ class ProposerSlots:
         for next_height in range(start + 1, height + 1):
             priorities = priorities.next_height(self._validators_at(next_height))
         if self._state is None or height > self._state[0]:  # a replay of an old block keeps the newest state
-            self._store.put_meta(PRIORITIES_RECORD, height.to_bytes(8, "big") + priorities.encode(), sync=False)
+            record = height.to_bytes(8, "big") + priorities.encode()
+            self._store.put_meta(MetaName.BEACON_PRIORITIES, record, sync=False)
             self._state = (height, priorities)
         return priorities
 
@@ -156,7 +157,7 @@ class ProposerSlots:
         """The closest known state at or below ``height``: in memory, saved, or the first height's."""
         if self._state is not None and self._state[0] <= height:
             return self._state
-        record = self._store.get_meta(PRIORITIES_RECORD)
+        record = self._store.get_meta(MetaName.BEACON_PRIORITIES)
         if record is not None and len(record) > 8 and 0 < int.from_bytes(record[:8], "big") <= height:
             try:
                 return int.from_bytes(record[:8], "big"), ProposerPriorities.decode(record[8:])

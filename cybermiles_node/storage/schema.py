@@ -68,6 +68,8 @@ class MetaName:
     """The validator's last signed height, round and step (double-sign protection)."""
     PROPOSER_PRIORITIES: Final = b"proposer_priorities"
     """A height and the proposer-priority state of that height (consensus driver)."""
+    BEACON_PRIORITIES: Final = b"beacon_priorities"
+    """A height and its proposer-priority state, to name missed proposer slots (``cybermiles_node/beacon.py``)."""
     WEBHOOK_OUTBOX: Final = b"webhook_outbox"
     """8-byte last height appended to the webhook outbox + 8-byte next outbox sequence."""
     STATE_BASE: Final = b"state_base"

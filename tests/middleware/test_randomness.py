@@ -21,9 +21,10 @@ from consensus.tendermint import TimeoutConfig
 from consensus.types import Block
 from consensus.validators import ValidatorSet
 from consensus.wal import WAL
-from cybermiles_node.beacon import PRIORITIES_RECORD, ProposerSlots
+from cybermiles_node.beacon import ProposerSlots
 from cybermiles_node.natives import genesis_accounts, native_contracts
 from cybermiles_node.solc import compile_file
+from cybermiles_node.storage.schema import MetaName
 from middleware.randomness import records
 from middleware.randomness.contract import MAX_MISSES_PER_WINDOW, RandomnessContract
 from middleware.randomness.hashchain import CHAIN_LENGTH, HashChain, hash_times
@@ -283,7 +284,7 @@ def test_missed_slots_name_the_proposers_the_driver_chose_for_each_round(open_no
                          for r in range(5))
         assert ProposerSlots(store, schedule).missed(height, 5) == expected
     assert ProposerSlots(store, schedule).missed(14, 0) == ()
-    assert store.get_meta(PRIORITIES_RECORD)[:8] == (14).to_bytes(8, "big")  # resumed from, not replayed
+    assert store.get_meta(MetaName.BEACON_PRIORITIES)[:8] == (14).to_bytes(8, "big")  # resumed from, not replayed
 
 
 def test_a_validator_without_its_reveal_skips_its_proposal_and_keeps_running(tmp_path, caplog) -> None:
