@@ -68,6 +68,16 @@ contract JuryMockTest {
         JURY.draw(caseId);
     }
 
+    function testTheCreatorCancelsAnUndrawnCaseAndGetsItsFeeBack() public {
+        uint256 caseId = JURY.openCase{value: 1 ether}(2, 5 ether, 100, 100);
+        uint256 before = address(this).balance;
+        JURY.cancelCase(caseId);
+        require(JURY.ruling(caseId) == 3 && address(this).balance == before + 1 ether, "cancelled, fee back");
+        vm.roll(block.number + 2);
+        vm.expectRevert(abi.encodeWithSignature("Error(string)", "Jury: case 1 was cancelled"));
+        JURY.draw(caseId);
+    }
+
     function testDrawWaitsForTheBeacon() public {
         uint256 caseId = JURY.openCase(1, 1 ether, 100, 100);
         vm.expectRevert(abi.encodeWithSignature("Error(string)", "Jury: the beacon of height 2 is not committed yet"));

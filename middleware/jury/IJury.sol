@@ -29,6 +29,8 @@ interface IJury {
     event JurorPaid(uint256 indexed caseId, address indexed juror, uint256 amount);
     /// @notice At finalize: what a juror of the minority or a silent juror lost from its stake.
     event StakeForfeited(uint256 indexed caseId, address indexed juror, uint256 amount);
+    /// @notice The creator withdrew a case before its jurors were drawn; the fee went back to it.
+    event CaseCancelled(uint256 indexed caseId, uint256 fee);
 
     /// @notice Opt in as a juror, or add stake (msg.value > 0); the active stake after it must be at least 1 CMT.
     function stake() external payable;
@@ -70,6 +72,10 @@ interface IJury {
 
     /// @notice Anyone, after the reveal window: decides the case, pays the majority, forfeits minority and silent stakes.
     function finalize(uint256 caseId) external;
+
+    /// @notice The creator only, before the draw (for instance when too few jurors qualify): the case is decided
+    ///         UNDECIDED (3) without jurors and its fee is paid back to the creator.
+    function cancelCase(uint256 caseId) external;
 
     /// @notice A case's creator, ruling, revealed votes and windows (commitEnds and revealEnds are 0 until drawn).
     function caseInfo(uint256 caseId)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from eth_hash.auto import keccak
 
-from middleware.jury.cases import PENDING, Case, CaseBook
+from middleware.jury.cases import PENDING, UNDECIDED, Case, CaseBook
 from middleware.jury.draw import draw_leaves
 from middleware.jury.jurors import Juror, JurorBook
 from middleware.jury.ruling import decide, split
@@ -60,6 +60,7 @@ VOTE_REVEALED = "VoteRevealed(uint256,address,bool)"
 CASE_DECIDED = "CaseDecided(uint256,uint8,uint32,uint32)"
 JUROR_PAID = "JurorPaid(uint256,address,uint256)"
 STAKE_FORFEITED = "StakeForfeited(uint256,address,uint256)"
+CASE_CANCELLED = "CaseCancelled(uint256,uint256)"
 
 
 def _fail(message: str) -> NativeContractError:
@@ -81,6 +82,7 @@ class _Books:
         self.cases = CaseBook(slots)
 
     def case(self, case_id: int) -> Case:
+        """The case ``case_id``; refused when there is no such case."""
         case = self.cases.get(case_id)
         if case is None:
             raise _fail(f"case {case_id} does not exist")
@@ -181,6 +183,8 @@ class JuryContract(NativeContract):
         case = books.case(case_id)
         if case.drawn:
             raise _fail(f"case {case_id} is already drawn")
+        if case.ruling != PENDING:
+            raise _fail(f"case {case_id} was cancelled")
         if case.beacon_height >= ctx.block_number:
             raise _fail(f"the beacon of height {case.beacon_height} is not committed yet")
         beacon = beacon_at(ctx, case.beacon_height)
@@ -193,6 +197,21 @@ class JuryContract(NativeContract):
         commit_ends = ctx.timestamp + case.commit_seconds
         books.cases.set_drawn(case_id, jurors, commit_ends, commit_ends + case.reveal_seconds)
         ctx.emit(JURORS_DRAWN, indexed=[("uint256", case_id)], data=[("address[]", jurors)])
+
+    @method("cancelCase(uint256)", gas=FINALIZE_GAS)
+    def cancel_case(self, ctx: CallContext, case_id: int) -> None:
+        """The creator withdraws an undrawn case: ruled undecided, the fee paid back."""
+        books = _Books(ctx)
+        case = books.case(case_id)
+        if ctx.sender != case.creator:
+            raise _fail(f"only the creator of case {case_id} (0x{case.creator.hex()}) may cancel it")
+        if case.ruling != PENDING:
+            raise _fail(f"case {case_id} is already decided")
+        if case.drawn:
+            raise _fail(f"case {case_id} is drawn: it is decided by its jurors")
+        books.cases.set_ruling(case_id, case, UNDECIDED)
+        ctx.emit(CASE_CANCELLED, indexed=[("uint256", case_id)], data=[("uint256", case.fee)])
+        ctx.transfer(case.creator, case.fee)
 
     def _seat(self, books: _Books, ctx: CallContext, case_id: int, index: int) -> Case:
         """The case, once ``ctx.sender`` is its juror ``index``."""

@@ -109,8 +109,8 @@ def _seat_of(driver: Driver, case_id: int, index: int) -> int | None:
 
 
 operations = st.lists(st.tuples(
-    st.sampled_from(["stake", "unstake", "withdraw", "open", "draw", "commit", "reveal", "finalize", "wait",
-                     *["progress"] * 8]),
+    st.sampled_from(["stake", "unstake", "withdraw", "open", "draw", "commit", "reveal", "finalize", "cancel",
+                     "wait", *["progress"] * 8]),
     st.integers(0, len(ACTORS) - 1),                 # actor
     st.sampled_from([0, ETHER // 2, ETHER, 3 * ETHER, ETHER + 1]),  # an amount
     st.integers(0, 4),                               # juror count, or which case (0: none, else a recent one)
@@ -150,6 +150,9 @@ def _run(plan) -> None:
             driver.send(sender, signature, case_id, index, *args)
         elif kind == "finalize":
             if driver.send(actor, "finalize(uint256)", case_id).status == 1:
+                driver.open_fees.pop(case_id)
+        elif kind == "cancel":
+            if driver.send(actor, "cancelCase(uint256)", case_id).status == 1:
                 driver.open_fees.pop(case_id)
         elif kind == "progress":
             _progress(driver, actor, index, flag, advance)

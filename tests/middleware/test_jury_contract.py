@@ -123,7 +123,7 @@ def owed(jury: JuryChain, open_fees: int = 0) -> int:
 def test_the_published_abi_matches_the_native_contract() -> None:
     functions = {function_abi_to_4byte_selector(e) for e in ABI if e["type"] == "function"}
     assert functions == {spec.selector for spec in JuryContract.methods()}
-    assert len([e for e in ABI if e["type"] == "event"]) == 10
+    assert len([e for e in ABI if e["type"] == "event"]) == 11
     assert all(event_abi_to_log_topic(e) for e in ABI if e["type"] == "event")
 
 
@@ -213,6 +213,27 @@ def test_jurors_below_the_stake_per_juror_are_skipped_or_the_draw_is_refused(jur
     jury.chain.execute([], timestamp=jury.time)
     assert jury.refused(CREATOR, "draw(uint256)", case_id + 1) == (
         f"Jury: only 4 jurors have at least {7 * ETHER} wei active stake; case {case_id + 1} needs 5")
+
+
+def test_the_creator_cancels_a_case_too_few_jurors_qualify_for_and_gets_its_fee_back(jury) -> None:
+    stake_all(jury)
+    receipt = jury.ok(CREATOR, OPEN, 3, 20 * ETHER, 100, 100, value=2 * ETHER)
+    case_id = int.from_bytes(receipt.logs[-1].topics[1], "big")
+    jury.chain.execute([], timestamp=jury.time)
+    assert jury.refused(CREATOR, "draw(uint256)", case_id).startswith("Jury: only 0 jurors have at least")
+    assert jury.refused(JURORS[0], "cancelCase(uint256)", case_id) == (
+        f"Jury: only the creator of case {case_id} ({CREATOR.address.lower()}) may cancel it")
+    balance = jury.balance(CREATOR)
+    receipt = jury.ok(CREATOR, "cancelCase(uint256)", case_id)
+    assert jury.balance(CREATOR) == balance + 2 * ETHER - receipt.gas_used * 10**9
+    assert jury.view("ruling(uint256)", ["uint8"], case_id) == 3
+    assert jury.refused(CREATOR, "cancelCase(uint256)", case_id) == f"Jury: case {case_id} is already decided"
+    assert jury.refused(CREATOR, "draw(uint256)", case_id) == f"Jury: case {case_id} was cancelled"
+    assert jury.refused(CREATOR, "finalize(uint256)", case_id) == f"Jury: case {case_id} is already decided"
+    drawn_case, _ = open_and_draw(jury, jurors=2)
+    assert jury.refused(CREATOR, "cancelCase(uint256)", drawn_case) == (
+        f"Jury: case {drawn_case} is drawn: it is decided by its jurors")
+    assert jury.chain.state.get_balance(JURY_ADDRESS) == owed(jury, open_fees=3 * ETHER)
 
 
 def test_invalid_definitions_and_malformed_calls_are_refused_with_precise_errors_and_no_state_change(jury) -> None:

@@ -147,6 +147,7 @@ contract JuryMock is IJury {
         Case storage c = _case(caseId);
         string memory id = MockText.decimal(caseId);
         if (c.drawn.length != 0) revert(string.concat("Jury: case ", id, " is already drawn"));
+        if (c.ruling != 0) revert(string.concat("Jury: case ", id, " was cancelled"));
         if (block.number <= c.beaconHeight) {
             revert(string.concat("Jury: the beacon of height ", MockText.decimal(c.beaconHeight),
                                  " is not committed yet"));
@@ -182,6 +183,21 @@ contract JuryMock is IJury {
         c.commitEnds = uint64(block.timestamp) + c.commitSeconds;
         c.revealEnds = c.commitEnds + c.revealSeconds;
         emit JurorsDrawn(caseId, c.drawn);
+    }
+
+    /// @inheritdoc IJury
+    function cancelCase(uint256 caseId) external {
+        Case storage c = _case(caseId);
+        string memory id = MockText.decimal(caseId);
+        if (msg.sender != c.creator) {
+            revert(string.concat("Jury: only the creator of case ", id, " (", MockText.hexAddress(c.creator),
+                                 ") may cancel it"));
+        }
+        if (c.ruling != 0) revert(string.concat("Jury: case ", id, " is already decided"));
+        if (c.drawn.length != 0) revert(string.concat("Jury: case ", id, " is drawn: it is decided by its jurors"));
+        c.ruling = 3;
+        emit CaseCancelled(caseId, c.fee);
+        _pay(c.creator, c.fee);
     }
 
     /// @inheritdoc IJury
