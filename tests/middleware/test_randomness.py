@@ -25,7 +25,7 @@ from cybermiles_node.beacon import ProposerSlots
 from cybermiles_node.natives import genesis_accounts, native_contracts
 from cybermiles_node.solc import compile_file
 from cybermiles_node.storage.schema import MetaName
-from middleware.randomness import records
+from middleware.randomness import contract, records
 from middleware.randomness.contract import MAX_MISSES_PER_WINDOW, RandomnessContract
 from middleware.randomness.hashchain import CHAIN_LENGTH, HashChain, hash_times
 from vm.errors import BlockExecutionError, NativeContractError
@@ -348,3 +348,24 @@ def test_malformed_calls_revert_with_the_reason(beacon: Beacon) -> None:
                            (selector + (2**64).to_bytes(32, "big"), "Randomness: malformed arguments")]:
         outcome = beacon.chain.call(CallMessage(sender=CALLER, to=RANDOMNESS_ADDRESS, data=data))
         assert not outcome.success and reason(outcome.output) == expected
+
+
+def test_an_exhausted_chain_is_followed_by_the_next_epochs_anchor(memory_chain, monkeypatch) -> None:
+    monkeypatch.setattr(contract, "CHAIN_LENGTH", 3)
+    chain = memory_chain([], natives=[RandomnessContract(lambda context, pub_key: True)])
+    key = ValidatorKey(PROPOSER)
+    first, second = (HashChain(key.beacon_seed(15, epoch), length=3) for epoch in (0, 1))
+
+    def propose(reveal: bytes) -> tuple:
+        chain.execute([], consensus=ConsensusInfo(proposer=PROPOSER, reveal=reveal))
+        data = function_signature_to_4byte_selector("validatorOf(bytes32)") + PROPOSER
+        outcome = chain.call(CallMessage(sender=CALLER, to=RANDOMNESS_ADDRESS, data=data))
+        return eth_abi.decode(["bytes32", "uint64", "uint64", "uint64"], outcome.output)
+
+    assert propose(first.anchor) == (first.anchor, 3, 0, 0)
+    for remaining in (3, 2, 1):
+        assert propose(first.reveal_after(remaining)) == (first.reveal_after(remaining), remaining - 1, 0, 0)
+    assert propose(second.anchor) == (second.anchor, 3, 1, 0)  # used up: the next block anchors epoch 1
+    assert propose(second.reveal_after(3)) == (second.reveal_after(3), 2, 1, 0)
+    with pytest.raises(BlockExecutionError):  # and the old chain's elements are refused from then on
+        chain.execute([], consensus=ConsensusInfo(proposer=PROPOSER, reveal=first.reveal_after(1)))
