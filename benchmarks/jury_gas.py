@@ -4,7 +4,8 @@ Every call is a transaction executed on an in-memory chain with the randomness b
 the jury installed, one transaction per block one second apart (``middleware_gas.MemoryChain``);
 the figure is the receipt's gas used (21,000 intrinsic gas and call data included); views are
 ``eth_call``s. Jurors stake 1 to 30 CMT (``k`` CMT for the ``k``-th), cases pay a 1 CMT fee,
-ask 1 CMT per juror and have 200-second windows (room for 100 commits, one a block); in each case every juror commits, all but
+ask 1 CMT per juror and have 200-second windows (room for 100 commits, one a block; then
+block time jumps to the window's end); in each case every juror commits, all but
 two reveal (a majority for, one against) and one stays silent. The per-juror figure of a
 draw is ``(gas used - 21,000) / jurors``.
 
@@ -14,6 +15,7 @@ draw is ``(gas used - 21,000) / jurors``.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: import the project from the repository root
@@ -24,11 +26,12 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
-from benchmarks.middleware_gas import MemoryChain, calldata, gas_command
-from middleware.jury.contract import JuryContract, commitment_of
+from benchmarks.middleware_gas import GENESIS_TIME, MemoryChain, calldata, gas_command
+from middleware.jury.contract import UNBONDING_SECONDS, JuryContract, commitment_of
 from middleware.randomness.contract import RandomnessContract
-from vm.execution import CallMessage
+from vm.execution import BlockEnv, CallMessage
 from vm.native.addresses import JURY_ADDRESS
+from vm.native.framework import NativeContract
 
 ETHER = 10**18
 INTRINSIC_GAS = 21_000
@@ -39,13 +42,25 @@ def _address(account: LocalAccount) -> bytes:
     return bytes.fromhex(account.address[2:])
 
 
+class TimedChain(MemoryChain):
+    """The benchmark chain with block time able to jump ahead (to the end of a window, or of unbonding)."""
+
+    def __init__(self, natives: list[NativeContract], funded: list[bytes]) -> None:
+        super().__init__(natives, funded)
+        self.offset = 0
+
+    def env(self) -> BlockEnv:
+        """The next block's environment, ``offset`` seconds later than one block a second."""
+        return replace(super().env(), timestamp=GENESIS_TIME + self.number + self.offset)
+
+
 class JuryBench:
     """A chain with ``jurors`` staked jurors and a case creator."""
 
     def __init__(self, jurors: int) -> None:
         self.creator = Account.from_key(keccak(b"jury gas creator"))
         self.jurors = [Account.from_key(keccak(b"jury gas juror %d" % k)) for k in range(jurors)]
-        self.chain = MemoryChain([RandomnessContract(lambda ctx, key: False), JuryContract()],
+        self.chain = TimedChain([RandomnessContract(lambda ctx, key: False), JuryContract()],
                                  [_address(a) for a in [self.creator, *self.jurors]])
         self.by_address = {a.address.lower(): a for a in self.jurors}
         self.stake_gas = [self.send(a, "stake()", value=(k % 30 + 1) * ETHER) for k, a in enumerate(self.jurors)]
@@ -59,13 +74,12 @@ class JuryBench:
         return self.chain.view(_address(self.creator), JURY_ADDRESS, calldata(signature, *values))
 
     def wait(self, seconds: int) -> None:
-        """Let ``seconds`` of block time pass (blocks without transactions)."""
-        for _ in range(seconds):
-            result = self.chain.executor.execute_block(self.chain.db, self.chain.root, self.chain.env(), [],
-                                                       strict=True)
-            self.chain._apply(result.state_writes)
-            self.chain.root = result.state_root
-            self.chain.number += 1
+        """Let ``seconds`` of block time pass (one block without transactions)."""
+        self.chain.offset += seconds
+        result = self.chain.executor.execute_block(self.chain.db, self.chain.root, self.chain.env(), [], strict=True)
+        self.chain._apply(result.state_writes)
+        self.chain.root = result.state_root
+        self.chain.number += 1
 
     def case(self, jurors: int) -> dict[str, int]:
         """Open, draw, vote and finalize a case of ``jurors``; the gas of each step (votes: the first juror's)."""
@@ -114,9 +128,17 @@ def measure() -> dict[str, int]:
     leaving = small.jurors[2]
     figures["requestUnstake (all: the leaf is freed)"] = small.send(leaving, "requestUnstake(uint256)",
                                                                     small.active(leaving))
-    figures["jurorOf (eth_call)"] = small.view("jurorOf(address)", juror.address)
-    figures["caseInfo (eth_call)"] = small.view("caseInfo(uint256)", 1)
-    figures["jurors of 7 (eth_call)"] = small.view("jurors(uint256)", 1)
+    small.send(small.creator, "openCase(uint32,uint256,uint64,uint64)", 3, ETHER, 60, 60, value=ETHER)
+    figures["cancelCase"] = small.send(small.creator, "cancelCase(uint256)", 2)
+    small.wait(UNBONDING_SECONDS)
+    figures["withdraw"] = small.send(juror, "withdraw()")
+    views: dict[str, tuple[str, tuple[object, ...]]] = {
+        "totalStake": ("totalStake()", ()), "jurorOf": ("jurorOf(address)", (juror.address,)),
+        "caseInfo": ("caseInfo(uint256)", (1,)), "caseTerms": ("caseTerms(uint256)", (1,)),
+        "jurors of 7": ("jurors(uint256)", (1,)), "ruling": ("ruling(uint256)", (1,)),
+        "voteOf": ("voteOf(uint256,uint32)", (1, 0)), "caseCount": ("caseCount()", ()),
+    }
+    figures.update({f"{name} (eth_call)": small.view(signature, *args) for name, (signature, args) in views.items()})
     large = JuryBench(1_000)
     figures.update({f"100 of 1,000: {name}": gas for name, gas in large.case(100).items()})
     return figures
