@@ -143,12 +143,12 @@ def reveal(tx: dict[str, Any], case_id: int, index: int, vote: str, salt: str | 
 def status(juror: str | None, case_id: int | None, rpc_url: str, json_output: bool) -> None:
     """The juror registry's totals, a juror's stakes (--juror) and a case (--case)."""
     with reporting_errors(json_output, JURY_EXPECTED):
+        address = None if juror is None else parse_address(juror, "--juror")
         (total,) = _view(rpc_url, "totalStake()", [], ["uint256"])
         (cases,) = _view(rpc_url, "caseCount()", [], ["uint256"])
         document: dict[str, Any] = {"totalStake": str(total), "caseCount": cases}
         lines = [f"jurors' active stake {format_amount(total)}, {cases} cases"]
-        if juror is not None:
-            address = parse_address(juror, "--juror")
+        if address is not None:
             active, unbonding, available_at = _view(rpc_url, "jurorOf(address)", [address],
                                                     ["uint256", "uint256", "uint64"])
             document["juror"] = {"address": address, "active": str(active), "unbonding": str(unbonding),
