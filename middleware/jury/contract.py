@@ -18,7 +18,7 @@ the cases not finalized yet.
 
 Gas: each method's base cost below, the framework's storage writes and events, storage reads
 warm after their first in a call (``slots.py``), and ``KECCAK_GAS`` per pick of a draw;
-``benchmarks/middleware_gas.py`` measures every call (``benchmarks/README.md``).
+``benchmarks/jury_gas.py`` measures every call (``benchmarks/README.md``).
 """
 from __future__ import annotations
 
