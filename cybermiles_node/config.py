@@ -153,7 +153,7 @@ class MempoolSection:
     """``[mempool]``: the pool's bounds (``cybermiles_node.mempool.config.MempoolConfig``, whose settings
     sit in this table) and the worker processes that decode transactions for it."""
 
-    # processes decoding and recovering senders; 0: one per core but one, at most 4, none on 2 cores or fewer
+    # processes decoding and recovering senders; 0: one per core but one, at least 1, at most 4
     decode_workers: int = field(default=0, metadata={"range": (0, 256)})
     pool: MempoolConfig = field(default_factory=MempoolConfig, metadata={"flatten": True})
 
@@ -491,8 +491,12 @@ def environment_overrides(environ: Mapping[str, str]) -> list[Override]:
         if not all(path):
             raise ConfigError(f"{variable}: expected CMNODE_SECTION__KEY")
         text = environ[variable]
+        if len(text) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{variable}: longer than {MAX_CONFIG_BYTES} characters")
+        document = f"value = {text}"
+        check_toml_bounds(document, variable)
         try:
-            value = tomllib.loads(f"value = {text}")["value"] if len(text) <= MAX_CONFIG_BYTES else text
+            value = tomllib.loads(document)["value"]
         except tomllib.TOMLDecodeError:
             value = text
         overrides.append(Override(variable, path, value))

@@ -240,6 +240,8 @@ def test_environment_variables_override_the_file_and_are_named_in_errors(tmp_pat
     with pytest.raises(ConfigError) as raised:
         load_config(path, {"CMNODE_RCP__ADDR": "0.0.0.0:1"})
     assert str(raised.value) == "CMNODE_RCP__ADDR: unknown setting 'rcp'"
+    with pytest.raises(ConfigError, match=r"^CMNODE_RPC__CORS_ORIGINS:1: arrays and tables nested deeper than 16"):
+        load_config(path, {"CMNODE_RPC__CORS_ORIGINS": "[" * 100_000})
 
 
 def test_config_show_prints_every_setting_with_its_source(tmp_path: Path) -> None:
