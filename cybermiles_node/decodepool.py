@@ -21,7 +21,8 @@ state (nonce and balance admission, ordering, execution).
   (``step_aside``: the thread would take the interpreter from block execution).
 
 Workers are spawned (the node has threads, so forking is unsafe), import only
-``vm`` and this module, start with the pool, not on the first request, and end
+``vm`` and this module, start on the first request (a node that never decodes a
+transaction spawns none; the first request waits for their imports), and end
 when the node's process does, even one killed with SIGKILL (a worker holds both
 ends of its task queue's pipe, so it would otherwise wait forever).
 """
@@ -59,18 +60,15 @@ def worker_count(configured: int, cpus: int | None = None) -> int:
     """The number of decode workers for ``[mempool] decode_workers`` (0: decode in-process).
 
     0 means automatic: one per core but one (the main process keeps a core), at
-    most ``MAX_AUTO_WORKERS`` (each worker holds about 45 MB); none on a machine
-    of two cores or fewer, where the one worker would compete for the same cores
-    with the node it serves (on 2 cores it gained a 4-validator testnet nothing
-    and cost 50 to 60 MB per node: benchmarks/README.md). A positive number is
-    taken as given.
+    least 1 and at most ``MAX_AUTO_WORKERS`` (each worker holds about 45 MB). On
+    2 cores the one worker still paid: a 4-validator testnet on one 2-core machine
+    committed a 10,000-transfer burst faster with it than with decoding in-process
+    (benchmarks/README.md). A positive number is taken as given.
     """
     if configured > 0:
         return configured
     available = cpus if cpus is not None else (os.cpu_count() or 1)
-    if available <= 2:
-        return 0
-    return min(available - 1, MAX_AUTO_WORKERS)
+    return max(1, min(available - 1, MAX_AUTO_WORKERS))
 
 
 def start_worker_processes(count: int) -> ProcessPoolExecutor:
@@ -107,7 +105,8 @@ class DecodePool:
 
     def __init__(self, chain_id: int, workers: int, window_seconds: float = BATCH_WINDOW_SECONDS,
                  step_aside: Callable[[], None] | None = None) -> None:
-        """``workers`` processes start now (0: decode in-process, after ``step_aside()`` off the event loop)."""
+        """``workers`` processes, started on the first request (0: decode in-process, after ``step_aside()`` off
+        the event loop)."""
         self.chain_id = chain_id
         self._step_aside = step_aside
         self.workers = workers
@@ -121,10 +120,7 @@ class DecodePool:
         self._waiting = 0
 
     def _start(self) -> ProcessPoolExecutor:
-        executor = start_worker_processes(self.workers)
-        for _ in range(self.workers):  # spawn the processes and their imports now, not on the first request
-            executor.submit(decode_batch, [], self.chain_id)
-        return executor
+        return start_worker_processes(self.workers)
 
     # -- blocking (execution thread, reader threads) ---------------------------------
 

@@ -116,6 +116,7 @@ def test_a_killed_worker_is_replaced_without_losing_requests() -> None:
     try:
         inputs = [dynamic_fee(tip=tip) for tip in range(1, 1001)]
         expected = [_in_process(raw) for raw in inputs]
+        decode_pool.decode_blocking(inputs[:100])  # the workers start on the first request
         deadline = time.monotonic() + 60
         while len(_worker_pids() - before) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -180,6 +181,6 @@ def test_without_workers_the_pool_decodes_in_process() -> None:
 
 
 @pytest.mark.parametrize(("configured", "cpus", "expected"),
-                         [(0, 1, 0), (0, 2, 0), (0, 3, 2), (0, 4, 3), (0, 16, 4), (1, 2, 1), (3, 2, 3)])
+                         [(0, 1, 1), (0, 2, 1), (0, 3, 2), (0, 4, 3), (0, 16, 4), (1, 2, 1), (3, 2, 3)])
 def test_worker_count(configured: int, cpus: int, expected: int) -> None:
     assert worker_count(configured, cpus) == expected
