@@ -393,12 +393,12 @@ class Node:
         self.remote_signer = RemoteSigner(NodeKey.load(self.home.node_key), RemoteSignerConfig(
             settings.laddr.host, settings.laddr.port, settings.signer_id, settings.validator_pub_key,
             self.genesis.chain_id, request_timeout_s=settings.timeout_ms / 1000))
-        self.app.reveals = remote_reveals(self.remote_signer, asyncio.get_running_loop())
         try:
             await self.remote_signer.start()
         except OSError as exc:
             self.remote_signer = None
             raise NodeError(f"[privval] laddr {settings.laddr}: cannot listen for the signer: {exc.strerror}") from None
+        self.app.reveals = remote_reveals(self.remote_signer, asyncio.get_running_loop())
 
     def _signer(self) -> ConsensusSigner:
         """The remote signer if configured, else the home's validator key guarded by its last-signed record."""
