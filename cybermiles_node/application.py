@@ -17,6 +17,7 @@ evidence proves double-signed.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from bisect import bisect_right
@@ -92,8 +93,8 @@ class CyberMilesApp:
         self.executor = executor or ChainExecutor(native_contracts(genesis))
         self.decoded_txs = decoded_txs or DecodedTxCache()
         # decodes the transactions of a block this node did not admit (the node lends its worker processes)
-        self.decode_txs: Callable[[Sequence[bytes]], list[DecodeOutcome]] = lambda raws: decode_batch(
-            raws, self.chain_id)
+        self.decode_txs: Callable[[Sequence[bytes]], list[DecodeOutcome]] = functools.partial(
+            decode_batch, chain_id=self.chain_id)
         self._validator_sets: list[tuple[int, ValidatorSet]] = []
         self.fee_params = FeeParams(
             min_base_fee=genesis.params.min_gas_price,
