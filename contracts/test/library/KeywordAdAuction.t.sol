@@ -288,6 +288,7 @@ contract KeywordAdAuctionTest {
         uint256[3] memory amounts = [RESERVE + a % 1e21, RESERVE + b % 1e21, RESERVE + c % 1e21];
         address[3] memory bidders = [alice, bob, carol];
         for (uint256 i = 0; i < 3; ++i) {
+            vm.deal(bidders[i], amounts[i] + i); // a bid may exceed setUp's funding
             _commit(auction, bidders[i], amounts[i], amounts[i] + i);
         }
         vm.warp(NOW + COMMIT);
