@@ -1,7 +1,6 @@
 """Running ``cmnode`` as a real subprocess for end-to-end tests."""
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -190,19 +189,3 @@ def wait_for_height(block_number: Callable[[], int], height: int, timeout: float
         if time.time() > deadline:
             raise TimeoutError(f"height {height} not reached:\n{describe()}")
         time.sleep(0.2)
-
-
-@contextlib.contextmanager
-def running_testnet(output: Path, validators: int) -> Iterator[list[dict]]:
-    """A testnet of ``validators`` written into ``output`` with every node started (logs: ``output/node<i>.log``)."""
-    nodes = write_testnet(output, validators=validators, full_nodes=0)
-    processes = [subprocess.Popen([sys.executable, "-m", "cybermiles_node.cli", "start", "--home", node["home"]],
-                                  stdout=open(output / f"node{i}.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
-                 for i, node in enumerate(nodes)]
-    try:
-        yield nodes
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=60)
