@@ -93,6 +93,10 @@ class ConsensusNetwork(Protocol):
         """Gossip encoded evidence to every peer."""
         ...
 
+    def peer_behind(self, peer_id: str, height: int) -> None:
+        """``peer_id`` sent a message of ``height``, below this node's: send it what this node signed there."""
+        ...
+
 
 class PriorityStore(Protocol):
     """Where the driver keeps the proposer-priority state, so start-up does not replay it from genesis."""
@@ -206,6 +210,9 @@ class ConsensusDriver:
         except MalformedMessage as exc:
             self._misbehaving(peer_id, f"malformed consensus message: {exc}")
             return
+        if message.height < self.machine.height:
+            # The peer still works on a height this node committed: it may lack the votes that committed it.
+            self._network.peer_behind(peer_id, message.height)
         event: Event = ProposalReceived(message) if isinstance(message, Proposal) else VoteReceived(message)
         self._enqueue(event, peer_id)
 

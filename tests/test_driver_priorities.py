@@ -32,6 +32,8 @@ class Network:
 
     def broadcast_evidence(self, payload: bytes) -> None: ...
 
+    def peer_behind(self, peer_id: str, height: int) -> None: ...
+
 
 class MemoryPriorities:
     def __init__(self, saved: tuple[int, bytes] | None) -> None:

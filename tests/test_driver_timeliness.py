@@ -48,6 +48,8 @@ class Network:
 
     def broadcast_evidence(self, payload: bytes) -> None: ...
 
+    def peer_behind(self, peer_id: str, height: int) -> None: ...
+
 
 def block_at(timestamp: int, proposer: bytes) -> Block:
     header = Header(

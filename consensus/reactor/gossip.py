@@ -6,6 +6,10 @@ and sent again to each peer every ``regossip_seconds`` and to every peer that
 connects, so a peer that missed messages (drops, a partition that healed, a
 restart) still completes the round: this is the catch-up of the votes of
 earlier rounds, done by re-sending rather than by tracking each peer's state.
+The messages of the height before are kept too and sent to a peer whose own
+messages show it still on that height: a peer cut off (a partition) while the
+others committed lacks the precommits that committed it, and block sync only
+starts two heights behind.
 ``EvidenceGossip`` relays double-sign evidence on the evidence channel.
 """
 from __future__ import annotations
@@ -65,6 +69,8 @@ class ConsensusGossip:
         self._sink: MessageSink | None = None
         self._height = 0
         self._kept: list[tuple[int, bytes]] = []
+        self._previous: list[tuple[int, bytes]] = []  # of height ``_height - 1``
+        self._caught_up_at: dict[str, float] = {}  # peer -> loop time of its last catch-up
         self._task: asyncio.Task[None] | None = None
 
     def attach(self, sink: MessageSink) -> None:
@@ -76,8 +82,10 @@ class ConsensusGossip:
         payload = encode_message(message)
         channel = _channel_of(message)
         if message.height > self._height:
+            self._previous = self._kept if message.height == self._height + 1 else []
             self._height = message.height
             self._kept = []
+            self._caught_up_at.clear()
         if message.height == self._height and len(self._kept) < MAX_KEPT_MESSAGES:
             self._kept.append((channel, payload))
         self._network.broadcast(channel, payload)
@@ -86,8 +94,21 @@ class ConsensusGossip:
         """Gossip encoded evidence (on the evidence channel)."""
         self._evidence.broadcast(payload)
 
+    def peer_behind(self, peer_id: str, height: int) -> None:
+        """Send ``peer_id``, one height behind, this node's messages of that height (at most once a period)."""
+        if height != self._height - 1 or not self._previous:
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self._caught_up_at.get(peer_id, -REGOSSIP_SECONDS) < REGOSSIP_SECONDS:
+            return
+        self._caught_up_at[peer_id] = now
+        self._send(peer_id, self._previous)
+
     def _send_kept(self, peer_id: str) -> None:
-        for channel, payload in self._kept:
+        self._send(peer_id, self._kept)
+
+    def _send(self, peer_id: str, messages: list[tuple[int, bytes]]) -> None:
+        for channel, payload in messages:
             if not self._network.send(peer_id, channel, payload):
                 return
 
@@ -108,7 +129,8 @@ class ConsensusGossip:
         self._send_kept(peer_id)
 
     def peer_removed(self, peer_id: str) -> None:
-        """Nothing kept per peer."""
+        """Forget when the peer was last caught up."""
+        self._caught_up_at.pop(peer_id, None)
 
 
 class EvidenceSink(Protocol):
