@@ -283,6 +283,38 @@ def ambassadors_flow(bench: Bench) -> None:
     bench.call(ambassador, ambassadors.functions.withdraw())
 
 
+def delivery_flow(bench: Bench) -> None:
+    """Two deals confirmed through a 2-of-3 oracle set: one delivered, one whose request timed out."""
+    buyer, seller = bench.account(1), bench.account(2)
+    members = [bench.account(i) for i in (3, 4, 5)]
+    oracle = bench.w3.eth.contract(Web3.to_checksum_address(ORACLE_ADDRESS), abi=ORACLE_ABI)
+    receipt = bench.setup(seller, oracle.functions.defineSet([m.address for m in members], 2))
+    oracle_set = int(bench.events(oracle, "OracleSetDefined", receipt)[0]["setId"])
+    escrow = bench.deploy(seller, "ArbitratedEscrow", HOUR, HOUR, ZERO_ADDRESS, 0, 0, measured=False)
+    confirmer = bench.deploy(seller, "DeliveryOracle", escrow.address, oracle_set, HOUR)
+    price, deposit = 10 * ETHER, 2 * ETHER
+
+    def deal() -> int:
+        receipt = bench.setup(buyer, escrow.functions.open(seller.address, confirmer.address, price,
+                                                           bench.now() + DAY, HOUR), price + deposit)
+        opened = int(bench.events(escrow, "Opened", receipt)[0]["id"])  # type: ignore[call-overload]
+        bench.setup(seller, escrow.functions.join(opened), deposit)
+        return opened
+
+    def asked(deal_id: int, case: str = "") -> int:
+        receipt = bench.call(seller, confirmer.functions.requestConfirmation(deal_id, Web3.keccak(text="1Z999")),
+                             case)
+        return int(bench.events(confirmer, "DeliveryRequested", receipt)[0]["requestId"])  # type: ignore[call-overload]
+
+    request = asked(deal(), "the contract's first request")
+    for member in members[:2]:
+        bench.setup(member, oracle.functions.attest(request, eth_abi.encode(["uint256"], [1])))
+    bench.call(buyer, confirmer.functions.settle(request), "delivered: the escrow's inspection starts")
+    request = asked(deal())
+    bench.advance(HOUR + 1)
+    bench.call(buyer, confirmer.functions.settle(request), "timed out: confirms nothing")
+
+
 def groups_flow(bench: Bench) -> None:
     """A group: dues, a promoter, an event funded and attended, another refunded."""
     platform, owner, moderator, alice, bob, promoter = (bench.account(i) for i in range(1, 7))
@@ -644,6 +676,9 @@ FLOWS: list[LibraryFlow] = [
     LibraryFlow("AuthenticityCertificates", certificates_flow),
     LibraryFlow("BrandAmbassadors", ambassadors_flow, "Each oracle member's answer is an `IOracle.attest` "
                 "transaction of its own (`docs/oracle.md`), not counted here."),
+    LibraryFlow("DeliveryOracle", delivery_flow, "Each oracle member's answer is an `IOracle.attest` transaction "
+                "of its own (`docs/oracle.md`), not counted here; a delivered `settle` includes the escrow's "
+                "`confirmDelivery`."),
     LibraryFlow("Groups", groups_flow),
     LibraryFlow("IdentityGrants", grants_flow),
     LibraryFlow("KeywordAdAuction", auction_flow, "Payments pooled for buyer rebates (a rebater named at "
