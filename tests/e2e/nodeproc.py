@@ -13,7 +13,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import rlp
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract.contract import ContractFunction
 
 MNEMONIC = "test test test test test test test test test test test junk"
 
@@ -188,4 +192,66 @@ def wait_for_height(block_number: Callable[[], int], height: int, timeout: float
             pass
         if time.time() > deadline:
             raise TimeoutError(f"height {height} not reached:\n{describe()}")
+        time.sleep(0.2)
+
+
+class Sender:
+    """Signs and sends transactions with explicit nonces, so many go out at once; waits for their receipts."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+        self.chain_id = w3.eth.chain_id
+        self.nonces: dict[str, int] = {}
+
+    def nonce(self, account: LocalAccount) -> int:
+        """The nonce ``account``'s next transaction gets (and counts it as used)."""
+        if account.address not in self.nonces:
+            self.nonces[account.address] = self.w3.eth.get_transaction_count(account.address, "pending")
+        self.nonces[account.address] += 1
+        return self.nonces[account.address] - 1
+
+    def send(self, account: LocalAccount, tx: dict) -> bytes:
+        """Sends ``tx`` from ``account`` with its next nonce and fees twice the base fee; its hash."""
+        fee = 2 * self.w3.eth.get_block("latest").baseFeePerGas + 10**9
+        tx = {"nonce": self.nonce(account), "chainId": self.chain_id, "maxFeePerGas": fee,
+              "maxPriorityFeePerGas": 10**9, "value": 0, **tx}
+        return self.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+
+    def call(self, account: LocalAccount, function: ContractFunction, value: int = 0, gas: int = 1_000_000) -> bytes:
+        """Sends a transaction of ``function`` (to its contract) from ``account``."""
+        return self.send(account, {"to": function.address, "data": function._encode_transaction_data(),
+                                   "value": value, "gas": gas})
+
+    def sponsored(self, account: LocalAccount, function: ContractFunction, gas: int = 900_000) -> bytes:
+        """Sends ``function`` from ``account`` at gas price 0 and value 0: paid by the contract's sponsorship."""
+        tx = {"nonce": self.nonce(account), "chainId": self.chain_id, "gasPrice": 0, "value": 0, "gas": gas,
+              "to": function.address, "data": function._encode_transaction_data()}
+        return self.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+
+    def deploy(self, account: LocalAccount, abi: list, bytecode: str, *arguments: object,
+               value: int = 0) -> tuple[str, bytes]:
+        """Sends the deployment of a contract from ``account``; its address (known before it lands) and hash."""
+        nonce = self.nonces.get(account.address)
+        address = get_create_address(account.address, nonce if nonce is not None else self.w3.eth.get_transaction_count(
+            account.address, "pending"))
+        data = self.w3.eth.contract(abi=abi, bytecode=bytecode).constructor(*arguments).data_in_transaction
+        return address, self.send(account, {"data": data, "value": value, "gas": 8_000_000})
+
+    def receipts(self, hashes: list[bytes]) -> list:
+        """The receipts of ``hashes``, each of which must succeed."""
+        receipts = [self.w3.eth.wait_for_transaction_receipt(h, timeout=90) for h in hashes]
+        assert all(r.status == 1 for r in receipts), receipts
+        return receipts
+
+
+def get_create_address(sender: str, nonce: int) -> str:
+    """The address of the contract ``sender`` creates with the transaction of ``nonce``."""
+    return Web3.to_checksum_address(Web3.keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+
+
+def wait_for_block_time(w3: Web3, after: int, timeout: float = 90) -> None:
+    """Polls until the latest block's time is past ``after``."""
+    deadline = time.time() + timeout
+    while w3.eth.get_block("latest").timestamp <= after:
+        assert time.time() < deadline, f"block time did not pass {after}"
         time.sleep(0.2)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from middleware.jury.contract import commitment_of
-from tests.e2e.nodeproc import dev_account, running_testnet, wait_for_height
+from tests.e2e.nodeproc import Sender, dev_account, running_testnet, wait_for_block_time, wait_for_height
 
 pytestmark = pytest.mark.e2e
 
@@ -56,40 +55,6 @@ def testnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[dic
     output = tmp_path_factory.mktemp("jury-testnet")
     with running_testnet(output, validators=4) as nodes:
         yield nodes, output
-
-
-class Sender:
-    """Signs and sends transactions with explicit nonces and fees; waits for their receipts."""
-
-    def __init__(self, w3: Web3) -> None:
-        self.w3 = w3
-        self.chain_id = w3.eth.chain_id
-        self.nonces: dict[str, int] = {}
-
-    def send(self, account, tx: dict) -> bytes:
-        if account.address not in self.nonces:
-            self.nonces[account.address] = self.w3.eth.get_transaction_count(account.address)
-        fee = 2 * self.w3.eth.get_block("latest").baseFeePerGas + 10**9
-        tx = {"nonce": self.nonces[account.address], "chainId": self.chain_id, "maxFeePerGas": fee,
-              "maxPriorityFeePerGas": 10**9, "value": 0, **tx}
-        self.nonces[account.address] += 1
-        return self.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
-
-    def call(self, account, function, value: int = 0, gas: int = 1_000_000) -> bytes:
-        return self.send(account, {"to": JURY, "data": function._encode_transaction_data(), "value": value,
-                                   "gas": gas})
-
-    def receipts(self, hashes: list[bytes]) -> list:
-        receipts = [self.w3.eth.wait_for_transaction_receipt(h, timeout=90) for h in hashes]
-        assert all(r.status == 1 for r in receipts), receipts
-        return receipts
-
-
-def wait_for_block_time(w3: Web3, after: int) -> None:
-    deadline = time.time() + 90
-    while w3.eth.get_block("latest").timestamp <= after:
-        assert time.time() < deadline, f"block time did not pass {after}"
-        time.sleep(0.2)
 
 
 def test_a_jury_of_7_of_30_is_drawn_votes_and_is_paid_with_the_same_state_on_every_node(testnet) -> None:
