@@ -17,10 +17,13 @@ const NATIVE = [
   ['Workflow', '0x0000000000000000000000000000000000000c11', 'middleware/bpm/IWorkflow.abi.json'],
   ['Webhooks', '0x0000000000000000000000000000000000000c12', 'middleware/webhooks/IWebhooks.abi.json'],
   ['Oracle', '0x0000000000000000000000000000000000000c13', 'middleware/oracle/IOracle.abi.json'],
+  ['Randomness', '0x0000000000000000000000000000000000000c14', 'middleware/randomness/IRandomness.abi.json'],
+  ['Jury', '0x0000000000000000000000000000000000000c15', 'middleware/jury/IJury.abi.json'],
   ['Sponsor', '0x0000000000000000000000000000000000000c16', 'vm/sponsorship/ISponsor.abi.json'],
 ];
-const LIBRARY = ['ArbitratedEscrow', 'AuthenticityCertificates', 'Groups', 'IdentityGrants', 'LoanBook',
-  'LocalPromotions', 'SupplyChainSettlement', 'TokenSale', 'ERC20', 'ERC721'];
+const LIBRARY = ['ArbitratedEscrow', 'AuthenticityCertificates', 'BrandAmbassadors', 'CommunityModeration',
+  'DeliveryOracle', 'Groups', 'IdentityGrants', 'JuryAppealCourt', 'KeywordAdAuction', 'LeadsBidding', 'LoanBook',
+  'LocalPromotions', 'SponsoredMarketplace', 'SupplyChainSettlement', 'TokenSale', 'ERC20', 'ERC721'];
 
 const native = NATIVE.map(([name, address, path]) => ({ name, address, abi: read(path) }));
 const library = LIBRARY.map((name) => {
