@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from consensus.types import Block, Commit, Header
 from consensus.validators import Validator, ValidatorSet
@@ -25,6 +25,15 @@ class AppInfo:
     last_header: Header | None
 
 
+class DecodedTx(Protocol):
+    """A transaction as the engine handles it: decoded by the application, opaque to consensus but for its hash."""
+
+    @property
+    def hash(self) -> bytes:
+        """The transaction's hash."""
+        ...
+
+
 @dataclass(frozen=True)
 class ProposalRequest:
     """What the engine fixes in a proposal; the application fills in transactions and post-state."""
@@ -34,7 +43,7 @@ class ProposalRequest:
     proposer_address: bytes
     proposer_owner: bytes
     last_commit: Commit
-    txs: Sequence[Any]  # decoded transactions, as the TxSource returned them
+    txs: Sequence[DecodedTx]  # decoded transactions, as the TxSource returned them
     max_bytes: int
     evidence: Sequence[bytes] = ()  # encoded DuplicateVoteEvidence to include
 
@@ -77,7 +86,7 @@ class Application(Protocol):
 class TxSource(Protocol):
     """Where a proposer takes transactions from (the mempool), called on the event loop."""
 
-    def reap(self, max_bytes: int) -> list[Any]:
+    def reap(self, max_bytes: int) -> list[DecodedTx]:
         """Candidate transactions for the next block, in inclusion order.
 
         They are the application's decoded transactions (senders already

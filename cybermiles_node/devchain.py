@@ -36,9 +36,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from eth.abc import SignedTransactionAPI
 from eth_account import Account
 
-from consensus.application import TxSource
+from consensus.application import DecodedTx, TxSource
 from consensus.privval import PrivValidator
 from consensus.solo import SingleValidatorEngine
 from consensus.types import EMPTY_COMMIT
@@ -65,7 +66,7 @@ class DevTxSource:
         self._mempool_source = mempool_source
         self.builder = builder
 
-    def reap(self, max_bytes: int) -> list[Any]:
+    def reap(self, max_bytes: int) -> list[DecodedTx]:
         """Impersonated transactions first (their senders sign nothing else), then the mempool's."""
         return [*self.builder.impersonated_txs(), *self._mempool_source.reap(max_bytes)]
 
@@ -83,7 +84,7 @@ class Snapshot:
 
 
 def impersonated_transaction(request: CallRequest, chain_id: int, nonce: int, gas: int, fees: tuple[int, int] | int,
-                             sender: bytes) -> Any:
+                             sender: bytes) -> SignedTransactionAPI:
     """A transaction of ``sender`` with the marker signature and its sender set (it recovers no key)."""
     to = request.to or b""
     r, s = SECP256K1_GX, int.from_bytes(sender, "big") + 1

@@ -26,7 +26,7 @@ import signal
 import time
 from dataclasses import dataclass, replace
 
-from consensus.application import TxSource
+from consensus.application import DecodedTx, TxSource
 from consensus.blocksync import SyncedBlock
 from consensus.driver import ConsensusDriver, DriverConfig
 from consensus.keys import ValidatorKey
@@ -92,7 +92,7 @@ class MempoolTxSource:
         self._mempool = mempool
         self._app = app
 
-    def reap(self, max_bytes: int) -> list[object]:
+    def reap(self, max_bytes: int) -> list[DecodedTx]:
         """Decoded transactions (senders cached) in inclusion order."""
         gas_limit = self._app.gas_limit_after(self._app.latest_header)
         chosen = self._mempool.reap(gas_limit, max_bytes, self._app.next_base_fee())

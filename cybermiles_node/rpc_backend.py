@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from consensus.types import Block, Header
 from cybermiles_node.application import CyberMilesApp
 from cybermiles_node.blockfirst import BlockWorkFirst
+from cybermiles_node.config import RPCSection
 from cybermiles_node.decodepool import DecodePool, DecodePoolBusy
 from cybermiles_node.devblocks import impersonated_sender, set_sender
 from cybermiles_node.dpos_queries import DposQueries
@@ -165,8 +166,8 @@ class ReadLimits:
 
     readers: int = 2
     callers: int = 2
-    max_pending: int = 1024
-    call_timeout_seconds: float = 5.0
+    max_pending: int = RPCSection.max_pending_reads  # the defaults are config.toml's
+    call_timeout_seconds: float = RPCSection.call_timeout_ms / 1000
 
 
 class NodeBackend:

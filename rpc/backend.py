@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from eth.abc import SignedTransactionAPI
 
@@ -131,7 +131,7 @@ class TxContext:
 class MinedTransaction:
     """A committed transaction (decoded, sender recovered) and where it sits."""
 
-    tx: Any
+    tx: SignedTransactionAPI
     context: TxContext
 
 
@@ -397,7 +397,7 @@ class Backend(Protocol):
         """The receipt of a committed transaction, or None; its cost does not grow with the size of its block."""
         ...
 
-    async def get_pending_transaction(self, tx_hash: bytes) -> Any | None:
+    async def get_pending_transaction(self, tx_hash: bytes) -> SignedTransactionAPI | None:
         """A transaction waiting in the mempool (a decoded py-evm transaction), or None."""
         ...
 

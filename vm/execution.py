@@ -180,7 +180,7 @@ class ChainExecutor:
         base: DatabaseAPI,
         parent_state_root: bytes,
         env: BlockEnv,
-        transactions: Sequence[Any],
+        transactions: Sequence[SignedTransactionAPI],
         *,
         strict: bool,
     ) -> ExecutionResult:
@@ -433,7 +433,7 @@ def _execution_context(env: BlockEnv) -> ExecutionContext:
     )
 
 
-def _apply_with_evm(state: StateAPI, tx: Any) -> tuple[int, int, tuple[Log, ...], bytes | None]:
+def _apply_with_evm(state: StateAPI, tx: SignedTransactionAPI) -> tuple[int, int, tuple[Log, ...], bytes | None]:
     """Run ``tx`` through py-evm: its gas used, status, logs and created contract address."""
     state.lock_changes()
     nonce = state.get_nonce(tx.sender)
@@ -455,7 +455,7 @@ def _no_system_contracts(self: Any) -> None:
     """This chain has no beacon chain: no beacon-roots or history system contracts."""
 
 
-def _inclusion_problem(tx: Any, env: BlockEnv, cumulative_gas: int, state: TransferLedger,
+def _inclusion_problem(tx: SignedTransactionAPI, env: BlockEnv, cumulative_gas: int, state: TransferLedger,
                        *, sponsored: bool = False) -> str | None:
     """Why ``tx`` cannot be included at this point of the block, or None (``state``: pending transfers included).
 
@@ -483,7 +483,7 @@ def _inclusion_problem(tx: Any, env: BlockEnv, cumulative_gas: int, state: Trans
     return None
 
 
-def _gas_and_size_problem(tx: Any) -> str | None:
+def _gas_and_size_problem(tx: SignedTransactionAPI) -> str | None:
     """Stateless limits py-evm does not check before executing (it would raise or overcharge instead)."""
     if tx.gas < tx.intrinsic_gas:
         return "intrinsic gas too low"

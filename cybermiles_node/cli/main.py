@@ -39,6 +39,7 @@ from cybermiles_node.config import (
     Address,
     MetricsSettings,
     NodeConfig,
+    RPCSection,
     load_config,
 )
 from cybermiles_node.errors import HomeError, NodeError
@@ -159,7 +160,7 @@ def status(home: Path | None, rpc_url: str | None, json_output: bool) -> None:
     with reporting_errors(json_output, NODE_ERRORS + (RpcClientError,)):
         if rpc_url is None:
             node_home = NodeHome.resolve(home)
-            addr = load_config(node_home.config).rpc.addr if node_home.config.exists() else Address("127.0.0.1", 8545)
+            addr = load_config(node_home.config).rpc.addr if node_home.config.exists() else RPCSection().addr
             host = "127.0.0.1" if addr.host in ("0.0.0.0", "::") else addr.host
             rpc_url = f"http://{host}:{addr.port}"
         client = RpcClient(rpc_url)
