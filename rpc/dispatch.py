@@ -21,7 +21,6 @@ raising ``RecursionError``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
@@ -39,6 +38,7 @@ from rpc.errors import (
     RPCError,
     ServerError,
 )
+from rpc.jsonwire import encode
 from vm.errors import InvalidTransaction
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class Dispatcher:
         total = 0
         for index, response in enumerate(responses):
             if "result" in response:
-                total += len(json.dumps(response["result"], separators=(",", ":")))
+                total += len(encode(response["result"]))
                 if total > self._max_batch_response_bytes:
                     too_large = ResponseTooLarge("response too large")
                     return responses[:index] + [error_response(too_large, late["id"]) for late in responses[index:]]

@@ -6,11 +6,12 @@ read the status code and people read the body.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from rpc.jsonwire import encode
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ ReadinessProbe = Callable[[], Readiness]
 
 
 def _json(payload: dict[str, object], status: int) -> web.Response:
-    return web.Response(status=status, text=json.dumps(payload, separators=(",", ":")),
+    return web.Response(status=status, body=encode(payload),
                         content_type="application/json", headers={"Cache-Control": "no-store"})
 
 

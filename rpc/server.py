@@ -10,7 +10,6 @@ CORS headers for the configured origins.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -30,6 +29,7 @@ from rpc.explorer import add_explorer_routes
 from rpc.fees import FeeAPI
 from rpc.filters import FilterAPI
 from rpc.health import ReadinessProbe, add_health_routes
+from rpc.jsonwire import encode
 from rpc.logs import LogQuery
 from rpc.net import NetAPI
 from rpc.pending_log import PendingLog
@@ -104,7 +104,7 @@ async def _cors(request: web.Request, handler: Callable[[web.Request], Awaitable
 
 def _json_response(payload: Any, status: int = 200) -> web.Response:
     return web.Response(
-        status=status, text=json.dumps(payload, separators=(",", ":")), content_type="application/json"
+        status=status, body=encode(payload), content_type="application/json"
     )
 
 

@@ -12,7 +12,6 @@ rather than letting memory grow.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from rpc.dispatch import Handler
 from rpc.errors import InvalidParams, LimitExceeded, MethodNotFound
 from rpc.formatting import data, format_header, format_log, format_transaction
 from rpc.ids import new_id
+from rpc.jsonwire import encode_text
 from rpc.params import Args, ParamError, brief, parse_bool, parse_filter
 from rpc.pending_log import PendingLog
 from vm.logs import LogFilter, transaction_logs
@@ -61,7 +61,7 @@ class WSConnection:
         if self.closed:
             return
         try:
-            self.queue.put_nowait(json.dumps(message))
+            self.queue.put_nowait(encode_text(message))
         except asyncio.QueueFull:
             self.overflowed = True
             self.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from fractions import Fraction
 
@@ -13,6 +14,7 @@ from rpc.backend import CallRequest, CallResult, TxContext
 from rpc.errors import ExecutionReverted, InvalidParams, decode_revert_reason
 from rpc.fees import block_rewards, parse_block_count, parse_percentiles
 from rpc.formatting import format_transaction, quantity
+from rpc.jsonwire import encode, encode_text
 from rpc.params import (
     Args,
     BlockRef,
@@ -186,3 +188,10 @@ def test_filter_and_subscription_ids_are_hex_quantities_without_leading_zeros() 
     ids = {new_id() for _ in range(2000)}
     assert len(ids) == 2000
     assert all(re.fullmatch(r"0x[1-9a-f][0-9a-f]{31}", value) for value in ids)
+
+
+def test_responses_are_compact_json_and_integers_beyond_64_bits_still_encode() -> None:
+    response = {"jsonrpc": "2.0", "id": 7, "result": {"hash": "0x" + "ab" * 32, "logs": [], "ok": True, "x": None}}
+    assert encode(response) == json.dumps(response, separators=(",", ":")).encode()
+    assert json.loads(encode({"id": 1, "result": 2**70})) == {"id": 1, "result": 2**70}
+    assert json.loads(encode_text({"name": "caf\u00e9"})) == {"name": "caf\u00e9"}
