@@ -45,8 +45,13 @@ def ensure_keys(home: NodeHome) -> ValidatorKey:
 SINGLE_VALIDATOR_DPOS = DposGenesis(params=(("max_validators", 1),))
 
 
-def initialise_home(home: NodeHome, network: str, chain_id: int | None, config: NodeConfig) -> None:
-    """Create a node home: validator key, genesis document (one elected validator) and config file."""
+def initialise_home(home: NodeHome, network: str, chain_id: int | None, config: NodeConfig,
+                    dpos: DposGenesis | None = None) -> None:
+    """Create a node home: validator key, genesis document (one elected validator) and config file.
+
+    ``dpos`` carries genesis parameter overrides (see ``parse_param_overrides``), applied over the
+    single-validator election.
+    """
     if home.is_initialised():
         raise HomeError(f"{home.root} is already initialised (remove it or choose another --home)")
     if network not in NETWORKS:
@@ -54,7 +59,9 @@ def initialise_home(home: NodeHome, network: str, chain_id: int | None, config: 
     home.data.mkdir(parents=True, exist_ok=True)
     key = ensure_keys(home)
     kwargs: dict[str, object] = {"genesis_time": int(time.time()), "consensus_powers": staking_powers,
-                                 "dpos": SINGLE_VALIDATOR_DPOS}
+                                 "dpos": DposGenesis(params=tuple(sorted(
+                                     {**SINGLE_VALIDATOR_DPOS.overrides(), **(dpos or DposGenesis()).overrides()}
+                                     .items())))}
     if chain_id is not None:
         kwargs["chain_id"] = chain_id
     genesis = NETWORKS[network](key.public_key, **kwargs)
@@ -81,6 +88,10 @@ def parse_param_overrides(assignments: Sequence[str]) -> DposGenesis:
         except DposError as exc:
             raise GenesisValidationError("--param", f"dpos.params.{name}", str(exc)) from None
         values[name] = format_value(value) if isinstance(value, bytes) else value
+    try:
+        params_from_mapping(values)  # the checks across parameters, e.g. a block gas limit's minimum
+    except DposError as exc:
+        raise GenesisValidationError("--param", "dpos.params", str(exc)) from None
     return DposGenesis(params=tuple(sorted(values.items())))
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import eth_abi
+from click.testing import CliRunner
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from consensus.keys import ValidatorKey
+from cybermiles_node.cli.main import cli
 from cybermiles_node.config import NodeConfig
 from cybermiles_node.home import NodeHome
 from cybermiles_node.natives import dpos_params
@@ -47,3 +49,15 @@ def test_a_declared_candidacy_becomes_a_backup_and_the_dev_chain_keeps_going(tmp
         assert after.validators[0].power >= only.validators[0].power
     finally:
         node.close()
+
+
+def test_init_params_override_the_genesis_and_a_bad_one_leaves_no_home(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["init", "--home", str(tmp_path / "big"), "--param",
+                                      "block_gas_limit=200000000", "--param", "election_interval=50"])
+    assert result.exit_code == 0, result.output
+    params = dpos_params(load_genesis(NodeHome(tmp_path / "big").genesis))
+    assert (params.block_gas_limit, params.election_interval, params.max_validators) == (200_000_000, 50, 1)
+    result = CliRunner().invoke(cli, ["init", "--home", str(tmp_path / "small"), "--param", "block_gas_limit=5"])
+    assert result.exit_code == 1
+    assert "block_gas_limit (5) must be 0 (the genesis value) or at least 1000000" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "small").exists()

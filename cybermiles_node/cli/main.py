@@ -45,7 +45,7 @@ from cybermiles_node.config import (
 from cybermiles_node.errors import HomeError, NodeError
 from cybermiles_node.home import HOME_ENV, NodeHome
 from cybermiles_node.logs import configure_logging, parse_log_levels
-from cybermiles_node.provision import initialise_home
+from cybermiles_node.provision import initialise_home, parse_param_overrides
 from cybermiles_node.storage.errors import StorageError
 from cybermiles_node.version import VERSION
 from genesis.errors import GenesisError
@@ -74,12 +74,14 @@ def cli() -> None:
 @home_option
 @click.option("--network", default="local", show_default=True, help="Built-in network to create.")
 @click.option("--chain-id", type=AsciiIntRange(1, 2**53 - 1), default=None, help="Chain id (default: the network's).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Genesis chain parameter override (dpos.params), e.g. block_gas_limit=200000000; repeatable.")
 @json_option
-def init(home: Path | None, network: str, chain_id: int | None, json_output: bool) -> None:
+def init(home: Path | None, network: str, chain_id: int | None, params: tuple[str, ...], json_output: bool) -> None:
     """Create a node home with a new validator key, genesis and config."""
     node_home = NodeHome.resolve(home)
     with reporting_errors(json_output, NODE_ERRORS):
-        initialise_home(node_home, network, chain_id, NodeConfig())
+        initialise_home(node_home, network, chain_id, NodeConfig(), parse_param_overrides(params))
         genesis = load_genesis(node_home.genesis)
     emit(
         json_output,
