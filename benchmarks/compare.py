@@ -36,6 +36,7 @@ from benchmarks.load import (
 )
 from benchmarks.report import ROWS, Summary, format_value, render_table
 from benchmarks.targets import (
+    BLOCK_GAS_LIMIT,
     DEFAULT_OURS_INIT,
     DEFAULT_OURS_START,
     LaunchPlan,
@@ -64,10 +65,10 @@ class TargetResult:
 def plan_for(name: str, port: int, home: Path, args: argparse.Namespace) -> LaunchPlan:
     """The launch plan of target ``name``."""
     if name == "hardhat":
-        return hardhat_plan(port, args.block_time)
+        return hardhat_plan(port, args.block_time, args.gas_limit)
     if name == "anvil":
-        return anvil_plan(port, args.block_time)
-    return ours_plan(port, home, args.ours_init, args.ours_start)
+        return anvil_plan(port, args.block_time, args.gas_limit)
+    return ours_plan(port, home, args.ours_init, args.ours_start, args.gas_limit)
 
 
 async def measure_target(name: str, args: argparse.Namespace, options: LoadOptions) -> TargetResult:
@@ -134,8 +135,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated targets, in run order (default ours,hardhat,anvil)")
     parser.add_argument("--block-time", type=positive_int, default=1,
                         help="block interval in seconds for hardhat and anvil (default 1)")
+    parser.add_argument("--gas-limit", type=positive_int, default=BLOCK_GAS_LIMIT,
+                        help=f"block gas limit of every target (default {BLOCK_GAS_LIMIT:,}, anvil's and hardhat's; "
+                             "a large one, e.g. 1000000000, lets no target be capped by it)")
     parser.add_argument("--ours-init", default=DEFAULT_OURS_INIT,
                         help=f"command preparing our node's home; placeholders {{home}} {{port}} {{rpc_addr}} "
+                             f"{{gas_limit}} "
                              f"(default: {DEFAULT_OURS_INIT!r})")
     parser.add_argument("--ours-start", default=DEFAULT_OURS_START,
                         help=f"command starting our node (default: {DEFAULT_OURS_START!r})")
@@ -169,13 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({
             "transactions": args.transactions, "senders": args.senders, "block_time_s": args.block_time,
+            "gas_limit": args.gas_limit,
             "cpu_count": os.cpu_count(), "load_average_before": load_before,
             "targets": {r.name: {"version": r.version, "error": r.error,
                                  "results": {k: s.as_dict() for k, s in r.summaries.items()}} for r in results},
         }, indent=2))
     else:
         print(f"{args.transactions} transactions per workload from {args.senders} senders, "
-              f"{args.block_time} s blocks; versions: " + ", ".join(f"{r.name} {r.version}" for r in results))
+              f"{args.block_time} s blocks of {args.gas_limit:,} gas; versions: " + ", ".join(f"{r.name} {r.version}" for r in results))
         print(f"machine: {os.cpu_count()} cores, load average {load_before:.2f} before the run")
         for kind in KINDS:
             table = comparison_table(kind, results)

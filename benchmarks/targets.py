@@ -28,8 +28,8 @@ from benchmarks.rss import find_listening_pid
 TOOLS_DIR = Path(__file__).resolve().parent / ".tools"
 NPM_PACKAGES = ("hardhat@2", "@foundry-rs/anvil")
 DEV_ACCOUNTS = 20
-BLOCK_GAS_LIMIT = 30_000_000
-DEFAULT_OURS_INIT = "cmnode init --home {home} --network local"
+BLOCK_GAS_LIMIT = 30_000_000  # anvil's and hardhat's default, and the comparison's unless told otherwise
+DEFAULT_OURS_INIT = "cmnode init --home {home} --network local --param block_gas_limit={gas_limit}"
 DEFAULT_OURS_START = "cmnode start --home {home} --rpc-addr 127.0.0.1:{port}"
 STOP_GRACE_S = 10.0
 NPM_TIMEOUT_S = 600.0
@@ -103,11 +103,11 @@ def _anvil_binary() -> Path:
     return binary
 
 
-def anvil_plan(port: int, block_time: int) -> LaunchPlan:
-    """anvil with interval mining, the 20 dev accounts and a 30M block gas limit."""
+def anvil_plan(port: int, block_time: int, gas_limit: int = BLOCK_GAS_LIMIT) -> LaunchPlan:
+    """anvil with interval mining, the 20 dev accounts and the block gas limit (30M by default)."""
     ensure_npm_tools()
     command = (str(_anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--block-time", str(block_time),
-               "--accounts", str(DEV_ACCOUNTS), "--mnemonic", DEV_MNEMONIC, "--gas-limit", str(BLOCK_GAS_LIMIT))
+               "--accounts", str(DEV_ACCOUNTS), "--mnemonic", DEV_MNEMONIC, "--gas-limit", str(gas_limit))
     return LaunchPlan("anvil", _package_version("@foundry-rs/anvil"), (), command, TOOLS_DIR)
 
 
@@ -125,11 +125,11 @@ module.exports = {{
 """
 
 
-def hardhat_plan(port: int, block_time: int) -> LaunchPlan:
-    """hardhat 2's node with automine off, interval mining, FIFO mempool and a 30M block gas limit."""
+def hardhat_plan(port: int, block_time: int, gas_limit: int = BLOCK_GAS_LIMIT) -> LaunchPlan:
+    """hardhat 2's node with automine off, interval mining, FIFO mempool and the block gas limit (30M by default)."""
     ensure_npm_tools()
     (TOOLS_DIR / "hardhat.config.js").write_text(HARDHAT_CONFIG.format(
-        gas_limit=BLOCK_GAS_LIMIT, mnemonic=DEV_MNEMONIC, accounts=DEV_ACCOUNTS, interval_ms=block_time * 1000))
+        gas_limit=gas_limit, mnemonic=DEV_MNEMONIC, accounts=DEV_ACCOUNTS, interval_ms=block_time * 1000))
     hardhat = TOOLS_DIR / "node_modules" / ".bin" / "hardhat"
     if not hardhat.exists():
         raise TargetError(f"{hardhat} is missing; delete {TOOLS_DIR} to reinstall the tools")
@@ -137,10 +137,11 @@ def hardhat_plan(port: int, block_time: int) -> LaunchPlan:
     return LaunchPlan("hardhat", _package_version("hardhat"), (), command, TOOLS_DIR)
 
 
-def _split(template: str, home: Path, port: int) -> tuple[str, ...]:
-    """Fill ``{home}``, ``{port}`` and ``{rpc_addr}`` into a command template and split it into words."""
+def _split(template: str, home: Path, port: int, gas_limit: int) -> tuple[str, ...]:
+    """Fill ``{home}``, ``{port}``, ``{rpc_addr}`` and ``{gas_limit}`` into a command template; its words."""
     try:
-        words = [w.format(home=home, port=port, rpc_addr=f"127.0.0.1:{port}") for w in shlex.split(template)]
+        words = [w.format(home=home, port=port, rpc_addr=f"127.0.0.1:{port}", gas_limit=gas_limit)
+                 for w in shlex.split(template)]
     except (KeyError, IndexError, ValueError) as exc:
         raise TargetError(f"bad command template {template!r}: {exc}") from exc
     if not words:
@@ -153,10 +154,11 @@ def _split(template: str, home: Path, port: int) -> tuple[str, ...]:
     return tuple(words)
 
 
-def ours_plan(port: int, home: Path, init_template: str, start_template: str) -> LaunchPlan:
+def ours_plan(port: int, home: Path, init_template: str, start_template: str,
+              gas_limit: int = BLOCK_GAS_LIMIT) -> LaunchPlan:
     """Our node: ``cmnode init`` into a fresh home, then ``cmnode start`` (its block interval: 1 s by default)."""
-    init = _split(init_template, home, port)
-    start = _split(start_template, home, port)
+    init = _split(init_template, home, port, gas_limit)
+    start = _split(start_template, home, port, gas_limit)
     return LaunchPlan("ours", "working tree", (init,), start, home.parent)
 
 

@@ -61,6 +61,7 @@ from benchmarks.targets import (
     free_port,
     ours_plan,
 )
+from genesis.networks import LOCAL_GAS_LIMIT
 
 KIND = "transfer"
 MODES = ("round-robin", "node0")
@@ -298,7 +299,7 @@ async def measure_single(workdir: Path, options: LoadOptions, start_timeout: flo
     """Start a single-validator node with ``interval_ms`` blocks, run the workload once, stop it."""
     port = free_port()
     start = SINGLE_START.replace("{interval}", str(interval_ms))
-    plan = ours_plan(port, workdir / "single", DEFAULT_OURS_INIT, start)
+    plan = ours_plan(port, workdir / "single", DEFAULT_OURS_INIT, start, LOCAL_GAS_LIMIT)  # as the testnet's
     if decode_workers is not None:  # initialise here, to change the config before the node starts
         NodeProcess(replace(plan, command=("true",)), port, workdir / "single.log").start()
         set_decode_workers(workdir / "single", decode_workers)
