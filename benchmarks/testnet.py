@@ -69,9 +69,11 @@ SINGLE_START = "cmnode start --home {home} --rpc-addr 127.0.0.1:{port} --block-i
 NODE_COMMAND = (sys.executable, "-m", "cybermiles_node.cli")
 FIRST_PORT, LAST_PORT, PORT_STEP = 30000, 60000, 97
 IDLE_INTERVALS = 10  # block intervals watched without load, after the setup
-# Targets of the multi-validator network on a 2-core machine.
-MAX_BLOCK_TIME_P50_S = 1.5
-MAX_LATENCY_P50_MS = 2000.0
+# Targets of the multi-validator network on a 2-core machine (a burst of 10,000 transfers accepted and committed
+# whole, receipts within 1.5 s at the median, 1 s blocks at the median), and its throughput beside a single node's.
+MAX_BLOCK_TIME_P50_S = 1.0
+MAX_LATENCY_P50_MS = 1500.0
+MAX_LOST = 0  # transfers rejected at submission, lost or failed
 MIN_THROUGHPUT_RATIO = 0.4
 
 
@@ -335,6 +337,7 @@ def target_checks(runs: Sequence[RunFigures], ratios: dict[str, float | None]) -
             ("block time p50 s", run.block_time_p50_s, "<=", MAX_BLOCK_TIME_P50_S),
             ("p50 send-to-receipt ms", run.summary.p50_latency_ms, "<=", MAX_LATENCY_P50_MS),
             ("committed tx/s vs single", ratios.get(run.label), ">=", MIN_THROUGHPUT_RATIO),
+            ("rejected + lost + failed", run.summary.rejected + run.summary.lost + run.summary.failed, "<=", MAX_LOST),
         )
         for name, value, op, limit in figures:
             known = None if value is None or math.isnan(value) else value
