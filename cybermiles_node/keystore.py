@@ -24,6 +24,7 @@ from eth_keys import keys
 from eth_utils import ValidationError as EthValidationError
 from eth_utils import is_hex_address, to_checksum_address
 
+from cybermiles_node.secretfile import SecretFileError, read_secret_file
 from middleware.jsonnesting import first_too_deep
 
 #: geth's standard scrypt cost (N=2^18, r=8, p=1): about a second per unlock.
@@ -240,16 +241,9 @@ def _checksum(address: str) -> str:
 def _read_keyfile(path: Path) -> dict[str, Any]:
     """Parse ``path`` and return ``{"address": checksum, "document": dict}``."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_KEYFILE_BYTES + 1)
-    except OSError as exc:
-        raise MalformedKeyfileError(f"{path}: cannot read: {exc.strerror}") from exc
-    if len(raw) > MAX_KEYFILE_BYTES:
-        raise MalformedKeyfileError(f"{path}: larger than {MAX_KEYFILE_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise MalformedKeyfileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        text = read_secret_file(path, "key file", MAX_KEYFILE_BYTES)
+    except SecretFileError as exc:
+        raise MalformedKeyfileError(str(exc)) from None
     if first_too_deep(text, MAX_KEYFILE_NESTING) is not None:
         raise MalformedKeyfileError(f"{path}: nested deeper than {MAX_KEYFILE_NESTING} levels")
     try:

@@ -255,3 +255,13 @@ def wait_for_block_time(w3: Web3, after: int, timeout: float = 90) -> None:
     while w3.eth.get_block("latest").timestamp <= after:
         assert time.time() < deadline, f"block time did not pass {after}"
         time.sleep(0.2)
+
+
+def state_roots_at(w3s: list[Web3], height: int, output: Path) -> set[bytes]:
+    """The state roots the nodes report for block ``height``, once each has it (node i's log in ``output``)."""
+    roots = set()
+    for index, w3 in enumerate(w3s):
+        wait_for_height(lambda w3=w3: w3.eth.block_number, height, 60,
+                        lambda index=index: (output / f"node{index}.log").read_text()[-3000:])
+        roots.add(bytes(w3.eth.get_block(height).stateRoot))
+    return roots

@@ -24,7 +24,14 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from middleware.jury.contract import commitment_of
-from tests.e2e.nodeproc import Sender, dev_account, running_testnet, wait_for_block_time, wait_for_height
+from tests.e2e.nodeproc import (
+    Sender,
+    dev_account,
+    running_testnet,
+    state_roots_at,
+    wait_for_block_time,
+    wait_for_height,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -139,9 +146,4 @@ def test_a_jury_of_7_of_30_is_drawn_votes_and_is_paid_with_the_same_state_on_eve
     assert status["case"]["ruling"] == 1 and status["case"]["seats"][0]["vote"] == "yes"
     assert status["case"]["seats"][6]["committed"] is False
 
-    roots = set()
-    for index, other in enumerate(w3s):
-        wait_for_height(lambda other=other: other.eth.block_number, height, 60,
-                        lambda index=index: (output / f"node{index}.log").read_text()[-3000:])
-        roots.add(other.eth.get_block(height).stateRoot)
-    assert len(roots) == 1
+    assert len(state_roots_at(w3s, height, output)) == 1

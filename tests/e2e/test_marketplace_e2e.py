@@ -29,7 +29,14 @@ from web3.logs import DISCARD
 
 from cybermiles_node.solc import load_artifact
 from middleware.jury.contract import commitment_of
-from tests.e2e.nodeproc import Sender, dev_account, running_testnet, wait_for_block_time, wait_for_height
+from tests.e2e.nodeproc import (
+    Sender,
+    dev_account,
+    running_testnet,
+    state_roots_at,
+    wait_for_block_time,
+    wait_for_height,
+)
 from tests.e2e.test_foundry_e2e import CONTRACTS
 from tests.e2e.test_jury_e2e import ABI as JURY_ABI
 from tests.e2e.test_jury_e2e import JURY
@@ -226,9 +233,4 @@ def test_list_buy_with_a_coupon_without_gas_ship_confirm_by_oracle_dispute_and_a
     assert escrow.functions.credit(ARBITER.address).call(block_identifier=height) == ARBITER_FEE
     assert market.functions.balanceOf(shopper.address).call(block_identifier=height) == 0
 
-    roots = set()
-    for index, other in enumerate(w3s):
-        wait_for_height(lambda other=other: other.eth.block_number, height, 60,
-                        lambda index=index: (output / f"node{index}.log").read_text()[-3000:])
-        roots.add(other.eth.get_block(height).stateRoot)
-    assert len(roots) == 1
+    assert len(state_roots_at(w3s, height, output)) == 1
