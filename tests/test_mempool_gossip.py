@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-import socket
+import itertools
+from collections.abc import Iterator
 
 import pytest
 from eth_account import Account
@@ -20,6 +21,7 @@ from p2p.channels import MEMPOOL_CHANNEL
 from p2p.config import P2PConfig
 from p2p.keys import NodeKey
 from p2p.switch import P2PNode
+from tests.e2e.nodeproc import free_port_range
 from vm.transactions import DecodeOutcome
 
 CHAIN_ID = 15
@@ -36,9 +38,15 @@ class RichState:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port of a block found free below the ephemeral range (where other connections cannot take it first)."""
+    global _free_ports
+    if _free_ports is None:
+        _free_ports = itertools.count(free_port_range(PORT_BLOCK))
+    return next(_free_ports)
+
+
+PORT_BLOCK = 64
+_free_ports: Iterator[int] | None = None
 
 
 def signed(account, nonce: int, chain_id: int = CHAIN_ID) -> bytes:

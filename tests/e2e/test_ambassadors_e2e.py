@@ -20,7 +20,7 @@ from web3.contract import Contract
 from tests.e2e.nodeproc import NodeProcess, dev_account
 from tests.e2e.test_library_e2e import built, deploy, dev_node, withdraw  # noqa: F401 - fixtures
 from tests.e2e.test_middleware_e2e import ETHER, events, succeed
-from tests.e2e.test_oracle_e2e import ABI, ORACLE, Source, start_oracle, wait_until
+from tests.e2e.test_oracle_e2e import ABI, ORACLE, Source, start_oracle, stop_oracles, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -53,12 +53,7 @@ def services(dev_node: NodeProcess, tmp_path: Path) -> Iterator[list[CountsServi
     try:
         yield services
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
-        for service in services:
-            service.server.shutdown()
+        stop_oracles(processes, services)
 
 
 def advance(node: NodeProcess, seconds: int) -> None:

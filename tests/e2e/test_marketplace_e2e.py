@@ -43,7 +43,7 @@ from tests.e2e.test_jury_e2e import JURY
 from tests.e2e.test_library_e2e import built  # noqa: F401 - fixture
 from tests.e2e.test_middleware_e2e import ETHER, REPO
 from tests.e2e.test_oracle_e2e import ABI as ORACLE_ABI
-from tests.e2e.test_oracle_e2e import ORACLE, Source, start_oracle, wait_until
+from tests.e2e.test_oracle_e2e import ORACLE, Source, start_oracle, stop_oracles, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -85,12 +85,7 @@ def testnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[dic
         try:
             yield nodes, output, delivered
         finally:
-            for process in oracles:
-                process.terminate()
-            for process in oracles:
-                process.wait(timeout=30)
-            for service in services:
-                service.server.shutdown()
+            stop_oracles(oracles, services)
 
 
 def contract(w3: Web3, address: str, name: str) -> Contract:

@@ -20,7 +20,7 @@ import pytest
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from tests.e2e.nodeproc import dev_account, free_port_range
+from tests.e2e.nodeproc import dev_account, running_testnet
 
 pytestmark = pytest.mark.e2e
 
@@ -70,18 +70,8 @@ def cmnode(*args: str) -> str:
 @pytest.fixture(scope="module")
 def testnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[dict], Path]]:
     output = tmp_path_factory.mktemp("oracle-testnet")
-    nodes = json.loads(cmnode("testnet", "--validators", "4", "--output", str(output), "--base-port",
-                              str(free_port_range(8)), "--json"))
-    processes = [subprocess.Popen([sys.executable, "-m", "cybermiles_node.cli", "start", "--home", node["home"]],
-                                  stdout=open(output / f"node{i}.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
-                 for i, node in enumerate(nodes)]
-    try:
+    with running_testnet(output, validators=4) as nodes:
         yield nodes, output
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=60)
 
 
 def w3_of(node: dict) -> Web3:
@@ -125,6 +115,16 @@ def start_oracle(index: int, node: dict, source: Source, output: Path) -> subpro
          str(directory / "password"), "--rpc", node["rpc"], "--poll", "0.3", "--from-block", "0"],
         stdout=open(output / f"oracle{index}.log", "w"), stderr=subprocess.STDOUT,  # noqa: SIM115
     )
+
+
+def stop_oracles(processes: list[subprocess.Popen], sources: list[Source] = ()) -> None:
+    """Stop ``cmnode oracle run`` processes (all signalled first, then awaited) and the sources they asked."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=30)
+    for source in sources:
+        source.server.shutdown()
 
 
 def test_three_of_four_validator_oracles_land_one_value_and_tampered_and_late_answers_are_refused(testnet) -> None:
@@ -178,7 +178,4 @@ def test_three_of_four_validator_oracles_land_one_value_and_tampered_and_late_an
         expired = transact(w3s[1], 14, w3s[1].eth.contract(address=ORACLE, abi=ABI).functions.expire(late_id))
         assert oracle.events.RequestTimedOut().process_receipt(expired)[0].args.deadline == deadline
     finally:
-        for process in oracles:
-            process.terminate()
-        for process in oracles:
-            process.wait(timeout=30)
+        stop_oracles(oracles)
