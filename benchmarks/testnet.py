@@ -11,7 +11,7 @@ multi-validator network are met.
 
     python benchmarks/testnet.py                  # 5,000 transfers from 100 senders
     python benchmarks/testnet.py --modes round-robin --json
-    python benchmarks/testnet.py -n 10000 --decode-workers 0   # decoding in-process instead of on workers
+    python benchmarks/testnet.py -n 10000 --decode-workers 2   # two decode workers per node, not the automatic count
 """
 from __future__ import annotations
 

@@ -57,13 +57,11 @@ class DecodePoolBusy(NodeError):
 
 
 def worker_count(configured: int, cpus: int | None = None) -> int:
-    """The number of decode workers for ``[mempool] decode_workers`` (0: decode in-process).
+    """The number of decode workers for ``[mempool] decode_workers``.
 
     0 means automatic: one per core but one (the main process keeps a core), at
-    least 1 and at most ``MAX_AUTO_WORKERS`` (each worker holds about 45 MB). On
-    2 cores the one worker still paid: a 4-validator testnet on one 2-core machine
-    committed a 10,000-transfer burst faster with it than with decoding in-process
-    (benchmarks/README.md). A positive number is taken as given.
+    least 1 and at most ``MAX_AUTO_WORKERS`` (each worker holds about 45 MB). A
+    positive number is taken as given.
     """
     if configured > 0:
         return configured
