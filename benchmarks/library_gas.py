@@ -136,6 +136,13 @@ class Bench:
         """The latest block's time."""
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
+    def oracle_set(self, definer: LocalAccount, members: Sequence[LocalAccount], threshold: int) -> tuple[Contract, int]:
+        """``definer`` defines an IOracle set of ``members`` answering with ``threshold`` (not measured): the native
+        oracle contract and the set's id."""
+        oracle = self.w3.eth.contract(Web3.to_checksum_address(ORACLE_ADDRESS), abi=ORACLE_ABI)
+        receipt = self.setup(definer, oracle.functions.defineSet([m.address for m in members], threshold))
+        return oracle, int(self.events(oracle, "OracleSetDefined", receipt)[0]["setId"])  # type: ignore[call-overload]
+
     def events(self, contract: Contract, name: str, receipt: TxReceipt) -> list[dict[str, object]]:
         """The arguments of the ``name`` events ``contract`` emitted in ``receipt``."""
         event = contract.events[name]()
@@ -255,9 +262,7 @@ def ambassadors_flow(bench: Bench) -> None:
     """A campaign paid from three oracle reports (one timed out), then ended with the budget's rest refunded."""
     brand, ambassador = bench.account(1), bench.account(2)
     members = [bench.account(i) for i in (3, 4, 5)]
-    oracle = bench.w3.eth.contract(Web3.to_checksum_address(ORACLE_ADDRESS), abi=ORACLE_ABI)
-    receipt = bench.setup(brand, oracle.functions.defineSet([m.address for m in members], 2))
-    oracle_set = int(bench.events(oracle, "OracleSetDefined", receipt)[0]["setId"])
+    oracle, oracle_set = bench.oracle_set(brand, members, 2)
     ambassadors = bench.deploy(brand, "BrandAmbassadors")
     terms = (ambassador.address, Web3.keccak(text="unboxing video"), ETHER // 1000, ETHER // 100, oracle_set,
              600, 120)
@@ -287,9 +292,7 @@ def delivery_flow(bench: Bench) -> None:
     """Two deals confirmed through a 2-of-3 oracle set: one delivered, one whose request timed out."""
     buyer, seller = bench.account(1), bench.account(2)
     members = [bench.account(i) for i in (3, 4, 5)]
-    oracle = bench.w3.eth.contract(Web3.to_checksum_address(ORACLE_ADDRESS), abi=ORACLE_ABI)
-    receipt = bench.setup(seller, oracle.functions.defineSet([m.address for m in members], 2))
-    oracle_set = int(bench.events(oracle, "OracleSetDefined", receipt)[0]["setId"])
+    oracle, oracle_set = bench.oracle_set(seller, members, 2)
     escrow = bench.deploy(seller, "ArbitratedEscrow", HOUR, HOUR, ZERO_ADDRESS, 0, 0, measured=False)
     confirmer = bench.deploy(seller, "DeliveryOracle", escrow.address, oracle_set, HOUR)
     price, deposit = 10 * ETHER, 2 * ETHER

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
 
 import pytest
 from eth_account import Account
@@ -37,16 +36,13 @@ class RichState:
         return 0
 
 
+#: Ports of a block found free below the ephemeral range (where other connections cannot take one first).
+FREE_PORTS = itertools.count(free_port_range(64))
+
+
 def free_port() -> int:
-    """A port of a block found free below the ephemeral range (where other connections cannot take it first)."""
-    global _free_ports
-    if _free_ports is None:
-        _free_ports = itertools.count(free_port_range(PORT_BLOCK))
-    return next(_free_ports)
-
-
-PORT_BLOCK = 64
-_free_ports: Iterator[int] | None = None
+    """The next port of ``FREE_PORTS``."""
+    return next(FREE_PORTS)
 
 
 def signed(account, nonce: int, chain_id: int = CHAIN_ID) -> bytes:

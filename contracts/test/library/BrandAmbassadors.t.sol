@@ -6,16 +6,14 @@ import {IOracle} from "@cmt/middleware/oracle/IOracle.sol";
 import {BrandAmbassadors} from "../../src/library/BrandAmbassadors.sol";
 import {PullPayments} from "../../src/library/PullPayments.sol";
 import {NativeMocks} from "../../src/native/NativeMocks.sol";
+import {OracleQuorumFixture} from "./OracleQuorumFixture.sol";
 import {ReentrantCaller} from "./ReentrantCaller.sol";
 
-contract BrandAmbassadorsTest {
+contract BrandAmbassadorsTest is OracleQuorumFixture {
     BrandAmbassadors ambassadors;
-    IOracle oracle = IOracle(NativeMocks.ORACLE);
     address brand = address(0xB4A9D);
     address ambassador = address(0xA4B);
     address keeper = address(0x6EE9);
-    address[] oracles = [address(0x0A1), address(0x0A2), address(0x0A3)];
-    uint256 quorum; // a 2-of-3 set of `oracles`
     bytes32 post = keccak256("photo of the new trainers, posted by the ambassador");
     uint256 constant PER_VIEW = 0.001 ether;
     uint256 constant PER_LIKE = 0.01 ether;
@@ -28,8 +26,7 @@ contract BrandAmbassadorsTest {
         NativeMocks.etchAll();
         ambassadors = new BrandAmbassadors();
         vm.deal(brand, 100 ether);
-        vm.prank(brand);
-        quorum = oracle.defineSet(oracles, 2);
+        _defineQuorum(brand);
     }
 
     function _terms(address who) internal view returns (BrandAmbassadors.Terms memory) {

@@ -6,17 +6,15 @@ import {IOracle} from "@cmt/middleware/oracle/IOracle.sol";
 import {ArbitratedEscrow} from "../../src/library/ArbitratedEscrow.sol";
 import {DeliveryOracle} from "../../src/library/DeliveryOracle.sol";
 import {NativeMocks} from "../../src/native/NativeMocks.sol";
+import {OracleQuorumFixture} from "./OracleQuorumFixture.sol";
 
-contract DeliveryOracleTest {
+contract DeliveryOracleTest is OracleQuorumFixture {
     event DeliveryConfirmed(uint256 indexed id, bytes32 proof, uint64 inspectionEnds);
 
     ArbitratedEscrow escrow;
     DeliveryOracle confirmer;
-    IOracle oracle = IOracle(NativeMocks.ORACLE);
     address buyer = address(0xB0B);
     address seller = address(0x5E11);
-    address[] oracles = [address(0x0A1), address(0x0A2), address(0x0A3)];
-    uint256 quorum; // a 2-of-3 set of `oracles`
     bytes32 parcel = keccak256("carrier tracking number 1Z999AA10123456784");
     uint128 constant PRICE = 10 ether;
     uint128 constant DEPOSIT = 2 ether;
@@ -28,7 +26,7 @@ contract DeliveryOracleTest {
         vm.warp(NOW);
         NativeMocks.etchAll();
         escrow = new ArbitratedEscrow(DAY, DAY, address(0), 0, 0);
-        quorum = oracle.defineSet(oracles, 2);
+        _defineQuorum(address(this));
         confirmer = new DeliveryOracle(escrow, quorum, HOUR);
         vm.deal(buyer, 100 ether);
         vm.deal(seller, 100 ether);
