@@ -32,8 +32,8 @@ from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import ValidationError
 from trie import HexaryTrie
 
-from vm.code_analysis import AnalysedCodeStream
 from vm.errors import BlockExecutionError
+from vm.interpreter import fast_computation_class
 from vm.interruptible import Checkpoint, InterruptibleCodeStream, checkpoints
 from vm.native.addresses import SPONSOR_ADDRESS
 from vm.native.framework import CallContext, NativeContract, precompiles_of
@@ -128,7 +128,7 @@ class ChainExecutor:
         precompiles = {**PRAGUE_PRECOMPILES, **precompiles_of(natives)}
         self.precompile_addresses = frozenset(precompiles)
         self.sponsors_gas = SPONSOR_ADDRESS in precompiles  # zero-price transactions to sponsored contracts
-        self.state_class = _state_class("CyberMiles", _AnalysedComputation, precompiles)
+        self.state_class = _state_class("CyberMiles", fast_computation_class(PragueComputation), precompiles)
         self._call_state_class = _state_class("CyberMilesCall", _InterruptibleComputation, precompiles)
 
     # -- state -----------------------------------------------------------------
@@ -389,14 +389,6 @@ def _release_trie_cache() -> None:
     entries of old ones, so clearing it after each persisted state loses nothing.
     """
     HexaryTrie._cached_create_node_to_db_mapping.cache_clear()
-
-
-class _AnalysedComputation(PragueComputation):
-    """Prague computation whose code streams share one jump-destination analysis per code."""
-
-    def __init__(self, state: StateAPI, message: Any, transaction_context: Any) -> None:
-        super().__init__(state, message, transaction_context)
-        self.code = AnalysedCodeStream(message.code)
 
 
 class _InterruptibleComputation(PragueComputation):
