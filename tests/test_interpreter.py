@@ -6,8 +6,8 @@ from eth.constants import BLANK_ROOT_HASH
 from eth.db.atomic import AtomicDB
 from eth.vm.forks.cancun.computation import CancunComputation
 from eth.vm.forks.cancun.state import CancunState
-from eth.vm.message import Message
 from eth.vm.forks.cancun.transaction_context import CancunTransactionContext
+from eth.vm.message import Message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

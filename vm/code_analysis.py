@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from threading import Lock
-
-from eth.vm.code_stream import CodeStream
 from typing import NamedTuple
 
+from eth.vm.code_stream import CodeStream
 from eth.vm.opcode_values import JUMPDEST, PUSH1, PUSH32
 
 MAX_CACHED_CODES = 1024

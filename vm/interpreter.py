@@ -246,8 +246,8 @@ def _out_of_gas(needed: int, remaining: int, reason: str) -> OutOfGas:
 
 def _expand_memory(computation: ComputationAPI, start: int, size: int, gas: int) -> int:
     """Grow the frame's memory to cover ``size`` bytes at ``start``, as py-evm does; the gas left after."""
-    memory_object = computation._memory  # type: ignore[attr-defined]
-    before = ceil32(len(memory_object._bytes))
+    memory_object = computation._memory
+    before = ceil32(len(memory_object))
     after = ceil32(start + size)
     if after <= before:
         return gas
@@ -288,7 +288,7 @@ class FastCodeStream(AnalysedCodeStream):
         values = computation._stack.values  # type: ignore[attr-defined]
         push = values.append
         pop = values.pop
-        meter = computation._gas_meter  # type: ignore[attr-defined]
+        meter = computation._gas_meter
         message = computation.msg
         checkpoint = self._checkpoint
         countdown = CHECK_EVERY
