@@ -1,9 +1,12 @@
-"""The fast opcode loop (``vm.interpreter``) against py-evm's plain loop, and against the consensus tests."""
+"""The fast execution paths (``vm.interpreter``, ``vm.account_db``) against py-evm's plain ones and the consensus tests."""
 from __future__ import annotations
 
 import pytest
+import rlp
 from eth.constants import BLANK_ROOT_HASH
+from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
+from eth.rlp.accounts import Account
 from eth.vm.forks.cancun.computation import CancunComputation
 from eth.vm.forks.cancun.state import CancunState
 from eth.vm.forks.cancun.transaction_context import CancunTransactionContext
@@ -11,10 +14,13 @@ from eth.vm.message import Message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.erc20_execution import HOLDERS, TokenChain
 from tests.state_fixtures import cases_of, fixture_files, fixtures_root, run_case
+from vm.account_db import FastAccountDB, encode_account
 from vm.interpreter import fast_computation_class
 
-FastCancunState = type("FastCancunState", (CancunState,), {"computation_class": fast_computation_class(CancunComputation)})
+FastCancunState = type("FastCancunState", (CancunState,), {
+    "computation_class": fast_computation_class(CancunComputation), "account_db_class": FastAccountDB})
 CONTRACT = b"\x10" * 20
 SENDER = b"\x20" * 20
 # Opcodes the fast loop runs, and a few it yields (SLOAD, SSTORE, LOG1, RETURN, REVERT, EXP, CALLDATACOPY).
@@ -75,3 +81,23 @@ def test_fast_loop_passes_the_consensus_tests(case) -> None:  # type: ignore[no-
     outcome = run_case(FastCancunState, case)
     assert (outcome.state_root.hex(), outcome.logs_hash.hex()) == (outcome.expected_root.hex(),
                                                                     outcome.expected_logs_hash.hex())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**64 - 1), st.integers(0, 2**256 - 1), st.binary(min_size=32, max_size=32),
+       st.binary(min_size=32, max_size=32))
+def test_hand_encoded_accounts_are_pyrlps_encoding(nonce: int, balance: int, root: bytes, code_hash: bytes) -> None:
+    account = Account(nonce, balance, root, code_hash)
+    assert encode_account(account) == rlp.encode(account, sedes=Account)
+
+
+def test_a_block_of_token_transfers_executes_alike_on_the_fast_and_the_plain_paths() -> None:
+    chain = TokenChain()
+    block = [chain.transfer(k % HOLDERS, (k + 7) % HOLDERS, k + 1) for k in range(150)]
+    fast = chain.execute(block, commit=False)
+    executor = chain.executor
+    # py-evm's own opcode loop (the call state's, without a checkpoint) and its own account database.
+    executor.state_class = type("PlainState", (executor.call_state_class,), {"account_db_class": AccountDB})
+    plain = chain.execute(block, commit=False)
+    assert all(receipt.status == 1 for receipt in fast.receipts)
+    assert (fast.state_root, fast.receipts, fast.state_writes) == (plain.state_root, plain.receipts, plain.state_writes)

@@ -32,6 +32,7 @@ from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import ValidationError
 from trie import HexaryTrie
 
+from vm.account_db import FastAccountDB
 from vm.errors import BlockExecutionError
 from vm.interpreter import fast_computation_class
 from vm.interruptible import Checkpoint, InterruptibleCodeStream, checkpoints
@@ -405,7 +406,8 @@ def _state_class(name: str, computation: type[PragueComputation], precompiles: d
     return type(
         f"{name}State",
         (PragueState,),
-        {"computation_class": computation_class, "set_system_contracts": _no_system_contracts},
+        {"computation_class": computation_class, "account_db_class": FastAccountDB,
+         "set_system_contracts": _no_system_contracts},
     )
 
 
