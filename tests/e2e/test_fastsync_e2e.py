@@ -70,9 +70,13 @@ def test_late_full_nodes_catch_up_by_full_and_fast_sync_and_follow_consensus(tmp
         early = [validator.eth.wait_for_transaction_receipt(tx_hash, timeout=30) for tx_hash in sent]
         net.wait_height(0, max(r.blockNumber for r in early) + 40)
 
-        net.start(1)
-        net.start(2)
         target = validator.eth.block_number
+        net.start(1)
+        net.wait_height(1, target)
+        # Node 2 starts once every peer it can meet is near the tip: a pivot is chosen from the peers it
+        # meets first, and a full node still catching up would offer an early one.
+        target = validator.eth.block_number
+        net.start(2)
         for index in (1, 2):
             net.wait_height(index, target)
         for index in (1, 2):
